@@ -1,0 +1,218 @@
+//! Typed entity ids in ThingsBoard's wire shape: `{"entityType":"CUSTOMER","id":"<uuid>"}`.
+//!
+//! On input only `id` is required (ThingsBoard's typed ids accept a missing
+//! `entityType`); a present `entityType` must match the id's type, so a device
+//! id cannot be passed where a customer id is expected.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+/// ThingsBoard's "null" UUID: the `customerId` of tenant administrators and of
+/// unassigned entities, the `tenantId` of the system administrator.
+pub const NULL_UUID: Uuid = Uuid::from_u128(0x13814000_1dd2_11b2_8080_808080808080);
+
+/// A new time-based (v1) UUID, as ThingsBoard uses for every entity id.
+pub fn new_time_uuid() -> Uuid {
+    static NODE: OnceLock<[u8; 6]> = OnceLock::new();
+    let node = NODE.get_or_init(|| {
+        let mut node = *Uuid::new_v4()
+            .as_bytes()
+            .first_chunk::<6>()
+            .unwrap_or(&[1; 6]);
+        node[0] |= 0x01; // multicast bit: marks a random, not a MAC, node id (RFC 4122 4.5)
+        node
+    });
+    Uuid::now_v1(node)
+}
+
+/// Milliseconds since the Unix epoch, the unit of every ThingsBoard timestamp.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The kind of an entity, as named on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EntityType {
+    Tenant,
+    Customer,
+    User,
+    Device,
+    Asset,
+    Dashboard,
+}
+
+impl EntityType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityType::Tenant => "TENANT",
+            EntityType::Customer => "CUSTOMER",
+            EntityType::User => "USER",
+            EntityType::Device => "DEVICE",
+            EntityType::Asset => "ASSET",
+            EntityType::Dashboard => "DASHBOARD",
+        }
+    }
+}
+
+impl FromStr for EntityType {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        serde_json::from_value(serde_json::Value::String(s.to_ascii_uppercase())).map_err(|_| ())
+    }
+}
+
+impl fmt::Display for EntityType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Any entity's id with its type: what audit records and relations point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EntityId {
+    #[serde(rename = "entityType")]
+    pub entity_type: EntityType,
+    pub id: Uuid,
+}
+
+#[derive(Deserialize)]
+struct WireId {
+    #[serde(rename = "entityType", default)]
+    entity_type: Option<String>,
+    id: Uuid,
+}
+
+macro_rules! typed_id {
+    ($(#[$doc:meta])* $name:ident, $kind:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            pub const TYPE: EntityType = $kind;
+            pub fn new() -> Self {
+                Self(new_time_uuid())
+            }
+            pub fn entity_id(self) -> EntityId {
+                EntityId { entity_type: $kind, id: self.0 }
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.entity_id().serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let wire = WireId::deserialize(d)?;
+                match wire.entity_type.as_deref() {
+                    None => Ok(Self(wire.id)),
+                    Some(t) if t.eq_ignore_ascii_case($kind.as_str()) => Ok(Self(wire.id)),
+                    Some(t) => Err(serde::de::Error::custom(format!(
+                        "expected an id of type {}, got {t}",
+                        $kind.as_str()
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+typed_id!(
+    /// A tenant: the organisation that owns devices and customers.
+    TenantId,
+    EntityType::Tenant
+);
+typed_id!(
+    /// A customer of a tenant.
+    CustomerId,
+    EntityType::Customer
+);
+typed_id!(
+    /// A user: system administrator, tenant administrator or customer user.
+    UserId,
+    EntityType::User
+);
+typed_id!(
+    /// A dashboard, referenced as a customer's or user's home dashboard.
+    DashboardId,
+    EntityType::Dashboard
+);
+
+impl TenantId {
+    /// The system administrator's tenant.
+    pub const NULL: TenantId = TenantId(NULL_UUID);
+}
+
+impl CustomerId {
+    /// "No customer": tenant administrators and unassigned entities.
+    pub const NULL: CustomerId = CustomerId(NULL_UUID);
+    pub fn is_null(self) -> bool {
+        self.0 == NULL_UUID
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_id_round_trips_in_thingsboard_shape() {
+        let id = CustomerId::new();
+        let json = serde_json::to_value(id).unwrap();
+        assert_eq!(json["entityType"], "CUSTOMER");
+        assert_eq!(json["id"], id.0.to_string());
+        let back: CustomerId = serde_json::from_value(json).unwrap();
+        assert_eq!(back, id);
+    }
+
+    #[test]
+    fn typed_id_accepts_missing_type_and_refuses_a_foreign_type() {
+        let u = Uuid::new_v4();
+        let ok: CustomerId = serde_json::from_value(serde_json::json!({"id": u})).unwrap();
+        assert_eq!(ok.0, u);
+        let wrong = serde_json::from_value::<CustomerId>(
+            serde_json::json!({"entityType": "DEVICE", "id": u}),
+        );
+        assert!(wrong.is_err());
+    }
+
+    #[test]
+    fn time_uuids_are_version_1_and_distinct() {
+        let a = new_time_uuid();
+        let b = new_time_uuid();
+        assert_eq!(a.get_version_num(), 1);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn null_uuid_is_thingsboards() {
+        assert_eq!(
+            NULL_UUID.to_string(),
+            "13814000-1dd2-11b2-8080-808080808080"
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! Entities, ids and validation: plain Rust with no I/O.
+
+pub mod audit;
+pub mod contact;
+pub mod customer;
+pub mod ids;
+pub mod page;
+pub mod tenant;
+pub mod user;
+pub mod validate;

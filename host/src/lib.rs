@@ -1,0 +1,9 @@
+//! Clientele: customer management for IoT tenants, on the edge.
+//!
+//! One binary serves ThingsBoard's REST API over an embedded redb store.
+//! Layers, each knowing only the ones below it:
+//! [`api`] → [`service`] → [`domain`] + [`store`]; [`auth`] holds passwords,
+//! tokens and the permission rules.
+
+pub mod domain;
+pub mod store;

@@ -1,0 +1,111 @@
+//! Storage: named tables of byte keys and values, read through snapshots and
+//! written by one writer that groups many callers' changes into one commit.
+//!
+//! Everything above this module talks to [`Store`]; [`RedbStore`] keeps the
+//! data in one redb file, [`MemoryStore`] in a map for fast unit tests. The
+//! typed tables (`customers`, `users`, ...) and their key layout are written
+//! down in `docs/storage.md`.
+
+pub mod audit_log;
+mod codec;
+pub mod customers;
+mod memory;
+pub mod meta;
+mod redb_store;
+mod table;
+pub mod tenants;
+pub mod users;
+mod write;
+
+pub use audit_log::{AuditQuery, Subject as AuditSubject};
+pub use codec::{decode, encode};
+pub use memory::MemoryStore;
+pub use redb_store::RedbStore;
+pub use table::Table;
+pub use write::{Changes, Mutation};
+
+use std::sync::Arc;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Backend(String),
+    #[error("corrupt record in {table}: {reason}")]
+    Corrupt { table: &'static str, reason: String },
+    #[error("the store is shut down")]
+    Closed,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Reads one consistent snapshot (or, inside a write, the batch so far).
+pub trait KvRead {
+    fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
+
+    /// Visits the entries whose key starts with `prefix`, in key order (or
+    /// reversed), from `start` on if given; stops when `visit` returns false.
+    fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        start: Option<&[u8]>,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<bool>,
+    ) -> StoreResult<()>;
+}
+
+/// A unit of work for the writer: it reads what it needs and returns the
+/// changes to apply, or nothing if it failed (and then it has already told
+/// its caller). `on_commit` is called once the batch holding it is durable.
+pub type WriteJob = Box<dyn FnOnce(&dyn KvRead) -> Option<Staged> + Send>;
+
+pub struct Staged {
+    pub mutations: Vec<Mutation>,
+    pub on_commit: Box<dyn FnOnce(StoreResult<()>) + Send>,
+}
+
+/// Called by the writer, in commit order, with every mutation of a committed
+/// batch; used to keep in-memory indexes in step with the tables.
+pub type CommitListener = Arc<dyn Fn(&[Mutation]) + Send + Sync>;
+
+/// A key-value store with snapshot reads and a single grouped writer.
+pub trait Store: Send + Sync + 'static {
+    /// A consistent read-only view of the latest commit.
+    fn snapshot(&self) -> StoreResult<Box<dyn KvRead + Send>>;
+    /// Queues a write; the job runs on the writer and reports through its callback.
+    fn submit(&self, job: WriteJob);
+    /// Registers a listener for committed mutations (before serving traffic).
+    fn on_commit(&self, listener: CommitListener);
+}
+
+/// Runs `op` on the writer and waits until its changes are durable.
+///
+/// `op` sees the store as it is at that point of the batch and returns a value
+/// and the changes to make; if it returns an error nothing of it is written.
+pub async fn write<T, E, F>(store: &dyn Store, op: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&dyn KvRead) -> Result<(T, Changes), E> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
+    store.submit(Box::new(move |view: &dyn KvRead| match op(view) {
+        Err(e) => {
+            let _ = tx.send(Err(e));
+            None
+        }
+        Ok((value, changes)) => Some(Staged {
+            mutations: changes.into_mutations(),
+            on_commit: Box::new(move |result| {
+                let _ = tx.send(result.map(|()| value).map_err(E::from));
+            }),
+        }),
+    }));
+    rx.await
+        .unwrap_or_else(|_| Err(E::from(StoreError::Closed)))
+}
+
+#[cfg(test)]
+mod tests;

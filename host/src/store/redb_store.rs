@@ -1,0 +1,329 @@
+//! The redb store: one file, snapshot reads, and one writer thread that
+//! commits whatever is queued as one durable transaction (group commit).
+
+use std::ops::Bound;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+
+use redb::{
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
+    WriteTransaction,
+};
+
+use super::{
+    CommitListener, KvRead, Mutation, Staged, Store, StoreError, StoreResult, Table, WriteJob,
+};
+
+/// Most jobs committed together; bounds the latency one commit adds.
+const MAX_BATCH: usize = 2048;
+
+fn definition(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
+    TableDefinition::new(table.name())
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+type Listeners = Arc<RwLock<Vec<CommitListener>>>;
+
+pub struct RedbStore {
+    db: Arc<Database>,
+    jobs: Mutex<Option<Sender<WriteJob>>>,
+    listeners: Listeners,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore").finish_non_exhaustive()
+    }
+}
+
+impl RedbStore {
+    /// Opens (or creates) the database file and starts the writer thread.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let db = Database::builder().create(path).map_err(backend)?;
+        let mut txn = db.begin_write().map_err(backend)?;
+        txn.set_quick_repair(true);
+        for table in Table::ALL {
+            txn.open_table(definition(table)).map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+
+        let db = Arc::new(db);
+        let listeners: Listeners = Arc::default();
+        let (tx, rx) = channel();
+        let writer = {
+            let db = Arc::clone(&db);
+            let listeners = Arc::clone(&listeners);
+            std::thread::Builder::new()
+                .name("clientele-store-writer".into())
+                .spawn(move || run_writer(&db, &rx, &listeners))
+                .map_err(backend)?
+        };
+        Ok(RedbStore {
+            db,
+            jobs: Mutex::new(Some(tx)),
+            listeners,
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Stops the writer after it has committed everything already queued.
+    pub fn close(&self) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let handle = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Store for RedbStore {
+    fn snapshot(&self) -> StoreResult<Box<dyn KvRead + Send>> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        Ok(Box::new(ReadView(txn)))
+    }
+
+    fn submit(&self, job: WriteJob) {
+        let jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        // With the writer gone the job is dropped, and its caller sees `Closed`.
+        if let Some(tx) = jobs.as_ref() {
+            let _ = tx.send(job);
+        }
+    }
+
+    fn on_commit(&self, listener: CommitListener) {
+        self.listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(listener);
+    }
+}
+
+fn run_writer(db: &Database, jobs: &Receiver<WriteJob>, listeners: &Listeners) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(db, batch, listeners);
+    }
+}
+
+/// Runs each job against the open transaction, applies what it staged, and
+/// commits once; every staged job then hears the one outcome.
+fn commit_batch(db: &Database, batch: Vec<WriteJob>, listeners: &Listeners) {
+    let mut txn = match db.begin_write() {
+        Ok(txn) => txn,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot begin a write transaction");
+            fail_all(batch, &backend(&e));
+            return;
+        }
+    };
+    txn.set_quick_repair(true);
+    if let Err(e) = txn.set_durability(Durability::Immediate) {
+        tracing::error!(error = %e, "cannot make the transaction durable");
+    }
+    let mut staged_jobs: Vec<Staged> = Vec::with_capacity(batch.len());
+    let mut applied: Vec<Mutation> = Vec::new();
+    for job in batch {
+        let view = WriteView(&txn);
+        // A panicking job is a bug in that job; its caller sees `Closed`, the batch goes on.
+        let Ok(staged) = catch_unwind(AssertUnwindSafe(|| job(&view))) else {
+            tracing::error!("a write job panicked; it was skipped");
+            continue;
+        };
+        let Some(staged) = staged else { continue };
+        if let Err(e) = apply(&txn, &staged.mutations) {
+            tracing::error!(error = %e, "applying a write failed; the batch is rolled back");
+            let _ = txn.abort();
+            (staged.on_commit)(Err(backend(&e)));
+            for other in staged_jobs {
+                (other.on_commit)(Err(backend(&e)));
+            }
+            return;
+        }
+        staged_jobs.push(staged);
+    }
+    for staged in &mut staged_jobs {
+        applied.append(&mut staged.mutations);
+    }
+    match txn.commit() {
+        Ok(()) => {
+            let listeners = listeners.read().unwrap_or_else(PoisonError::into_inner);
+            for listener in listeners.iter() {
+                listener(&applied);
+            }
+            for staged in staged_jobs {
+                (staged.on_commit)(Ok(()));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "commit failed");
+            for staged in staged_jobs {
+                (staged.on_commit)(Err(backend(&e)));
+            }
+        }
+    }
+}
+
+fn fail_all(batch: Vec<WriteJob>, _error: &StoreError) {
+    // Dropping a job drops its reply channel: the caller sees `Closed`, which
+    // maps to the same "Database error" answer as a failed commit.
+    drop(batch);
+}
+
+fn apply(txn: &WriteTransaction, mutations: &[Mutation]) -> StoreResult<()> {
+    for m in mutations {
+        let mut table = txn.open_table(definition(m.table)).map_err(backend)?;
+        match &m.value {
+            Some(v) => {
+                table
+                    .insert(m.key.as_slice(), v.as_slice())
+                    .map_err(backend)?;
+            }
+            None => {
+                table.remove(m.key.as_slice()).map_err(backend)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The smallest key greater than every key starting with `prefix`.
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+fn scan_table<T: ReadableTable<&'static [u8], &'static [u8]>>(
+    table: &T,
+    prefix: &[u8],
+    start: Option<&[u8]>,
+    reverse: bool,
+    visit: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<bool>,
+) -> StoreResult<()> {
+    let end = prefix_end(prefix);
+    let (lower, upper): (Bound<&[u8]>, Bound<&[u8]>) = match (reverse, start) {
+        (false, Some(s)) => (
+            Bound::Included(s),
+            end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+        ),
+        (false, None) => (
+            Bound::Included(prefix),
+            end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+        ),
+        (true, Some(s)) => (Bound::Included(prefix), Bound::Included(s)),
+        (true, None) => (
+            Bound::Included(prefix),
+            end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+        ),
+    };
+    let range = table.range::<&[u8]>((lower, upper)).map_err(backend)?;
+    let mut step = |item: Result<
+        (redb::AccessGuard<'_, &[u8]>, redb::AccessGuard<'_, &[u8]>),
+        redb::StorageError,
+    >|
+     -> StoreResult<bool> {
+        let (k, v) = item.map_err(backend)?;
+        visit(k.value(), v.value())
+    };
+    if reverse {
+        for item in range.rev() {
+            if !step(item)? {
+                break;
+            }
+        }
+    } else {
+        for item in range {
+            if !step(item)? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+struct ReadView(ReadTransaction);
+
+impl KvRead for ReadView {
+    fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        let t = self.0.open_table(definition(table)).map_err(backend)?;
+        let value = t.get(key).map_err(backend)?;
+        Ok(value.map(|v| v.value().to_vec()))
+    }
+
+    fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        start: Option<&[u8]>,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<bool>,
+    ) -> StoreResult<()> {
+        let t = self.0.open_table(definition(table)).map_err(backend)?;
+        scan_table(&t, prefix, start, reverse, visit)
+    }
+}
+
+struct WriteView<'a>(&'a WriteTransaction);
+
+impl KvRead for WriteView<'_> {
+    fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        let t = self.0.open_table(definition(table)).map_err(backend)?;
+        let value = t.get(key).map_err(backend)?;
+        Ok(value.map(|v| v.value().to_vec()))
+    }
+
+    fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        start: Option<&[u8]>,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<bool>,
+    ) -> StoreResult<()> {
+        let t = self.0.open_table(definition(table)).map_err(backend)?;
+        scan_table(&t, prefix, start, reverse, visit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_carries_over_ff_bytes() {
+        assert_eq!(prefix_end(&[1, 2]), Some(vec![1, 3]));
+        assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+    }
+}

@@ -1,0 +1,72 @@
+//! The named tables. Each holds byte keys and byte values; see `docs/storage.md`.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// installation-wide settings and secrets: name -> value
+    Meta,
+    /// tenant id -> Tenant
+    Tenants,
+    /// tenant ‖ customer id -> Customer
+    Customers,
+    /// tenant ‖ title -> customer id (unique title per tenant)
+    CustomerTitles,
+    /// tenant ‖ owner id ‖ customer id -> () (customers per owner)
+    CustomersByOwner,
+    /// tenant ‖ user id -> User
+    Users,
+    /// lower-case e-mail -> tenant ‖ user id (unique e-mail, login lookup)
+    UserEmails,
+    /// tenant ‖ customer id ‖ user id -> () (users per customer; the null
+    /// customer holds tenant administrators)
+    UsersByCustomer,
+    /// user id -> Credentials
+    Credentials,
+    /// sha-256 of an activation or reset token -> tenant ‖ user id
+    UserTokens,
+    /// tenant ‖ time ‖ id -> AuditLog
+    Audit,
+    /// tenant ‖ entity id ‖ time ‖ id -> () (audit of one entity)
+    AuditByEntity,
+    /// tenant ‖ user id ‖ time ‖ id -> () (audit of one user's actions)
+    AuditByUser,
+    /// tenant ‖ customer id ‖ time ‖ id -> () (audit under one customer)
+    AuditByCustomer,
+}
+
+impl Table {
+    pub const ALL: [Table; 14] = [
+        Table::Meta,
+        Table::Tenants,
+        Table::Customers,
+        Table::CustomerTitles,
+        Table::CustomersByOwner,
+        Table::Users,
+        Table::UserEmails,
+        Table::UsersByCustomer,
+        Table::Credentials,
+        Table::UserTokens,
+        Table::Audit,
+        Table::AuditByEntity,
+        Table::AuditByUser,
+        Table::AuditByCustomer,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Meta => "meta",
+            Table::Tenants => "tenants",
+            Table::Customers => "customers",
+            Table::CustomerTitles => "customer_titles",
+            Table::CustomersByOwner => "customers_by_owner",
+            Table::Users => "users",
+            Table::UserEmails => "user_emails",
+            Table::UsersByCustomer => "users_by_customer",
+            Table::Credentials => "credentials",
+            Table::UserTokens => "user_tokens",
+            Table::Audit => "audit",
+            Table::AuditByEntity => "audit_by_entity",
+            Table::AuditByUser => "audit_by_user",
+            Table::AuditByCustomer => "audit_by_customer",
+        }
+    }
+}
