@@ -5,5 +5,8 @@
 //! [`api`] → [`service`] → [`domain`] + [`store`]; [`auth`] holds passwords,
 //! tokens and the permission rules.
 
+pub mod auth;
+pub mod config;
 pub mod domain;
+pub mod service;
 pub mod store;

@@ -140,9 +140,9 @@ pub struct Credentials {
     pub failed_logins: u32,
     /// Locked out by the security policy until this time (ms).
     pub locked_until: Option<i64>,
-    /// Tokens issued before this time (ms) are refused: set on logout from
-    /// everywhere, password change, disabling and deletion.
-    pub tokens_valid_after: i64,
+    /// Carried in every JWT; bumping it revokes every token issued before
+    /// (password change or reset, disabling).
+    pub generation: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -80,3 +80,21 @@ pub fn decode_row(value: &[u8]) -> StoreResult<Customer> {
 pub fn split_key(key: &[u8]) -> Option<(TenantId, CustomerId)> {
     Some((TenantId(uuid_at(key, 0)?), CustomerId(uuid_at(key, 16)?)))
 }
+
+/// Every customer of one tenant.
+pub fn for_each_of(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    mut visit: impl FnMut(Customer),
+) -> StoreResult<()> {
+    r.scan(
+        Table::Customers,
+        tenant.0.as_bytes(),
+        None,
+        false,
+        &mut |_, v| {
+            visit(decode(Table::Customers, v)?);
+            Ok(true)
+        },
+    )
+}

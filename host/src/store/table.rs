@@ -19,6 +19,8 @@ pub enum Table {
     /// tenant ‖ customer id ‖ user id -> () (users per customer; the null
     /// customer holds tenant administrators)
     UsersByCustomer,
+    /// user id -> tenant id (finds a user by id alone, for the system administrator)
+    UserTenants,
     /// user id -> Credentials
     Credentials,
     /// sha-256 of an activation or reset token -> tenant ‖ user id
@@ -34,7 +36,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 15] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -43,6 +45,7 @@ impl Table {
         Table::Users,
         Table::UserEmails,
         Table::UsersByCustomer,
+        Table::UserTenants,
         Table::Credentials,
         Table::UserTokens,
         Table::Audit,
@@ -61,6 +64,7 @@ impl Table {
             Table::Users => "users",
             Table::UserEmails => "user_emails",
             Table::UsersByCustomer => "users_by_customer",
+            Table::UserTenants => "user_tenants",
             Table::Credentials => "credentials",
             Table::UserTokens => "user_tokens",
             Table::Audit => "audit",

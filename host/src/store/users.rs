@@ -59,6 +59,22 @@ pub fn put(changes: &mut Changes, old: Option<&User>, new: &User) {
         key(new.tenant_id, new.id),
     );
     changes.put(Table::UsersByCustomer, by_customer_key(new), Vec::new());
+    changes.put(
+        Table::UserTenants,
+        credentials_key(new.id),
+        new.tenant_id.0.as_bytes().to_vec(),
+    );
+}
+
+/// A user found by id alone, whatever its tenant.
+pub fn get_any(r: &dyn KvRead, id: UserId) -> StoreResult<Option<User>> {
+    match r.get(Table::UserTenants, &credentials_key(id))? {
+        Some(v) => match uuid_at(&v, 0) {
+            Some(t) => get(r, TenantId(t), id),
+            None => Ok(None),
+        },
+        None => Ok(None),
+    }
 }
 
 /// Removes the user, its indexes, credentials and pending tokens.
@@ -67,6 +83,7 @@ pub fn delete(changes: &mut Changes, u: &User, creds: Option<&Credentials>) {
     changes.delete(Table::UserEmails, u.email.as_bytes().to_vec());
     changes.delete(Table::UsersByCustomer, by_customer_key(u));
     changes.delete(Table::Credentials, credentials_key(u.id));
+    changes.delete(Table::UserTenants, credentials_key(u.id));
     if let Some(creds) = creds {
         for pending in [&creds.activation, &creds.reset].into_iter().flatten() {
             changes.delete(Table::UserTokens, pending.hash.as_bytes().to_vec());

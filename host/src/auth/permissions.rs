@@ -1,0 +1,213 @@
+//! Every permission decision, in one place.
+//!
+//! The rules are ThingsBoard Community Edition's: the system administrator
+//! manages tenants and their administrators; a tenant administrator does
+//! everything inside its tenant; a customer user reads its own customer and
+//! that customer's users and changes only its own profile. A role model can
+//! extend [`allowed`] without touching the callers: they only say what they
+//! want to do to what.
+
+use crate::domain::ids::{CustomerId, TenantId, UserId};
+use crate::domain::user::Authority;
+
+use super::Caller;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Tenant,
+    Customer,
+    User,
+    AuditLog,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Read,
+    Create,
+    Write,
+    Delete,
+}
+
+/// Where the thing acted on lives: its tenant, its customer (if any) and,
+/// for users, who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub tenant: TenantId,
+    pub customer: Option<CustomerId>,
+    pub user: Option<(UserId, Authority)>,
+}
+
+impl Target {
+    pub fn tenant(tenant: TenantId) -> Self {
+        Target {
+            tenant,
+            customer: None,
+            user: None,
+        }
+    }
+
+    pub fn customer(tenant: TenantId, customer: CustomerId) -> Self {
+        Target {
+            tenant,
+            customer: Some(customer),
+            user: None,
+        }
+    }
+
+    pub fn user(
+        tenant: TenantId,
+        customer: CustomerId,
+        user: UserId,
+        authority: Authority,
+    ) -> Self {
+        Target {
+            tenant,
+            customer: (!customer.is_null()).then_some(customer),
+            user: Some((user, authority)),
+        }
+    }
+}
+
+/// May `caller` do `op` on `resource` at `target`?
+pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Target) -> bool {
+    let is_self = target.user.is_some_and(|(id, _)| id == caller.user_id);
+    match caller.authority {
+        Authority::SysAdmin => match resource {
+            Resource::Tenant => true,
+            // Tenant administrators (and itself); never customers' data.
+            Resource::User => {
+                is_self
+                    || target
+                        .user
+                        .is_some_and(|(_, a)| a == Authority::TenantAdmin)
+                    || (op == Operation::Create && target.customer.is_none())
+            }
+            Resource::Customer | Resource::AuditLog => false,
+        },
+        Authority::TenantAdmin => {
+            let own_tenant = target.tenant == caller.tenant_id;
+            match resource {
+                Resource::Tenant => own_tenant && op == Operation::Read,
+                Resource::User => {
+                    own_tenant
+                        && target
+                            .user
+                            .is_none_or(|(_, authority)| authority != Authority::SysAdmin)
+                }
+                Resource::Customer | Resource::AuditLog => own_tenant,
+            }
+        }
+        Authority::CustomerUser => {
+            let own_customer =
+                target.tenant == caller.tenant_id && target.customer == Some(caller.customer_id);
+            match resource {
+                Resource::Customer => own_customer && op == Operation::Read,
+                Resource::User => match op {
+                    Operation::Read => own_customer,
+                    Operation::Write => is_self,
+                    Operation::Create | Operation::Delete => false,
+                },
+                Resource::Tenant | Resource::AuditLog => false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(authority: Authority, tenant: TenantId, customer: CustomerId) -> Caller {
+        Caller {
+            user_id: UserId::new(),
+            tenant_id: tenant,
+            customer_id: customer,
+            authority,
+            email: "x@y.io".into(),
+        }
+    }
+
+    #[test]
+    fn customer_users_read_only_their_own_customer() {
+        let (t, c, other) = (TenantId::new(), CustomerId::new(), CustomerId::new());
+        let me = caller(Authority::CustomerUser, t, c);
+        let mine = Target::customer(t, c);
+        assert!(allowed(&me, Resource::Customer, Operation::Read, &mine));
+        assert!(!allowed(&me, Resource::Customer, Operation::Write, &mine));
+        assert!(!allowed(
+            &me,
+            Resource::Customer,
+            Operation::Read,
+            &Target::customer(t, other)
+        ));
+        assert!(!allowed(
+            &me,
+            Resource::Customer,
+            Operation::Create,
+            &Target::tenant(t)
+        ));
+    }
+
+    #[test]
+    fn customer_users_write_only_themselves() {
+        let (t, c) = (TenantId::new(), CustomerId::new());
+        let me = caller(Authority::CustomerUser, t, c);
+        let myself = Target::user(t, c, me.user_id, Authority::CustomerUser);
+        let colleague = Target::user(t, c, UserId::new(), Authority::CustomerUser);
+        assert!(allowed(&me, Resource::User, Operation::Write, &myself));
+        assert!(allowed(&me, Resource::User, Operation::Read, &colleague));
+        assert!(!allowed(&me, Resource::User, Operation::Write, &colleague));
+        assert!(!allowed(&me, Resource::User, Operation::Delete, &myself));
+    }
+
+    #[test]
+    fn tenant_admins_stay_in_their_tenant() {
+        let (t, other) = (TenantId::new(), TenantId::new());
+        let admin = caller(Authority::TenantAdmin, t, CustomerId::NULL);
+        let c = CustomerId::new();
+        assert!(allowed(
+            &admin,
+            Resource::Customer,
+            Operation::Delete,
+            &Target::customer(t, c)
+        ));
+        assert!(!allowed(
+            &admin,
+            Resource::Customer,
+            Operation::Read,
+            &Target::customer(other, c)
+        ));
+        assert!(!allowed(
+            &admin,
+            Resource::Tenant,
+            Operation::Write,
+            &Target::tenant(t)
+        ));
+        assert!(!allowed(
+            &admin,
+            Resource::AuditLog,
+            Operation::Read,
+            &Target::tenant(other)
+        ));
+    }
+
+    #[test]
+    fn the_system_administrator_never_sees_customers() {
+        let sys = caller(Authority::SysAdmin, TenantId::NULL, CustomerId::NULL);
+        let t = TenantId::new();
+        assert!(allowed(
+            &sys,
+            Resource::Tenant,
+            Operation::Create,
+            &Target::tenant(t)
+        ));
+        assert!(!allowed(
+            &sys,
+            Resource::Customer,
+            Operation::Read,
+            &Target::customer(t, CustomerId::new())
+        ));
+        let cu = Target::user(t, CustomerId::new(), UserId::new(), Authority::CustomerUser);
+        assert!(!allowed(&sys, Resource::User, Operation::Read, &cu));
+    }
+}

@@ -1,0 +1,217 @@
+//! Settings: embedded defaults, then a TOML file, then `CLIENTELE_*`
+//! environment variables (nested keys with `__`, e.g. `CLIENTELE_SMTP__HOST`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::password::PasswordPolicy;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where the redb file lives.
+    pub data_dir: PathBuf,
+    /// REST API and web UI.
+    pub http_addr: SocketAddr,
+    /// Base of links sent to users (activation, reset); taken from the
+    /// request's `Host` when unset.
+    pub public_url: Option<String>,
+    /// First start only: the system administrator and the first tenant's
+    /// administrator. Missing passwords are generated and printed once.
+    pub sysadmin_email: String,
+    pub sysadmin_password: Option<String>,
+    pub tenant_title: String,
+    pub tenant_admin_email: String,
+    pub tenant_admin_password: Option<String>,
+    pub jwt: JwtSettings,
+    pub security: SecuritySettings,
+    pub smtp: Option<SmtpSettings>,
+    pub http: HttpSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data_dir: PathBuf::from("./data"),
+            http_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            public_url: None,
+            sysadmin_email: "sysadmin@clientele.local".into(),
+            sysadmin_password: None,
+            tenant_title: "Tenant".into(),
+            tenant_admin_email: "tenant@clientele.local".into(),
+            tenant_admin_password: None,
+            jwt: JwtSettings::default(),
+            security: SecuritySettings::default(),
+            smtp: None,
+            http: HttpSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwtSettings {
+    /// ThingsBoard's defaults: 2.5 h access, 1 week refresh.
+    pub access_ttl_s: i64,
+    pub refresh_ttl_s: i64,
+}
+
+impl Default for JwtSettings {
+    fn default() -> Self {
+        JwtSettings {
+            access_ttl_s: 9000,
+            refresh_ttl_s: 604_800,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    pub password_policy: PasswordPolicy,
+    /// Failed logins in a row before the account is locked; 0 disables.
+    pub max_failed_login_attempts: u32,
+    /// How long a lockout lasts; 0 keeps the account locked until an
+    /// administrator enables it again (ThingsBoard's behaviour).
+    pub lockout_minutes: i64,
+    pub activation_ttl_hours: i64,
+    pub reset_ttl_hours: i64,
+    /// Argon2 hashes run at most this many at once (each takes ~19 MiB).
+    pub max_concurrent_hashes: usize,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        SecuritySettings {
+            password_policy: PasswordPolicy::default(),
+            max_failed_login_attempts: 5,
+            lockout_minutes: 15,
+            activation_ttl_hours: 24,
+            reset_ttl_hours: 24,
+            max_concurrent_hashes: 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (loopback relays, tests).
+    None,
+    /// STARTTLS upgrade (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub from: String,
+    #[serde(default = "default_tls")]
+    pub tls: SmtpTls,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_s: u64,
+}
+
+fn default_tls() -> SmtpTls {
+    SmtpTls::Starttls
+}
+
+fn default_smtp_timeout() -> u64 {
+    10
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Largest request body; bigger ones get 413.
+    pub max_body_bytes: usize,
+    /// Requests handled at once; more wait (back-pressure, bounded memory).
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            max_body_bytes: 1024 * 1024,
+            max_concurrent_requests: 1024,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, overridden by the TOML file (if given) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(figment::Error::from(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("CLIENTELE_").split("__"))
+            .extract()
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("clientele.redb")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_file() {
+        let s = Settings::default();
+        assert_eq!(s.http_addr.port(), 8080);
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert!(s.sysadmin_password.is_none());
+    }
+
+    #[test]
+    fn file_and_environment_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "http_addr = '127.0.0.1:9000'\n[security]\nmax_failed_login_attempts = 3\n",
+            )?;
+            jail.set_env("CLIENTELE_DATA_DIR", "/tmp/x");
+            jail.set_env("CLIENTELE_SECURITY__LOCKOUT_MINUTES", "0");
+            let s = Settings::load(Some(Path::new("c.toml")))?;
+            assert_eq!(s.http_addr.port(), 9000);
+            assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
+            assert_eq!(s.security.max_failed_login_attempts, 3);
+            assert_eq!(s.security.lockout_minutes, 0);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "htp_addr = '1'\n")?;
+            assert!(Settings::load(Some(Path::new("bad.toml"))).is_err());
+            jail.create_file("bad2.toml", "http_addr = 'nope'\n")?;
+            assert!(Settings::load(Some(Path::new("bad2.toml"))).is_err());
+            assert!(Settings::load(Some(Path::new("missing.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

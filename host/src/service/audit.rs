@@ -1,0 +1,123 @@
+//! Building audit records (written in the same transaction as the change they
+//! describe) and reading them back.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::domain::audit::{ActionStatus, ActionType, AuditLog, AuditLogId};
+use crate::domain::ids::{CustomerId, EntityId, TenantId, UserId, new_time_uuid, now_ms};
+use crate::domain::page::{PageData, PageLink};
+use crate::store::audit_log::{self, AuditQuery, Subject};
+
+use super::{App, ServiceError, ServiceResult};
+
+/// Who acted: a caller, or (for logins) the user trying to log in.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub tenant: TenantId,
+    pub customer: CustomerId,
+    pub user: UserId,
+    pub name: String,
+}
+
+impl From<&Caller> for Actor {
+    fn from(c: &Caller) -> Self {
+        Actor {
+            tenant: c.tenant_id,
+            customer: c.customer_id,
+            user: c.user_id,
+            name: c.email.clone(),
+        }
+    }
+}
+
+/// A successful action on `entity` (named `name`), under `customer`.
+pub fn record(
+    actor: &Actor,
+    customer: CustomerId,
+    entity: Option<(EntityId, &str)>,
+    action: ActionType,
+    data: Value,
+) -> AuditLog {
+    AuditLog {
+        id: AuditLogId {
+            id: new_time_uuid(),
+        },
+        created_time: now_ms(),
+        tenant_id: actor.tenant,
+        customer_id: customer,
+        entity_id: entity.map(|(id, _)| id),
+        entity_name: entity.map(|(_, n)| n.to_owned()),
+        user_id: actor.user,
+        user_name: actor.name.clone(),
+        action_type: action,
+        action_data: data,
+        action_status: ActionStatus::Success,
+        action_failure_details: None,
+    }
+}
+
+/// A failed action, with why.
+pub fn failure(
+    actor: &Actor,
+    entity: Option<(EntityId, &str)>,
+    action: ActionType,
+    why: &str,
+) -> AuditLog {
+    AuditLog {
+        action_status: ActionStatus::Failure,
+        action_failure_details: Some(why.to_owned()),
+        ..record(actor, actor.customer, entity, action, json!({}))
+    }
+}
+
+/// Which records a listing asks for.
+#[derive(Debug, Clone)]
+pub enum AuditScope {
+    Tenant,
+    Customer(CustomerId),
+    User(UserId),
+    Entity(EntityId),
+}
+
+impl App {
+    /// Audit records of the caller's tenant (tenant administrators only).
+    pub async fn audit_logs(
+        &self,
+        caller: &Caller,
+        scope: AuditScope,
+        start_time: Option<i64>,
+        end_time: Option<i64>,
+        action_types: Option<Vec<ActionType>>,
+        page: PageLink,
+    ) -> ServiceResult<PageData<AuditLog>> {
+        if !allowed(
+            caller,
+            Resource::AuditLog,
+            Operation::Read,
+            &Target::tenant(caller.tenant_id),
+        ) {
+            return Err(ServiceError::Forbidden);
+        }
+        page.check_sort(&["createdTime"])?;
+        let subject: Option<(Subject, Uuid)> = match scope {
+            AuditScope::Tenant => None,
+            AuditScope::Customer(c) => Some((Subject::Customer, c.0)),
+            AuditScope::User(u) => Some((Subject::User, u.0)),
+            AuditScope::Entity(e) => Some((Subject::Entity, e.id)),
+        };
+        let query = AuditQuery {
+            tenant: caller.tenant_id,
+            subject,
+            start_time,
+            end_time,
+            action_types,
+            page,
+        };
+        let snapshot = self.store.snapshot()?;
+        self.blocking(move || audit_log::query(&*snapshot, &query).map_err(ServiceError::from))
+            .await
+    }
+}

@@ -1,0 +1,240 @@
+//! Customers: create, update, read, list, delete.
+
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::auth::tokens;
+use crate::domain::audit::ActionType;
+use crate::domain::customer::{Customer, CustomerInput};
+use crate::domain::ids::{CustomerId, now_ms};
+use crate::domain::page::{PageData, PageLink};
+use crate::store::{self, Changes, KvRead, customers, users};
+
+use super::audit::{Actor, record};
+use super::customer_index::SORT_PROPERTIES;
+use super::{App, ServiceError, ServiceResult};
+
+/// What to do when a new title is taken (ThingsBoard's `nameConflictPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NameConflict {
+    #[default]
+    Fail,
+    Uniquify {
+        strategy: UniquifyStrategy,
+        separator: char,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UniquifyStrategy {
+    #[default]
+    Random,
+    Incremental,
+}
+
+const DUPLICATE_TITLE: &str = "Customer with such title already exists!";
+
+fn check(caller: &Caller, op: Operation, c: &Customer) -> ServiceResult<()> {
+    if allowed(
+        caller,
+        Resource::Customer,
+        op,
+        &Target::customer(c.tenant_id, c.id),
+    ) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+/// A free title for a new customer, following the conflict policy.
+fn free_title(
+    view: &dyn KvRead,
+    caller: &Caller,
+    title: &str,
+    policy: NameConflict,
+) -> ServiceResult<String> {
+    if customers::id_by_title(view, caller.tenant_id, title)?.is_none() {
+        return Ok(title.to_owned());
+    }
+    let NameConflict::Uniquify {
+        strategy,
+        separator,
+    } = policy
+    else {
+        return Err(ServiceError::invalid(DUPLICATE_TITLE));
+    };
+    for n in 1..=1000u32 {
+        let suffix = match strategy {
+            UniquifyStrategy::Incremental => n.to_string(),
+            UniquifyStrategy::Random => tokens::new_token()[..6].to_lowercase(),
+        };
+        let candidate = format!("{title}{separator}{suffix}");
+        if candidate.chars().count() <= crate::domain::validate::MAX_FIELD_LEN
+            && customers::id_by_title(view, caller.tenant_id, &candidate)?.is_none()
+        {
+            return Ok(candidate);
+        }
+    }
+    Err(ServiceError::invalid(DUPLICATE_TITLE))
+}
+
+impl App {
+    /// Creates (no `id`) or updates (with `id`) a customer.
+    pub async fn save_customer(
+        &self,
+        caller: &Caller,
+        input: CustomerInput,
+        policy: NameConflict,
+    ) -> ServiceResult<Customer> {
+        input.validate()?;
+        let caller = caller.clone();
+        self.write(move |view| {
+            let mut changes = Changes::new();
+            let actor = Actor::from(&caller);
+            let (saved, action) = match input.id {
+                None => {
+                    let target = Target::tenant(caller.tenant_id);
+                    if !allowed(&caller, Resource::Customer, Operation::Create, &target) {
+                        return Err(ServiceError::Forbidden);
+                    }
+                    let title =
+                        free_title(view, &caller, input.title.as_deref().unwrap_or(""), policy)?;
+                    let input = CustomerInput {
+                        title: Some(title),
+                        ..input
+                    };
+                    let c = Customer::create(caller.tenant_id, input, now_ms());
+                    customers::put(&mut changes, None, &c);
+                    (c, ActionType::Added)
+                }
+                Some(id) => {
+                    let old = customers::get(view, caller.tenant_id, id)?.ok_or_else(|| {
+                        ServiceError::invalid("Can't update non existing customer!")
+                    })?;
+                    check(&caller, Operation::Write, &old)?;
+                    if input.version.is_some_and(|v| v != old.version) {
+                        return Err(ServiceError::VersionConflict(
+                            "Customer was already changed by someone else".into(),
+                        ));
+                    }
+                    let new_title = input.title.as_deref().unwrap_or("");
+                    if new_title != old.title
+                        && customers::id_by_title(view, caller.tenant_id, new_title)?.is_some()
+                    {
+                        return Err(ServiceError::invalid(DUPLICATE_TITLE));
+                    }
+                    let c = old.updated(input);
+                    customers::put(&mut changes, Some(&old), &c);
+                    (c, ActionType::Updated)
+                }
+            };
+            let log = record(
+                &actor,
+                saved.id,
+                Some((saved.id.entity_id(), &saved.title)),
+                action,
+                json!({ "entity": saved }),
+            );
+            store::audit_log::append(&mut changes, &log);
+            Ok((saved, changes))
+        })
+        .await
+    }
+
+    /// One customer the caller may read.
+    pub async fn customer(&self, caller: &Caller, id: CustomerId) -> ServiceResult<Customer> {
+        let snapshot = self.store.snapshot()?;
+        let c = customers::get(&*snapshot, caller.tenant_id, id)?
+            .ok_or_else(ServiceError::not_found)?;
+        check(caller, Operation::Read, &c)?;
+        Ok(c)
+    }
+
+    /// The caller's tenant's customer with exactly this title.
+    pub async fn customer_by_title(&self, caller: &Caller, title: &str) -> ServiceResult<Customer> {
+        let snapshot = self.store.snapshot()?;
+        let not_found =
+            || ServiceError::NotFound(format!("Customer with title [{title}] is not found"));
+        let id =
+            customers::id_by_title(&*snapshot, caller.tenant_id, title)?.ok_or_else(not_found)?;
+        let c = customers::get(&*snapshot, caller.tenant_id, id)?.ok_or_else(not_found)?;
+        check(caller, Operation::Read, &c)?;
+        Ok(c)
+    }
+
+    /// A page of the caller's tenant's customers.
+    pub async fn customers(
+        &self,
+        caller: &Caller,
+        link: PageLink,
+    ) -> ServiceResult<PageData<Customer>> {
+        let target = Target::tenant(caller.tenant_id);
+        if !allowed(caller, Resource::Customer, Operation::Read, &target) {
+            return Err(ServiceError::Forbidden);
+        }
+        link.check_sort(&SORT_PROPERTIES)?;
+        let (ids, total) = self.customer_index.page(caller.tenant_id, &link, None);
+        let snapshot = self.store.snapshot()?;
+        let mut data = Vec::with_capacity(ids.len());
+        for id in ids {
+            data.extend(customers::get(&*snapshot, caller.tenant_id, id)?);
+        }
+        Ok(PageData::new(data, total, &link))
+    }
+
+    /// The customers among `ids` that the caller may read; others are left out.
+    pub async fn customers_by_ids(
+        &self,
+        caller: &Caller,
+        ids: &[CustomerId],
+    ) -> ServiceResult<Vec<Customer>> {
+        let snapshot = self.store.snapshot()?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(c) = customers::get(&*snapshot, caller.tenant_id, *id)? {
+                if check(caller, Operation::Read, &c).is_ok() {
+                    out.push(c);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes a customer and its users, atomically; their tokens stop
+    /// working at once because the users are gone.
+    pub async fn delete_customer(&self, caller: &Caller, id: CustomerId) -> ServiceResult<()> {
+        let caller = caller.clone();
+        self.write(move |view| {
+            let c =
+                customers::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
+            check(&caller, Operation::Delete, &c)?;
+            let actor = Actor::from(&caller);
+            let mut changes = Changes::new();
+            for user in users::of_customer(view, c.tenant_id, c.id)? {
+                let creds = users::credentials(view, user.id)?;
+                users::delete(&mut changes, &user, creds.as_ref());
+                let log = record(
+                    &actor,
+                    c.id,
+                    Some((user.id.entity_id(), &user.email)),
+                    ActionType::Deleted,
+                    json!({ "entityId": user.id.entity_id(), "reason": "customer deleted" }),
+                );
+                store::audit_log::append(&mut changes, &log);
+            }
+            customers::delete(&mut changes, &c);
+            let log = record(
+                &actor,
+                c.id,
+                Some((c.id.entity_id(), &c.title)),
+                ActionType::Deleted,
+                json!({ "entityId": c.id.entity_id() }),
+            );
+            store::audit_log::append(&mut changes, &log);
+            Ok(((), changes))
+        })
+        .await
+    }
+}

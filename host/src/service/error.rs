@@ -1,0 +1,69 @@
+//! What a use case can answer instead of a result; the API maps each to
+//! ThingsBoard's status and error code.
+
+use thiserror::Error;
+
+use crate::domain::validate::ValidationError;
+use crate::store::StoreError;
+
+pub const PERMISSION_DENIED: &str = "You don't have permission to perform this operation!";
+pub const NOT_FOUND: &str = "Requested item wasn't found!";
+
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    /// Bad input: 400, code 31.
+    #[error("{0}")]
+    Invalid(String),
+    /// 404, code 32.
+    #[error("{0}")]
+    NotFound(String),
+    /// 403, code 20.
+    #[error("{PERMISSION_DENIED}")]
+    Forbidden,
+    /// Stale `version`: 409, code 35.
+    #[error("{0}")]
+    VersionConflict(String),
+    /// 409 without a more specific code (a used activation token).
+    #[error("{0}")]
+    Conflict(String),
+    /// 401, code 10 (or 11 when `expired`).
+    #[error("{message}")]
+    Unauthorized { message: String, expired: bool },
+    /// 429, code 33.
+    #[error("{0}")]
+    TooManyRequests(String),
+    /// Mail could not be sent: 500, code 2.
+    #[error("{0}")]
+    Mail(String),
+    /// The store failed: 500, code 46; the cause is logged, not sent.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Anything else that is our fault: 500, code 2.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<ValidationError> for ServiceError {
+    fn from(e: ValidationError) -> Self {
+        ServiceError::Invalid(e.0)
+    }
+}
+
+impl ServiceError {
+    pub fn not_found() -> Self {
+        ServiceError::NotFound(NOT_FOUND.to_owned())
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ServiceError::Unauthorized {
+            message: message.into(),
+            expired: false,
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ServiceError::Invalid(message.into())
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

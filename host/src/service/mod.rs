@@ -1,0 +1,131 @@
+//! Use cases: each takes the authenticated caller, checks its rights, and
+//! makes its change, with the audit record, in one transaction.
+
+pub mod audit;
+mod bootstrap;
+mod customer_index;
+mod customers;
+mod error;
+pub mod mail;
+mod sessions;
+mod tenants;
+mod users;
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::store::{Store, StoreError, meta};
+
+pub use bootstrap::FirstStart;
+pub use customer_index::{CustomerIndex, SORT_PROPERTIES as CUSTOMER_SORT_PROPERTIES};
+pub use customers::{NameConflict, UniquifyStrategy};
+pub use error::{NOT_FOUND, PERMISSION_DENIED, ServiceError, ServiceResult};
+pub use sessions::ClientInfo;
+pub use users::ActivationMail;
+
+/// The application: store, indexes, keys and settings, shared by every request.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) jwt: JwtKeys,
+    pub(crate) customer_index: Arc<CustomerIndex>,
+    hashing: Arc<Semaphore>,
+    pub(crate) mailer: Option<mail::Mailer>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Opens the application over `store`. On an empty store this first
+    /// creates the system administrator, a tenant and its administrator, and
+    /// returns what was created (with any generated passwords) to print once.
+    pub async fn open(
+        settings: Settings,
+        store: Arc<dyn Store>,
+    ) -> Result<(App, Option<FirstStart>), ServiceError> {
+        let first_start = bootstrap::ensure(&settings, &*store).await?;
+        let snapshot = store.snapshot()?;
+        let secret = meta::get(&*snapshot, meta::JWT_SECRET)?.ok_or_else(|| {
+            ServiceError::Store(StoreError::Corrupt {
+                table: "meta",
+                reason: "the JWT secret is missing".into(),
+            })
+        })?;
+        drop(snapshot);
+        let jwt = JwtKeys::new(
+            &secret,
+            settings.jwt.access_ttl_s,
+            settings.jwt.refresh_ttl_s,
+        );
+        let customer_index = CustomerIndex::attach(&*store)?;
+        let mailer = settings
+            .smtp
+            .as_ref()
+            .map(mail::Mailer::new)
+            .transpose()
+            .map_err(ServiceError::Mail)?;
+        let hashing = Arc::new(Semaphore::new(
+            settings.security.max_concurrent_hashes.max(1),
+        ));
+        let app = App {
+            store,
+            settings: Arc::new(settings),
+            jwt,
+            customer_index,
+            hashing,
+            mailer,
+        };
+        Ok((app, first_start))
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Runs `op` on the store's writer; see [`crate::store::write`].
+    pub(crate) async fn write<T, F>(&self, op: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn crate::store::KvRead) -> ServiceResult<(T, crate::store::Changes)>
+            + Send
+            + 'static,
+    {
+        crate::store::write(&*self.store, op).await
+    }
+
+    /// Runs blocking work (long scans) off the async executor.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> ServiceResult<T> + Send + 'static,
+    ) -> ServiceResult<T> {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| ServiceError::Internal(format!("background task failed: {e}")))?
+    }
+
+    /// Argon2 work, bounded in concurrency so a login flood cannot exhaust memory.
+    pub(crate) async fn hashing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> ServiceResult<T> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| ServiceError::Internal("shutting down".into()))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| ServiceError::Internal(format!("hashing failed: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,137 @@
+//! Tenants, managed by the system administrator.
+
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::domain::audit::ActionType;
+use crate::domain::ids::{CustomerId, TenantId, now_ms};
+use crate::domain::page::{PageData, PageLink, SortOrder};
+use crate::domain::tenant::{Tenant, TenantInput};
+use crate::store::{self, Changes, customers, tenants, users};
+
+use super::audit::{Actor, record};
+use super::{App, ServiceError, ServiceResult};
+
+fn check(caller: &Caller, op: Operation, tenant: TenantId) -> ServiceResult<()> {
+    if allowed(caller, Resource::Tenant, op, &Target::tenant(tenant)) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+impl App {
+    pub async fn save_tenant(&self, caller: &Caller, input: TenantInput) -> ServiceResult<Tenant> {
+        input.validate()?;
+        let caller = caller.clone();
+        self.write(move |view| {
+            let (tenant, action) = match input.id {
+                None => {
+                    let t = Tenant::create(input, now_ms());
+                    check(&caller, Operation::Create, t.id)?;
+                    (t, ActionType::Added)
+                }
+                Some(id) => {
+                    check(&caller, Operation::Write, id)?;
+                    let old = tenants::get(view, id)?.ok_or_else(|| {
+                        ServiceError::invalid("Can't update non existing tenant!")
+                    })?;
+                    if input.version.is_some_and(|v| v != old.version) {
+                        return Err(ServiceError::VersionConflict(
+                            "Tenant was already changed by someone else".into(),
+                        ));
+                    }
+                    (old.updated(input), ActionType::Updated)
+                }
+            };
+            let mut changes = Changes::new();
+            tenants::put(&mut changes, &tenant);
+            let log = record(
+                &Actor::from(&caller),
+                CustomerId::NULL,
+                Some((tenant.id.entity_id(), &tenant.title)),
+                action,
+                json!({ "entity": tenant }),
+            );
+            store::audit_log::append(&mut changes, &log);
+            Ok((tenant, changes))
+        })
+        .await
+    }
+
+    pub async fn tenant(&self, caller: &Caller, id: TenantId) -> ServiceResult<Tenant> {
+        check(caller, Operation::Read, id)?;
+        let snapshot = self.store.snapshot()?;
+        tenants::get(&*snapshot, id)?.ok_or_else(ServiceError::not_found)
+    }
+
+    pub async fn tenants(
+        &self,
+        caller: &Caller,
+        link: PageLink,
+    ) -> ServiceResult<PageData<Tenant>> {
+        check(caller, Operation::Read, TenantId::NULL)?;
+        if caller.authority != crate::domain::user::Authority::SysAdmin {
+            return Err(ServiceError::Forbidden);
+        }
+        link.check_sort(&["createdTime", "title", "email", "country", "city"])?;
+        let snapshot = self.store.snapshot()?;
+        self.blocking(move || {
+            let mut all = tenants::all(&*snapshot)?;
+            all.retain(|t| link.matches(&t.title.to_lowercase()));
+            let key = link
+                .sort_property
+                .clone()
+                .unwrap_or_else(|| "createdTime".into());
+            all.sort_by(|a, b| {
+                let s = |t: &Tenant| match key.as_str() {
+                    "title" => t.title.to_lowercase(),
+                    "email" => t.contact.email.clone().unwrap_or_default(),
+                    "country" => t.contact.country.clone().unwrap_or_default(),
+                    "city" => t.contact.city.clone().unwrap_or_default(),
+                    _ => format!("{:020}", t.created_time),
+                };
+                let ord = s(a).cmp(&s(b)).then(a.id.cmp(&b.id));
+                if link.sort_order == SortOrder::Desc {
+                    ord.reverse()
+                } else {
+                    ord
+                }
+            });
+            Ok(PageData::from_sorted(all, &link))
+        })
+        .await
+    }
+
+    /// Deletes a tenant with its customers and users, in one transaction.
+    /// The tenant's audit log is kept: it is the record of what happened.
+    pub async fn delete_tenant(&self, caller: &Caller, id: TenantId) -> ServiceResult<()> {
+        check(caller, Operation::Delete, id)?;
+        let caller = caller.clone();
+        self.write(move |view| {
+            let tenant = tenants::get(view, id)?.ok_or_else(ServiceError::not_found)?;
+            let mut changes = Changes::new();
+            for user in users::of_tenant(view, id)? {
+                let creds = users::credentials(view, user.id)?;
+                users::delete(&mut changes, &user, creds.as_ref());
+            }
+            let mut doomed = Vec::new();
+            customers::for_each_of(view, id, |c| doomed.push(c))?;
+            for c in &doomed {
+                customers::delete(&mut changes, c);
+            }
+            tenants::delete(&mut changes, id);
+            let log = record(
+                &Actor::from(&caller),
+                CustomerId::NULL,
+                Some((id.entity_id(), &tenant.title)),
+                ActionType::Deleted,
+                json!({ "entityId": id.entity_id() }),
+            );
+            store::audit_log::append(&mut changes, &log);
+            Ok(((), changes))
+        })
+        .await
+    }
+}

@@ -1,0 +1,1 @@
+//! Use cases over the in-memory store.

@@ -1,0 +1,437 @@
+//! Users: tenant administrators and customer users, their activation links
+//! and enabled state.
+
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::auth::tokens;
+use crate::domain::audit::ActionType;
+use crate::domain::ids::{CustomerId, TenantId, UserId, now_ms};
+use crate::domain::page::{PageData, PageLink, SortOrder};
+use crate::domain::user::{Authority, Credentials, PendingToken, User, UserInput};
+use crate::store::{self, Changes, KvRead, customers, tenants, users};
+
+use super::audit::{Actor, record};
+use super::{App, ServiceError, ServiceResult};
+
+pub const USER_SORT_PROPERTIES: [&str; 4] = ["createdTime", "firstName", "lastName", "email"];
+
+/// Whether to mail the activation link of a new user, and from which base URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActivationMail {
+    Send { base_url: String },
+    DontSend,
+}
+
+fn target(u: &User) -> Target {
+    Target::user(u.tenant_id, u.customer_id, u.id, u.authority)
+}
+
+fn check(caller: &Caller, op: Operation, u: &User) -> ServiceResult<()> {
+    if allowed(caller, Resource::User, op, &target(u)) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+/// Finds a user the caller may address: the system administrator looks
+/// across tenants, everyone else only inside their own.
+fn find(view: &dyn KvRead, caller: &Caller, id: UserId) -> ServiceResult<User> {
+    let user = if caller.authority == Authority::SysAdmin {
+        users::get_any(view, id)?
+    } else {
+        users::get(view, caller.tenant_id, id)?
+    };
+    user.ok_or_else(ServiceError::not_found)
+}
+
+pub fn activation_link(base_url: &str, token: &str) -> String {
+    format!(
+        "{}/api/noauth/activate?activateToken={token}",
+        base_url.trim_end_matches('/')
+    )
+}
+
+/// A fresh pending token valid for `hours`; returns the raw token to show once.
+pub(super) fn pending_token(hours: i64) -> (String, PendingToken) {
+    let raw = tokens::new_token();
+    let pending = PendingToken {
+        hash: tokens::hash_token(&raw),
+        expires_at: now_ms() + hours * 3_600_000,
+    };
+    (raw, pending)
+}
+
+fn sort_users(users: &mut [User], link: &PageLink) {
+    let key = link.sort_property.as_deref().unwrap_or("createdTime");
+    users.sort_by(|a, b| {
+        let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
+        let ord = match key {
+            "firstName" => lower(&a.first_name).cmp(&lower(&b.first_name)),
+            "lastName" => lower(&a.last_name).cmp(&lower(&b.last_name)),
+            "email" => a.email.cmp(&b.email),
+            _ => a.created_time.cmp(&b.created_time),
+        }
+        .then(a.id.cmp(&b.id));
+        if link.sort_order == SortOrder::Desc {
+            ord.reverse()
+        } else {
+            ord
+        }
+    });
+}
+
+fn page_users(mut all: Vec<User>, link: &PageLink) -> PageData<User> {
+    all.retain(|u| link.matches(&u.email));
+    sort_users(&mut all, link);
+    PageData::from_sorted(all, link)
+}
+
+impl App {
+    /// Creates (no `id`) or updates a user. A new user gets a pending
+    /// activation; with [`ActivationMail::Send`] the link is mailed, and if
+    /// that fails the user is removed again.
+    pub async fn save_user(
+        &self,
+        caller: &Caller,
+        input: UserInput,
+        mail: ActivationMail,
+    ) -> ServiceResult<User> {
+        let email = input.validate()?;
+        if input.id.is_none()
+            && matches!(mail, ActivationMail::Send { .. })
+            && self.mailer.is_none()
+        {
+            return Err(ServiceError::invalid(
+                "Mail server is not configured, so the activation mail cannot be sent: \
+                 create the user with sendActivationMail=false and share its activation link",
+            ));
+        }
+        let caller = caller.clone();
+        let ttl = self.settings.security.activation_ttl_hours;
+        let (user, raw_token) = self
+            .write(move |view| {
+                let mut changes = Changes::new();
+                let actor = Actor::from(&caller);
+                let (user, raw, action) = match input.id {
+                    None => {
+                        let (user, raw, creds) = new_user(view, &caller, email, input, ttl)?;
+                        users::put(&mut changes, None, &user);
+                        users::put_credentials(&mut changes, &user, None, &creds);
+                        (user, Some(raw), ActionType::Added)
+                    }
+                    Some(id) => {
+                        let old = find(view, &caller, id)?;
+                        check(&caller, Operation::Write, &old)?;
+                        if input.version.is_some_and(|v| v != old.version) {
+                            return Err(ServiceError::VersionConflict(
+                                "User was already changed by someone else".into(),
+                            ));
+                        }
+                        if email != old.email && users::email_taken(view, &email)? {
+                            return Err(ServiceError::invalid(format!(
+                                "User with email '{email}' already present in database!"
+                            )));
+                        }
+                        let user = old.updated(email, input);
+                        users::put(&mut changes, Some(&old), &user);
+                        (user, None, ActionType::Updated)
+                    }
+                };
+                let log = record(
+                    &actor,
+                    user.customer_id,
+                    Some((user.id.entity_id(), &user.email)),
+                    action,
+                    json!({ "entity": user }),
+                );
+                store::audit_log::append(&mut changes, &log);
+                Ok(((user, raw), changes))
+            })
+            .await?;
+        if let (Some(raw), ActivationMail::Send { base_url }) = (raw_token, mail) {
+            let link = activation_link(&base_url, &raw);
+            if let Err(e) = self.send_activation_mail(&user.email, &link).await {
+                tracing::warn!(error = %e, user = %user.id, "activation mail failed; removing the new user");
+                let caller = caller_of_system(&user);
+                let _ = self.remove_user(&caller, user.id, false).await;
+                return Err(ServiceError::Mail(
+                    "Couldn't send user activation email".into(),
+                ));
+            }
+        }
+        Ok(user)
+    }
+
+    /// One user the caller may read.
+    pub async fn user(&self, caller: &Caller, id: UserId) -> ServiceResult<User> {
+        let snapshot = self.store.snapshot()?;
+        let user = find(&*snapshot, caller, id)?;
+        check(caller, Operation::Read, &user)?;
+        Ok(user)
+    }
+
+    /// Deletes a user (administrators only); the last tenant administrator stays.
+    pub async fn delete_user(&self, caller: &Caller, id: UserId) -> ServiceResult<()> {
+        self.remove_user(caller, id, true).await
+    }
+
+    async fn remove_user(&self, caller: &Caller, id: UserId, enforce: bool) -> ServiceResult<()> {
+        let caller = caller.clone();
+        self.write(move |view| {
+            let user = find(view, &caller, id)?;
+            if enforce {
+                if caller.authority == Authority::CustomerUser {
+                    return Err(ServiceError::Forbidden);
+                }
+                check(&caller, Operation::Delete, &user)?;
+                if user.authority == Authority::TenantAdmin
+                    && users::of_customer(view, user.tenant_id, CustomerId::NULL)?
+                        .iter()
+                        .filter(|u| u.authority == Authority::TenantAdmin)
+                        .count()
+                        <= 1
+                {
+                    return Err(ServiceError::invalid(
+                        "At least one tenant administrator must remain!",
+                    ));
+                }
+            }
+            let mut changes = Changes::new();
+            let creds = users::credentials(view, user.id)?;
+            users::delete(&mut changes, &user, creds.as_ref());
+            let log = record(
+                &Actor::from(&caller),
+                user.customer_id,
+                Some((user.id.entity_id(), &user.email)),
+                ActionType::Deleted,
+                json!({ "entityId": user.id.entity_id() }),
+            );
+            store::audit_log::append(&mut changes, &log);
+            Ok(((), changes))
+        })
+        .await
+    }
+
+    /// Enables or disables a user's login; disabling revokes its tokens.
+    pub async fn set_user_enabled(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        enabled: bool,
+    ) -> ServiceResult<()> {
+        let caller = caller.clone();
+        self.write(move |view| {
+            let user = find(view, &caller, id)?;
+            if caller.authority == Authority::CustomerUser {
+                return Err(ServiceError::Forbidden);
+            }
+            check(&caller, Operation::Write, &user)?;
+            let old = users::credentials(view, user.id)?.unwrap_or_default();
+            let mut creds = old.clone();
+            creds.enabled = enabled;
+            if enabled {
+                creds.failed_logins = 0;
+                creds.locked_until = None;
+            } else {
+                creds.generation += 1;
+            }
+            let mut changes = Changes::new();
+            users::put_credentials(&mut changes, &user, Some(&old), &creds);
+            let log = record(
+                &Actor::from(&caller),
+                user.customer_id,
+                Some((user.id.entity_id(), &user.email)),
+                ActionType::CredentialsUpdated,
+                json!({ "userCredentialsEnabled": enabled }),
+            );
+            store::audit_log::append(&mut changes, &log);
+            Ok(((), changes))
+        })
+        .await
+    }
+
+    /// A fresh activation link for a user who has not set a password yet.
+    /// Each call replaces the previous link (which stops working) and
+    /// restarts its lifetime, so an expired link is mended by asking again.
+    pub async fn activation_link(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        base_url: &str,
+    ) -> ServiceResult<(String, i64)> {
+        let caller = caller.clone();
+        let ttl = self.settings.security.activation_ttl_hours;
+        let base_url = base_url.to_owned();
+        self.write(move |view| {
+            let user = find(view, &caller, id)?;
+            if caller.authority == Authority::CustomerUser {
+                return Err(ServiceError::Forbidden);
+            }
+            check(&caller, Operation::Write, &user)?;
+            let old = users::credentials(view, user.id)?.unwrap_or_default();
+            if old.is_activated() {
+                return Err(ServiceError::invalid("User is already activated!"));
+            }
+            let (raw, pending) = pending_token(ttl);
+            let ttl_ms = pending.expires_at - now_ms();
+            let creds = Credentials {
+                activation: Some(pending),
+                ..old.clone()
+            };
+            let mut changes = Changes::new();
+            users::put_credentials(&mut changes, &user, Some(&old), &creds);
+            Ok(((activation_link(&base_url, &raw), ttl_ms), changes))
+        })
+        .await
+    }
+
+    /// Users the caller may list: a tenant administrator sees every user of
+    /// its tenant, a customer user those of its own customer.
+    pub async fn users(&self, caller: &Caller, link: PageLink) -> ServiceResult<PageData<User>> {
+        link.check_sort(&USER_SORT_PROPERTIES)?;
+        let snapshot = self.store.snapshot()?;
+        let caller = caller.clone();
+        self.blocking(move || {
+            let all = match caller.authority {
+                Authority::TenantAdmin => users::of_tenant(&*snapshot, caller.tenant_id)?,
+                Authority::CustomerUser => {
+                    users::of_customer(&*snapshot, caller.tenant_id, caller.customer_id)?
+                }
+                Authority::SysAdmin => return Err(ServiceError::Forbidden),
+            };
+            Ok(page_users(all, &link))
+        })
+        .await
+    }
+
+    /// Users of one customer.
+    pub async fn customer_users(
+        &self,
+        caller: &Caller,
+        customer: CustomerId,
+        link: PageLink,
+    ) -> ServiceResult<PageData<User>> {
+        link.check_sort(&USER_SORT_PROPERTIES)?;
+        let snapshot = self.store.snapshot()?;
+        let c = customers::get(&*snapshot, caller.tenant_id, customer)?
+            .ok_or_else(ServiceError::not_found)?;
+        let target = Target::user(
+            c.tenant_id,
+            c.id,
+            UserId(uuid::Uuid::nil()),
+            Authority::CustomerUser,
+        );
+        if caller.authority != Authority::TenantAdmin
+            || !allowed(caller, Resource::User, Operation::Read, &target)
+        {
+            return Err(ServiceError::Forbidden);
+        }
+        let tenant = caller.tenant_id;
+        self.blocking(move || {
+            Ok(page_users(
+                users::of_customer(&*snapshot, tenant, customer)?,
+                &link,
+            ))
+        })
+        .await
+    }
+
+    /// Administrators of one tenant (system administrator only).
+    pub async fn tenant_admins(
+        &self,
+        caller: &Caller,
+        tenant: TenantId,
+        link: PageLink,
+    ) -> ServiceResult<PageData<User>> {
+        if caller.authority != Authority::SysAdmin {
+            return Err(ServiceError::Forbidden);
+        }
+        link.check_sort(&USER_SORT_PROPERTIES)?;
+        let snapshot = self.store.snapshot()?;
+        if tenants::get(&*snapshot, tenant)?.is_none() {
+            return Err(ServiceError::not_found());
+        }
+        self.blocking(move || {
+            Ok(page_users(
+                users::of_customer(&*snapshot, tenant, CustomerId::NULL)?,
+                &link,
+            ))
+        })
+        .await
+    }
+}
+
+/// Checks the rules for a new user and builds it with a pending activation.
+fn new_user(
+    view: &dyn KvRead,
+    caller: &Caller,
+    email: String,
+    input: UserInput,
+    ttl_hours: i64,
+) -> ServiceResult<(User, String, Credentials)> {
+    let authority = input
+        .authority
+        .ok_or_else(|| ServiceError::invalid("User authority should be specified!"))?;
+    let (tenant, customer) = match authority {
+        Authority::SysAdmin => return Err(ServiceError::Forbidden),
+        Authority::TenantAdmin => {
+            let tenant = match caller.authority {
+                Authority::SysAdmin => input.tenant_id.ok_or_else(|| {
+                    ServiceError::invalid("Tenant administrator should be assigned to tenant!")
+                })?,
+                _ => caller.tenant_id,
+            };
+            if tenants::get(view, tenant)?.is_none() {
+                return Err(ServiceError::invalid(
+                    "User is referencing non-existent tenant!",
+                ));
+            }
+            (tenant, CustomerId::NULL)
+        }
+        Authority::CustomerUser => {
+            let customer = input.customer_id.filter(|c| !c.is_null()).ok_or_else(|| {
+                ServiceError::invalid("Customer user should be assigned to customer!")
+            })?;
+            if caller.authority == Authority::SysAdmin {
+                return Err(ServiceError::Forbidden);
+            }
+            if customers::get(view, caller.tenant_id, customer)?.is_none() {
+                return Err(ServiceError::invalid(
+                    "User is referencing non-existent customer!",
+                ));
+            }
+            (caller.tenant_id, customer)
+        }
+    };
+    let target = Target::user(tenant, customer, UserId(uuid::Uuid::nil()), authority);
+    if !allowed(caller, Resource::User, Operation::Create, &target) {
+        return Err(ServiceError::Forbidden);
+    }
+    if users::email_taken(view, &email)? {
+        return Err(ServiceError::invalid(format!(
+            "User with email '{email}' already present in database!"
+        )));
+    }
+    let user = User::create(tenant, customer, authority, email, input, now_ms());
+    let (raw, pending) = pending_token(ttl_hours);
+    let creds = Credentials {
+        enabled: true,
+        activation: Some(pending),
+        ..Default::default()
+    };
+    Ok((user, raw, creds))
+}
+
+/// Acting as the system itself when undoing a half-finished user creation.
+fn caller_of_system(user: &User) -> Caller {
+    Caller {
+        user_id: user.id,
+        tenant_id: user.tenant_id,
+        customer_id: user.customer_id,
+        authority: Authority::SysAdmin,
+        email: "system".into(),
+    }
+}
