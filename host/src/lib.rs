@@ -5,8 +5,10 @@
 //! [`api`] → [`service`] → [`domain`] + [`store`]; [`auth`] holds passwords,
 //! tokens and the permission rules.
 
+pub mod api;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod server;
 pub mod service;
 pub mod store;

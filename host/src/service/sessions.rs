@@ -251,7 +251,12 @@ impl App {
 
     /// For the activation page: is this token usable? `Ok(false)` when expired.
     pub fn check_activation_token(&self, token: &str) -> ServiceResult<bool> {
-        let (_, creds) = self.user_by_token(token)?;
+        let (_, creds) = self.user_by_token(token).map_err(|e| match e {
+            ServiceError::NotFound(_) => {
+                ServiceError::Conflict("Activation token is not valid".into())
+            }
+            other => other,
+        })?;
         let hash = tokens::hash_token(token);
         match &creds.activation {
             Some(p) if p.hash == hash && !creds.is_activated() => Ok(p.expires_at > now_ms()),

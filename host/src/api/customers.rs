@@ -1,0 +1,157 @@
+//! `/api/customer*`: ThingsBoard's customer endpoints.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+
+use crate::domain::customer::{Customer, CustomerInput};
+use crate::domain::ids::CustomerId;
+use crate::domain::page::PageData;
+use crate::service::{App, NameConflict, UniquifyStrategy};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{Auth, Body, Params, parse_uuid, parse_uuid_list};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/api/customer", post(save))
+        .route("/api/customer/{id}", get(one).delete(remove))
+        .route("/api/customer/{id}/shortInfo", get(short_info))
+        .route("/api/customer/{id}/title", get(title))
+        .route("/api/customers", get(list).delete(remove_many))
+        .route("/api/tenant/customers", get(by_title))
+}
+
+fn name_conflict(params: &Params) -> ApiResult<NameConflict> {
+    let policy = params.get("nameConflictPolicy").unwrap_or("FAIL");
+    if policy.eq_ignore_ascii_case("FAIL") {
+        return Ok(NameConflict::Fail);
+    }
+    if !policy.eq_ignore_ascii_case("UNIQUIFY") {
+        return Err(ApiError::bad_request(format!(
+            "Invalid nameConflictPolicy: '{policy}'"
+        )));
+    }
+    let separator = match params.get("uniquifySeparator") {
+        None => '_',
+        Some(s) => {
+            let mut chars = s.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => c,
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "uniquifySeparator must be one character",
+                    ));
+                }
+            }
+        }
+    };
+    let strategy = match params.get("uniquifyStrategy").unwrap_or("RANDOM") {
+        s if s.eq_ignore_ascii_case("RANDOM") => UniquifyStrategy::Random,
+        s if s.eq_ignore_ascii_case("INCREMENTAL") => UniquifyStrategy::Incremental,
+        s => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid uniquifyStrategy: '{s}'"
+            )));
+        }
+    };
+    Ok(NameConflict::Uniquify {
+        strategy,
+        separator,
+    })
+}
+
+async fn save(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    params: Params,
+    Body(input): Body<CustomerInput>,
+) -> ApiResult<Json<Customer>> {
+    let policy = name_conflict(&params)?;
+    Ok(Json(app.save_customer(&caller, input, policy).await?))
+}
+
+async fn one(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Customer>> {
+    let id = CustomerId(parse_uuid(&id)?);
+    Ok(Json(app.customer(&caller, id).await?))
+}
+
+async fn short_info(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let c = app.customer(&caller, CustomerId(parse_uuid(&id)?)).await?;
+    Ok(Json(
+        serde_json::json!({ "title": c.title, "isPublic": c.is_public() }),
+    ))
+}
+
+async fn title(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<String> {
+    Ok(app
+        .customer(&caller, CustomerId(parse_uuid(&id)?))
+        .await?
+        .title)
+}
+
+async fn remove(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<()> {
+    app.delete_customer(&caller, CustomerId(parse_uuid(&id)?))
+        .await?;
+    Ok(())
+}
+
+/// Deletes a selection (`customerIds=a,b`), each customer in its own
+/// transaction; answers the ids that were deleted. Stops at the first
+/// failure, which is reported, so nothing after it is touched.
+async fn remove_many(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    params: Params,
+) -> ApiResult<Json<Vec<CustomerId>>> {
+    let ids = parse_uuid_list(params.required("customerIds")?)?;
+    let mut deleted = Vec::with_capacity(ids.len());
+    for id in ids {
+        app.delete_customer(&caller, CustomerId(id)).await?;
+        deleted.push(CustomerId(id));
+    }
+    Ok(Json(deleted))
+}
+
+/// `GET /api/customers`: a page (`pageSize`, `page`, ...) or, with
+/// `customerIds`, the listed customers the caller may read.
+async fn list(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    params: Params,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    if let Some(ids) = params.get("customerIds") {
+        let ids: Vec<CustomerId> = parse_uuid_list(ids)?.into_iter().map(CustomerId).collect();
+        return Ok(Json(app.customers_by_ids(&caller, &ids).await?).into_response());
+    }
+    let link = params.page_link()?;
+    let page: PageData<Customer> = app.customers(&caller, link).await?;
+    Ok(Json(page).into_response())
+}
+
+async fn by_title(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    params: Params,
+) -> ApiResult<Json<Customer>> {
+    let title = params.required("customerTitle")?;
+    Ok(Json(app.customer_by_title(&caller, title).await?))
+}

@@ -1,0 +1,45 @@
+//! The REST API in ThingsBoard's wire format, over axum.
+
+mod audit;
+mod auth;
+mod customers;
+pub mod error;
+mod extract;
+mod pages;
+mod tenants;
+mod users;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::service::App;
+
+use error::{ApiError, code};
+
+/// Every route, with the body size cap and the concurrency limit.
+pub fn router(app: App) -> Router {
+    let settings = app.settings().http.clone();
+    Router::new()
+        .merge(auth::routes())
+        .merge(customers::routes())
+        .merge(users::routes())
+        .merge(tenants::routes())
+        .merge(audit::routes())
+        .merge(pages::routes())
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                code::ITEM_NOT_FOUND,
+                "Requested item wasn't found!",
+            )
+        })
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(ConcurrencyLimitLayer::new(
+            settings.max_concurrent_requests.max(1),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}

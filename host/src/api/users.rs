@@ -1,0 +1,138 @@
+//! `/api/user*`, `/api/users`, `/api/customer/{id}/users`, `/api/tenant/{id}/users`.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::domain::ids::{CustomerId, TenantId, UserId};
+use crate::domain::page::PageData;
+use crate::domain::user::{User, UserInput};
+use crate::service::{ActivationMail, App};
+
+use super::error::ApiResult;
+use super::extract::{Auth, Body, Params, base_url, parse_uuid};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/api/user", post(save))
+        .route("/api/user/{id}", get(one).delete(remove))
+        .route("/api/user/{id}/activationLink", get(activation_link))
+        .route(
+            "/api/user/{id}/activationLinkInfo",
+            get(activation_link_info),
+        )
+        .route("/api/user/{id}/userCredentialsEnabled", post(set_enabled))
+        .route("/api/users", get(list))
+        .route("/api/customer/{id}/users", get(customer_users))
+        .route("/api/tenant/{id}/users", get(tenant_admins))
+}
+
+async fn save(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    params: Params,
+    Body(input): Body<UserInput>,
+) -> ApiResult<Json<User>> {
+    let mail = if params.flag("sendActivationMail", true)? {
+        ActivationMail::Send {
+            base_url: base_url(&app, &headers),
+        }
+    } else {
+        ActivationMail::DontSend
+    };
+    Ok(Json(app.save_user(&caller, input, mail).await?))
+}
+
+async fn one(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(app.user(&caller, UserId(parse_uuid(&id)?)).await?))
+}
+
+async fn remove(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<()> {
+    app.delete_user(&caller, UserId(parse_uuid(&id)?)).await?;
+    Ok(())
+}
+
+/// The link as plain text, as ThingsBoard answers it.
+async fn activation_link(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<String> {
+    let id = UserId(parse_uuid(&id)?);
+    let (link, _) = app
+        .activation_link(&caller, id, &base_url(&app, &headers))
+        .await?;
+    Ok(link)
+}
+
+async fn activation_link_info(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = UserId(parse_uuid(&id)?);
+    let (link, ttl) = app
+        .activation_link(&caller, id, &base_url(&app, &headers))
+        .await?;
+    Ok(Json(json!({ "value": link, "ttlMs": ttl })))
+}
+
+async fn set_enabled(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<()> {
+    let enabled = params.flag("userCredentialsEnabled", true)?;
+    app.set_user_enabled(&caller, UserId(parse_uuid(&id)?), enabled)
+        .await?;
+    Ok(())
+}
+
+async fn list(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    params: Params,
+) -> ApiResult<Json<PageData<User>>> {
+    Ok(Json(app.users(&caller, params.page_link()?).await?))
+}
+
+async fn customer_users(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Json<PageData<User>>> {
+    let customer = CustomerId(parse_uuid(&id)?);
+    Ok(Json(
+        app.customer_users(&caller, customer, params.page_link()?)
+            .await?,
+    ))
+}
+
+async fn tenant_admins(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Json<PageData<User>>> {
+    let tenant = TenantId(parse_uuid(&id)?);
+    Ok(Json(
+        app.tenant_admins(&caller, tenant, params.page_link()?)
+            .await?,
+    ))
+}
