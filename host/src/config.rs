@@ -152,20 +152,21 @@ impl Default for HttpSettings {
 
 impl Settings {
     /// Defaults, overridden by the TOML file (if given) and the environment.
-    pub fn load(file: Option<&Path>) -> Result<Settings, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Settings, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(file) = file {
             if !file.exists() {
-                return Err(figment::Error::from(format!(
+                return Err(Box::new(figment::Error::from(format!(
                     "config file {} does not exist",
                     file.display()
-                )));
+                ))));
             }
             figment = figment.merge(Toml::file_exact(file));
         }
         figment
             .merge(Env::prefixed("CLIENTELE_").split("__"))
             .extract()
+            .map_err(Box::new)
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -174,6 +175,7 @@ impl Settings {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail closures return figment's own error
 mod tests {
     use super::*;
 
@@ -194,7 +196,7 @@ mod tests {
             )?;
             jail.set_env("CLIENTELE_DATA_DIR", "/tmp/x");
             jail.set_env("CLIENTELE_SECURITY__LOCKOUT_MINUTES", "0");
-            let s = Settings::load(Some(Path::new("c.toml")))?;
+            let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| *e)?;
             assert_eq!(s.http_addr.port(), 9000);
             assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
             assert_eq!(s.security.max_failed_login_attempts, 3);

@@ -108,12 +108,12 @@ pub fn check_additional_info(info: Option<&Value>) -> Result<(), ValidationError
     match info {
         None | Some(Value::Null) => Ok(()),
         Some(Value::Object(map)) => {
-            if let Some(Value::String(d)) = map.get("description") {
-                if d.contains('\0') {
-                    return Err(ValidationError::new(
-                        "Validation error: description should not contain 0x00 symbol",
-                    ));
-                }
+            if let Some(Value::String(d)) = map.get("description")
+                && d.contains('\0')
+            {
+                return Err(ValidationError::new(
+                    "Validation error: description should not contain 0x00 symbol",
+                ));
             }
             Ok(())
         }

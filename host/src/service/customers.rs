@@ -193,10 +193,10 @@ impl App {
         let snapshot = self.store.snapshot()?;
         let mut out = Vec::new();
         for id in ids {
-            if let Some(c) = customers::get(&*snapshot, caller.tenant_id, *id)? {
-                if check(caller, Operation::Read, &c).is_ok() {
-                    out.push(c);
-                }
+            if let Some(c) = customers::get(&*snapshot, caller.tenant_id, *id)?
+                && check(caller, Operation::Read, &c).is_ok()
+            {
+                out.push(c);
             }
         }
         Ok(out)

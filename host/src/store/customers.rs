@@ -43,10 +43,10 @@ pub fn id_by_title(
 
 /// Writes `new`, replacing `old` (same id) if there was one.
 pub fn put(changes: &mut Changes, old: Option<&Customer>, new: &Customer) {
-    if let Some(old) = old {
-        if old.title != new.title {
-            changes.delete(Table::CustomerTitles, title_key(old.tenant_id, &old.title));
-        }
+    if let Some(old) = old
+        && old.title != new.title
+    {
+        changes.delete(Table::CustomerTitles, title_key(old.tenant_id, &old.title));
     }
     changes.put(Table::Customers, key(new.tenant_id, new.id), encode(new));
     changes.put(

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use super::{CommitListener, KvRead, Store, StoreResult, Table, WriteJob};
+use super::{CommitListener, KvRead, Store, StoreResult, Table, Visitor, WriteJob};
 
 type Map = BTreeMap<(Table, Vec<u8>), Vec<u8>>;
 
@@ -84,7 +84,7 @@ impl KvRead for Snapshot {
         prefix: &[u8],
         start: Option<&[u8]>,
         reverse: bool,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<bool>,
+        visit: &mut Visitor<'_>,
     ) -> StoreResult<()> {
         let from = (table, prefix.to_vec());
         let in_table = self

@@ -40,6 +40,9 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Called with each key and value of a scan; returns false to stop.
+pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> StoreResult<bool> + 'a;
+
 /// Reads one consistent snapshot (or, inside a write, the batch so far).
 pub trait KvRead {
     fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
@@ -52,7 +55,7 @@ pub trait KvRead {
         prefix: &[u8],
         start: Option<&[u8]>,
         reverse: bool,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<bool>,
+        visit: &mut Visitor<'_>,
     ) -> StoreResult<()>;
 }
 

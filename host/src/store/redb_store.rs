@@ -14,7 +14,8 @@ use redb::{
 };
 
 use super::{
-    CommitListener, KvRead, Mutation, Staged, Store, StoreError, StoreResult, Table, WriteJob,
+    CommitListener, KvRead, Mutation, Staged, Store, StoreError, StoreResult, Table, Visitor,
+    WriteJob,
 };
 
 /// Most jobs committed together; bounds the latency one commit adds.
@@ -229,7 +230,7 @@ fn scan_table<T: ReadableTable<&'static [u8], &'static [u8]>>(
     prefix: &[u8],
     start: Option<&[u8]>,
     reverse: bool,
-    visit: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<bool>,
+    visit: &mut Visitor<'_>,
 ) -> StoreResult<()> {
     let end = prefix_end(prefix);
     let (lower, upper): (Bound<&[u8]>, Bound<&[u8]>) = match (reverse, start) {
@@ -248,25 +249,15 @@ fn scan_table<T: ReadableTable<&'static [u8], &'static [u8]>>(
         ),
     };
     let range = table.range::<&[u8]>((lower, upper)).map_err(backend)?;
-    let mut step = |item: Result<
-        (redb::AccessGuard<'_, &[u8]>, redb::AccessGuard<'_, &[u8]>),
-        redb::StorageError,
-    >|
-     -> StoreResult<bool> {
-        let (k, v) = item.map_err(backend)?;
-        visit(k.value(), v.value())
-    };
-    if reverse {
-        for item in range.rev() {
-            if !step(item)? {
-                break;
-            }
-        }
+    let items: Box<dyn Iterator<Item = _>> = if reverse {
+        Box::new(range.rev())
     } else {
-        for item in range {
-            if !step(item)? {
-                break;
-            }
+        Box::new(range)
+    };
+    for item in items {
+        let (k, v) = item.map_err(backend)?;
+        if !visit(k.value(), v.value())? {
+            break;
         }
     }
     Ok(())
@@ -287,7 +278,7 @@ impl KvRead for ReadView {
         prefix: &[u8],
         start: Option<&[u8]>,
         reverse: bool,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<bool>,
+        visit: &mut Visitor<'_>,
     ) -> StoreResult<()> {
         let t = self.0.open_table(definition(table)).map_err(backend)?;
         scan_table(&t, prefix, start, reverse, visit)
@@ -309,7 +300,7 @@ impl KvRead for WriteView<'_> {
         prefix: &[u8],
         start: Option<&[u8]>,
         reverse: bool,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<bool>,
+        visit: &mut Visitor<'_>,
     ) -> StoreResult<()> {
         let t = self.0.open_table(definition(table)).map_err(backend)?;
         scan_table(&t, prefix, start, reverse, visit)

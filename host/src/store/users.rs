@@ -47,10 +47,10 @@ pub fn email_taken(r: &dyn KvRead, email: &str) -> StoreResult<bool> {
 }
 
 pub fn put(changes: &mut Changes, old: Option<&User>, new: &User) {
-    if let Some(old) = old {
-        if old.email != new.email {
-            changes.delete(Table::UserEmails, old.email.as_bytes().to_vec());
-        }
+    if let Some(old) = old
+        && old.email != new.email
+    {
+        changes.delete(Table::UserEmails, old.email.as_bytes().to_vec());
     }
     changes.put(Table::Users, key(new.tenant_id, new.id), encode(new));
     changes.put(
