@@ -1,1 +1,12 @@
-fn main() {}
+//! Integration tests: the real service on loopback sockets over a real redb
+//! file, driven over HTTP as a client would.
+
+mod audit;
+mod auth;
+mod bad_input;
+mod customers;
+mod isolation;
+mod mail;
+mod python_client;
+mod restart;
+mod users;

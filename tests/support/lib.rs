@@ -1,1 +1,259 @@
+//! A real Clientele on loopback for integration tests: a fresh redb file in
+//! a temporary directory, the HTTP API on a port the OS picks, and a small
+//! client that speaks ThingsBoard's auth header.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use clientele::config::{Settings, SmtpSettings, SmtpTls};
+use clientele::service::App;
+use clientele::store::RedbStore;
+
+pub mod smtp;
+
+pub const SYSADMIN: &str = "sysadmin@test.io";
+pub const TENANT_ADMIN: &str = "admin@tenant-one.io";
+pub const PASSWORD: &str = "Pa55word!";
+
+/// A running service; stops (and closes its store) when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub app: App,
+    pub dir: tempfile::TempDir,
+    store: Arc<RedbStore>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with test defaults changed by `tweak`.
+    pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = Settings {
+            data_dir: dir.path().to_path_buf(),
+            http_addr: "127.0.0.1:0".parse().expect("addr"),
+            sysadmin_email: SYSADMIN.into(),
+            sysadmin_password: Some(PASSWORD.into()),
+            tenant_admin_email: TENANT_ADMIN.into(),
+            tenant_admin_password: Some(PASSWORD.into()),
+            ..Settings::default()
+        };
+        tweak(&mut settings);
+        Self::start_in(dir, settings).await
+    }
+
+    /// Starts over an existing data directory (for restarts).
+    pub async fn start_in(dir: tempfile::TempDir, settings: Settings) -> TestServer {
+        let store = Arc::new(RedbStore::open(&settings.db_path()).expect("open store"));
+        let (app, _) = App::open(settings, store.clone()).await.expect("open app");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = app.clone();
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            clientele::server::serve(listener, serving, shutdown)
+                .await
+                .expect("serve");
+        });
+        TestServer {
+            addr,
+            app,
+            dir,
+            store,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A client without credentials.
+    pub fn anonymous(&self) -> Client {
+        Client {
+            base: self.url(""),
+            http: reqwest::Client::new(),
+            token: None,
+        }
+    }
+
+    /// Logs in and returns a client carrying the token; panics if refused.
+    pub async fn login(&self, email: &str, password: &str) -> Client {
+        let mut client = self.anonymous();
+        let (status, body) = client
+            .call(
+                Method::POST,
+                "/api/auth/login",
+                Some(json!({"username": email, "password": password})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "login of {email} failed: {body}");
+        client.token = Some(body["token"].as_str().expect("token").to_owned());
+        client
+    }
+
+    pub async fn tenant_admin(&self) -> Client {
+        self.login(TENANT_ADMIN, PASSWORD).await
+    }
+
+    pub async fn sysadmin(&self) -> Client {
+        self.login(SYSADMIN, PASSWORD).await
+    }
+
+    /// Stops serving and closes the store, keeping the data directory.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        self.shutdown().await;
+        let dir = tempfile::tempdir().expect("placeholder");
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.store.close();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// An HTTP client that sends `X-Authorization: Bearer <token>` when it has one.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub token: Option<String>,
+}
+
+impl Client {
+    /// Sends a request and returns the status and the body as JSON (or as a
+    /// JSON string when the body is not JSON, or null when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(token) = &self.token {
+            req = req.header("X-Authorization", format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Creates a customer and returns it; panics if refused.
+    pub async fn create_customer(&self, title: &str) -> Value {
+        let (status, body) = self.post("/api/customer", json!({"title": title})).await;
+        assert_eq!(status, StatusCode::OK, "creating {title}: {body}");
+        body
+    }
+
+    /// Creates a customer user without mail, activates it with [`PASSWORD`],
+    /// and returns its id.
+    pub async fn create_active_user(
+        &self,
+        server: &TestServer,
+        customer_id: &str,
+        email: &str,
+    ) -> String {
+        let (status, user) = self
+            .post(
+                "/api/user?sendActivationMail=false",
+                json!({"email": email, "authority": "CUSTOMER_USER", "customerId": {"entityType": "CUSTOMER", "id": customer_id}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "creating {email}: {user}");
+        let id = user["id"]["id"].as_str().expect("user id").to_owned();
+        let (status, link) = self.get(&format!("/api/user/{id}/activationLink")).await;
+        assert_eq!(status, StatusCode::OK, "{link}");
+        let token = activation_token(link.as_str().expect("link text"));
+        let (status, body) = server
+            .anonymous()
+            .post(
+                "/api/noauth/activate",
+                json!({"activateToken": token, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "activating {email}: {body}");
+        id
+    }
+}
+
+/// The token at the end of an activation link.
+pub fn activation_token(link: &str) -> String {
+    link.rsplit_once("activateToken=")
+        .map(|(_, t)| t.to_owned())
+        .unwrap_or_else(|| panic!("no token in {link}"))
+}
+
+/// Asserts ThingsBoard's error JSON with this status and code.
+pub fn assert_error(result: &(StatusCode, Value), status: u16, code: u64) {
+    let (got, body) = result;
+    assert_eq!(got.as_u16(), status, "status of {body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["errorCode"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(body["timestamp"].as_i64().is_some(), "{body}");
+}
+
+/// SMTP settings pointing at a local sink.
+pub fn smtp_settings(port: u16) -> SmtpSettings {
+    SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        from: "Clientele <noreply@clientele.test>".into(),
+        tls: SmtpTls::None,
+        username: None,
+        password: None,
+        timeout_s: 5,
+    }
+}

@@ -1,0 +1,354 @@
+//! Customer users: creation, activation links, rights, enabling, deletion.
+
+use clientele_tests::{PASSWORD, TENANT_ADMIN, TestServer, activation_token, assert_error};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn customer_ref(c: &Value) -> Value {
+    json!({"entityType": "CUSTOMER", "id": c["id"]["id"]})
+}
+
+#[tokio::test]
+async fn an_activated_customer_user_reads_its_customer_and_nothing_more() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let acme = admin.create_customer("Acme").await;
+    let other = admin.create_customer("Other").await;
+    let acme_id = acme["id"]["id"].as_str().unwrap();
+    let jane = admin
+        .create_active_user(&server, acme_id, "Jane@Acme.io")
+        .await;
+    let bob = admin
+        .create_active_user(&server, acme_id, "bob@acme.io")
+        .await;
+
+    // E-mails are stored lower-case, and login is case-insensitive.
+    let user = server.login("JANE@acme.io", PASSWORD).await;
+    let (_, me) = user.get("/api/auth/user").await;
+    assert_eq!(
+        (me["email"].as_str(), me["authority"].as_str()),
+        (Some("jane@acme.io"), Some("CUSTOMER_USER"))
+    );
+    assert_eq!(me["customerId"]["id"], acme["id"]["id"]);
+    assert_eq!(me["id"]["id"], json!(jane));
+
+    assert_eq!(
+        user.get(&format!("/api/customer/{acme_id}")).await.0,
+        StatusCode::OK
+    );
+    assert_error(
+        &user
+            .get(&format!(
+                "/api/customer/{}",
+                other["id"]["id"].as_str().unwrap()
+            ))
+            .await,
+        403,
+        20,
+    );
+    assert_error(
+        &user.post("/api/customer", json!({"title": "Mine"})).await,
+        403,
+        20,
+    );
+    let mut edit = acme.clone();
+    edit["title"] = json!("Hijacked");
+    assert_error(&user.post("/api/customer", edit).await, 403, 20);
+    assert_error(
+        &user.delete(&format!("/api/customer/{acme_id}")).await,
+        403,
+        20,
+    );
+    assert_error(
+        &user.get("/api/customers?pageSize=10&page=0").await,
+        403,
+        20,
+    );
+
+    // Colleagues are readable but not editable; the profile is its own.
+    let (status, colleague) = user.get(&format!("/api/user/{bob}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut hijack = colleague.clone();
+    hijack["firstName"] = json!("Mallory");
+    assert_error(&user.post("/api/user", hijack).await, 403, 20);
+    let mut mine = me.clone();
+    mine["firstName"] = json!("Jane");
+    let (status, saved) = user.post("/api/user", mine).await;
+    assert_eq!(
+        (status, saved["firstName"].as_str()),
+        (StatusCode::OK, Some("Jane"))
+    );
+    assert_eq!(saved["authority"], "CUSTOMER_USER");
+    let (_, listed) = user.get("/api/users?pageSize=10&page=0").await;
+    assert_eq!(listed["totalElements"], 2);
+    assert_error(&user.post("/api/user?sendActivationMail=false",
+        json!({"email": "new@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&acme)})).await, 403, 20);
+    assert_error(&user.delete(&format!("/api/user/{bob}")).await, 403, 20);
+}
+
+#[tokio::test]
+async fn activation_links_are_single_use_and_replaced_when_asked_again() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let c = admin.create_customer("Acme").await;
+    let (status, user) = admin
+        .post("/api/user?sendActivationMail=false", json!({"email": "u@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&c)}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    let id = user["id"]["id"].as_str().unwrap();
+    // Not activated: cannot log in yet.
+    let refused = server
+        .anonymous()
+        .post(
+            "/api/auth/login",
+            json!({"username": "u@acme.io", "password": PASSWORD}),
+        )
+        .await;
+    assert_error(&refused, 401, 10);
+    assert_eq!(refused.1["message"], "User account is not active");
+
+    let (_, first) = admin.get(&format!("/api/user/{id}/activationLink")).await;
+    let first = first.as_str().unwrap().to_owned();
+    assert!(
+        first.starts_with(&format!(
+            "http://{}/api/noauth/activate?activateToken=",
+            server.addr
+        )),
+        "{first}"
+    );
+    let (_, info) = admin
+        .get(&format!("/api/user/{id}/activationLinkInfo"))
+        .await;
+    assert!(
+        info["ttlMs"].as_i64().is_some_and(|t| t > 23 * 3_600_000),
+        "{info}"
+    );
+    let second = info["value"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+
+    let anon = server.anonymous();
+    let stale = anon
+        .post(
+            "/api/noauth/activate",
+            json!({"activateToken": activation_token(&first), "password": PASSWORD}),
+        )
+        .await;
+    assert_error(&stale, 404, 32);
+    let weak = anon
+        .post(
+            "/api/noauth/activate",
+            json!({"activateToken": activation_token(&second), "password": "123"}),
+        )
+        .await;
+    assert_error(&weak, 400, 31);
+    let (status, pair) = anon
+        .post(
+            "/api/noauth/activate",
+            json!({"activateToken": activation_token(&second), "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    assert!(pair["token"].is_string() && pair["refreshToken"].is_string());
+    let again = anon
+        .post(
+            "/api/noauth/activate",
+            json!({"activateToken": activation_token(&second), "password": PASSWORD}),
+        )
+        .await;
+    assert_error(&again, 400, 31);
+    assert_error(
+        &admin.get(&format!("/api/user/{id}/activationLink")).await,
+        400,
+        31,
+    );
+    server.login("u@acme.io", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn the_activation_link_opens_the_password_page() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let c = admin.create_customer("Acme").await;
+    let (_, user) = admin
+        .post("/api/user?sendActivationMail=false", json!({"email": "p@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&c)}))
+        .await;
+    let (_, link) = admin
+        .get(&format!(
+            "/api/user/{}/activationLink",
+            user["id"]["id"].as_str().unwrap()
+        ))
+        .await;
+    let link = link.as_str().unwrap();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_redirects.get(link).send().await.unwrap();
+    assert!(resp.status().is_redirection(), "{}", resp.status());
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!(
+            "/login/createPassword?activateToken={}",
+            activation_token(link)
+        )
+    );
+    let page = reqwest::get(server.url(&location)).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("/api/noauth/activate"));
+    let unknown = no_redirects
+        .get(server.url("/api/noauth/activate?activateToken=nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn asking_to_mail_the_link_without_a_mail_server_creates_nothing() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let c = admin.create_customer("Acme").await;
+    let cid = c["id"]["id"].as_str().unwrap();
+    let refused = admin
+        .post("/api/user?sendActivationMail=true", json!({"email": "m@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&c)}))
+        .await;
+    assert_error(&refused, 400, 31);
+    assert!(
+        refused.1["message"]
+            .as_str()
+            .unwrap()
+            .contains("Mail server is not configured")
+    );
+    let (_, users) = admin
+        .get(&format!("/api/customer/{cid}/users?pageSize=10&page=0"))
+        .await;
+    assert_eq!(users["totalElements"], 0);
+    // The address is still free.
+    admin.create_active_user(&server, cid, "m@acme.io").await;
+}
+
+#[tokio::test]
+async fn disabling_a_user_revokes_its_tokens_until_enabled_again() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let c = admin.create_customer("Acme").await;
+    let id = admin
+        .create_active_user(&server, c["id"]["id"].as_str().unwrap(), "d@acme.io")
+        .await;
+    let user = server.login("d@acme.io", PASSWORD).await;
+    let off = admin
+        .post(
+            &format!("/api/user/{id}/userCredentialsEnabled?userCredentialsEnabled=False"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(off.0, StatusCode::OK, "{}", off.1);
+    assert_error(&user.get("/api/auth/user").await, 401, 10);
+    let login = server
+        .anonymous()
+        .post(
+            "/api/auth/login",
+            json!({"username": "d@acme.io", "password": PASSWORD}),
+        )
+        .await;
+    assert_error(&login, 401, 10);
+    assert_eq!(
+        admin
+            .post(
+                &format!("/api/user/{id}/userCredentialsEnabled?userCredentialsEnabled=true"),
+                json!({})
+            )
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let again = server.login("d@acme.io", PASSWORD).await;
+    assert_eq!(again.get("/api/auth/user").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn users_are_listed_per_customer_searched_and_deleted() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let a = admin.create_customer("A").await;
+    let b = admin.create_customer("B").await;
+    let (aid, bid) = (
+        a["id"]["id"].as_str().unwrap(),
+        b["id"]["id"].as_str().unwrap(),
+    );
+    for email in ["zed@a.io", "amy@a.io", "max@a.io"] {
+        admin.create_active_user(&server, aid, email).await;
+    }
+    let only_b = admin.create_active_user(&server, bid, "bea@b.io").await;
+    let (_, page) = admin
+        .get(&format!(
+            "/api/customer/{aid}/users?pageSize=2&page=0&sortProperty=email"
+        ))
+        .await;
+    let emails: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["amy@a.io", "max@a.io"]);
+    assert_eq!(
+        (page["totalElements"].as_u64(), page["hasNext"].as_bool()),
+        (Some(3), Some(true))
+    );
+    let (_, all) = admin
+        .get("/api/users?pageSize=50&page=0&textSearch=B.IO")
+        .await;
+    assert_eq!(all["totalElements"], 1);
+    assert_eq!(
+        admin.delete(&format!("/api/user/{only_b}")).await.0,
+        StatusCode::OK
+    );
+    assert_error(&admin.get(&format!("/api/user/{only_b}")).await, 404, 32);
+    let (_, b_users) = admin
+        .get(&format!("/api/customer/{bid}/users?pageSize=10&page=0"))
+        .await;
+    assert_eq!(b_users["totalElements"], 0);
+}
+
+#[tokio::test]
+async fn the_last_tenant_administrator_cannot_be_deleted() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let (_, me) = admin.get("/api/auth/user").await;
+    let my_id = me["id"]["id"].as_str().unwrap();
+    let refused = admin.delete(&format!("/api/user/{my_id}")).await;
+    assert_error(&refused, 400, 31);
+    assert_eq!(
+        refused.1["message"],
+        "At least one tenant administrator must remain!"
+    );
+    let (status, second) = admin
+        .post(
+            "/api/user?sendActivationMail=false",
+            json!({"email": "second@tenant-one.io", "authority": "TENANT_ADMIN"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(second["tenantId"], me["tenantId"]);
+    assert_eq!(
+        admin
+            .delete(&format!(
+                "/api/user/{}",
+                second["id"]["id"].as_str().unwrap()
+            ))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        server
+            .login(TENANT_ADMIN, PASSWORD)
+            .await
+            .get("/api/auth/user")
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
