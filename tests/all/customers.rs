@@ -258,3 +258,33 @@ async fn name_conflicts_can_be_uniquified() {
         31,
     );
 }
+
+#[tokio::test]
+async fn a_bulk_delete_with_one_bad_id_deletes_nothing() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let keep = admin.create_customer("Keep").await;
+    let keep_id = keep["id"]["id"].as_str().unwrap();
+    let missing = "784f394c-42b6-435a-983c-b7beff2784f9";
+    assert_error(
+        &admin
+            .delete(&format!("/api/customers?customerIds={keep_id},{missing}"))
+            .await,
+        404,
+        32,
+    );
+    assert_eq!(
+        admin.get(&format!("/api/customer/{keep_id}")).await.0,
+        StatusCode::OK
+    );
+    // The same id twice is one deletion.
+    let (status, _) = admin
+        .delete(&format!("/api/customers?customerIds={keep_id},{keep_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_error(
+        &admin.get(&format!("/api/customer/{keep_id}")).await,
+        404,
+        32,
+    );
+}

@@ -19,48 +19,114 @@ use crate::store::{KvRead, Mutation, Store, StoreResult, Table, customers};
 /// Sort keys a customer list accepts, as ThingsBoard names them.
 pub const SORT_PROPERTIES: [&str; 5] = ["createdTime", "title", "email", "country", "city"];
 
+/// Sort keys kept per customer besides its title and creation time.
 #[derive(Debug, Clone)]
 struct Entry {
-    title: String,
-    created: i64,
+    slot: usize,
     email: String,
     country: String,
     city: String,
 }
 
-impl Entry {
-    fn of(c: &Customer) -> Self {
-        let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
-        Entry {
-            title: c.title.to_lowercase(),
-            created: c.created_time,
-            email: lower(&c.contact.email),
-            country: lower(&c.contact.country),
-            city: lower(&c.contact.city),
-        }
-    }
+/// Where one customer's lower-cased title sits in the search text.
+#[derive(Debug, Clone)]
+struct Slot {
+    start: usize,
+    len: usize,
+    created: i64,
+    id: CustomerId,
+    alive: bool,
 }
 
+/// One tenant's customers: the lower-cased titles laid end to end in one
+/// buffer (NUL-separated; titles cannot contain NUL) so that a search is a
+/// single `memmem` pass, plus ordered sets for unfiltered pages.
 #[derive(Debug, Default)]
 struct TenantCustomers {
     entries: HashMap<CustomerId, Entry>,
     by_title: BTreeSet<(String, CustomerId)>,
     by_created: BTreeSet<(i64, CustomerId)>,
+    text: Vec<u8>,
+    slots: Vec<Slot>,
+    dead: usize,
 }
 
 impl TenantCustomers {
-    fn upsert(&mut self, id: CustomerId, entry: Entry) {
-        self.remove(id);
-        self.by_title.insert((entry.title.clone(), id));
-        self.by_created.insert((entry.created, id));
-        self.entries.insert(id, entry);
+    fn upsert(&mut self, c: &Customer) {
+        self.remove(c.id);
+        let title = c.title.to_lowercase();
+        let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
+        self.slots.push(Slot {
+            start: self.text.len(),
+            len: title.len(),
+            created: c.created_time,
+            id: c.id,
+            alive: true,
+        });
+        self.text.extend_from_slice(title.as_bytes());
+        self.text.push(0);
+        self.by_title.insert((title, c.id));
+        self.by_created.insert((c.created_time, c.id));
+        let entry = Entry {
+            slot: self.slots.len() - 1,
+            email: lower(&c.contact.email),
+            country: lower(&c.contact.country),
+            city: lower(&c.contact.city),
+        };
+        self.entries.insert(c.id, entry);
     }
 
     fn remove(&mut self, id: CustomerId) {
-        if let Some(old) = self.entries.remove(&id) {
-            self.by_title.remove(&(old.title, id));
-            self.by_created.remove(&(old.created, id));
+        let Some(old) = self.entries.remove(&id) else {
+            return;
+        };
+        let slot = &mut self.slots[old.slot];
+        slot.alive = false;
+        let (created, title) = (slot.created, self.title(old.slot).to_owned());
+        self.by_title.remove(&(title, id));
+        self.by_created.remove(&(created, id));
+        self.dead += 1;
+        if self.dead > 1024 && self.dead * 2 > self.slots.len() {
+            self.compact();
         }
+    }
+
+    fn title(&self, slot: usize) -> &str {
+        let s = &self.slots[slot];
+        std::str::from_utf8(&self.text[s.start..s.start + s.len]).unwrap_or("")
+    }
+
+    /// Drops the dead titles from the buffer (amortised: runs when half are dead).
+    fn compact(&mut self) {
+        let mut text = Vec::with_capacity(self.text.len() / 2);
+        let mut slots = Vec::with_capacity(self.entries.len());
+        for s in self.slots.iter().filter(|s| s.alive) {
+            let start = text.len();
+            text.extend_from_slice(&self.text[s.start..s.start + s.len + 1]);
+            if let Some(e) = self.entries.get_mut(&s.id) {
+                e.slot = slots.len();
+            }
+            slots.push(Slot { start, ..s.clone() });
+        }
+        self.text = text;
+        self.slots = slots;
+        self.dead = 0;
+    }
+
+    /// Slots of the live customers whose title contains `finder`'s needle.
+    fn search(&self, finder: &Finder<'_>) -> Vec<usize> {
+        let mut hits: Vec<usize> = Vec::new();
+        let mut cursor = 0;
+        for pos in finder.find_iter(&self.text) {
+            // Matches come in buffer order, so the owning slot only moves forward.
+            while cursor + 1 < self.slots.len() && self.slots[cursor + 1].start <= pos {
+                cursor += 1;
+            }
+            if self.slots[cursor].alive && hits.last() != Some(&cursor) {
+                hits.push(cursor);
+            }
+        }
+        hits
     }
 }
 
@@ -85,10 +151,7 @@ impl CustomerIndex {
     fn load(&self, r: &dyn KvRead) -> StoreResult<()> {
         let mut tenants = self.tenants.write().unwrap_or_else(PoisonError::into_inner);
         customers::for_each(r, |c| {
-            tenants
-                .entry(c.tenant_id)
-                .or_default()
-                .upsert(c.id, Entry::of(&c));
+            tenants.entry(c.tenant_id).or_default().upsert(&c);
         })
     }
 
@@ -101,7 +164,7 @@ impl CustomerIndex {
             };
             match &m.value {
                 Some(v) => match customers::decode_row(v) {
-                    Ok(c) => tenants.entry(tenant).or_default().upsert(id, Entry::of(&c)),
+                    Ok(c) => tenants.entry(tenant).or_default().upsert(&c),
                     Err(e) => tracing::error!(error = %e, "customer index skipped a row"),
                 },
                 None => {
@@ -133,35 +196,43 @@ impl CustomerIndex {
         {
             return ordered_page(t, sort, desc, link);
         }
-        let finder = link.text_search.as_deref().map(Finder::new);
-        let mut hits: Vec<(CustomerId, &Entry)> = t
-            .entries
-            .iter()
-            .filter(|(id, e)| {
-                finder
-                    .as_ref()
-                    .is_none_or(|f| f.find(e.title.as_bytes()).is_some())
-                    && visible.is_none_or(|v| v(**id))
-            })
-            .map(|(id, e)| (*id, e))
-            .collect();
+        let mut hits: Vec<usize> = match link.text_search.as_deref() {
+            Some(needle) => t.search(&Finder::new(needle.as_bytes())),
+            None => (0..t.slots.len()).filter(|&i| t.slots[i].alive).collect(),
+        };
+        if let Some(v) = visible {
+            hits.retain(|&i| v(t.slots[i].id));
+        }
         let total = hits.len();
-        hits.sort_unstable_by(|(ia, a), (ib, b)| {
-            let ord = match sort {
-                "title" => a.title.cmp(&b.title),
-                "email" => a.email.cmp(&b.email),
-                "country" => a.country.cmp(&b.country),
-                "city" => a.city.cmp(&b.city),
-                _ => a.created.cmp(&b.created),
+        let key = |i: usize| -> &str {
+            let e = &t.entries[&t.slots[i].id];
+            match sort {
+                "email" => &e.email,
+                "country" => &e.country,
+                _ => &e.city,
             }
-            .then(ia.cmp(ib));
+        };
+        let cmp = |a: &usize, b: &usize| {
+            let (sa, sb) = (&t.slots[*a], &t.slots[*b]);
+            let ord = match sort {
+                "title" => t.title(*a).cmp(t.title(*b)),
+                "createdTime" => sa.created.cmp(&sb.created),
+                _ => key(*a).cmp(key(*b)),
+            }
+            .then(sa.id.cmp(&sb.id));
             if desc { ord.reverse() } else { ord }
-        });
+        };
+        // Only the rows up to the end of the page need ordering.
+        let wanted = link.offset().saturating_add(link.page_size);
+        if wanted < hits.len() {
+            hits.select_nth_unstable_by(wanted, cmp);
+            hits.truncate(wanted);
+        }
+        hits.sort_unstable_by(cmp);
         let ids = hits
             .into_iter()
             .skip(link.offset())
-            .take(link.page_size)
-            .map(|(id, _)| id)
+            .map(|i| t.slots[i].id)
             .collect();
         (ids, total)
     }
@@ -197,4 +268,93 @@ fn ordered_page(
         }
     };
     (ids, total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::customer::CustomerInput;
+    use crate::domain::page::PageLink;
+
+    fn customer(tenant: TenantId, title: &str, created: i64) -> Customer {
+        let input = CustomerInput {
+            title: Some(title.into()),
+            ..Default::default()
+        };
+        Customer::create(tenant, input, created)
+    }
+
+    /// Random creates, renames and deletes, checked against a plain filter
+    /// and sort after every step (compaction included: most rows die).
+    #[test]
+    fn searches_match_a_naive_model_through_renames_deletes_and_compaction() {
+        let tenant = TenantId::new();
+        let index = CustomerIndex::default();
+        let with = |f: &mut dyn FnMut(&mut TenantCustomers)| {
+            f(index.tenants.write().unwrap().entry(tenant).or_default());
+        };
+        let mut model: HashMap<CustomerId, Customer> = HashMap::new();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let words = [
+            "Acme",
+            "acme labs",
+            "Globex",
+            "Initech",
+            "Umbrella",
+            "ÄCME Ünited",
+        ];
+        for step in 0..6000i64 {
+            let roll = next() % 10;
+            let ids: Vec<CustomerId> = model.keys().copied().collect();
+            if roll < 5 || ids.is_empty() {
+                let title = format!("{} {}", words[(next() % 6) as usize], next() % 500);
+                let c = customer(tenant, &title, step);
+                with(&mut |t| t.upsert(&c));
+                model.insert(c.id, c);
+            } else if roll < 7 {
+                let id = ids[(next() as usize) % ids.len()];
+                let mut c = model[&id].clone();
+                c.title = format!("{} renamed {}", words[(next() % 6) as usize], step);
+                with(&mut |t| t.upsert(&c));
+                model.insert(id, c);
+            } else {
+                let id = ids[(next() as usize) % ids.len()];
+                with(&mut |t| t.remove(id));
+                model.remove(&id);
+            }
+            if step % 500 == 0 || step > 5990 {
+                for needle in ["acme", "cme u", "renamed 5", "zzz", "1"] {
+                    let link =
+                        PageLink::parse(Some("7"), Some("1"), Some(needle), Some("title"), None)
+                            .unwrap();
+                    let (page, total) = index.page(tenant, &link, None);
+                    let mut expected: Vec<&Customer> = model
+                        .values()
+                        .filter(|c| c.title.to_lowercase().contains(needle))
+                        .collect();
+                    expected.sort_by(|a, b| {
+                        a.title
+                            .to_lowercase()
+                            .cmp(&b.title.to_lowercase())
+                            .then(a.id.cmp(&b.id))
+                    });
+                    assert_eq!(total, expected.len(), "step {step} needle {needle}");
+                    let want: Vec<CustomerId> =
+                        expected.iter().skip(7).take(7).map(|c| c.id).collect();
+                    assert_eq!(page, want, "step {step} needle {needle}");
+                }
+            }
+        }
+        let slots = index.tenants.read().unwrap()[&tenant].slots.len();
+        assert!(
+            slots < 2 * model.len() + 1100,
+            "dead slots are compacted away"
+        );
+    }
 }

@@ -205,36 +205,60 @@ impl App {
     /// Deletes a customer and its users, atomically; their tokens stop
     /// working at once because the users are gone.
     pub async fn delete_customer(&self, caller: &Caller, id: CustomerId) -> ServiceResult<()> {
+        self.delete_customers(caller, vec![id]).await
+    }
+
+    /// Deletes a selection of customers and their users in one transaction:
+    /// if any of them is missing or not the caller's to delete, none is.
+    pub async fn delete_customers(
+        &self,
+        caller: &Caller,
+        mut ids: Vec<CustomerId>,
+    ) -> ServiceResult<()> {
+        ids.sort();
+        ids.dedup();
         let caller = caller.clone();
         self.write(move |view| {
-            let c =
-                customers::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
-            check(&caller, Operation::Delete, &c)?;
-            let actor = Actor::from(&caller);
             let mut changes = Changes::new();
-            for user in users::of_customer(view, c.tenant_id, c.id)? {
-                let creds = users::credentials(view, user.id)?;
-                users::delete(&mut changes, &user, creds.as_ref());
-                let log = record(
-                    &actor,
-                    c.id,
-                    Some((user.id.entity_id(), &user.email)),
-                    ActionType::Deleted,
-                    json!({ "entityId": user.id.entity_id(), "reason": "customer deleted" }),
-                );
-                store::audit_log::append(&mut changes, &log);
+            for id in ids {
+                stage_delete(view, &caller, id, &mut changes)?;
             }
-            customers::delete(&mut changes, &c);
-            let log = record(
-                &actor,
-                c.id,
-                Some((c.id.entity_id(), &c.title)),
-                ActionType::Deleted,
-                json!({ "entityId": c.id.entity_id() }),
-            );
-            store::audit_log::append(&mut changes, &log);
             Ok(((), changes))
         })
         .await
     }
+}
+
+/// The changes that delete one customer with its users, and their audit records.
+fn stage_delete(
+    view: &dyn KvRead,
+    caller: &Caller,
+    id: CustomerId,
+    changes: &mut Changes,
+) -> ServiceResult<()> {
+    let c = customers::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
+    check(caller, Operation::Delete, &c)?;
+    let actor = Actor::from(caller);
+    for user in users::of_customer(view, c.tenant_id, c.id)? {
+        let creds = users::credentials(view, user.id)?;
+        users::delete(changes, &user, creds.as_ref());
+        let log = record(
+            &actor,
+            c.id,
+            Some((user.id.entity_id(), &user.email)),
+            ActionType::Deleted,
+            json!({ "entityId": user.id.entity_id(), "reason": "customer deleted" }),
+        );
+        store::audit_log::append(changes, &log);
+    }
+    customers::delete(changes, &c);
+    let log = record(
+        &actor,
+        c.id,
+        Some((c.id.entity_id(), &c.title)),
+        ActionType::Deleted,
+        json!({ "entityId": c.id.entity_id() }),
+    );
+    store::audit_log::append(changes, &log);
+    Ok(())
 }
