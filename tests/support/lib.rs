@@ -78,6 +78,11 @@ impl TestServer {
         }
     }
 
+    /// The store's writer statistics: (durable commits, jobs committed).
+    pub fn writer_stats(&self) -> (u64, u64) {
+        self.store.stats()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

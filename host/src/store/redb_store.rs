@@ -4,6 +4,7 @@
 use std::ops::Bound;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
@@ -31,11 +32,21 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 
 type Listeners = Arc<RwLock<Vec<CommitListener>>>;
 
+/// How the writer has grouped work so far.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Durable commits made.
+    pub commits: AtomicU64,
+    /// Write jobs that were part of a successful commit.
+    pub jobs: AtomicU64,
+}
+
 pub struct RedbStore {
     db: Arc<Database>,
     jobs: Mutex<Option<Sender<WriteJob>>>,
     listeners: Listeners,
     writer: Mutex<Option<JoinHandle<()>>>,
+    stats: Arc<WriterStats>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -58,12 +69,14 @@ impl RedbStore {
         let db = Arc::new(db);
         let listeners: Listeners = Arc::default();
         let (tx, rx) = channel();
+        let stats = Arc::new(WriterStats::default());
         let writer = {
             let db = Arc::clone(&db);
             let listeners = Arc::clone(&listeners);
+            let stats = Arc::clone(&stats);
             std::thread::Builder::new()
                 .name("clientele-store-writer".into())
-                .spawn(move || run_writer(&db, &rx, &listeners))
+                .spawn(move || run_writer(&db, &rx, &listeners, &stats))
                 .map_err(backend)?
         };
         Ok(RedbStore {
@@ -71,7 +84,16 @@ impl RedbStore {
             jobs: Mutex::new(Some(tx)),
             listeners,
             writer: Mutex::new(Some(writer)),
+            stats,
         })
+    }
+
+    /// Commits and jobs so far: jobs per commit is the grouping achieved.
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.stats.commits.load(Ordering::Relaxed),
+            self.stats.jobs.load(Ordering::Relaxed),
+        )
     }
 
     /// Stops the writer after it has committed everything already queued.
@@ -119,7 +141,12 @@ impl Store for RedbStore {
     }
 }
 
-fn run_writer(db: &Database, jobs: &Receiver<WriteJob>, listeners: &Listeners) {
+fn run_writer(
+    db: &Database,
+    jobs: &Receiver<WriteJob>,
+    listeners: &Listeners,
+    stats: &WriterStats,
+) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -128,13 +155,13 @@ fn run_writer(db: &Database, jobs: &Receiver<WriteJob>, listeners: &Listeners) {
                 Err(_) => break,
             }
         }
-        commit_batch(db, batch, listeners);
+        commit_batch(db, batch, listeners, stats);
     }
 }
 
 /// Runs each job against the open transaction, applies what it staged, and
 /// commits once; every staged job then hears the one outcome.
-fn commit_batch(db: &Database, batch: Vec<WriteJob>, listeners: &Listeners) {
+fn commit_batch(db: &Database, batch: Vec<WriteJob>, listeners: &Listeners, stats: &WriterStats) {
     let mut txn = match db.begin_write() {
         Ok(txn) => txn,
         Err(e) => {
@@ -173,6 +200,10 @@ fn commit_batch(db: &Database, batch: Vec<WriteJob>, listeners: &Listeners) {
     }
     match txn.commit() {
         Ok(()) => {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats
+                .jobs
+                .fetch_add(staged_jobs.len() as u64, Ordering::Relaxed);
             let listeners = listeners.read().unwrap_or_else(PoisonError::into_inner);
             for listener in listeners.iter() {
                 listener(&applied);
