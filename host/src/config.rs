@@ -163,8 +163,9 @@ impl Settings {
             }
             figment = figment.merge(Toml::file_exact(file));
         }
+        // `CLIENTELE_CONFIG` names the file itself and is no setting.
         figment
-            .merge(Env::prefixed("CLIENTELE_").split("__"))
+            .merge(Env::prefixed("CLIENTELE_").split("__").ignore(&["config"]))
             .extract()
             .map_err(Box::new)
     }
@@ -196,6 +197,7 @@ mod tests {
             )?;
             jail.set_env("CLIENTELE_DATA_DIR", "/tmp/x");
             jail.set_env("CLIENTELE_SECURITY__LOCKOUT_MINUTES", "0");
+            jail.set_env("CLIENTELE_CONFIG", "c.toml");
             let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| *e)?;
             assert_eq!(s.http_addr.port(), 9000);
             assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));

@@ -6,16 +6,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The Python with the test packages: `CLIENTELE_PYTHON`, or the venv that
+/// The Python with the test packages: `TEST_PYTHON`, or the venv that
 /// `scripts/test` creates. A missing interpreter fails the test, never skips it.
 pub fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("CLIENTELE_PYTHON") {
+    if let Ok(p) = std::env::var("TEST_PYTHON") {
         return PathBuf::from(p);
     }
     let venv = workspace().join("target/python-venv/bin/python");
     assert!(
         venv.exists(),
-        "no Python test environment: run scripts/test (or set CLIENTELE_PYTHON to a Python \
+        "no Python test environment: run scripts/test (or set TEST_PYTHON to a Python \
          with tests/python/requirements.txt installed)"
     );
     venv

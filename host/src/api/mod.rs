@@ -3,9 +3,12 @@
 mod audit;
 mod auth;
 mod customers;
+mod device_http;
+mod devices;
 pub mod error;
 mod extract;
 mod pages;
+mod telemetry;
 mod tenants;
 mod users;
 
@@ -27,6 +30,9 @@ pub fn router(app: App) -> Router {
         .merge(customers::routes())
         .merge(users::routes())
         .merge(tenants::routes())
+        .merge(devices::routes())
+        .merge(telemetry::routes())
+        .merge(device_http::routes())
         .merge(audit::routes())
         .merge(pages::routes())
         .fallback(|| async {

@@ -18,6 +18,9 @@ pub enum Resource {
     Customer,
     User,
     AuditLog,
+    Device,
+    /// Attributes and telemetry of an entity (the target is its owner).
+    EntityData,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +85,9 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                         .is_some_and(|(_, a)| a == Authority::TenantAdmin)
                     || (op == Operation::Create && target.customer.is_none())
             }
-            Resource::Customer | Resource::AuditLog => false,
+            Resource::Customer | Resource::AuditLog | Resource::Device | Resource::EntityData => {
+                false
+            }
         },
         Authority::TenantAdmin => {
             let own_tenant = target.tenant == caller.tenant_id;
@@ -94,7 +99,10 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                             .user
                             .is_none_or(|(_, authority)| authority != Authority::SysAdmin)
                 }
-                Resource::Customer | Resource::AuditLog => own_tenant,
+                Resource::Customer
+                | Resource::AuditLog
+                | Resource::Device
+                | Resource::EntityData => own_tenant,
             }
         }
         Authority::CustomerUser => {
@@ -107,6 +115,11 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                     Operation::Write => is_self,
                     Operation::Create | Operation::Delete => false,
                 },
+                // Devices assigned to its customer: read them, read and write their data.
+                Resource::Device => own_customer && op == Operation::Read,
+                Resource::EntityData => {
+                    own_customer && matches!(op, Operation::Read | Operation::Write)
+                }
                 Resource::Tenant | Resource::AuditLog => false,
             }
         }

@@ -157,6 +157,11 @@ typed_id!(
     EntityType::User
 );
 typed_id!(
+    /// A device: sends telemetry, has an access token.
+    DeviceId,
+    EntityType::Device
+);
+typed_id!(
     /// A dashboard, referenced as a customer's or user's home dashboard.
     DashboardId,
     EntityType::Dashboard

@@ -3,8 +3,10 @@
 pub mod audit;
 pub mod contact;
 pub mod customer;
+pub mod device;
 pub mod ids;
 pub mod page;
+pub mod telemetry;
 pub mod tenant;
 pub mod user;
 pub mod validate;

@@ -251,6 +251,10 @@ fn stage_delete(
         );
         store::audit_log::append(changes, &log);
     }
+    super::devices::stage_unassign_all(view, changes, &actor, c.tenant_id, c.id)?;
+    for (table, key) in store::telemetry::all_keys_of(view, c.tenant_id, c.id.0)? {
+        changes.delete(table, key);
+    }
     customers::delete(changes, &c);
     let log = record(
         &actor,

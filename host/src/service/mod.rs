@@ -5,9 +5,11 @@ pub mod audit;
 mod bootstrap;
 mod customer_index;
 mod customers;
+mod devices;
 mod error;
 pub mod mail;
 mod sessions;
+mod telemetry;
 mod tenants;
 mod users;
 
@@ -24,6 +26,7 @@ pub use customer_index::{CustomerIndex, SORT_PROPERTIES as CUSTOMER_SORT_PROPERT
 pub use customers::{NameConflict, UniquifyStrategy};
 pub use error::{NOT_FOUND, PERMISSION_DENIED, ServiceError, ServiceResult};
 pub use sessions::ClientInfo;
+pub use telemetry::{Aggregation, DeleteQuery, DeviceEvent, HistoryQuery, Scope};
 pub use users::ActivationMail;
 
 /// The application: store, indexes, keys and settings, shared by every request.
@@ -33,6 +36,8 @@ pub struct App {
     pub(crate) settings: Arc<Settings>,
     pub(crate) jwt: JwtKeys,
     pub(crate) customer_index: Arc<CustomerIndex>,
+    pub(crate) ts_keys: Arc<crate::store::telemetry::KeyDictionary>,
+    pub(crate) device_events: tokio::sync::broadcast::Sender<DeviceEvent>,
     hashing: Arc<Semaphore>,
     pub(crate) mailer: Option<mail::Mailer>,
 }
@@ -66,6 +71,8 @@ impl App {
             settings.jwt.refresh_ttl_s,
         );
         let customer_index = CustomerIndex::attach(&*store)?;
+        let ts_keys = crate::store::telemetry::KeyDictionary::attach(&*store)?;
+        let (device_events, _) = tokio::sync::broadcast::channel(1024);
         let mailer = settings
             .smtp
             .as_ref()
@@ -80,6 +87,8 @@ impl App {
             settings: Arc::new(settings),
             jwt,
             customer_index,
+            ts_keys,
+            device_events,
             hashing,
             mailer,
         };

@@ -9,10 +9,12 @@
 pub mod audit_log;
 mod codec;
 pub mod customers;
+pub mod devices;
 mod memory;
 pub mod meta;
 mod redb_store;
 mod table;
+pub mod telemetry;
 pub mod tenants;
 pub mod users;
 mod write;

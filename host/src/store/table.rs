@@ -25,6 +25,26 @@ pub enum Table {
     Credentials,
     /// sha-256 of an activation or reset token -> tenant ‖ user id
     UserTokens,
+    /// tenant ‖ device id -> Device
+    Devices,
+    /// tenant ‖ name -> device id (unique name per tenant)
+    DeviceNames,
+    /// tenant ‖ customer id ‖ device id -> () (the null customer: unassigned)
+    DevicesByCustomer,
+    /// device id -> DeviceCredentials
+    DeviceCredentials,
+    /// access token -> tenant ‖ device id (unique in the installation)
+    DeviceTokens,
+    /// tenant ‖ entity id ‖ key id ‖ time -> value (time series)
+    Telemetry,
+    /// tenant ‖ entity id ‖ key id -> time ‖ value (latest value per key)
+    Latest,
+    /// tenant ‖ entity id ‖ scope ‖ key -> time ‖ value (attributes)
+    Attributes,
+    /// key name -> key id (telemetry key dictionary)
+    TsKeys,
+    /// key id -> key name
+    TsKeyNames,
     /// tenant ‖ time ‖ id -> AuditLog
     Audit,
     /// tenant ‖ entity id ‖ time ‖ id -> () (audit of one entity)
@@ -36,7 +56,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 15] = [
+    pub const ALL: [Table; 25] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -48,6 +68,16 @@ impl Table {
         Table::UserTenants,
         Table::Credentials,
         Table::UserTokens,
+        Table::Devices,
+        Table::DeviceNames,
+        Table::DevicesByCustomer,
+        Table::DeviceCredentials,
+        Table::DeviceTokens,
+        Table::Telemetry,
+        Table::Latest,
+        Table::Attributes,
+        Table::TsKeys,
+        Table::TsKeyNames,
         Table::Audit,
         Table::AuditByEntity,
         Table::AuditByUser,
@@ -67,6 +97,16 @@ impl Table {
             Table::UserTenants => "user_tenants",
             Table::Credentials => "credentials",
             Table::UserTokens => "user_tokens",
+            Table::Devices => "devices",
+            Table::DeviceNames => "device_names",
+            Table::DevicesByCustomer => "devices_by_customer",
+            Table::DeviceCredentials => "device_credentials",
+            Table::DeviceTokens => "device_tokens",
+            Table::Telemetry => "telemetry",
+            Table::Latest => "latest",
+            Table::Attributes => "attributes",
+            Table::TsKeys => "ts_keys",
+            Table::TsKeyNames => "ts_key_names",
             Table::Audit => "audit",
             Table::AuditByEntity => "audit_by_entity",
             Table::AuditByUser => "audit_by_user",

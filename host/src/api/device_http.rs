@@ -1,0 +1,97 @@
+//! The HTTP device API: `/api/v1/{accessToken}/telemetry|attributes`. The
+//! answer comes once the data is durable.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use serde_json::{Map, Value};
+
+use crate::domain::device::Device;
+use crate::domain::ids::now_ms;
+use crate::domain::telemetry::{DataValue, parse_attributes_bytes, parse_telemetry_bytes};
+use crate::service::App;
+
+use super::error::{ApiError, ApiResult, code};
+use super::extract::Params;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/api/v1/{token}/telemetry", post(telemetry))
+        .route(
+            "/api/v1/{token}/attributes",
+            post(attributes).get(get_attributes),
+        )
+}
+
+fn device(app: &App, token: &str) -> ApiResult<Device> {
+    app.device_by_token(token)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            code::AUTHENTICATION,
+            "Invalid device access token",
+        )
+    })
+}
+
+async fn telemetry(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> ApiResult<()> {
+    let device = device(&app, &token)?;
+    let entries =
+        parse_telemetry_bytes(&body, now_ms()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    app.ingest_telemetry(&device, entries).await?;
+    Ok(())
+}
+
+async fn attributes(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> ApiResult<()> {
+    let device = device(&app, &token)?;
+    let entries =
+        parse_attributes_bytes(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    app.ingest_client_attributes(&device, entries).await?;
+    Ok(())
+}
+
+fn comma_list(params: &Params, name: &str) -> Option<Vec<String>> {
+    params.get(name).map(|v| {
+        v.split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+fn object(values: Vec<(String, DataValue)>) -> Value {
+    Value::Object(
+        values
+            .into_iter()
+            .map(|(k, v)| (k, v.to_json()))
+            .collect::<Map<_, _>>(),
+    )
+}
+
+/// `{"client":{..},"shared":{..}}` for `clientKeys` / `sharedKeys` (all when absent).
+async fn get_attributes(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    let device = device(&app, &token)?;
+    let client_keys = comma_list(&params, "clientKeys");
+    let shared_keys = comma_list(&params, "sharedKeys");
+    let (client, shared) =
+        app.device_attributes(&device, client_keys.as_deref(), shared_keys.as_deref())?;
+    let mut out = Map::new();
+    out.insert("client".into(), object(client));
+    out.insert("shared".into(), object(shared));
+    Ok(Json(Value::Object(out)))
+}

@@ -1,0 +1,248 @@
+//! Typed telemetry and attribute values, and ThingsBoard's device payloads.
+//!
+//! Typing follows ThingsBoard: a JSON string is STRING, a boolean BOOLEAN, an
+//! integer LONG, any other number DOUBLE, an object or array JSON; nulls are
+//! skipped.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// Longest key ThingsBoard accepts.
+pub const MAX_KEY_LEN: usize = 255;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "v")]
+pub enum DataValue {
+    Boolean(bool),
+    Long(i64),
+    Double(f64),
+    String(String),
+    Json(Value),
+}
+
+impl DataValue {
+    /// The typed value of a JSON value; `None` for null.
+    pub fn from_json(v: &Value) -> Option<DataValue> {
+        Some(match v {
+            Value::Null => return None,
+            Value::Bool(b) => DataValue::Boolean(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => DataValue::Long(i),
+                None => DataValue::Double(n.as_f64()?),
+            },
+            Value::String(s) => DataValue::String(s.clone()),
+            Value::Array(_) | Value::Object(_) => DataValue::Json(v.clone()),
+        })
+    }
+
+    /// As sent with `useStrictDataTypes=true`.
+    pub fn to_json(&self) -> Value {
+        match self {
+            DataValue::Boolean(b) => Value::Bool(*b),
+            DataValue::Long(i) => Value::from(*i),
+            DataValue::Double(d) => {
+                serde_json::Number::from_f64(*d).map_or(Value::Null, Value::Number)
+            }
+            DataValue::String(s) => Value::String(s.clone()),
+            DataValue::Json(v) => v.clone(),
+        }
+    }
+
+    /// As ThingsBoard sends it by default: every value as a string.
+    pub fn to_wire_string(&self) -> String {
+        match self {
+            DataValue::String(s) => s.clone(),
+            DataValue::Json(v) => v.to_string(),
+            other => other.to_json().to_string(),
+        }
+    }
+
+    /// The number in this value, for aggregation and expressions.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            DataValue::Long(i) => Some(*i as f64),
+            DataValue::Double(d) => Some(*d),
+            DataValue::Boolean(b) => Some(if *b { 1.0 } else { 0.0 }),
+            DataValue::String(s) => s.trim().parse().ok(),
+            DataValue::Json(_) => None,
+        }
+    }
+}
+
+/// One key's value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KvEntry {
+    pub key: String,
+    pub value: DataValue,
+}
+
+/// One key's value at a time (ms).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TsKvEntry {
+    pub ts: i64,
+    pub key: String,
+    pub value: DataValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PayloadError {
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    #[error("{0}")]
+    Shape(String),
+}
+
+fn shape(msg: impl Into<String>) -> PayloadError {
+    PayloadError::Shape(msg.into())
+}
+
+fn check_key(key: &str) -> Result<(), PayloadError> {
+    if key.is_empty() || key.len() > MAX_KEY_LEN || key.contains('\0') {
+        return Err(shape(format!("invalid key '{}'", key.escape_debug())));
+    }
+    Ok(())
+}
+
+/// `{"k": v, ...}` into typed entries (nulls skipped).
+pub fn parse_kv_object(obj: &Map<String, Value>) -> Result<Vec<KvEntry>, PayloadError> {
+    let mut out = Vec::with_capacity(obj.len());
+    for (key, value) in obj {
+        check_key(key)?;
+        if let Some(value) = DataValue::from_json(value) {
+            out.push(KvEntry {
+                key: key.clone(),
+                value,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn parse_ts(v: &Value) -> Result<i64, PayloadError> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
+                    .map(|f| f as i64)
+            })
+            .ok_or_else(|| shape("'ts' must be an integer number of milliseconds")),
+        _ => Err(shape("'ts' must be a number of milliseconds")),
+    }
+}
+
+fn push_telemetry_item(
+    item: &Value,
+    server_ts: i64,
+    out: &mut Vec<TsKvEntry>,
+) -> Result<(), PayloadError> {
+    let obj = item
+        .as_object()
+        .ok_or_else(|| shape("telemetry must be a JSON object or an array of objects"))?;
+    // `{"ts":..,"values":{..}}`: only when exactly those two keys are present.
+    let ts_form =
+        obj.len() == 2 && obj.contains_key("ts") && obj.get("values").is_some_and(Value::is_object);
+    let (ts, values) = if ts_form {
+        (
+            parse_ts(&obj["ts"])?,
+            obj["values"].as_object().unwrap_or(obj),
+        )
+    } else {
+        (server_ts, obj)
+    };
+    for kv in parse_kv_object(values)? {
+        out.push(TsKvEntry {
+            ts,
+            key: kv.key,
+            value: kv.value,
+        });
+    }
+    Ok(())
+}
+
+/// Telemetry in every form ThingsBoard accepts: `{"k":v}`, `[{"k":v}]`,
+/// `{"ts":ms,"values":{..}}`, or an array of those.
+pub fn parse_telemetry(json: &Value, server_ts: i64) -> Result<Vec<TsKvEntry>, PayloadError> {
+    let mut out = Vec::new();
+    match json {
+        Value::Array(items) => {
+            for item in items {
+                push_telemetry_item(item, server_ts, &mut out)?;
+            }
+        }
+        other => push_telemetry_item(other, server_ts, &mut out)?,
+    }
+    Ok(out)
+}
+
+pub fn parse_telemetry_bytes(
+    payload: &[u8],
+    server_ts: i64,
+) -> Result<Vec<TsKvEntry>, PayloadError> {
+    let json: Value =
+        serde_json::from_slice(payload).map_err(|e| PayloadError::Json(e.to_string()))?;
+    parse_telemetry(&json, server_ts)
+}
+
+/// Attributes: `{"k": v}` only.
+pub fn parse_attributes_bytes(payload: &[u8]) -> Result<Vec<KvEntry>, PayloadError> {
+    let json: Value =
+        serde_json::from_slice(payload).map_err(|e| PayloadError::Json(e.to_string()))?;
+    let obj = json
+        .as_object()
+        .ok_or_else(|| shape("attributes must be a JSON object"))?;
+    parse_kv_object(obj)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_are_typed_like_thingsboard() {
+        let e = parse_telemetry(
+            &json!({"b": true, "l": 42, "d": 1.5, "s": "x", "j": {"a": 1}, "n": null}),
+            7,
+        )
+        .unwrap();
+        let get = |k: &str| e.iter().find(|x| x.key == k).map(|x| x.value.clone());
+        assert_eq!(get("b"), Some(DataValue::Boolean(true)));
+        assert_eq!(get("l"), Some(DataValue::Long(42)));
+        assert_eq!(get("d"), Some(DataValue::Double(1.5)));
+        assert_eq!(get("s"), Some(DataValue::String("x".into())));
+        assert_eq!(get("j"), Some(DataValue::Json(json!({"a": 1}))));
+        assert_eq!(get("n"), None);
+        assert!(e.iter().all(|x| x.ts == 7));
+    }
+
+    #[test]
+    fn every_telemetry_form_parses() {
+        let forms = [
+            json!({"t": 1}),
+            json!([{"t": 1}, {"h": 2}]),
+            json!({"ts": 1000, "values": {"t": 1}}),
+            json!([{"ts": 1000, "values": {"t": 1}}, {"ts": 2000, "values": {"t": 2}}]),
+        ];
+        let counts: Vec<usize> = forms
+            .iter()
+            .map(|f| parse_telemetry(f, 5).unwrap().len())
+            .collect();
+        assert_eq!(counts, [1, 2, 1, 2]);
+        let timed = parse_telemetry(&forms[3], 5).unwrap();
+        assert_eq!((timed[0].ts, timed[1].ts), (1000, 2000));
+    }
+
+    #[test]
+    fn bad_payloads_are_errors_not_panics() {
+        assert!(parse_telemetry_bytes(b"{not json", 0).is_err());
+        assert!(parse_telemetry_bytes(b"42", 0).is_err());
+        assert!(parse_telemetry_bytes(br#"{"ts":"yesterday","values":{"a":1}}"#, 0).is_err());
+        assert!(parse_telemetry_bytes(br#"{"ts":1.5,"values":{"a":1}}"#, 0).is_err());
+        assert!(parse_telemetry_bytes(br#"[{"ts":"x","values":{"a":1}}, 3]"#, 0).is_err());
+        assert!(parse_telemetry_bytes(br#"{"":1}"#, 0).is_err());
+        assert!(parse_attributes_bytes(b"[1,2]").is_err());
+    }
+}

@@ -1,0 +1,619 @@
+//! Attributes and telemetry of devices, customers and tenants: saved by
+//! devices (ingest) and over REST, read back latest or as history with
+//! aggregation, and deleted in the UI's four modes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::domain::audit::ActionType;
+use crate::domain::device::Device;
+use crate::domain::ids::{CustomerId, DeviceId, EntityId, EntityType, TenantId, now_ms};
+use crate::domain::telemetry::{DataValue, KvEntry, TsKvEntry};
+use crate::store::telemetry::{self as ts, KeyDictionary};
+use crate::store::{self, Changes, KvRead, customers, devices, tenants};
+
+use super::audit::{Actor, record};
+use super::{App, ServiceError, ServiceResult};
+
+/// Attribute scopes, stored as one byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Client = 1,
+    Server = 2,
+    Shared = 3,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::Client, Scope::Server, Scope::Shared];
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "CLIENT_SCOPE" => Some(Scope::Client),
+            "SERVER_SCOPE" => Some(Scope::Server),
+            "SHARED_SCOPE" => Some(Scope::Shared),
+            _ => None,
+        }
+    }
+}
+
+/// Values by key name.
+pub type Named = Vec<(String, DataValue)>;
+
+/// A change devices are told about: shared attributes set or deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeviceEvent {
+    SharedUpdated {
+        device: DeviceId,
+        values: Vec<KvEntry>,
+    },
+    SharedDeleted {
+        device: DeviceId,
+        keys: Vec<String>,
+    },
+}
+
+/// How points are combined per interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregation {
+    None,
+    Min,
+    Max,
+    Avg,
+    Sum,
+    Count,
+}
+
+impl Aggregation {
+    pub fn parse(s: &str) -> Option<Aggregation> {
+        Some(match s {
+            "NONE" => Aggregation::None,
+            "MIN" => Aggregation::Min,
+            "MAX" => Aggregation::Max,
+            "AVG" => Aggregation::Avg,
+            "SUM" => Aggregation::Sum,
+            "COUNT" => Aggregation::Count,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryQuery {
+    pub keys: Vec<String>,
+    pub start: i64,
+    pub end: i64,
+    pub interval: i64,
+    pub limit: usize,
+    pub agg: Aggregation,
+    pub newest_first: bool,
+}
+
+/// Which points a telemetry delete removes (the UI's four modes).
+#[derive(Debug, Clone)]
+pub struct DeleteQuery {
+    pub keys: Vec<String>,
+    pub start: i64,
+    pub end: i64,
+    pub delete_latest: bool,
+    pub rewrite_latest: bool,
+}
+
+/// The entity data is stored under, with the customer that owns it (for rights).
+struct Owner {
+    tenant: TenantId,
+    customer: Option<CustomerId>,
+    entity: Uuid,
+}
+
+fn resolve(
+    view: &dyn KvRead,
+    caller: &Caller,
+    entity: EntityId,
+    op: Operation,
+) -> ServiceResult<Owner> {
+    let tenant = caller.tenant_id;
+    let customer = match entity.entity_type {
+        EntityType::Device => {
+            let d = devices::get(view, tenant, DeviceId(entity.id))?
+                .ok_or_else(ServiceError::not_found)?;
+            (!d.customer_id.is_null()).then_some(d.customer_id)
+        }
+        EntityType::Customer => {
+            let c = customers::get(view, tenant, CustomerId(entity.id))?
+                .ok_or_else(ServiceError::not_found)?;
+            Some(c.id)
+        }
+        EntityType::Tenant if entity.id == tenant.0 => {
+            tenants::get(view, tenant)?.ok_or_else(ServiceError::not_found)?;
+            None
+        }
+        _ => return Err(ServiceError::not_found()),
+    };
+    let target = Target {
+        tenant,
+        customer,
+        user: None,
+    };
+    if !allowed(caller, Resource::EntityData, op, &target) {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(Owner {
+        tenant,
+        customer,
+        entity: entity.id,
+    })
+}
+
+/// Stages points and moves each key's latest value forward.
+pub(super) fn stage_points(
+    dict: &KeyDictionary,
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    tenant: TenantId,
+    entity: Uuid,
+    entries: &[TsKvEntry],
+) -> ServiceResult<()> {
+    let mut fresh = HashMap::new();
+    let mut newest: HashMap<u32, i64> = HashMap::new();
+    for e in entries {
+        let id = dict.intern(view, changes, &mut fresh, &e.key)?;
+        ts::put_point(changes, tenant, entity, id, e.ts, &e.value);
+        let current = match newest.get(&id) {
+            Some(t) => Some(*t),
+            None => ts::latest(view, tenant, entity, id)?.map(|(t, _)| t),
+        };
+        if current.is_none_or(|t| e.ts >= t) {
+            ts::put_latest(changes, tenant, entity, id, e.ts, &e.value);
+            newest.insert(id, e.ts);
+        }
+    }
+    Ok(())
+}
+
+fn stage_attributes(
+    changes: &mut Changes,
+    tenant: TenantId,
+    entity: Uuid,
+    scope: Scope,
+    entries: &[KvEntry],
+    now: i64,
+) {
+    for e in entries {
+        ts::put_attribute(changes, tenant, entity, scope as u8, &e.key, now, &e.value);
+    }
+}
+
+fn numbers(points: &[(i64, DataValue)]) -> impl Iterator<Item = f64> + '_ {
+    points.iter().filter_map(|(_, v)| v.as_f64())
+}
+
+/// Combines the points of one interval; `None` when nothing numeric is there.
+fn aggregate(agg: Aggregation, points: &[(i64, DataValue)]) -> Option<DataValue> {
+    if points.is_empty() {
+        return None;
+    }
+    let all_long = points.iter().all(|(_, v)| matches!(v, DataValue::Long(_)));
+    let n = numbers(points).count();
+    let value = match agg {
+        Aggregation::Count => return Some(DataValue::Long(points.len() as i64)),
+        _ if n == 0 => return None,
+        Aggregation::Min => numbers(points).fold(f64::INFINITY, f64::min),
+        Aggregation::Max => numbers(points).fold(f64::NEG_INFINITY, f64::max),
+        Aggregation::Sum => numbers(points).sum(),
+        Aggregation::Avg => numbers(points).sum::<f64>() / n as f64,
+        Aggregation::None => return points.last().map(|(_, v)| v.clone()),
+    };
+    Some(
+        if all_long && agg != Aggregation::Avg && value.fract() == 0.0 {
+            DataValue::Long(value as i64)
+        } else {
+            DataValue::Double(value)
+        },
+    )
+}
+
+impl App {
+    /// Device telemetry: durable once this returns.
+    pub async fn ingest_telemetry(
+        &self,
+        device: &Device,
+        entries: Vec<TsKvEntry>,
+    ) -> ServiceResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let (dict, tenant, entity) = (Arc::clone(&self.ts_keys), device.tenant_id, device.id.0);
+        self.write(move |view| {
+            let mut changes = Changes::new();
+            stage_points(&dict, view, &mut changes, tenant, entity, &entries)?;
+            Ok(((), changes))
+        })
+        .await
+    }
+
+    /// Client-side attributes a device reports about itself.
+    pub async fn ingest_client_attributes(
+        &self,
+        device: &Device,
+        entries: Vec<KvEntry>,
+    ) -> ServiceResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let (tenant, entity, now) = (device.tenant_id, device.id.0, now_ms());
+        self.write(move |_| {
+            let mut changes = Changes::new();
+            stage_attributes(&mut changes, tenant, entity, Scope::Client, &entries, now);
+            Ok(((), changes))
+        })
+        .await
+    }
+
+    /// What a device asks for: its client and shared attributes by key
+    /// (`None`: all of that scope).
+    pub fn device_attributes(
+        &self,
+        device: &Device,
+        client_keys: Option<&[String]>,
+        shared_keys: Option<&[String]>,
+    ) -> ServiceResult<(Named, Named)> {
+        let snapshot = self.store.snapshot()?;
+        let pick =
+            |scope: Scope, keys: Option<&[String]>| -> ServiceResult<Vec<(String, DataValue)>> {
+                let all = ts::attributes(&*snapshot, device.tenant_id, device.id.0, scope as u8)?;
+                Ok(all
+                    .into_iter()
+                    .filter(|(k, _, _)| keys.is_none_or(|wanted| wanted.iter().any(|w| w == k)))
+                    .map(|(k, _, v)| (k, v))
+                    .collect())
+            };
+        Ok((
+            pick(Scope::Client, client_keys)?,
+            pick(Scope::Shared, shared_keys)?,
+        ))
+    }
+
+    /// Telemetry saved over REST, audited as the caller's.
+    pub async fn save_telemetry(
+        &self,
+        caller: &Caller,
+        entity: EntityId,
+        entries: Vec<TsKvEntry>,
+    ) -> ServiceResult<()> {
+        let (caller, dict) = (caller.clone(), Arc::clone(&self.ts_keys));
+        self.write(move |view| {
+            let owner = resolve(view, &caller, entity, Operation::Write)?;
+            let mut changes = Changes::new();
+            stage_points(
+                &dict,
+                view,
+                &mut changes,
+                owner.tenant,
+                owner.entity,
+                &entries,
+            )?;
+            let data: serde_json::Map<String, serde_json::Value> = entries
+                .iter()
+                .map(|e| (e.key.clone(), e.value.to_json()))
+                .collect();
+            let log = record(
+                &Actor::from(&caller),
+                owner.customer.unwrap_or(CustomerId::NULL),
+                Some((entity, "")),
+                ActionType::TimeseriesUpdated,
+                json!({ "entityId": entity, "timeseries": data }),
+            );
+            store::audit_log::append(&mut changes, &log);
+            Ok(((), changes))
+        })
+        .await
+    }
+
+    /// Server or shared attributes saved over REST; devices hear of shared ones.
+    pub async fn save_attributes(
+        &self,
+        caller: &Caller,
+        entity: EntityId,
+        scope: Scope,
+        entries: Vec<KvEntry>,
+    ) -> ServiceResult<()> {
+        if scope == Scope::Client {
+            return Err(ServiceError::invalid(
+                "Client attributes are written by the device only",
+            ));
+        }
+        if scope == Scope::Shared && entity.entity_type != EntityType::Device {
+            return Err(ServiceError::invalid(
+                "Shared attributes are supported for devices only",
+            ));
+        }
+        let caller = caller.clone();
+        let now = now_ms();
+        let values = entries.clone();
+        self.write(move |view| {
+            let owner = resolve(view, &caller, entity, Operation::Write)?;
+            let mut changes = Changes::new();
+            stage_attributes(&mut changes, owner.tenant, owner.entity, scope, &entries, now);
+            let data: serde_json::Map<String, serde_json::Value> =
+                entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect();
+            let log = record(&Actor::from(&caller), owner.customer.unwrap_or(CustomerId::NULL), Some((entity, "")), ActionType::AttributesUpdated, json!({ "entityId": entity, "scope": format!("{scope:?}").to_uppercase() + "_SCOPE", "attributes": data }));
+            store::audit_log::append(&mut changes, &log);
+            Ok(((), changes))
+        })
+        .await?;
+        if scope == Scope::Shared {
+            let _ = self.device_events.send(DeviceEvent::SharedUpdated {
+                device: DeviceId(entity.id),
+                values,
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn delete_attributes(
+        &self,
+        caller: &Caller,
+        entity: EntityId,
+        scope: Scope,
+        keys: Vec<String>,
+    ) -> ServiceResult<()> {
+        let caller = caller.clone();
+        let deleted = keys.clone();
+        self.write(move |view| {
+            let owner = resolve(view, &caller, entity, Operation::Write)?;
+            let mut changes = Changes::new();
+            for k in &keys {
+                ts::delete_attribute(&mut changes, owner.tenant, owner.entity, scope as u8, k);
+            }
+            let log = record(
+                &Actor::from(&caller),
+                owner.customer.unwrap_or(CustomerId::NULL),
+                Some((entity, "")),
+                ActionType::AttributesDeleted,
+                json!({ "entityId": entity, "attributes": keys }),
+            );
+            store::audit_log::append(&mut changes, &log);
+            Ok(((), changes))
+        })
+        .await?;
+        if scope == Scope::Shared && entity.entity_type == EntityType::Device {
+            let _ = self.device_events.send(DeviceEvent::SharedDeleted {
+                device: DeviceId(entity.id),
+                keys: deleted,
+            });
+        }
+        Ok(())
+    }
+
+    /// Attributes of an entity: (scope, key, last update, value), in key order.
+    pub async fn attributes(
+        &self,
+        caller: &Caller,
+        entity: EntityId,
+        scope: Option<Scope>,
+        keys: Option<Vec<String>>,
+    ) -> ServiceResult<Vec<(Scope, String, i64, DataValue)>> {
+        let snapshot = self.store.snapshot()?;
+        let owner = resolve(&*snapshot, caller, entity, Operation::Read)?;
+        let mut out = Vec::new();
+        for s in Scope::ALL
+            .into_iter()
+            .filter(|s| scope.is_none_or(|x| x == *s))
+        {
+            for (k, t, v) in ts::attributes(&*snapshot, owner.tenant, owner.entity, s as u8)? {
+                if keys.as_ref().is_none_or(|ks| ks.contains(&k)) {
+                    out.push((s, k, t, v));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Latest value of each key (all keys when `keys` is `None`).
+    pub async fn latest_telemetry(
+        &self,
+        caller: &Caller,
+        entity: EntityId,
+        keys: Option<Vec<String>>,
+    ) -> ServiceResult<BTreeMap<String, (i64, DataValue)>> {
+        let snapshot = self.store.snapshot()?;
+        let owner = resolve(&*snapshot, caller, entity, Operation::Read)?;
+        let mut out = BTreeMap::new();
+        for (id, t, v) in ts::all_latest(&*snapshot, owner.tenant, owner.entity)? {
+            if let Some(name) = self
+                .ts_keys
+                .name(id)
+                .or_else(|| name_from_store(&*snapshot, id))
+                && keys.as_ref().is_none_or(|ks| ks.contains(&name))
+            {
+                out.insert(name, (t, v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Names of an entity's time series.
+    pub async fn telemetry_keys(
+        &self,
+        caller: &Caller,
+        entity: EntityId,
+    ) -> ServiceResult<Vec<String>> {
+        Ok(self
+            .latest_telemetry(caller, entity, None)
+            .await?
+            .into_keys()
+            .collect())
+    }
+
+    /// Points of each key in a window, raw (up to `limit`) or aggregated per interval.
+    pub async fn telemetry_history(
+        &self,
+        caller: &Caller,
+        entity: EntityId,
+        q: HistoryQuery,
+    ) -> ServiceResult<BTreeMap<String, Vec<(i64, DataValue)>>> {
+        let snapshot = self.store.snapshot()?;
+        let owner = resolve(&*snapshot, caller, entity, Operation::Read)?;
+        let dict = Arc::clone(&self.ts_keys);
+        self.blocking(move || {
+            let mut out = BTreeMap::new();
+            for key in &q.keys {
+                let Some(id) = dict.id(key) else { continue };
+                let points = history_of(&*snapshot, &owner, id, &q)?;
+                if !points.is_empty() {
+                    out.insert(key.clone(), points);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Deletes points of the keys in `[start, end)`, and the latest value if
+    /// asked (then, with `rewrite_latest`, the newest remaining point takes its place).
+    pub async fn delete_telemetry(
+        &self,
+        caller: &Caller,
+        entity: EntityId,
+        q: DeleteQuery,
+    ) -> ServiceResult<()> {
+        let (caller, dict) = (caller.clone(), Arc::clone(&self.ts_keys));
+        self.write(move |view| {
+            let owner = resolve(view, &caller, entity, Operation::Write)?;
+            let mut changes = Changes::new();
+            for key in &q.keys {
+                let Some(id) = dict.id(key) else { continue };
+                let mut doomed = Vec::new();
+                ts::scan_points(view, owner.tenant, owner.entity, id, ts::Window::oldest_first(q.start, q.end), &mut |t, _| {
+                    doomed.push(t);
+                    true
+                })?;
+                for t in &doomed {
+                    ts::delete_point(&mut changes, owner.tenant, owner.entity, id, *t);
+                }
+                let Some((latest_ts, _)) = ts::latest(view, owner.tenant, owner.entity, id)? else { continue };
+                if q.delete_latest && latest_ts >= q.start && latest_ts < q.end {
+                    ts::delete_latest(&mut changes, owner.tenant, owner.entity, id);
+                    if q.rewrite_latest {
+                        let mut replacement = None;
+                        ts::scan_points(view, owner.tenant, owner.entity, id, ts::Window::newest_first(i64::MIN, i64::MAX), &mut |t, v| {
+                            if doomed.binary_search(&t).is_err() {
+                                replacement = Some((t, v));
+                                return false;
+                            }
+                            true
+                        })?;
+                        if let Some((t, v)) = replacement {
+                            ts::put_latest(&mut changes, owner.tenant, owner.entity, id, t, &v);
+                        }
+                    }
+                }
+            }
+            let log = record(&Actor::from(&caller), owner.customer.unwrap_or(CustomerId::NULL), Some((entity, "")), ActionType::TimeseriesDeleted, json!({ "entityId": entity, "timeseries": q.keys, "startTs": q.start, "endTs": q.end }));
+            store::audit_log::append(&mut changes, &log);
+            Ok(((), changes))
+        })
+        .await
+    }
+
+    /// Shared-attribute changes, for device sessions to forward.
+    pub fn subscribe_device_events(&self) -> tokio::sync::broadcast::Receiver<DeviceEvent> {
+        self.device_events.subscribe()
+    }
+}
+
+fn name_from_store(r: &dyn KvRead, id: u32) -> Option<String> {
+    r.get(store::Table::TsKeyNames, &id.to_be_bytes())
+        .ok()
+        .flatten()
+        .and_then(|b| String::from_utf8(b).ok())
+}
+
+fn history_of(
+    r: &dyn KvRead,
+    owner: &Owner,
+    id: u32,
+    q: &HistoryQuery,
+) -> ServiceResult<Vec<(i64, DataValue)>> {
+    if q.agg == Aggregation::None {
+        let mut points = Vec::new();
+        ts::scan_points(
+            r,
+            owner.tenant,
+            owner.entity,
+            id,
+            ts::Window {
+                start: q.start,
+                end: q.end,
+                newest_first: q.newest_first,
+            },
+            &mut |t, v| {
+                points.push((t, v));
+                points.len() < q.limit
+            },
+        )?;
+        return Ok(points);
+    }
+    let interval = q.interval.max(1);
+    let mut buckets: BTreeMap<i64, Vec<(i64, DataValue)>> = BTreeMap::new();
+    ts::scan_points(
+        r,
+        owner.tenant,
+        owner.entity,
+        id,
+        ts::Window::oldest_first(q.start, q.end),
+        &mut |t, v| {
+            let bucket = q.start + (t - q.start) / interval * interval;
+            buckets.entry(bucket).or_default().push((t, v));
+            true
+        },
+    )?;
+    let mut out: Vec<(i64, DataValue)> = buckets
+        .into_iter()
+        .filter_map(|(start, points)| {
+            let middle = start + (interval.min(q.end - start)) / 2;
+            aggregate(q.agg, &points).map(|v| (middle, v))
+        })
+        .collect();
+    if q.newest_first {
+        out.reverse();
+    }
+    out.truncate(q.limit);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregates_keep_longs_long_and_skip_non_numbers() {
+        let pts = vec![
+            (1, DataValue::Long(2)),
+            (2, DataValue::Long(5)),
+            (3, DataValue::Long(3)),
+        ];
+        assert_eq!(aggregate(Aggregation::Min, &pts), Some(DataValue::Long(2)));
+        assert_eq!(aggregate(Aggregation::Max, &pts), Some(DataValue::Long(5)));
+        assert_eq!(aggregate(Aggregation::Sum, &pts), Some(DataValue::Long(10)));
+        assert_eq!(
+            aggregate(Aggregation::Avg, &pts),
+            Some(DataValue::Double(10.0 / 3.0))
+        );
+        assert_eq!(
+            aggregate(Aggregation::Count, &pts),
+            Some(DataValue::Long(3))
+        );
+        let text = vec![(1, DataValue::String("x".into()))];
+        assert_eq!(aggregate(Aggregation::Avg, &text), None);
+        assert_eq!(
+            aggregate(Aggregation::Count, &text),
+            Some(DataValue::Long(1))
+        );
+    }
+}

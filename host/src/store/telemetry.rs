@@ -1,0 +1,424 @@
+//! Time series, latest values and attributes of any entity.
+//!
+//! `telemetry`: tenant ‖ entity ‖ key id ‖ time -> value, so one key's
+//! history is one range scan. `latest`: tenant ‖ entity ‖ key id -> time ‖
+//! value. `attributes`: tenant ‖ entity ‖ scope ‖ key -> time ‖ value. Key
+//! names are interned (`ts_keys` / `ts_key_names`) so that a series key is a
+//! fixed 44 bytes. Values are a tag byte and the value (see [`encode_value`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use uuid::Uuid;
+
+use crate::domain::ids::TenantId;
+use crate::domain::telemetry::DataValue;
+
+use super::codec::{Key, time_at};
+use super::{Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, meta};
+
+const KEY_SEQUENCE: &str = "ts_key_sequence";
+
+/// Tag byte, then: bool (1 byte), i64 / f64 (8 bytes BE), UTF-8 text, JSON text.
+pub fn encode_value(v: &DataValue) -> Vec<u8> {
+    let mut out = Vec::with_capacity(9);
+    match v {
+        DataValue::Boolean(b) => out.extend([0, u8::from(*b)]),
+        DataValue::Long(i) => {
+            out.push(1);
+            out.extend(i.to_be_bytes());
+        }
+        DataValue::Double(d) => {
+            out.push(2);
+            out.extend(d.to_be_bytes());
+        }
+        DataValue::String(s) => {
+            out.push(3);
+            out.extend(s.as_bytes());
+        }
+        DataValue::Json(j) => {
+            out.push(4);
+            out.extend(j.to_string().as_bytes());
+        }
+    }
+    out
+}
+
+pub fn decode_value(table: Table, bytes: &[u8]) -> StoreResult<DataValue> {
+    let corrupt = |reason: &str| StoreError::Corrupt {
+        table: table.name(),
+        reason: reason.to_owned(),
+    };
+    let (tag, rest) = bytes.split_first().ok_or_else(|| corrupt("empty value"))?;
+    let eight = || -> StoreResult<[u8; 8]> { rest.try_into().map_err(|_| corrupt("short number")) };
+    Ok(match tag {
+        0 => DataValue::Boolean(rest.first().is_some_and(|b| *b != 0)),
+        1 => DataValue::Long(i64::from_be_bytes(eight()?)),
+        2 => DataValue::Double(f64::from_be_bytes(eight()?)),
+        3 => DataValue::String(String::from_utf8(rest.to_vec()).map_err(|_| corrupt("bad utf-8"))?),
+        4 => DataValue::Json(serde_json::from_slice(rest).map_err(|e| corrupt(&e.to_string()))?),
+        _ => return Err(corrupt("unknown value tag")),
+    })
+}
+
+/// The key dictionary, cached in memory; new names are added by writes and
+/// reach the cache once committed.
+#[derive(Debug, Default)]
+pub struct KeyDictionary {
+    ids: RwLock<HashMap<String, u32>>,
+    names: RwLock<HashMap<u32, String>>,
+}
+
+impl KeyDictionary {
+    pub fn attach(store: &dyn Store) -> StoreResult<Arc<Self>> {
+        let dict = Arc::new(KeyDictionary::default());
+        let snapshot = store.snapshot()?;
+        snapshot.scan(Table::TsKeys, &[], None, false, &mut |k, v| {
+            if let (Ok(name), Ok(id)) = (std::str::from_utf8(k), <[u8; 4]>::try_from(v)) {
+                dict.learn(name, u32::from_be_bytes(id));
+            }
+            Ok(true)
+        })?;
+        let listener = Arc::clone(&dict);
+        store.on_commit(Arc::new(move |mutations: &[Mutation]| {
+            for m in mutations.iter().filter(|m| m.table == Table::TsKeys) {
+                if let (Ok(name), Some(Ok(id))) = (
+                    std::str::from_utf8(&m.key),
+                    m.value.as_deref().map(<[u8; 4]>::try_from),
+                ) {
+                    listener.learn(name, u32::from_be_bytes(id));
+                }
+            }
+        }));
+        Ok(dict)
+    }
+
+    fn learn(&self, name: &str, id: u32) {
+        self.ids
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned(), id);
+        self.names
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, name.to_owned());
+    }
+
+    /// The id of a committed key name.
+    pub fn id(&self, name: &str) -> Option<u32> {
+        self.ids
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .copied()
+    }
+
+    pub fn name(&self, id: u32) -> Option<String> {
+        self.names
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+    }
+
+    /// The id for `name` inside a write: cached, made earlier in this batch,
+    /// or new (staged in `changes`, remembered in `fresh` for this job).
+    pub fn intern(
+        &self,
+        view: &dyn KvRead,
+        changes: &mut Changes,
+        fresh: &mut HashMap<String, u32>,
+        name: &str,
+    ) -> StoreResult<u32> {
+        if let Some(id) = self.id(name).or_else(|| fresh.get(name).copied()) {
+            return Ok(id);
+        }
+        if let Some(v) = view.get(Table::TsKeys, name.as_bytes())?
+            && let Ok(raw) = <[u8; 4]>::try_from(v.as_slice())
+        {
+            return Ok(u32::from_be_bytes(raw));
+        }
+        let issued = fresh.len() as u32;
+        let next = meta::get(view, KEY_SEQUENCE)?
+            .and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok())
+            .map_or(0, u32::from_be_bytes)
+            + issued;
+        fresh.insert(name.to_owned(), next);
+        changes.put(
+            Table::TsKeys,
+            name.as_bytes().to_vec(),
+            next.to_be_bytes().to_vec(),
+        );
+        changes.put(
+            Table::TsKeyNames,
+            next.to_be_bytes().to_vec(),
+            name.as_bytes().to_vec(),
+        );
+        meta::put(changes, KEY_SEQUENCE, (next + 1).to_be_bytes().to_vec());
+        Ok(next)
+    }
+}
+
+fn series_prefix(tenant: TenantId, entity: Uuid, key: u32) -> Vec<u8> {
+    let mut k = Key::new().id(tenant.0).id(entity).build();
+    k.extend(key.to_be_bytes());
+    k
+}
+
+fn series_key(tenant: TenantId, entity: Uuid, key: u32, ts: i64) -> Vec<u8> {
+    let mut k = series_prefix(tenant, entity, key);
+    k.extend(Key::new().time(ts).build());
+    k
+}
+
+fn timed(ts: i64, value: &DataValue) -> Vec<u8> {
+    let mut v = Key::new().time(ts).build();
+    v.extend(encode_value(value));
+    v
+}
+
+fn untimed(table: Table, bytes: &[u8]) -> StoreResult<(i64, DataValue)> {
+    let ts = time_at(bytes, 0).ok_or_else(|| StoreError::Corrupt {
+        table: table.name(),
+        reason: "short timed value".into(),
+    })?;
+    Ok((ts, decode_value(table, &bytes[8..])?))
+}
+
+pub fn put_point(
+    changes: &mut Changes,
+    tenant: TenantId,
+    entity: Uuid,
+    key: u32,
+    ts: i64,
+    value: &DataValue,
+) {
+    changes.put(
+        Table::Telemetry,
+        series_key(tenant, entity, key, ts),
+        encode_value(value),
+    );
+}
+
+pub fn delete_point(changes: &mut Changes, tenant: TenantId, entity: Uuid, key: u32, ts: i64) {
+    changes.delete(Table::Telemetry, series_key(tenant, entity, key, ts));
+}
+
+pub fn latest(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    entity: Uuid,
+    key: u32,
+) -> StoreResult<Option<(i64, DataValue)>> {
+    r.get(Table::Latest, &series_prefix(tenant, entity, key))?
+        .map(|b| untimed(Table::Latest, &b))
+        .transpose()
+}
+
+pub fn put_latest(
+    changes: &mut Changes,
+    tenant: TenantId,
+    entity: Uuid,
+    key: u32,
+    ts: i64,
+    value: &DataValue,
+) {
+    changes.put(
+        Table::Latest,
+        series_prefix(tenant, entity, key),
+        timed(ts, value),
+    );
+}
+
+pub fn delete_latest(changes: &mut Changes, tenant: TenantId, entity: Uuid, key: u32) {
+    changes.delete(Table::Latest, series_prefix(tenant, entity, key));
+}
+
+/// Every latest value of an entity, by key id.
+pub fn all_latest(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    entity: Uuid,
+) -> StoreResult<Vec<(u32, i64, DataValue)>> {
+    let prefix = Key::new().id(tenant.0).id(entity).build();
+    let mut out = Vec::new();
+    r.scan(Table::Latest, &prefix, None, false, &mut |k, v| {
+        if let Ok(id) = <[u8; 4]>::try_from(&k[32..]) {
+            let (ts, value) = untimed(Table::Latest, v)?;
+            out.push((u32::from_be_bytes(id), ts, value));
+        }
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// Points with `start <= ts < end`, in one direction.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub start: i64,
+    pub end: i64,
+    pub newest_first: bool,
+}
+
+impl Window {
+    pub fn oldest_first(start: i64, end: i64) -> Self {
+        Window {
+            start,
+            end,
+            newest_first: false,
+        }
+    }
+    pub fn newest_first(start: i64, end: i64) -> Self {
+        Window {
+            start,
+            end,
+            newest_first: true,
+        }
+    }
+}
+
+/// Points of one key in `window`; `visit` returns false to stop.
+pub fn scan_points(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    entity: Uuid,
+    key: u32,
+    window: Window,
+    visit: &mut dyn FnMut(i64, DataValue) -> bool,
+) -> StoreResult<()> {
+    let Window {
+        start,
+        end,
+        newest_first,
+    } = window;
+    let prefix = series_prefix(tenant, entity, key);
+    let from = if newest_first {
+        series_key(tenant, entity, key, end.saturating_sub(1))
+    } else {
+        series_key(tenant, entity, key, start)
+    };
+    r.scan(
+        Table::Telemetry,
+        &prefix,
+        Some(&from),
+        newest_first,
+        &mut |k, v| {
+            let Some(ts) = time_at(k, 36) else {
+                return Ok(true);
+            };
+            if ts < start || ts >= end {
+                return Ok(false);
+            }
+            Ok(visit(ts, decode_value(Table::Telemetry, v)?))
+        },
+    )
+}
+
+fn attribute_key(tenant: TenantId, entity: Uuid, scope: u8, key: &str) -> Vec<u8> {
+    let mut k = Key::new().id(tenant.0).id(entity).build();
+    k.push(scope);
+    k.extend(key.as_bytes());
+    k
+}
+
+pub fn put_attribute(
+    changes: &mut Changes,
+    tenant: TenantId,
+    entity: Uuid,
+    scope: u8,
+    key: &str,
+    ts: i64,
+    value: &DataValue,
+) {
+    changes.put(
+        Table::Attributes,
+        attribute_key(tenant, entity, scope, key),
+        timed(ts, value),
+    );
+}
+
+pub fn delete_attribute(
+    changes: &mut Changes,
+    tenant: TenantId,
+    entity: Uuid,
+    scope: u8,
+    key: &str,
+) {
+    changes.delete(Table::Attributes, attribute_key(tenant, entity, scope, key));
+}
+
+pub fn attribute(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    entity: Uuid,
+    scope: u8,
+    key: &str,
+) -> StoreResult<Option<(i64, DataValue)>> {
+    r.get(
+        Table::Attributes,
+        &attribute_key(tenant, entity, scope, key),
+    )?
+    .map(|b| untimed(Table::Attributes, &b))
+    .transpose()
+}
+
+/// Every attribute of an entity in one scope: (key, last update, value).
+pub fn attributes(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    entity: Uuid,
+    scope: u8,
+) -> StoreResult<Vec<(String, i64, DataValue)>> {
+    let mut prefix = Key::new().id(tenant.0).id(entity).build();
+    prefix.push(scope);
+    let mut out = Vec::new();
+    r.scan(Table::Attributes, &prefix, None, false, &mut |k, v| {
+        let name = String::from_utf8_lossy(&k[33..]).into_owned();
+        let (ts, value) = untimed(Table::Attributes, v)?;
+        out.push((name, ts, value));
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// Every stored key of an entity's data (series, latest, attributes), for
+/// removing all of it with the entity.
+pub fn all_keys_of(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    entity: Uuid,
+) -> StoreResult<Vec<(Table, Vec<u8>)>> {
+    let prefix = Key::new().id(tenant.0).id(entity).build();
+    let mut out = Vec::new();
+    for table in [Table::Telemetry, Table::Latest, Table::Attributes] {
+        r.scan(table, &prefix, None, false, &mut |k, _| {
+            out.push((table, k.to_vec()));
+            Ok(true)
+        })?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_through_the_codec() {
+        for v in [
+            DataValue::Boolean(true),
+            DataValue::Long(-7),
+            DataValue::Double(2.5),
+            DataValue::String("héllo".into()),
+            DataValue::Json(serde_json::json!({"a": [1, 2]})),
+        ] {
+            assert_eq!(
+                decode_value(Table::Telemetry, &encode_value(&v)).unwrap(),
+                v
+            );
+        }
+        assert!(decode_value(Table::Telemetry, &[9, 1]).is_err());
+        assert!(decode_value(Table::Telemetry, &[1, 1]).is_err());
+        assert!(decode_value(Table::Telemetry, &[]).is_err());
+    }
+}

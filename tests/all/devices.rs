@@ -1,0 +1,174 @@
+//! Devices: tokens, assignment to customers, what customer users see.
+
+use clientele_tests::{PASSWORD, TestServer, assert_error};
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_device_gets_a_unique_token_and_can_be_assigned_and_unassigned() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let (status, device) = admin
+        .post(
+            "/api/device",
+            json!({"name": "Thermo-1", "type": "thermometer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{device}");
+    assert_eq!(device["id"]["entityType"], "DEVICE");
+    assert_eq!(
+        device["customerId"]["id"],
+        "13814000-1dd2-11b2-8080-808080808080"
+    );
+    let id = device["id"]["id"].as_str().unwrap();
+    let (_, creds) = admin.get(&format!("/api/device/{id}/credentials")).await;
+    assert_eq!(creds["credentialsType"], "ACCESS_TOKEN");
+    assert_eq!(creds["credentialsId"].as_str().map(str::len), Some(20));
+
+    let (status, chosen) = admin
+        .post(
+            "/api/device?accessToken=MY_TOKEN_1",
+            json!({"name": "Thermo-2"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{chosen}");
+    let (_, c2) = admin
+        .get(&format!(
+            "/api/device/{}/credentials",
+            chosen["id"]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(c2["credentialsId"], "MY_TOKEN_1");
+    assert_error(
+        &admin
+            .post(
+                "/api/device?accessToken=MY_TOKEN_1",
+                json!({"name": "Thermo-3"}),
+            )
+            .await,
+        400,
+        31,
+    );
+    assert_error(
+        &admin.post("/api/device", json!({"name": "Thermo-1"})).await,
+        400,
+        31,
+    );
+
+    let acme = admin.create_customer("Acme").await;
+    let acme_id = acme["id"]["id"].as_str().unwrap();
+    let (status, assigned) = admin
+        .post(&format!("/api/customer/{acme_id}/device/{id}"), json!({}))
+        .await;
+    assert_eq!(
+        (status, &assigned["customerId"]["id"]),
+        (StatusCode::OK, &acme["id"]["id"])
+    );
+    let (_, listed) = admin
+        .get(&format!(
+            "/api/customer/{acme_id}/devices?pageSize=10&page=0"
+        ))
+        .await;
+    assert_eq!(listed["totalElements"], 1);
+
+    admin
+        .create_active_user(&server, acme_id, "u@acme.io")
+        .await;
+    let user = server.login("u@acme.io", PASSWORD).await;
+    assert_eq!(
+        user.get(&format!("/api/device/{id}")).await.0,
+        StatusCode::OK
+    );
+    assert_error(
+        &user
+            .get(&format!(
+                "/api/device/{}",
+                chosen["id"]["id"].as_str().unwrap()
+            ))
+            .await,
+        403,
+        20,
+    );
+    assert_error(
+        &user.get(&format!("/api/device/{id}/credentials")).await,
+        403,
+        20,
+    );
+    assert_error(&user.delete(&format!("/api/device/{id}")).await, 403, 20);
+
+    let (status, back) = admin.delete(&format!("/api/customer/device/{id}")).await;
+    assert_eq!(
+        (status, back["customerId"]["id"].as_str()),
+        (StatusCode::OK, Some("13814000-1dd2-11b2-8080-808080808080"))
+    );
+    assert_error(&user.get(&format!("/api/device/{id}")).await, 403, 20);
+}
+
+#[tokio::test]
+async fn deleting_a_customer_unassigns_its_devices_and_keeps_them() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let c = admin.create_customer("Leaving").await;
+    let cid = c["id"]["id"].as_str().unwrap();
+    let (_, d) = admin.post("/api/device", json!({"name": "Kept"})).await;
+    let did = d["id"]["id"].as_str().unwrap();
+    admin
+        .post(&format!("/api/customer/{cid}/device/{did}"), json!({}))
+        .await;
+    assert_eq!(
+        admin.delete(&format!("/api/customer/{cid}")).await.0,
+        StatusCode::OK
+    );
+    let (status, kept) = admin.get(&format!("/api/device/{did}")).await;
+    assert_eq!(
+        (status, kept["customerId"]["id"].as_str()),
+        (StatusCode::OK, Some("13814000-1dd2-11b2-8080-808080808080"))
+    );
+    let (_, log) = admin.get(&format!("/api/audit/logs/entity/DEVICE/{did}?pageSize=10&page=0&actionTypes=UNASSIGNED_FROM_CUSTOMER")).await;
+    assert_eq!(log["totalElements"], 1);
+}
+
+#[tokio::test]
+async fn a_replaced_token_stops_working_and_the_new_one_works() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let (_, d) = admin
+        .post(
+            "/api/device?accessToken=OLD_TOKEN",
+            json!({"name": "Rotated"}),
+        )
+        .await;
+    let did = d["id"]["id"].as_str().unwrap();
+    let anon = server.anonymous();
+    assert_eq!(
+        anon.post("/api/v1/OLD_TOKEN/telemetry", json!({"t": 1}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (_, mut creds) = admin.get(&format!("/api/device/{did}/credentials")).await;
+    creds["credentialsId"] = json!("NEW_TOKEN");
+    assert_eq!(
+        admin.post("/api/device/credentials", creds).await.0,
+        StatusCode::OK
+    );
+    assert_error(
+        &anon
+            .post("/api/v1/OLD_TOKEN/telemetry", json!({"t": 2}))
+            .await,
+        401,
+        10,
+    );
+    assert_eq!(
+        anon.post("/api/v1/NEW_TOKEN/telemetry", json!({"t": 3}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (_, latest) = admin
+        .get(&format!(
+            "/api/plugins/telemetry/DEVICE/{did}/values/timeseries?keys=t"
+        ))
+        .await;
+    assert_eq!(latest["t"][0]["value"], "3");
+}
