@@ -17,6 +17,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// REST API and web UI.
     pub http_addr: SocketAddr,
+    /// Device MQTT endpoint (ThingsBoard's device and gateway topics).
+    pub mqtt_addr: SocketAddr,
     /// Base of links sent to users (activation, reset); taken from the
     /// request's `Host` when unset.
     pub public_url: Option<String>,
@@ -31,6 +33,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub smtp: Option<SmtpSettings>,
     pub http: HttpSettings,
+    pub mqtt: MqttSettings,
 }
 
 impl Default for Settings {
@@ -38,6 +41,7 @@ impl Default for Settings {
         Settings {
             data_dir: PathBuf::from("./data"),
             http_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            mqtt_addr: SocketAddr::from(([0, 0, 0, 0], 1883)),
             public_url: None,
             sysadmin_email: "sysadmin@clientele.local".into(),
             sysadmin_password: None,
@@ -48,6 +52,7 @@ impl Default for Settings {
             security: SecuritySettings::default(),
             smtp: None,
             http: HttpSettings::default(),
+            mqtt: MqttSettings::default(),
         }
     }
 }
@@ -146,6 +151,28 @@ impl Default for HttpSettings {
         HttpSettings {
             max_body_bytes: 1024 * 1024,
             max_concurrent_requests: 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttSettings {
+    /// Largest MQTT packet accepted; bigger ones close the connection.
+    pub max_packet_bytes: usize,
+    /// QoS 1 messages a connection may have awaiting their PUBACK; more
+    /// are read only once earlier ones are acknowledged (back-pressure).
+    pub max_inflight: usize,
+    /// Seconds a client has to send CONNECT after opening the socket.
+    pub connect_timeout_s: u64,
+}
+
+impl Default for MqttSettings {
+    fn default() -> Self {
+        MqttSettings {
+            max_packet_bytes: 64 * 1024,
+            max_inflight: 100,
+            connect_timeout_s: 10,
         }
     }
 }

@@ -414,3 +414,48 @@ pub(super) fn stage_unassign_all(
     }
     Ok(())
 }
+
+impl App {
+    /// The device a gateway publishes for, by name: found in the gateway's
+    /// tenant, or created under the gateway's customer (ThingsBoard's
+    /// gateway API creates unknown devices on first sight).
+    pub async fn gateway_device(&self, gateway: &Device, name: &str, device_type: Option<&str>) -> ServiceResult<Device> {
+        let name = name.trim();
+        crate::domain::validate::check_required("device", name, "Device name should be specified!")?;
+        let snapshot = self.store.snapshot()?;
+        if let Some(id) = devices::id_by_name(&*snapshot, gateway.tenant_id, name)?
+            && let Some(d) = devices::get(&*snapshot, gateway.tenant_id, id)?
+        {
+            return Ok(d);
+        }
+        drop(snapshot);
+        let gateway = gateway.clone();
+        let input = DeviceInput {
+            name: Some(name.to_owned()),
+            device_type: device_type.map(str::to_owned),
+            additional_info: Some(json!({ "lastConnectedGateway": gateway.id.0 })),
+            ..Default::default()
+        };
+        self.write(move |view| {
+            let mut changes = Changes::new();
+            // Two sessions may race to create the same name: the second finds the first's.
+            if let Some(id) = devices::id_by_name(view, gateway.tenant_id, input.name.as_deref().unwrap_or(""))?
+                && let Some(d) = devices::get(view, gateway.tenant_id, id)?
+            {
+                return Ok((d, changes));
+            }
+            input.validate()?;
+            let d = stage_create(view, &mut changes, gateway.tenant_id, gateway.customer_id, input, None)?;
+            let actor = Actor {
+                tenant: gateway.tenant_id,
+                customer: gateway.customer_id,
+                user: crate::domain::ids::UserId(gateway.id.0),
+                name: gateway.name.clone(),
+            };
+            let log = record(&actor, d.customer_id, Some((d.id.entity_id(), &d.name)), ActionType::Added, json!({ "entity": d, "gateway": gateway.id.entity_id() }));
+            store::audit_log::append(&mut changes, &log);
+            Ok((d, changes))
+        })
+        .await
+    }
+}
