@@ -172,3 +172,77 @@ async fn a_replaced_token_stops_working_and_the_new_one_works() {
         .await;
     assert_eq!(latest["t"][0]["value"], "3");
 }
+
+#[tokio::test]
+async fn assets_are_assigned_listed_and_kept_when_their_customer_goes() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let (status, asset) = admin
+        .post(
+            "/api/asset",
+            json!({"name": "Building A", "type": "building"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{asset}");
+    assert_eq!(asset["id"]["entityType"], "ASSET");
+    let aid = asset["id"]["id"].as_str().unwrap();
+    assert_error(
+        &admin
+            .post("/api/asset", json!({"name": "Building A"}))
+            .await,
+        400,
+        31,
+    );
+    let c = admin.create_customer("Owner").await;
+    let cid = c["id"]["id"].as_str().unwrap();
+    assert_eq!(
+        admin
+            .post(&format!("/api/customer/{cid}/asset/{aid}"), json!({}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (_, listed) = admin
+        .get(&format!(
+            "/api/customer/{cid}/assets?pageSize=10&page=0&type=building"
+        ))
+        .await;
+    assert_eq!(listed["totalElements"], 1);
+    let (_, by_name) = admin.get("/api/tenant/assets?assetName=Building%20A").await;
+    assert_eq!(by_name["id"], asset["id"]);
+    let base = format!("/api/plugins/telemetry/ASSET/{aid}");
+    assert_eq!(
+        admin
+            .post(&format!("{base}/timeseries/ANY"), json!({"occupancy": 12}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        admin
+            .get(&format!("{base}/values/timeseries?keys=occupancy"))
+            .await
+            .1["occupancy"][0]["value"],
+        "12"
+    );
+    assert_eq!(
+        admin.delete(&format!("/api/customer/{cid}")).await.0,
+        StatusCode::OK
+    );
+    let (_, kept) = admin.get(&format!("/api/asset/{aid}")).await;
+    assert_eq!(
+        kept["customerId"]["id"],
+        "13814000-1dd2-11b2-8080-808080808080"
+    );
+    assert_eq!(
+        admin.delete(&format!("/api/asset/{aid}")).await.0,
+        StatusCode::OK
+    );
+    assert_error(
+        &admin
+            .get(&format!("{base}/values/timeseries?keys=occupancy"))
+            .await,
+        404,
+        32,
+    );
+}

@@ -1,5 +1,6 @@
 //! The REST API in ThingsBoard's wire format, over axum.
 
+mod assets;
 mod audit;
 mod auth;
 mod customers;
@@ -31,6 +32,7 @@ pub fn router(app: App) -> Router {
         .merge(users::routes())
         .merge(tenants::routes())
         .merge(devices::routes())
+        .merge(assets::routes())
         .merge(telemetry::routes())
         .merge(device_http::routes())
         .merge(audit::routes())

@@ -19,6 +19,7 @@ pub enum Resource {
     User,
     AuditLog,
     Device,
+    Asset,
     /// Attributes and telemetry of an entity (the target is its owner).
     EntityData,
 }
@@ -85,9 +86,11 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                         .is_some_and(|(_, a)| a == Authority::TenantAdmin)
                     || (op == Operation::Create && target.customer.is_none())
             }
-            Resource::Customer | Resource::AuditLog | Resource::Device | Resource::EntityData => {
-                false
-            }
+            Resource::Customer
+            | Resource::AuditLog
+            | Resource::Device
+            | Resource::Asset
+            | Resource::EntityData => false,
         },
         Authority::TenantAdmin => {
             let own_tenant = target.tenant == caller.tenant_id;
@@ -102,6 +105,7 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 Resource::Customer
                 | Resource::AuditLog
                 | Resource::Device
+                | Resource::Asset
                 | Resource::EntityData => own_tenant,
             }
         }
@@ -116,7 +120,7 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                     Operation::Create | Operation::Delete => false,
                 },
                 // Devices assigned to its customer: read them, read and write their data.
-                Resource::Device => own_customer && op == Operation::Read,
+                Resource::Device | Resource::Asset => own_customer && op == Operation::Read,
                 Resource::EntityData => {
                     own_customer && matches!(op, Operation::Read | Operation::Write)
                 }

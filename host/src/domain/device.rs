@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::assignable::assignable;
 use super::customer::check_additional_info;
-use super::ids::{CustomerId, DeviceId, TenantId};
+use super::ids::{CustomerId, DeviceId, EntityType, TenantId};
 use super::validate::{ValidationError, check_opt_text, check_required};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,6 +23,8 @@ pub struct Device {
     pub additional_info: Option<Value>,
     pub version: i64,
 }
+
+assignable!(Device, EntityType::Device, "Device", device_type);
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]

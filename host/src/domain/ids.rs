@@ -162,6 +162,11 @@ typed_id!(
     EntityType::Device
 );
 typed_id!(
+    /// An asset: a building, a vehicle, anything devices belong to.
+    AssetId,
+    EntityType::Asset
+);
+typed_id!(
     /// A dashboard, referenced as a customer's or user's home dashboard.
     DashboardId,
     EntityType::Dashboard

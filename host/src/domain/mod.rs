@@ -1,5 +1,7 @@
 //! Entities, ids and validation: plain Rust with no I/O.
 
+pub mod asset;
+pub mod assignable;
 pub mod audit;
 pub mod contact;
 pub mod customer;

@@ -11,9 +11,12 @@ use crate::domain::ids::{CustomerId, now_ms};
 use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, customers, users};
 
+use super::assignable::{stage_delete_data, stage_unassign_all};
 use super::audit::{Actor, record};
 use super::customer_index::SORT_PROPERTIES;
 use super::{App, ServiceError, ServiceResult};
+use crate::domain::asset::Asset;
+use crate::domain::device::Device;
 
 /// What to do when a new title is taken (ThingsBoard's `nameConflictPolicy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -251,10 +254,10 @@ fn stage_delete(
         );
         store::audit_log::append(changes, &log);
     }
-    super::devices::stage_unassign_all(view, changes, &actor, c.tenant_id, c.id)?;
-    for (table, key) in store::telemetry::all_keys_of(view, c.tenant_id, c.id.0)? {
-        changes.delete(table, key);
-    }
+    // Devices and assets are the tenant's: they are unassigned, not lost.
+    stage_unassign_all::<Device>(view, changes, &actor, c.tenant_id, c.id)?;
+    stage_unassign_all::<Asset>(view, changes, &actor, c.tenant_id, c.id)?;
+    stage_delete_data(view, changes, c.tenant_id, c.id.0)?;
     customers::delete(changes, &c);
     let log = record(
         &actor,

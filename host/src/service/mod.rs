@@ -1,6 +1,8 @@
 //! Use cases: each takes the authenticated caller, checks its rights, and
 //! makes its change, with the audit record, in one transaction.
 
+mod assets;
+mod assignable;
 pub mod audit;
 mod bootstrap;
 mod customer_index;

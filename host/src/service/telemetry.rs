@@ -10,12 +10,13 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::domain::asset::Asset;
 use crate::domain::audit::ActionType;
 use crate::domain::device::Device;
 use crate::domain::ids::{CustomerId, DeviceId, EntityId, EntityType, TenantId, now_ms};
 use crate::domain::telemetry::{DataValue, KvEntry, TsKvEntry};
 use crate::store::telemetry::{self as ts, KeyDictionary};
-use crate::store::{self, Changes, KvRead, customers, devices, tenants};
+use crate::store::{self, Changes, KvRead, assignable, customers, tenants};
 
 use super::audit::{Actor, record};
 use super::{App, ServiceError, ServiceResult};
@@ -119,9 +120,14 @@ fn resolve(
     let tenant = caller.tenant_id;
     let customer = match entity.entity_type {
         EntityType::Device => {
-            let d = devices::get(view, tenant, DeviceId(entity.id))?
-                .ok_or_else(ServiceError::not_found)?;
+            let d: Device =
+                assignable::get(view, tenant, entity.id)?.ok_or_else(ServiceError::not_found)?;
             (!d.customer_id.is_null()).then_some(d.customer_id)
+        }
+        EntityType::Asset => {
+            let a: Asset =
+                assignable::get(view, tenant, entity.id)?.ok_or_else(ServiceError::not_found)?;
+            (!a.customer_id.is_null()).then_some(a.customer_id)
         }
         EntityType::Customer => {
             let c = customers::get(view, tenant, CustomerId(entity.id))?

@@ -6,6 +6,7 @@
 //! typed tables (`customers`, `users`, ...) and their key layout are written
 //! down in `docs/storage.md`.
 
+pub mod assignable;
 pub mod audit_log;
 mod codec;
 pub mod customers;

@@ -35,6 +35,12 @@ pub enum Table {
     DeviceCredentials,
     /// access token -> tenant ‖ device id (unique in the installation)
     DeviceTokens,
+    /// tenant ‖ asset id -> Asset
+    Assets,
+    /// tenant ‖ name -> asset id (unique name per tenant)
+    AssetNames,
+    /// tenant ‖ customer id ‖ asset id -> ()
+    AssetsByCustomer,
     /// tenant ‖ entity id ‖ key id ‖ time -> value (time series)
     Telemetry,
     /// tenant ‖ entity id ‖ key id -> time ‖ value (latest value per key)
@@ -56,7 +62,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 25] = [
+    pub const ALL: [Table; 28] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -73,6 +79,9 @@ impl Table {
         Table::DevicesByCustomer,
         Table::DeviceCredentials,
         Table::DeviceTokens,
+        Table::Assets,
+        Table::AssetNames,
+        Table::AssetsByCustomer,
         Table::Telemetry,
         Table::Latest,
         Table::Attributes,
@@ -102,6 +111,9 @@ impl Table {
             Table::DevicesByCustomer => "devices_by_customer",
             Table::DeviceCredentials => "device_credentials",
             Table::DeviceTokens => "device_tokens",
+            Table::Assets => "assets",
+            Table::AssetNames => "asset_names",
+            Table::AssetsByCustomer => "assets_by_customer",
             Table::Telemetry => "telemetry",
             Table::Latest => "latest",
             Table::Attributes => "attributes",

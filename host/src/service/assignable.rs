@@ -1,0 +1,240 @@
+//! What devices and assets share: finding one the caller may act on,
+//! paged lists, assignment to a customer, deletion with its data.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::domain::assignable::Assignable;
+use crate::domain::audit::{ActionType, AuditLog};
+use crate::domain::ids::{CustomerId, EntityType, TenantId};
+use crate::domain::page::{PageData, PageLink, SortOrder};
+use crate::store::{self, Changes, KvRead, assignable, customers, telemetry};
+
+use super::audit::{Actor, record};
+use super::{App, ServiceError, ServiceResult};
+
+pub const SORT_PROPERTIES: [&str; 4] = ["createdTime", "name", "type", "label"];
+
+fn resource<T: Assignable>() -> Resource {
+    match T::ENTITY_TYPE {
+        EntityType::Asset => Resource::Asset,
+        _ => Resource::Device,
+    }
+}
+
+pub(super) fn check<T: Assignable>(caller: &Caller, op: Operation, e: &T) -> ServiceResult<()> {
+    if allowed(
+        caller,
+        resource::<T>(),
+        op,
+        &Target::customer(e.tenant(), e.customer()),
+    ) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+pub(super) fn may_create<T: Assignable>(caller: &Caller) -> ServiceResult<()> {
+    if allowed(
+        caller,
+        resource::<T>(),
+        Operation::Create,
+        &Target::tenant(caller.tenant_id),
+    ) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+/// One the caller may do `op` to, in the caller's tenant.
+pub(super) fn find<T: Assignable>(
+    view: &dyn KvRead,
+    caller: &Caller,
+    id: Uuid,
+    op: Operation,
+) -> ServiceResult<T> {
+    let e: T = assignable::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
+    check(caller, op, &e)?;
+    Ok(e)
+}
+
+pub(super) fn duplicate_name<T: Assignable>() -> ServiceError {
+    ServiceError::invalid(format!("{} with such name already exists!", T::LABEL))
+}
+
+pub(super) fn audit<T: Assignable>(
+    caller: &Caller,
+    e: &T,
+    action: ActionType,
+    data: serde_json::Value,
+) -> AuditLog {
+    record(
+        &Actor::from(caller),
+        e.customer(),
+        Some((e.entity_id(), e.name())),
+        action,
+        data,
+    )
+}
+
+fn page_of<T: Assignable>(mut all: Vec<T>, link: &PageLink, kind: Option<&str>) -> PageData<T> {
+    all.retain(|e| link.matches(&e.name().to_lowercase()) && kind.is_none_or(|k| e.kind() == k));
+    let key = link.sort_property.as_deref().unwrap_or("createdTime");
+    all.sort_by(|a, b| {
+        let ord = match key {
+            "name" => a.name().to_lowercase().cmp(&b.name().to_lowercase()),
+            "type" => a.kind().cmp(b.kind()),
+            "label" => a.label().cmp(&b.label()),
+            _ => a.created().cmp(&b.created()),
+        }
+        .then(a.uuid().cmp(&b.uuid()));
+        if link.sort_order == SortOrder::Desc {
+            ord.reverse()
+        } else {
+            ord
+        }
+    });
+    PageData::from_sorted(all, link)
+}
+
+impl App {
+    pub(super) async fn get_assignable<T: Assignable>(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+    ) -> ServiceResult<T> {
+        let snapshot = self.store.snapshot()?;
+        find(&*snapshot, caller, id, Operation::Read)
+    }
+
+    pub(super) async fn assignable_by_name<T: Assignable>(
+        &self,
+        caller: &Caller,
+        name: &str,
+    ) -> ServiceResult<T> {
+        let snapshot = self.store.snapshot()?;
+        let id =
+            assignable::id_by_name::<T>(&*snapshot, caller.tenant_id, name)?.ok_or_else(|| {
+                ServiceError::NotFound(format!("{} with name [{name}] is not found", T::LABEL))
+            })?;
+        find(&*snapshot, caller, id, Operation::Read)
+    }
+
+    /// A page of the tenant's (optionally of one type).
+    pub(super) async fn tenant_assignables<T: Assignable>(
+        &self,
+        caller: &Caller,
+        link: PageLink,
+        kind: Option<String>,
+    ) -> ServiceResult<PageData<T>> {
+        may_list::<T>(caller, Target::tenant(caller.tenant_id))?;
+        link.check_sort(&SORT_PROPERTIES)?;
+        let snapshot = self.store.snapshot()?;
+        let tenant = caller.tenant_id;
+        self.blocking(move || {
+            Ok(page_of(
+                assignable::of_tenant::<T>(&*snapshot, tenant)?,
+                &link,
+                kind.as_deref(),
+            ))
+        })
+        .await
+    }
+
+    /// A page of those assigned to one customer.
+    pub(super) async fn customer_assignables<T: Assignable>(
+        &self,
+        caller: &Caller,
+        customer: CustomerId,
+        link: PageLink,
+        kind: Option<String>,
+    ) -> ServiceResult<PageData<T>> {
+        link.check_sort(&SORT_PROPERTIES)?;
+        let snapshot = self.store.snapshot()?;
+        customers::get(&*snapshot, caller.tenant_id, customer)?
+            .ok_or_else(ServiceError::not_found)?;
+        may_list::<T>(caller, Target::customer(caller.tenant_id, customer))?;
+        let tenant = caller.tenant_id;
+        self.blocking(move || {
+            Ok(page_of(
+                assignable::of_customer::<T>(&*snapshot, tenant, customer)?,
+                &link,
+                kind.as_deref(),
+            ))
+        })
+        .await
+    }
+
+    /// Assigns to a customer of the same tenant (the null customer unassigns).
+    pub(super) async fn assign<T: Assignable>(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        customer: CustomerId,
+    ) -> ServiceResult<T> {
+        let caller = caller.clone();
+        self.write(move |view| {
+            let old: T = find(view, &caller, id, Operation::Write)?;
+            let (action, data) = if customer.is_null() {
+                (ActionType::UnassignedFromCustomer, json!({ "entityId": old.entity_id(), "unassignedCustomerId": old.customer().entity_id() }))
+            } else {
+                let c = customers::get(view, caller.tenant_id, customer)?.ok_or_else(ServiceError::not_found)?;
+                (ActionType::AssignedToCustomer, json!({ "entityId": old.entity_id(), "assignedCustomerId": customer.entity_id(), "assignedCustomerName": c.title }))
+            };
+            let new = old.assigned_to(customer);
+            let mut changes = Changes::new();
+            assignable::put(&mut changes, Some(&old), &new);
+            store::audit_log::append(&mut changes, &audit(&caller, &new, action, data));
+            Ok((new, changes))
+        })
+        .await
+    }
+}
+
+fn may_list<T: Assignable>(caller: &Caller, target: Target) -> ServiceResult<()> {
+    if allowed(caller, resource::<T>(), Operation::Read, &target) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+/// Stages the removal of an entity's attributes and telemetry.
+pub(super) fn stage_delete_data(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    tenant: TenantId,
+    entity: Uuid,
+) -> ServiceResult<()> {
+    for (table, key) in telemetry::all_keys_of(view, tenant, entity)? {
+        changes.delete(table, key);
+    }
+    Ok(())
+}
+
+/// Unassigns every one of a customer that is being deleted (kept, not lost).
+pub(super) fn stage_unassign_all<T: Assignable>(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    actor: &Actor,
+    tenant: TenantId,
+    customer: CustomerId,
+) -> ServiceResult<()> {
+    for e in assignable::of_customer::<T>(view, tenant, customer)? {
+        let new = e.assigned_to(CustomerId::NULL);
+        assignable::put(changes, Some(&e), &new);
+        let log = record(
+            actor,
+            customer,
+            Some((e.entity_id(), e.name())),
+            ActionType::UnassignedFromCustomer,
+            json!({ "entityId": e.entity_id(), "unassignedCustomerId": customer.entity_id(), "reason": "customer deleted" }),
+        );
+        store::audit_log::append(changes, &log);
+    }
+    Ok(())
+}
