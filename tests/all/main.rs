@@ -7,6 +7,7 @@ mod bad_input;
 mod customers;
 mod devices;
 mod isolation;
+mod live;
 mod mail;
 mod python_client;
 mod restart;

@@ -12,6 +12,7 @@ mod pages;
 mod telemetry;
 mod tenants;
 mod users;
+mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -35,6 +36,7 @@ pub fn router(app: App) -> Router {
         .merge(assets::routes())
         .merge(telemetry::routes())
         .merge(device_http::routes())
+        .merge(ws::routes())
         .merge(audit::routes())
         .merge(pages::routes())
         .fallback(|| async {

@@ -28,7 +28,9 @@ pub use customer_index::{CustomerIndex, SORT_PROPERTIES as CUSTOMER_SORT_PROPERT
 pub use customers::{NameConflict, UniquifyStrategy};
 pub use error::{NOT_FOUND, PERMISSION_DENIED, ServiceError, ServiceResult};
 pub use sessions::ClientInfo;
-pub use telemetry::{Aggregation, DeleteQuery, DeviceEvent, HistoryQuery, Scope};
+pub use telemetry::{
+    Aggregation, DataChange, DataEvent, DeleteQuery, DeviceEvent, HistoryQuery, Scope,
+};
 pub use users::ActivationMail;
 
 /// The application: store, indexes, keys and settings, shared by every request.
@@ -40,6 +42,7 @@ pub struct App {
     pub(crate) customer_index: Arc<CustomerIndex>,
     pub(crate) ts_keys: Arc<crate::store::telemetry::KeyDictionary>,
     pub(crate) device_events: tokio::sync::broadcast::Sender<DeviceEvent>,
+    pub(crate) data_events: tokio::sync::broadcast::Sender<DataEvent>,
     hashing: Arc<Semaphore>,
     pub(crate) mailer: Option<mail::Mailer>,
 }
@@ -75,6 +78,7 @@ impl App {
         let customer_index = CustomerIndex::attach(&*store)?;
         let ts_keys = crate::store::telemetry::KeyDictionary::attach(&*store)?;
         let (device_events, _) = tokio::sync::broadcast::channel(1024);
+        let (data_events, _) = tokio::sync::broadcast::channel(4096);
         let mailer = settings
             .smtp
             .as_ref()
@@ -91,6 +95,7 @@ impl App {
             customer_index,
             ts_keys,
             device_events,
+            data_events,
             hashing,
             mailer,
         };

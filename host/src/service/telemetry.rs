@@ -58,6 +58,24 @@ pub enum DeviceEvent {
     },
 }
 
+/// New data of any entity, for live subscribers (the web UI's WebSocket).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataEvent {
+    pub tenant: TenantId,
+    pub entity: EntityId,
+    pub change: DataChange,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataChange {
+    Telemetry(Arc<Vec<TsKvEntry>>),
+    Attributes {
+        scope: Scope,
+        ts: i64,
+        values: Arc<Vec<KvEntry>>,
+    },
+}
+
 /// How points are combined per interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aggregation {
@@ -234,12 +252,20 @@ impl App {
             return Ok(());
         }
         let (dict, tenant, entity) = (Arc::clone(&self.ts_keys), device.tenant_id, device.id.0);
+        let entries = Arc::new(entries);
+        let staged = Arc::clone(&entries);
         self.write(move |view| {
             let mut changes = Changes::new();
-            stage_points(&dict, view, &mut changes, tenant, entity, &entries)?;
+            stage_points(&dict, view, &mut changes, tenant, entity, &staged)?;
             Ok(((), changes))
         })
-        .await
+        .await?;
+        self.publish(
+            tenant,
+            device.id.entity_id(),
+            DataChange::Telemetry(entries),
+        );
+        Ok(())
     }
 
     /// Client-side attributes a device reports about itself.
@@ -252,12 +278,21 @@ impl App {
             return Ok(());
         }
         let (tenant, entity, now) = (device.tenant_id, device.id.0, now_ms());
+        let entries = Arc::new(entries);
+        let staged = Arc::clone(&entries);
         self.write(move |_| {
             let mut changes = Changes::new();
-            stage_attributes(&mut changes, tenant, entity, Scope::Client, &entries, now);
+            stage_attributes(&mut changes, tenant, entity, Scope::Client, &staged, now);
             Ok(((), changes))
         })
-        .await
+        .await?;
+        let change = DataChange::Attributes {
+            scope: Scope::Client,
+            ts: now,
+            values: entries,
+        };
+        self.publish(tenant, device.id.entity_id(), change);
+        Ok(())
     }
 
     /// What a device asks for: its client and shared attributes by key
@@ -292,7 +327,11 @@ impl App {
         entries: Vec<TsKvEntry>,
     ) -> ServiceResult<()> {
         let (caller, dict) = (caller.clone(), Arc::clone(&self.ts_keys));
+        let tenant = caller.tenant_id;
+        let entries = Arc::new(entries);
+        let staged = Arc::clone(&entries);
         self.write(move |view| {
+            let entries = staged;
             let owner = resolve(view, &caller, entity, Operation::Write)?;
             let mut changes = Changes::new();
             stage_points(
@@ -317,7 +356,9 @@ impl App {
             store::audit_log::append(&mut changes, &log);
             Ok(((), changes))
         })
-        .await
+        .await?;
+        self.publish(tenant, entity, DataChange::Telemetry(entries));
+        Ok(())
     }
 
     /// Server or shared attributes saved over REST; devices hear of shared ones.
@@ -338,6 +379,7 @@ impl App {
                 "Shared attributes are supported for devices only",
             ));
         }
+        let caller_tenant = caller.tenant_id;
         let caller = caller.clone();
         let now = now_ms();
         let values = entries.clone();
@@ -352,6 +394,12 @@ impl App {
             Ok(((), changes))
         })
         .await?;
+        let change = DataChange::Attributes {
+            scope,
+            ts: now,
+            values: Arc::new(values.clone()),
+        };
+        self.publish(caller_tenant, entity, change);
         if scope == Scope::Shared {
             let _ = self.device_events.send(DeviceEvent::SharedUpdated {
                 device: DeviceId(entity.id),
@@ -525,6 +573,23 @@ impl App {
             Ok(((), changes))
         })
         .await
+    }
+
+    /// Tells live subscribers, if there are any (the ingest path pays nothing otherwise).
+    fn publish(&self, tenant: TenantId, entity: EntityId, change: DataChange) {
+        if self.data_events.receiver_count() > 0 {
+            let _ = self.data_events.send(DataEvent {
+                tenant,
+                entity,
+                change,
+            });
+        }
+    }
+
+    /// Every new value saved in the installation; subscribers filter and
+    /// check rights themselves.
+    pub fn subscribe_data_events(&self) -> tokio::sync::broadcast::Receiver<DataEvent> {
+        self.data_events.subscribe()
     }
 
     /// Shared-attribute changes, for device sessions to forward.

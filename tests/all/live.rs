@@ -1,0 +1,165 @@
+//! Live values over WebSocket, as ThingsBoard's web UI subscribes to them.
+
+use std::time::Duration;
+
+use clientele_tests::{PASSWORD, TestServer};
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(server: &TestServer, query: &str) -> Socket {
+    let url = format!("ws://{}/api/ws{query}", server.addr);
+    tokio_tungstenite::connect_async(url)
+        .await
+        .expect("websocket")
+        .0
+}
+
+/// The next text message as JSON, waiting at most five seconds.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a message within 5 s")
+            .expect("socket open")
+            .expect("message");
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).expect("json");
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, v: Value) {
+    socket
+        .send(Message::Text(v.to_string().into()))
+        .await
+        .expect("send");
+}
+
+#[tokio::test]
+async fn a_subscription_gets_current_values_then_each_change() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let (_, d) = admin
+        .post(
+            "/api/device?accessToken=LIVE_TOKEN",
+            json!({"name": "Live"}),
+        )
+        .await;
+    let did = d["id"]["id"].as_str().unwrap().to_owned();
+    let anon = server.anonymous();
+    anon.post(
+        "/api/v1/LIVE_TOKEN/telemetry",
+        json!({"ts": 1000, "values": {"t": 20, "h": 50}}),
+    )
+    .await;
+
+    let mut ws = connect(&server, "").await;
+    let token = admin.token.clone().unwrap();
+    send(&mut ws, json!({"authCmd": {"cmdId": 0, "token": token},
+        "cmds": [{"type": "TIMESERIES", "entityType": "DEVICE", "entityId": did, "cmdId": 7, "keys": "t"}]})).await;
+    let initial = next(&mut ws).await;
+    assert_eq!(initial["subscriptionId"], 7);
+    assert_eq!(initial["data"], json!({"t": [[1000, "20"]]}));
+
+    anon.post(
+        "/api/v1/LIVE_TOKEN/telemetry",
+        json!({"ts": 2000, "values": {"t": 21, "h": 51}}),
+    )
+    .await;
+    let update = next(&mut ws).await;
+    assert_eq!(
+        update["data"],
+        json!({"t": [[2000, "21"]]}),
+        "only the subscribed key"
+    );
+
+    send(&mut ws, json!({"attrSubCmds": [{"entityType": "DEVICE", "entityId": did, "scope": "SHARED_SCOPE", "cmdId": 8}]})).await;
+    assert_eq!(next(&mut ws).await["subscriptionId"], 8);
+    let path = format!("/api/plugins/telemetry/DEVICE/{did}/attributes/SHARED_SCOPE");
+    assert_eq!(
+        admin.post(&path, json!({"target": 22})).await.0,
+        StatusCode::OK
+    );
+    let attr = next(&mut ws).await;
+    assert_eq!(
+        (
+            attr["subscriptionId"].as_i64(),
+            attr["data"]["target"][0][1].as_str()
+        ),
+        (Some(8), Some("22"))
+    );
+
+    // Unsubscribed: the next telemetry brings nothing for 7; the attribute stream still works.
+    send(&mut ws, json!({"tsSubCmds": [{"cmdId": 7, "entityType": "DEVICE", "entityId": did, "unsubscribe": true}]})).await;
+    anon.post("/api/v1/LIVE_TOKEN/telemetry", json!({"t": 99}))
+        .await;
+    admin.post(&path, json!({"target": 23})).await;
+    let after = next(&mut ws).await;
+    assert_eq!(
+        (
+            after["subscriptionId"].as_i64(),
+            after["data"]["target"][0][1].as_str()
+        ),
+        (Some(8), Some("23"))
+    );
+}
+
+#[tokio::test]
+async fn subscribers_see_only_what_they_may_read() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let (_, d) = admin
+        .post(
+            "/api/device?accessToken=HIDDEN_TOKEN",
+            json!({"name": "Hidden"}),
+        )
+        .await;
+    let did = d["id"]["id"].as_str().unwrap().to_owned();
+    let c = admin.create_customer("Outsider").await;
+    admin
+        .create_active_user(&server, c["id"]["id"].as_str().unwrap(), "o@out.io")
+        .await;
+    let outsider = server.login("o@out.io", PASSWORD).await;
+
+    let mut ws = connect(&server, &format!("?token={}", outsider.token.unwrap())).await;
+    send(
+        &mut ws,
+        json!({"tsSubCmds": [{"entityType": "DEVICE", "entityId": did, "cmdId": 1}]}),
+    )
+    .await;
+    let refused = next(&mut ws).await;
+    assert_eq!(refused["subscriptionId"], 1);
+    assert_ne!(refused["errorCode"], 0, "{refused}");
+    assert!(
+        refused["errorMsg"].as_str().unwrap().contains("permission"),
+        "{refused}"
+    );
+
+    // An unauthenticated socket is closed at its first command.
+    let mut anon = connect(&server, "").await;
+    send(
+        &mut anon,
+        json!({"tsSubCmds": [{"entityType": "DEVICE", "entityId": did, "cmdId": 1}]}),
+    )
+    .await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), anon.next())
+        .await
+        .expect("answer");
+    assert!(
+        matches!(closed, Some(Ok(Message::Close(_))) | None),
+        "{closed:?}"
+    );
+    let mut forged = connect(&server, "?token=not.a.jwt").await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), forged.next())
+        .await
+        .expect("answer");
+    assert!(
+        matches!(closed, Some(Ok(Message::Close(_))) | None | Some(Err(_))),
+        "{closed:?}"
+    );
+}
