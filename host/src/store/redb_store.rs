@@ -176,24 +176,34 @@ fn commit_batch(db: &Database, batch: Vec<WriteJob>, listeners: &Listeners, stat
     }
     let mut staged_jobs: Vec<Staged> = Vec::with_capacity(batch.len());
     let mut applied: Vec<Mutation> = Vec::new();
-    for job in batch {
-        let view = WriteView(&txn);
-        // A panicking job is a bug in that job; its caller sees `Closed`, the batch goes on.
-        let Ok(staged) = catch_unwind(AssertUnwindSafe(|| job(&view))) else {
-            tracing::error!("a write job panicked; it was skipped");
-            continue;
-        };
-        let Some(staged) = staged else { continue };
-        if let Err(e) = apply(&txn, &staged.mutations) {
-            tracing::error!(error = %e, "applying a write failed; the batch is rolled back");
-            let _ = txn.abort();
-            (staged.on_commit)(Err(backend(&e)));
-            for other in staged_jobs {
-                (other.on_commit)(Err(backend(&e)));
+    let failure = {
+        // Tables stay open for the whole batch: opening one per read or
+        // write costs more than the read or write itself.
+        let tables = OpenTables::new(&txn);
+        let mut failure = None;
+        for job in batch {
+            // A panicking job is a bug in that job; its caller sees `Closed`, the batch goes on.
+            let Ok(staged) = catch_unwind(AssertUnwindSafe(|| job(&tables))) else {
+                tracing::error!("a write job panicked; it was skipped");
+                continue;
+            };
+            let Some(staged) = staged else { continue };
+            if let Err(e) = tables.apply(&staged.mutations) {
+                failure = Some((e, staged));
+                break;
             }
-            return;
+            staged_jobs.push(staged);
         }
-        staged_jobs.push(staged);
+        failure
+    };
+    if let Some((e, staged)) = failure {
+        tracing::error!(error = %e, "applying a write failed; the batch is rolled back");
+        let _ = txn.abort();
+        (staged.on_commit)(Err(backend(&e)));
+        for other in staged_jobs {
+            (other.on_commit)(Err(backend(&e)));
+        }
+        return;
     }
     for staged in &mut staged_jobs {
         applied.append(&mut staged.mutations);
@@ -225,23 +235,6 @@ fn fail_all(batch: Vec<WriteJob>, _error: &StoreError) {
     // Dropping a job drops its reply channel: the caller sees `Closed`, which
     // maps to the same "Database error" answer as a failed commit.
     drop(batch);
-}
-
-fn apply(txn: &WriteTransaction, mutations: &[Mutation]) -> StoreResult<()> {
-    for m in mutations {
-        let mut table = txn.open_table(definition(m.table)).map_err(backend)?;
-        match &m.value {
-            Some(v) => {
-                table
-                    .insert(m.key.as_slice(), v.as_slice())
-                    .map_err(backend)?;
-            }
-            None => {
-                table.remove(m.key.as_slice()).map_err(backend)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The smallest key greater than every key starting with `prefix`.
@@ -316,13 +309,64 @@ impl KvRead for ReadView {
     }
 }
 
-struct WriteView<'a>(&'a WriteTransaction);
+type RawTable<'txn> = redb::Table<'txn, &'static [u8], &'static [u8]>;
 
-impl KvRead for WriteView<'_> {
+/// The tables of one write transaction, opened once and reused by every job
+/// of the batch. A table is taken out of the map while in use, so a read
+/// nested inside a scan of the same table fails cleanly (redb refuses to
+/// open a table twice) instead of aliasing it.
+struct OpenTables<'txn> {
+    txn: &'txn WriteTransaction,
+    open: std::cell::RefCell<std::collections::HashMap<Table, RawTable<'txn>>>,
+}
+
+impl<'txn> OpenTables<'txn> {
+    fn new(txn: &'txn WriteTransaction) -> Self {
+        OpenTables {
+            txn,
+            open: std::cell::RefCell::default(),
+        }
+    }
+
+    fn with<T>(
+        &self,
+        table: Table,
+        f: impl FnOnce(&mut RawTable<'txn>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let cached = self.open.borrow_mut().remove(&table);
+        let mut t = match cached {
+            Some(t) => t,
+            None => self.txn.open_table(definition(table)).map_err(backend)?,
+        };
+        let result = f(&mut t);
+        self.open.borrow_mut().insert(table, t);
+        result
+    }
+
+    fn apply(&self, mutations: &[Mutation]) -> StoreResult<()> {
+        for m in mutations {
+            self.with(m.table, |t| {
+                match &m.value {
+                    Some(v) => {
+                        t.insert(m.key.as_slice(), v.as_slice()).map_err(backend)?;
+                    }
+                    None => {
+                        t.remove(m.key.as_slice()).map_err(backend)?;
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl KvRead for OpenTables<'_> {
     fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
-        let t = self.0.open_table(definition(table)).map_err(backend)?;
-        let value = t.get(key).map_err(backend)?;
-        Ok(value.map(|v| v.value().to_vec()))
+        self.with(table, |t| {
+            let value = t.get(key).map_err(backend)?;
+            Ok(value.map(|v| v.value().to_vec()))
+        })
     }
 
     fn scan(
@@ -333,8 +377,7 @@ impl KvRead for WriteView<'_> {
         reverse: bool,
         visit: &mut Visitor<'_>,
     ) -> StoreResult<()> {
-        let t = self.0.open_table(definition(table)).map_err(backend)?;
-        scan_table(&t, prefix, start, reverse, visit)
+        self.with(table, |t| scan_table(t, prefix, start, reverse, visit))
     }
 }
 

@@ -133,3 +133,26 @@ async fn a_closed_store_refuses_writes_instead_of_hanging() {
     let r: Result<(), StoreError> = write(&store, |_| Ok(((), Changes::new()))).await;
     assert!(matches!(r, Err(StoreError::Closed)));
 }
+
+#[tokio::test]
+async fn a_read_nested_in_a_scan_of_the_same_table_fails_cleanly_on_redb() {
+    // Tables stay open across a batch and are lent to one use at a time; a
+    // job that reads a table while scanning it gets an error, not a panic.
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&dir.path().join("n.redb")).unwrap();
+    put(&store, b"a", b"1").await;
+    let r: Result<(), StoreError> = write(&store, |view| {
+        let mut inner = Ok(None);
+        view.scan(Table::Meta, b"", None, false, &mut |_, _| {
+            inner = view.get(Table::Meta, b"a");
+            Ok(false)
+        })?;
+        inner?;
+        Ok(((), Changes::new()))
+    })
+    .await;
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    // The store goes on working.
+    put(&store, b"b", b"2").await;
+    assert_eq!(keys(&store, b"", None, false).len(), 2);
+}
