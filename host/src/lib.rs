@@ -3,7 +3,8 @@
 //! One binary serves ThingsBoard's REST API over an embedded redb store.
 //! Layers, each knowing only the ones below it:
 //! [`api`] → [`service`] → [`domain`] + [`store`]; [`auth`] holds passwords,
-//! tokens and the permission rules.
+//! tokens and the permission rules; [`transport`] is the device MQTT endpoint
+//! beside [`api`].
 
 pub mod api;
 pub mod auth;
@@ -12,3 +13,4 @@ pub mod domain;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod transport;

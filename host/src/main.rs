@@ -49,7 +49,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let store = Arc::new(
         RedbStore::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?,
     );
-    let addr = settings.http_addr;
+    let (addr, mqtt_addr) = (settings.http_addr, settings.mqtt_addr);
     let (app, first_start) = App::open(settings, store.clone())
         .await
         .context("starting")?;
@@ -59,8 +59,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding HTTP to {addr}"))?;
-    tracing::info!(%addr, db = %db_path.display(), "Clientele is serving");
-    clientele::server::serve(listener, app, clientele::server::shutdown_signal()).await?;
+    let mqtt = tokio::net::TcpListener::bind(mqtt_addr)
+        .await
+        .with_context(|| format!("binding MQTT to {mqtt_addr}"))?;
+    tracing::info!(%addr, %mqtt_addr, db = %db_path.display(), "Clientele is serving");
+    clientele::server::run(listener, mqtt, app, clientele::server::shutdown_signal()).await?;
     store.close();
     Ok(())
 }

@@ -1,12 +1,52 @@
-//! Running the service: HTTP on a bound listener until the shutdown signal.
+//! Running the service: HTTP and the device MQTT endpoint on bound
+//! listeners until one shutdown signal.
 
 use std::future::Future;
 use std::io;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::api;
 use crate::service::App;
+use crate::transport;
+
+/// Serves the REST API on `http` and devices on `mqtt` until `shutdown`
+/// resolves, or until either server fails (then the other stops too); each
+/// lets the work in flight finish.
+pub async fn run(
+    http: TcpListener,
+    mqtt: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let (stop, _) = watch::channel(false);
+    let stopped = || {
+        let mut rx = stop.subscribe();
+        async move {
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        }
+    };
+    let signal = async {
+        tokio::select! {
+            () = shutdown => {},
+            () = stopped() => {},
+        }
+        stop.send_replace(true);
+    };
+    let http = async {
+        let result = serve(http, app.clone(), stopped()).await;
+        stop.send_replace(true);
+        result
+    };
+    let mqtt = async {
+        let result = transport::mqtt::serve(mqtt, app.clone(), stopped()).await;
+        stop.send_replace(true);
+        result
+    };
+    let ((), http, mqtt) = tokio::join!(signal, http, mqtt);
+    http.and(mqtt)
+}
 
 /// Serves the REST API on `listener` until `shutdown` resolves, then lets
 /// requests in flight finish.

@@ -9,6 +9,7 @@ mod devices;
 mod isolation;
 mod live;
 mod mail;
+mod mqtt;
 mod python_client;
 mod restart;
 mod telemetry;

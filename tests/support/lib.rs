@@ -1,6 +1,6 @@
 //! A real Clientele on loopback for integration tests: a fresh redb file in
-//! a temporary directory, the HTTP API on a port the OS picks, and a small
-//! client that speaks ThingsBoard's auth header.
+//! a temporary directory, the HTTP API and the device MQTT endpoint on ports
+//! the OS picks, and a small client that speaks ThingsBoard's auth header.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +22,8 @@ pub const PASSWORD: &str = "Pa55word!";
 /// A running service; stops (and closes its store) when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The device MQTT endpoint.
+    pub mqtt_addr: SocketAddr,
     pub app: App,
     pub dir: tempfile::TempDir,
     store: Arc<RedbStore>,
@@ -58,18 +60,23 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let mqtt = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind MQTT");
+        let mqtt_addr = mqtt.local_addr().expect("MQTT addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = app.clone();
         let task = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            clientele::server::serve(listener, serving, shutdown)
+            clientele::server::run(listener, mqtt, serving, shutdown)
                 .await
                 .expect("serve");
         });
         TestServer {
             addr,
+            mqtt_addr,
             app,
             dir,
             store,

@@ -1,0 +1,162 @@
+//! What a device's PUBLISH does: its payload parsed, the App called, and
+//! the answer the device is owed. Each message runs in its own task, so the
+//! messages of one connection reach the store together and share commits.
+
+use bytes::Bytes;
+
+use crate::domain::device::Device;
+use crate::domain::telemetry::{PayloadError, parse_attributes_bytes, parse_telemetry_bytes};
+use crate::service::{App, ServiceError};
+
+use super::gateway::{self, Devices};
+use super::topics::{self, Filter, Route};
+use super::wire::Reason;
+
+/// What every message of a connection is handled with.
+#[derive(Debug)]
+pub struct Context {
+    pub app: App,
+    pub device: Device,
+    /// Present when the device is a gateway (`additionalInfo.gateway`).
+    pub gateway: Option<Devices>,
+}
+
+/// A message published back to the device, if it subscribed to `needs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub needs: Filter,
+}
+
+/// Done (with an answer, maybe), or refused for a reason. `Ok` means
+/// whatever the message carried is durable: the App returns only after the
+/// store's commit.
+pub type Handled = Result<Option<Reply>, Reason>;
+
+fn invalid(ctx: &Context, route: &Route, e: PayloadError) -> Reason {
+    tracing::debug!(device = %ctx.device.id.0, ?route, error = %e, "MQTT payload refused");
+    Reason::PayloadFormatInvalid
+}
+
+fn failed(ctx: &Context, e: ServiceError) -> Reason {
+    match e {
+        // A gateway naming a device the rules refuse (an empty name...).
+        ServiceError::Invalid(msg) => {
+            tracing::debug!(device = %ctx.device.id.0, %msg, "MQTT message refused");
+            Reason::PayloadFormatInvalid
+        }
+        other => {
+            tracing::warn!(device = %ctx.device.id.0, error = %other, "MQTT message not stored");
+            Reason::ServerError
+        }
+    }
+}
+
+pub async fn handle(ctx: &Context, route: Route, payload: Bytes, now: i64) -> Handled {
+    let app = &ctx.app;
+    match &route {
+        Route::Telemetry => {
+            let entries =
+                parse_telemetry_bytes(&payload, now).map_err(|e| invalid(ctx, &route, e))?;
+            app.ingest_telemetry(&ctx.device, entries)
+                .await
+                .map_err(|e| failed(ctx, e))?;
+        }
+        Route::Attributes => {
+            let entries = parse_attributes_bytes(&payload).map_err(|e| invalid(ctx, &route, e))?;
+            app.ingest_client_attributes(&ctx.device, entries)
+                .await
+                .map_err(|e| failed(ctx, e))?;
+        }
+        Route::AttributeRequest(id) => {
+            let request =
+                topics::parse_attribute_request(&payload).map_err(|e| invalid(ctx, &route, e))?;
+            let (client, shared) = app
+                .device_attributes(
+                    &ctx.device,
+                    request.client.as_deref(),
+                    request.shared.as_deref(),
+                )
+                .map_err(|e| failed(ctx, e))?;
+            return Ok(Some(Reply {
+                topic: topics::attribute_response_topic(id),
+                payload: topics::attribute_response(client, shared),
+                needs: Filter::AttributeResponses,
+            }));
+        }
+        Route::RpcRequest(id) => {
+            let method = topics::rpc_method(&payload).map_err(|e| invalid(ctx, &route, e))?;
+            if method == "getSessionLimits" {
+                let limits = &app.settings().mqtt;
+                return Ok(Some(Reply {
+                    topic: topics::rpc_response_topic(id),
+                    payload: topics::session_limits(limits.max_packet_bytes, limits.max_inflight),
+                    needs: Filter::RpcResponses,
+                }));
+            }
+            // Client-side RPC has no handler yet: acknowledged, unanswered,
+            // as in ThingsBoard when no rule chain replies.
+            tracing::debug!(device = %ctx.device.id.0, %method, "client RPC without a handler");
+        }
+        Route::GatewayConnect
+        | Route::GatewayDisconnect
+        | Route::GatewayTelemetry
+        | Route::GatewayAttributes => handle_gateway(ctx, &route, &payload, now).await?,
+    }
+    Ok(None)
+}
+
+async fn handle_gateway(
+    ctx: &Context,
+    route: &Route,
+    payload: &[u8],
+    now: i64,
+) -> Result<(), Reason> {
+    let Some(devices) = &ctx.gateway else {
+        tracing::debug!(device = %ctx.device.id.0, ?route, "not a gateway: message refused");
+        return Err(Reason::NotAuthorized);
+    };
+    let app = &ctx.app;
+    match route {
+        Route::GatewayConnect => {
+            let named = gateway::parse_named(payload).map_err(|e| invalid(ctx, route, e))?;
+            devices
+                .resolve(app, &named.device, named.device_type.as_deref())
+                .await
+                .map_err(|e| failed(ctx, e))?;
+        }
+        Route::GatewayDisconnect => {
+            let named = gateway::parse_named(payload).map_err(|e| invalid(ctx, route, e))?;
+            devices.forget(&named.device);
+        }
+        Route::GatewayTelemetry => {
+            let by_device = gateway::parse_telemetry_by_device(payload, now)
+                .map_err(|e| invalid(ctx, route, e))?;
+            for (name, entries) in by_device {
+                let device = devices
+                    .resolve(app, &name, None)
+                    .await
+                    .map_err(|e| failed(ctx, e))?;
+                app.ingest_telemetry(&device, entries)
+                    .await
+                    .map_err(|e| failed(ctx, e))?;
+            }
+        }
+        Route::GatewayAttributes => {
+            let by_device =
+                gateway::parse_attributes_by_device(payload).map_err(|e| invalid(ctx, route, e))?;
+            for (name, entries) in by_device {
+                let device = devices
+                    .resolve(app, &name, None)
+                    .await
+                    .map_err(|e| failed(ctx, e))?;
+                app.ingest_client_attributes(&device, entries)
+                    .await
+                    .map_err(|e| failed(ctx, e))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

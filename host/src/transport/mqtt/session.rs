@@ -1,0 +1,370 @@
+//! One connected device: a task that owns its socket, reads its packets,
+//! runs its messages (up to the in-flight limit at once) and answers them
+//! in the order they came.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{broadcast, oneshot, watch};
+use tokio::task::{JoinError, JoinHandle};
+use tokio::time::Instant;
+
+use crate::domain::ids::now_ms;
+use crate::service::DeviceEvent;
+
+use super::publish::{self, Context, Handled};
+use super::topics::{self, Filter};
+use super::wire::{self, FrameError, Hello, Inbound, Outbound, Reason, Version, Written};
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 8192;
+
+/// A message being handled, with the packet id its PUBACK needs (QoS 1).
+struct Pending {
+    pkid: Option<u16>,
+    task: JoinHandle<Handled>,
+}
+
+/// Keep going, or close (with the reason an MQTT 5 client is told).
+enum Flow {
+    Continue,
+    Close(Option<Reason>),
+}
+
+pub struct Session {
+    version: Version,
+    client_max: Option<u32>,
+    ctx: Arc<Context>,
+    max_packet: usize,
+    max_inflight: usize,
+    /// 1.5 x the client's keep-alive; `None` when it asked for none.
+    silence_limit: Option<Duration>,
+    subscriptions: HashSet<Filter>,
+    events: Option<broadcast::Receiver<DeviceEvent>>,
+    inflight: VecDeque<Pending>,
+    /// Done when the last message that must keep its order is handled.
+    ordered_tail: Option<oneshot::Receiver<()>>,
+    read: BytesMut,
+    write: BytesMut,
+}
+
+/// The next shared-attribute event, or never when not subscribed.
+async fn next_event(
+    events: &mut Option<broadcast::Receiver<DeviceEvent>>,
+) -> Result<DeviceEvent, broadcast::error::RecvError> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The oldest message's outcome: answers go out in the order messages came.
+async fn oldest(inflight: &mut VecDeque<Pending>) -> (Option<u16>, Result<Handled, JoinError>) {
+    match inflight.front_mut() {
+        Some(p) => {
+            let result = (&mut p.task).await;
+            (p.pkid, result)
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn event_device(e: &DeviceEvent) -> uuid::Uuid {
+    match e {
+        DeviceEvent::SharedUpdated { device, .. } | DeviceEvent::SharedDeleted { device, .. } => {
+            device.0
+        }
+    }
+}
+
+impl Session {
+    pub fn new(hello: &Hello, ctx: Context, read: BytesMut) -> Session {
+        let limits = &ctx.app.settings().mqtt;
+        let (max_packet, max_inflight) = (limits.max_packet_bytes, limits.max_inflight.max(1));
+        Session {
+            version: hello.version,
+            client_max: hello.max_packet,
+            max_packet,
+            max_inflight,
+            silence_limit: (hello.keep_alive > 0)
+                .then(|| Duration::from_millis(u64::from(hello.keep_alive) * 1500)),
+            subscriptions: HashSet::new(),
+            events: None,
+            inflight: VecDeque::new(),
+            ordered_tail: None,
+            read,
+            write: BytesMut::new(),
+            ctx: Arc::new(ctx),
+        }
+    }
+
+    fn device(&self) -> uuid::Uuid {
+        self.ctx.device.id.0
+    }
+
+    /// Serves until the client leaves, breaks the protocol, or `stop` says
+    /// the server is shutting down (then messages in flight are answered
+    /// first). The caller closes the socket.
+    pub async fn run(mut self, stream: &mut TcpStream, mut stop: watch::Receiver<bool>) {
+        let reason = match self.serve(stream, &mut stop).await {
+            Ok(reason) => reason,
+            Err(e) => {
+                tracing::debug!(device = %self.device(), error = %e, "MQTT connection failed");
+                return;
+            }
+        };
+        if let Some(reason) = reason {
+            tracing::debug!(device = %self.device(), reason = reason.text(), "closing MQTT connection");
+            self.send(Outbound::Disconnect(reason));
+        }
+        if !self.write.is_empty() {
+            let _ = stream.write_all(&self.write).await;
+        }
+    }
+
+    async fn serve(
+        &mut self,
+        stream: &mut TcpStream,
+        stop: &mut watch::Receiver<bool>,
+    ) -> std::io::Result<Option<Reason>> {
+        // Once set, the session is ending (with the reason to give): nothing
+        // more is read, but what is in flight is still answered, so that no
+        // stored message goes unacknowledged and comes back as a duplicate.
+        let mut ending: Option<Option<Reason>> =
+            (*stop.borrow()).then_some(Some(Reason::ServerShuttingDown));
+        let mut heard = Instant::now();
+        loop {
+            if ending.is_none()
+                && let Flow::Close(reason) = self.take_packets()
+            {
+                ending = Some(reason);
+            }
+            if let Some(reason) = ending
+                && self.inflight.is_empty()
+            {
+                return Ok(reason);
+            }
+            if !self.write.is_empty() {
+                stream.write_all(&self.write).await?;
+                self.write.clear();
+            }
+            // Back-pressure: a full window stops reading until an answer frees a slot.
+            let reading = ending.is_none() && self.inflight.len() < self.max_inflight;
+            if self.read.capacity() - self.read.len() < READ_CHUNK / 2 {
+                self.read.reserve(READ_CHUNK);
+            }
+            let silent_until = self.silence_limit.map(|l| heard + l);
+            tokio::select! {
+                changed = stop.changed(), if ending.is_none() => {
+                    if changed.is_err() || *stop.borrow() {
+                        ending = Some(Some(Reason::ServerShuttingDown));
+                    }
+                }
+                (pkid, result) = oldest(&mut self.inflight), if !self.inflight.is_empty() => {
+                    self.inflight.pop_front();
+                    // Time spent waiting on the store is not the client's silence.
+                    heard = Instant::now();
+                    if let Flow::Close(reason) = self.answer(pkid, result) {
+                        ending.get_or_insert(reason);
+                    }
+                }
+                event = next_event(&mut self.events), if self.events.is_some() => self.forward(event),
+                n = stream.read_buf(&mut self.read), if reading => {
+                    if n? == 0 {
+                        // Gone: there is no one left to answer.
+                        return Ok(None);
+                    }
+                    heard = Instant::now();
+                }
+                () = sleep_until(silent_until), if reading && silent_until.is_some() => {
+                    ending = Some(Some(Reason::KeepAliveTimeout));
+                }
+            }
+        }
+    }
+
+    /// Handles the packets already read, as far as the in-flight window allows.
+    fn take_packets(&mut self) -> Flow {
+        while self.inflight.len() < self.max_inflight {
+            let len = match wire::frame_len(&self.read, self.max_packet) {
+                Ok(Some(len)) => len,
+                Ok(None) => break,
+                Err(FrameError::TooLarge) => return Flow::Close(Some(Reason::PacketTooLarge)),
+                Err(FrameError::Malformed) => return Flow::Close(Some(Reason::MalformedPacket)),
+            };
+            let mut frame = self.read.split_to(len);
+            let flow = match wire::decode(self.version, &mut frame) {
+                Ok(packet) => self.on_packet(packet),
+                Err(e) => {
+                    tracing::debug!(device = %self.device(), error = %e.0, "malformed MQTT packet");
+                    Flow::Close(Some(Reason::MalformedPacket))
+                }
+            };
+            if let Flow::Close(_) = flow {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn on_packet(&mut self, packet: Inbound) -> Flow {
+        match packet {
+            Inbound::Publish(p) => return self.on_publish(p),
+            Inbound::Subscribe { pkid, filters } => {
+                let gateway = self.ctx.gateway.is_some();
+                let granted = filters
+                    .iter()
+                    .map(|(f, qos)| {
+                        let filter = topics::filter(f, gateway)?;
+                        self.subscribe(filter);
+                        Some((*qos).min(1))
+                    })
+                    .collect();
+                self.send(Outbound::SubAck { pkid, granted });
+            }
+            Inbound::Unsubscribe { pkid, filters } => {
+                for f in &filters {
+                    if let Some(filter) = topics::filter(f, true) {
+                        self.subscriptions.remove(&filter);
+                        if filter == Filter::Attributes {
+                            self.events = None;
+                        }
+                    }
+                }
+                self.send(Outbound::UnsubAck {
+                    pkid,
+                    filters: filters.len(),
+                });
+            }
+            Inbound::PubAck => {}
+            Inbound::PingReq => self.send(Outbound::PingResp),
+            Inbound::Disconnect => return Flow::Close(None),
+            Inbound::Unexpected(what) => {
+                tracing::debug!(device = %self.device(), what, "unexpected MQTT packet");
+                return Flow::Close(Some(Reason::ProtocolError));
+            }
+        }
+        Flow::Continue
+    }
+
+    fn subscribe(&mut self, filter: Filter) {
+        // Events are taken from the moment of subscribing: earlier changes
+        // are for the device to request.
+        if filter == Filter::Attributes && self.events.is_none() {
+            self.events = Some(self.ctx.app.subscribe_device_events());
+        }
+        self.subscriptions.insert(filter);
+    }
+
+    fn on_publish(&mut self, p: wire::Publish) -> Flow {
+        if p.qos > 1 {
+            return Flow::Close(Some(Reason::QoSNotSupported));
+        }
+        let now = now_ms();
+        let route = topics::route(&p.topic);
+        // Messages that must keep their order wait for the one before.
+        let (before, done) = match &route {
+            Some(r) if r.needs_order() => {
+                let (tx, rx) = oneshot::channel::<()>();
+                (self.ordered_tail.replace(rx), Some(tx))
+            }
+            _ => (None, None),
+        };
+        let ctx = Arc::clone(&self.ctx);
+        let (topic, payload): (String, Bytes) = (p.topic, p.payload);
+        let task = tokio::spawn(async move {
+            let Some(route) = route else {
+                tracing::debug!(device = %ctx.device.id.0, %topic, "PUBLISH to an unknown topic");
+                return Err(Reason::TopicNameInvalid);
+            };
+            if let Some(before) = before {
+                // Err only says the task before has ended, which is what we wait for.
+                let _ = before.await;
+            }
+            let handled = publish::handle(&ctx, route, payload, now).await;
+            drop(done);
+            handled
+        });
+        self.inflight.push_back(Pending {
+            pkid: (p.qos == 1).then_some(p.pkid),
+            task,
+        });
+        Flow::Continue
+    }
+
+    /// Answers the oldest message. A refusal is a negative PUBACK where
+    /// MQTT 5 has one to carry it; otherwise the connection ends, since
+    /// 3.1.1 has no negative PUBACK and QoS 0 no PUBACK at all.
+    fn answer(&mut self, pkid: Option<u16>, result: Result<Handled, JoinError>) -> Flow {
+        let handled = result.unwrap_or_else(|e| {
+            tracing::error!(device = %self.device(), error = %e, "MQTT message task failed");
+            Err(Reason::ServerError)
+        });
+        match handled {
+            Ok(reply) => {
+                if let Some(pkid) = pkid {
+                    self.send(Outbound::PubAck {
+                        pkid,
+                        refused: None,
+                    });
+                }
+                if let Some(reply) = reply
+                    && self.subscriptions.contains(&reply.needs)
+                {
+                    self.send(Outbound::Publish {
+                        topic: reply.topic,
+                        payload: reply.payload.into(),
+                    });
+                }
+                Flow::Continue
+            }
+            Err(reason) => match (self.version, pkid) {
+                (Version::V5, Some(pkid)) => {
+                    self.send(Outbound::PubAck {
+                        pkid,
+                        refused: Some(reason),
+                    });
+                    Flow::Continue
+                }
+                _ => Flow::Close(Some(reason)),
+            },
+        }
+    }
+
+    fn forward(&mut self, event: Result<DeviceEvent, broadcast::error::RecvError>) {
+        match event {
+            Ok(e) if event_device(&e) == self.device() => self.send(Outbound::Publish {
+                topic: topics::ATTRIBUTES.to_owned(),
+                payload: topics::shared_update(&e).into(),
+            }),
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(device = %self.device(), missed, "shared attribute updates missed");
+            }
+            Err(broadcast::error::RecvError::Closed) => self.events = None,
+        }
+    }
+
+    fn send(&mut self, packet: Outbound) {
+        match wire::encode(self.version, packet, self.client_max, &mut self.write) {
+            Ok(Written::Yes | Written::NotInThisVersion) => {}
+            Ok(Written::TooLargeForClient) => {
+                tracing::debug!(device = %self.device(), "message over the client's maximum packet size dropped");
+            }
+            Err(e) => {
+                tracing::warn!(device = %self.device(), error = %e.0, "MQTT packet not encoded")
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
