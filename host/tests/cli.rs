@@ -17,6 +17,7 @@ fn start(dir: &std::path::Path, port: u16) -> Child {
         .current_dir(dir)
         .env_clear()
         .env("CLIENTELE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("CLIENTELE_MQTT_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

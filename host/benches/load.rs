@@ -1,0 +1,276 @@
+//! A lean MQTT 3.1.1 load generator on rumqttc's packet codec: each
+//! connection keeps up to `inflight` QoS 1 publishes outstanding and times
+//! each one from write to PUBACK. It skips rumqttc's event loop so that the
+//! generator, not the client library, is the cheap side of the measurement.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use rumqttc::mqttbytes::QoS;
+use rumqttc::mqttbytes::v4::{Connect, Login, Packet, Publish, Subscribe};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const MAX_PACKET: usize = 1 << 20;
+
+/// What one run measured.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub acked: u64,
+    pub elapsed: Duration,
+    /// Every PUBACK's latency, in microseconds.
+    pub latencies_us: Vec<u32>,
+}
+
+impl Outcome {
+    pub fn rate(&self) -> f64 {
+        self.acked as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn percentile_ms(&mut self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        self.latencies_us.sort_unstable();
+        let i = ((self.latencies_us.len() - 1) as f64 * p).round() as usize;
+        f64::from(self.latencies_us[i]) / 1000.0
+    }
+}
+
+/// Opens an MQTT connection with `user` as user name and waits for CONNACK.
+pub async fn connect(
+    addr: SocketAddr,
+    client_id: &str,
+    user: &str,
+) -> std::io::Result<(TcpStream, BytesMut)> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let mut connect = Connect::new(client_id);
+    connect.keep_alive = 600;
+    connect.login = Some(Login::new(user, ""));
+    let mut out = BytesMut::new();
+    Packet::Connect(connect)
+        .write(&mut out, MAX_PACKET)
+        .map_err(io)?;
+    stream.write_all(&out).await?;
+    let mut buf = BytesMut::with_capacity(4096);
+    loop {
+        match Packet::read(&mut buf, MAX_PACKET) {
+            Ok(Packet::ConnAck(ack))
+                if ack.code == rumqttc::mqttbytes::v4::ConnectReturnCode::Success =>
+            {
+                return Ok((stream, buf));
+            }
+            Ok(other) => return Err(io(format!("refused: {other:?}"))),
+            Err(rumqttc::mqttbytes::Error::InsufficientBytes(_)) => {
+                if stream.read_buf(&mut buf).await? == 0 {
+                    return Err(io("closed before CONNACK"));
+                }
+            }
+            Err(e) => return Err(io(e)),
+        }
+    }
+}
+
+fn io(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// Publishes QoS 1 `payload(n)` to `topic` on every connection until
+/// `duration` is over, then waits for the outstanding PUBACKs.
+pub async fn publish_for(
+    connections: Vec<(TcpStream, BytesMut)>,
+    topic: Arc<str>,
+    inflight: usize,
+    duration: Duration,
+    payload: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
+) -> Outcome {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for (stream, buf) in connections {
+        let (topic, payload) = (Arc::clone(&topic), Arc::clone(&payload));
+        tasks.push(tokio::spawn(async move {
+            one_connection(stream, buf, &topic, inflight, deadline, &*payload).await
+        }));
+    }
+    let mut outcome = Outcome::default();
+    for t in tasks {
+        if let Ok(Ok((acked, mut lat))) = t.await {
+            outcome.acked += acked;
+            outcome.latencies_us.append(&mut lat);
+        }
+    }
+    outcome.elapsed = started.elapsed();
+    outcome
+}
+
+async fn one_connection(
+    mut stream: TcpStream,
+    mut buf: BytesMut,
+    topic: &str,
+    inflight: usize,
+    deadline: Instant,
+    payload: &(dyn Fn(u64) -> Vec<u8> + Send + Sync),
+) -> std::io::Result<(u64, Vec<u32>)> {
+    let mut sent_at: Vec<Option<Instant>> = vec![None; 65536];
+    let (mut next_pkid, mut outstanding, mut acked, mut n) = (1u16, 0usize, 0u64, 0u64);
+    let mut latencies = Vec::new();
+    let mut out = BytesMut::with_capacity(64 * 1024);
+    loop {
+        let now = Instant::now();
+        while outstanding < inflight && now < deadline {
+            let mut p = Publish::new(topic, QoS::AtLeastOnce, payload(n));
+            p.pkid = next_pkid;
+            Packet::Publish(p).write(&mut out, MAX_PACKET).map_err(io)?;
+            sent_at[usize::from(next_pkid)] = Some(now);
+            next_pkid = if next_pkid == u16::MAX {
+                1
+            } else {
+                next_pkid + 1
+            };
+            outstanding += 1;
+            n += 1;
+        }
+        if !out.is_empty() {
+            stream.write_all(&out).await?;
+            out.clear();
+        }
+        if outstanding == 0 {
+            return Ok((acked, latencies));
+        }
+        if stream.read_buf(&mut buf).await? == 0 {
+            return Ok((acked, latencies));
+        }
+        loop {
+            match Packet::read(&mut buf, MAX_PACKET) {
+                Ok(Packet::PubAck(ack)) => {
+                    if let Some(t) = sent_at[usize::from(ack.pkid)].take() {
+                        latencies.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                        acked += 1;
+                        outstanding -= 1;
+                    }
+                }
+                Ok(_) => {}
+                Err(rumqttc::mqttbytes::Error::InsufficientBytes(_)) => break,
+                Err(e) => return Err(io(e)),
+            }
+        }
+    }
+}
+
+/// A subscriber that counts QoS 1 deliveries on `filter` and acknowledges them.
+pub async fn count_deliveries(
+    addr: SocketAddr,
+    filter: &str,
+    stop: Arc<tokio::sync::Notify>,
+) -> std::io::Result<u64> {
+    let (mut stream, mut buf) = connect(addr, "bench-subscriber", "bench").await?;
+    let mut out = BytesMut::new();
+    let mut sub = Subscribe::new(filter, QoS::AtLeastOnce);
+    sub.pkid = 1;
+    Packet::Subscribe(sub)
+        .write(&mut out, MAX_PACKET)
+        .map_err(io)?;
+    stream.write_all(&out).await?;
+    out.clear();
+    let mut received = 0u64;
+    loop {
+        tokio::select! {
+            () = stop.notified() => return Ok(received),
+            read = stream.read_buf(&mut buf) => {
+                if read? == 0 {
+                    return Ok(received);
+                }
+            }
+        }
+        loop {
+            match Packet::read(&mut buf, MAX_PACKET) {
+                Ok(Packet::Publish(p)) => {
+                    received += 1;
+                    if p.qos == QoS::AtLeastOnce {
+                        Packet::PubAck(rumqttc::mqttbytes::v4::PubAck::new(p.pkid))
+                            .write(&mut out, MAX_PACKET)
+                            .map_err(io)?;
+                    }
+                }
+                Ok(_) => {}
+                Err(rumqttc::mqttbytes::Error::InsufficientBytes(_)) => break,
+                Err(e) => return Err(io(e)),
+            }
+        }
+        if !out.is_empty() {
+            stream.write_all(&out).await?;
+            out.clear();
+        }
+    }
+}
+
+/// Publishes `{"ts":n,"values":{"seq":n}}` for n = `first`, `first + 1`, ...
+/// at QoS 1 until `stop` is set or the connection drops; returns every n
+/// whose PUBACK arrived (the ones the server promised to keep) and how many
+/// were sent.
+pub async fn publish_numbered(
+    mut stream: TcpStream,
+    mut buf: BytesMut,
+    first: u64,
+    inflight: usize,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> (Vec<u64>, u64) {
+    let mut seq_of: Vec<Option<u64>> = vec![None; 65536];
+    let (mut next_pkid, mut outstanding, mut n) = (1u16, 0usize, first);
+    let mut acked = Vec::new();
+    let mut out = BytesMut::new();
+    loop {
+        let stopping = stop.load(std::sync::atomic::Ordering::Relaxed);
+        while outstanding < inflight && !stopping {
+            let body = format!("{{\"ts\":{n},\"values\":{{\"seq\":{n}}}}}");
+            let mut p = Publish::new(
+                "v1/devices/me/telemetry",
+                QoS::AtLeastOnce,
+                body.into_bytes(),
+            );
+            p.pkid = next_pkid;
+            if Packet::Publish(p).write(&mut out, MAX_PACKET).is_err() {
+                return (acked, n - first);
+            }
+            seq_of[usize::from(next_pkid)] = Some(n);
+            next_pkid = if next_pkid == u16::MAX {
+                1
+            } else {
+                next_pkid + 1
+            };
+            outstanding += 1;
+            n += 1;
+        }
+        if (!out.is_empty() && stream.write_all(&out).await.is_err())
+            || (stopping && outstanding == 0)
+        {
+            return (acked, n - first);
+        }
+        out.clear();
+        let read =
+            tokio::time::timeout(Duration::from_millis(200), stream.read_buf(&mut buf)).await;
+        match read {
+            Ok(Ok(0)) | Ok(Err(_)) => return (acked, n - first),
+            Ok(Ok(_)) => {}
+            Err(_) if stopping => return (acked, n - first),
+            Err(_) => continue,
+        }
+        loop {
+            match Packet::read(&mut buf, MAX_PACKET) {
+                Ok(Packet::PubAck(ack)) => {
+                    if let Some(seq) = seq_of[usize::from(ack.pkid)].take() {
+                        acked.push(seq);
+                        outstanding -= 1;
+                    }
+                }
+                Ok(_) => {}
+                Err(rumqttc::mqttbytes::Error::InsufficientBytes(_)) => break,
+                Err(_) => return (acked, n - first),
+            }
+        }
+    }
+}
