@@ -34,6 +34,8 @@ pub struct Settings {
     pub smtp: Option<SmtpSettings>,
     pub http: HttpSettings,
     pub mqtt: MqttSettings,
+    /// Ingest from an existing broker (off unless configured).
+    pub bridge: Option<BridgeSettings>,
 }
 
 impl Default for Settings {
@@ -53,6 +55,7 @@ impl Default for Settings {
             smtp: None,
             http: HttpSettings::default(),
             mqtt: MqttSettings::default(),
+            bridge: None,
         }
     }
 }
@@ -173,6 +176,94 @@ impl Default for MqttSettings {
             max_packet_bytes: 64 * 1024,
             max_inflight: 100,
             connect_timeout_s: 10,
+        }
+    }
+}
+
+/// An existing broker to subscribe to, and the gateway device whose
+/// customer the bridged devices land under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeSettings {
+    pub host: String,
+    #[serde(default = "default_mqtt_port")]
+    pub port: u16,
+    /// Keep it stable: the broker keeps the persistent session under it.
+    #[serde(default = "default_bridge_client")]
+    pub client_id: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Access token of a gateway device (`additionalInfo.gateway = true`).
+    pub gateway_token: String,
+    /// Subscribe as `$share/<group>/...` so several nodes split the stream.
+    #[serde(default)]
+    pub shared_group: Option<String>,
+    #[serde(default = "default_bridge_topics")]
+    pub topics: Vec<String>,
+    #[serde(default = "default_bridge_keep_alive")]
+    pub keep_alive_s: u64,
+    /// Messages being stored at once (and unacknowledged at the broker).
+    #[serde(default = "default_bridge_inflight")]
+    pub max_inflight: u16,
+    #[serde(default = "default_bridge_packet")]
+    pub max_packet_bytes: usize,
+    #[serde(default = "default_reconnect_min")]
+    pub reconnect_min_ms: u64,
+    #[serde(default = "default_reconnect_max")]
+    pub reconnect_max_ms: u64,
+}
+
+fn default_mqtt_port() -> u16 {
+    1883
+}
+fn default_bridge_client() -> String {
+    "clientele-bridge".into()
+}
+fn default_bridge_topics() -> Vec<String> {
+    [
+        "v1/gateway/connect",
+        "v1/gateway/disconnect",
+        "v1/gateway/telemetry",
+        "v1/gateway/attributes",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+fn default_bridge_keep_alive() -> u64 {
+    30
+}
+fn default_bridge_inflight() -> u16 {
+    100
+}
+fn default_bridge_packet() -> usize {
+    256 * 1024
+}
+fn default_reconnect_min() -> u64 {
+    250
+}
+fn default_reconnect_max() -> u64 {
+    30_000
+}
+
+impl BridgeSettings {
+    /// A bridge to a local broker with every default: for docs and tests.
+    pub fn example() -> Self {
+        BridgeSettings {
+            host: "127.0.0.1".into(),
+            port: default_mqtt_port(),
+            client_id: default_bridge_client(),
+            username: None,
+            password: None,
+            gateway_token: "GATEWAY_TOKEN".into(),
+            shared_group: None,
+            topics: default_bridge_topics(),
+            keep_alive_s: default_bridge_keep_alive(),
+            max_inflight: default_bridge_inflight(),
+            max_packet_bytes: default_bridge_packet(),
+            reconnect_min_ms: default_reconnect_min(),
+            reconnect_max_ms: default_reconnect_max(),
         }
     }
 }

@@ -44,7 +44,12 @@ pub async fn run(
         stop.send_replace(true);
         result
     };
-    let ((), http, mqtt) = tokio::join!(signal, http, mqtt);
+    let bridge = async {
+        if let Some(settings) = app.settings().bridge.clone() {
+            transport::bridge::run(app.clone(), settings, stop.subscribe()).await;
+        }
+    };
+    let ((), http, mqtt, ()) = tokio::join!(signal, http, mqtt, bridge);
     http.and(mqtt)
 }
 

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod bad_input;
+mod bridge;
 mod customers;
 mod devices;
 mod isolation;

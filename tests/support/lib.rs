@@ -13,6 +13,7 @@ use clientele::config::{Settings, SmtpSettings, SmtpTls};
 use clientele::service::App;
 use clientele::store::RedbStore;
 
+pub mod mosquitto;
 pub mod smtp;
 
 pub const SYSADMIN: &str = "sysadmin@test.io";

@@ -12,7 +12,7 @@
 
 pub mod gateway;
 mod handshake;
-mod publish;
+pub(crate) mod publish;
 mod session;
 pub mod topics;
 pub mod wire;

@@ -1,0 +1,149 @@
+//! The broker bridge against a real Mosquitto: gateway messages published
+//! to the broker land in Clientele, and a Clientele restarted mid-stream
+//! loses none of them.
+
+use std::time::{Duration, Instant};
+
+use clientele::config::BridgeSettings;
+use clientele_tests::mosquitto::Mosquitto;
+use clientele_tests::{Client, TestServer};
+use reqwest::StatusCode;
+use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
+use serde_json::json;
+
+fn bridge_to(broker: &Mosquitto) -> BridgeSettings {
+    BridgeSettings {
+        host: broker.addr.ip().to_string(),
+        port: broker.addr.port(),
+        client_id: "clientele-under-test".into(),
+        gateway_token: "BRIDGE_GATEWAY".into(),
+        reconnect_min_ms: 50,
+        reconnect_max_ms: 200,
+        ..BridgeSettings::example()
+    }
+}
+
+/// A publisher on the broker that sends `count` gateway telemetry messages
+/// at QoS 1 and returns once the broker has acknowledged them all.
+async fn publish(broker: &Mosquitto, device: &str, from: u64, count: u64) {
+    let mut opts = MqttOptions::new(
+        format!("publisher-{device}-{from}"),
+        broker.addr.ip().to_string(),
+        broker.addr.port(),
+    );
+    opts.set_keep_alive(Duration::from_secs(30));
+    let (client, mut events) = AsyncClient::new(opts, 100);
+    let device = device.to_owned();
+    let sender = tokio::spawn(async move {
+        for n in from..from + count {
+            let body = json!({ device.as_str(): [{"ts": n, "values": {"n": n}}] }).to_string();
+            client
+                .publish("v1/gateway/telemetry", QoS::AtLeastOnce, false, body)
+                .await
+                .expect("queue");
+        }
+        client
+    });
+    let mut acked = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while acked < count {
+        assert!(
+            Instant::now() < deadline,
+            "the broker acknowledged only {acked} of {count}"
+        );
+        match tokio::time::timeout(Duration::from_secs(5), events.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::PubAck(_)))) => acked += 1,
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => panic!("publisher: {e}"),
+            Err(_) => panic!("publisher stalled"),
+        }
+    }
+    let client = sender.await.unwrap();
+    let _ = client.disconnect().await;
+    while let Ok(Ok(ev)) = tokio::time::timeout(Duration::from_millis(200), events.poll()).await {
+        if matches!(ev, Event::Outgoing(Outgoing::Disconnect)) {
+            break;
+        }
+    }
+}
+
+async fn gateway(admin: &Client) {
+    let (status, body) = admin
+        .post(
+            "/api/device?accessToken=BRIDGE_GATEWAY",
+            json!({"name": "Edge gateway", "additionalInfo": {"gateway": true}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// The numbers stored under `device`, waiting (up to 20 s) for `expected` of them.
+async fn stored(admin: &Client, device: &str, expected: usize) -> Vec<u64> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, d) = admin
+            .get(&format!("/api/tenant/devices?deviceName={device}"))
+            .await;
+        if status == StatusCode::OK {
+            let id = d["id"]["id"].as_str().unwrap();
+            let (_, h) = admin
+                .get(&format!("/api/plugins/telemetry/DEVICE/{id}/values/timeseries?keys=n&startTs=0&endTs=1000000&limit=100000&orderBy=ASC"))
+                .await;
+            let got: Vec<u64> = h["n"]
+                .as_array()
+                .map(|a| a.iter().map(|p| p["ts"].as_u64().unwrap()).collect())
+                .unwrap_or_default();
+            if got.len() >= expected || Instant::now() > deadline {
+                return got;
+            }
+        } else if Instant::now() > deadline {
+            return Vec::new();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_published_to_the_broker_land_under_the_gateways_devices() {
+    let broker = Mosquitto::start();
+    let server = TestServer::start_with(|s| s.bridge = Some(bridge_to(&broker))).await;
+    let admin = server.tenant_admin().await;
+    // The bridge waits for its gateway device to exist, then subscribes.
+    gateway(&admin).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    publish(&broker, "Boiler", 1, 20).await;
+    publish(&broker, "Pump", 1, 5).await;
+    assert_eq!(
+        stored(&admin, "Boiler", 20).await,
+        (1..=20).collect::<Vec<_>>()
+    );
+    assert_eq!(stored(&admin, "Pump", 5).await.len(), 5);
+    let (_, pump) = admin.get("/api/tenant/devices?deviceName=Pump").await;
+    assert!(
+        pump["additionalInfo"]["lastConnectedGateway"].is_string(),
+        "{pump}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_stream_loses_nothing() {
+    let broker = Mosquitto::start();
+    let server = TestServer::start_with(|s| s.bridge = Some(bridge_to(&broker))).await;
+    let admin = server.tenant_admin().await;
+    gateway(&admin).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    publish(&broker, "Meter", 1, 300).await;
+    let settings = server.app.settings().clone();
+    // Stop while the bridge is still working through the stream.
+    let dir = server.stop().await;
+    // While Clientele is down the broker keeps queueing for its persistent session.
+    publish(&broker, "Meter", 301, 300).await;
+    let server = TestServer::start_in(dir, settings).await;
+    let admin = server.tenant_admin().await;
+    let got = stored(&admin, "Meter", 600).await;
+    assert_eq!(
+        got,
+        (1..=600).collect::<Vec<_>>(),
+        "every message, once, in order of its number"
+    );
+}
