@@ -15,6 +15,9 @@ use crate::auth::password::PasswordPolicy;
 pub struct Settings {
     /// Where the redb file lives.
     pub data_dir: PathBuf,
+    /// redb's page cache, in MiB: more makes reads of big histories faster,
+    /// less keeps the footprint small.
+    pub store_cache_mib: usize,
     /// REST API and web UI.
     pub http_addr: SocketAddr,
     /// Device MQTT endpoint (ThingsBoard's device and gateway topics).
@@ -42,6 +45,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             data_dir: PathBuf::from("./data"),
+            store_cache_mib: 32,
             http_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
             mqtt_addr: SocketAddr::from(([0, 0, 0, 0], 1883)),
             public_url: None,

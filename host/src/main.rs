@@ -47,7 +47,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
     let db_path = settings.db_path();
     let store = Arc::new(
-        RedbStore::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?,
+        RedbStore::open_with_cache(&db_path, settings.store_cache_mib.max(1) * 1024 * 1024)
+            .with_context(|| format!("opening {}", db_path.display()))?,
     );
     let (addr, mqtt_addr) = (settings.http_addr, settings.mqtt_addr);
     let (app, first_start) = App::open(settings, store.clone())

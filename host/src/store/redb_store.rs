@@ -19,6 +19,9 @@ use super::{
     WriteJob,
 };
 
+/// Page cache used unless configured otherwise.
+pub const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// Most jobs committed together; bounds the latency one commit adds.
 const MAX_BATCH: usize = 2048;
 
@@ -58,7 +61,16 @@ impl std::fmt::Debug for RedbStore {
 impl RedbStore {
     /// Opens (or creates) the database file and starts the writer thread.
     pub fn open(path: &Path) -> StoreResult<Self> {
-        let db = Database::builder().create(path).map_err(backend)?;
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens with a page cache of `cache_bytes` (redb's own default is 1 GiB,
+    /// too much for an edge gateway).
+    pub fn open_with_cache(path: &Path, cache_bytes: usize) -> StoreResult<Self> {
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(backend)?;
         let mut txn = db.begin_write().map_err(backend)?;
         txn.set_quick_repair(true);
         for table in Table::ALL {
