@@ -23,7 +23,7 @@ use super::{
 pub const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Most jobs committed together; bounds the latency one commit adds.
-const MAX_BATCH: usize = 2048;
+const MAX_BATCH: usize = 8192;
 
 fn definition(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
     TableDefinition::new(table.name())

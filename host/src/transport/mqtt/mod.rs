@@ -84,7 +84,7 @@ async fn connection(
 ) {
     // Acknowledgements are small and awaited by the client: send them at once.
     let _ = stream.set_nodelay(true);
-    let mut buf = BytesMut::with_capacity(4096);
+    let mut buf = BytesMut::with_capacity(512);
     match handshake::accept(&mut stream, peer, &mut buf, &app).await {
         Ok(Some((hello, device))) => {
             let ctx = Context {

@@ -21,7 +21,7 @@ use super::topics::{self, Filter};
 use super::wire::{self, FrameError, Hello, Inbound, Outbound, Reason, Version, Written};
 
 /// Bytes asked of the socket per read.
-const READ_CHUNK: usize = 8192;
+const READ_CHUNK: usize = 1024;
 
 /// A message being handled, with the packet id its PUBACK needs (QoS 1).
 struct Pending {
