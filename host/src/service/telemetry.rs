@@ -174,18 +174,21 @@ fn resolve(
 }
 
 /// Stages points and moves each key's latest value forward.
+///
+/// `fresh` holds the key names this job has interned so far: one map per
+/// job, since names a job interns are not visible to its own reads.
 pub(super) fn stage_points(
     dict: &KeyDictionary,
+    fresh: &mut HashMap<String, u32>,
     view: &dyn KvRead,
     changes: &mut Changes,
     tenant: TenantId,
     entity: Uuid,
     entries: &[TsKvEntry],
 ) -> ServiceResult<()> {
-    let mut fresh = HashMap::new();
     let mut newest: HashMap<u32, i64> = HashMap::new();
     for e in entries {
-        let id = dict.intern(view, changes, &mut fresh, &e.key)?;
+        let id = dict.intern(view, changes, fresh, &e.key)?;
         ts::put_point(changes, tenant, entity, id, e.ts, &e.value);
         let current = match newest.get(&id) {
             Some(t) => Some(*t),
@@ -248,23 +251,51 @@ impl App {
         device: &Device,
         entries: Vec<TsKvEntry>,
     ) -> ServiceResult<()> {
-        if entries.is_empty() {
+        self.ingest_telemetry_of(vec![(device.clone(), entries)])
+            .await
+    }
+
+    /// Telemetry of several devices (a gateway's message) in one commit:
+    /// all of it is durable once this returns, or none of it is stored.
+    pub async fn ingest_telemetry_of(
+        &self,
+        batches: Vec<(Device, Vec<TsKvEntry>)>,
+    ) -> ServiceResult<()> {
+        let batches: Vec<(Device, Arc<Vec<TsKvEntry>>)> = batches
+            .into_iter()
+            .filter(|(_, e)| !e.is_empty())
+            .map(|(d, e)| (d, Arc::new(e)))
+            .collect();
+        if batches.is_empty() {
             return Ok(());
         }
-        let (dict, tenant, entity) = (Arc::clone(&self.ts_keys), device.tenant_id, device.id.0);
-        let entries = Arc::new(entries);
-        let staged = Arc::clone(&entries);
+        let dict = Arc::clone(&self.ts_keys);
+        let staged = batches.clone();
         self.write(move |view| {
             let mut changes = Changes::new();
-            stage_points(&dict, view, &mut changes, tenant, entity, &staged)?;
+            let mut fresh = HashMap::new();
+            for (device, entries) in &staged {
+                let (tenant, entity) = (device.tenant_id, device.id.0);
+                stage_points(
+                    &dict,
+                    &mut fresh,
+                    view,
+                    &mut changes,
+                    tenant,
+                    entity,
+                    entries,
+                )?;
+            }
             Ok(((), changes))
         })
         .await?;
-        self.publish(
-            tenant,
-            device.id.entity_id(),
-            DataChange::Telemetry(entries),
-        );
+        for (device, entries) in batches {
+            self.publish(
+                device.tenant_id,
+                device.id.entity_id(),
+                DataChange::Telemetry(entries),
+            );
+        }
         Ok(())
     }
 
@@ -336,6 +367,7 @@ impl App {
             let mut changes = Changes::new();
             stage_points(
                 &dict,
+                &mut HashMap::new(),
                 view,
                 &mut changes,
                 owner.tenant,

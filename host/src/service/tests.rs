@@ -207,3 +207,40 @@ async fn a_customer_user_cannot_be_created_for_a_missing_customer() {
         .unwrap_err();
     assert!(matches!(err, ServiceError::Invalid(_)), "{err}");
 }
+
+#[tokio::test]
+async fn one_commit_for_several_devices_interns_each_new_key_once() {
+    // Regression: the key dictionary's "fresh" names were kept per device,
+    // so two new keys in one gateway message got the same id.
+    let (app, admin) = app().await;
+    let mut devices = Vec::new();
+    for name in ["gw-a", "gw-b"] {
+        let input = crate::domain::device::DeviceInput {
+            name: Some(name.into()),
+            ..Default::default()
+        };
+        devices.push(app.save_device(&admin, input, None).await.unwrap());
+    }
+    let point = |key: &str, v: i64| crate::domain::telemetry::TsKvEntry {
+        ts: 1000,
+        key: key.into(),
+        value: crate::domain::telemetry::DataValue::Long(v),
+    };
+    app.ingest_telemetry_of(vec![
+        (devices[0].clone(), vec![point("temp", 80)]),
+        (devices[1].clone(), vec![point("rpm", 1200)]),
+    ])
+    .await
+    .unwrap();
+    let a = app
+        .latest_telemetry(&admin, devices[0].id.entity_id(), None)
+        .await
+        .unwrap();
+    let b = app
+        .latest_telemetry(&admin, devices[1].id.entity_id(), None)
+        .await
+        .unwrap();
+    assert_eq!(a.keys().collect::<Vec<_>>(), ["temp"]);
+    assert_eq!(b.keys().collect::<Vec<_>>(), ["rpm"]);
+    assert_eq!(b["rpm"].1, crate::domain::telemetry::DataValue::Long(1200));
+}

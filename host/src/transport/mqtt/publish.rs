@@ -133,15 +133,18 @@ async fn handle_gateway(
         Route::GatewayTelemetry => {
             let by_device = gateway::parse_telemetry_by_device(payload, now)
                 .map_err(|e| invalid(ctx, route, e))?;
+            // One commit for the whole message: all of it is stored, or none.
+            let mut batches = Vec::with_capacity(by_device.len());
             for (name, entries) in by_device {
                 let device = devices
                     .resolve(app, &name, None)
                     .await
                     .map_err(|e| failed(ctx, e))?;
-                app.ingest_telemetry(&device, entries)
-                    .await
-                    .map_err(|e| failed(ctx, e))?;
+                batches.push((device, entries));
             }
+            app.ingest_telemetry_of(batches)
+                .await
+                .map_err(|e| failed(ctx, e))?;
         }
         Route::GatewayAttributes => {
             let by_device =
