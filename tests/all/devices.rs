@@ -246,3 +246,71 @@ async fn assets_are_assigned_listed_and_kept_when_their_customer_goes() {
         32,
     );
 }
+
+#[tokio::test]
+async fn dashboards_are_shared_with_many_customers_and_survive_them() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let (status, dash) = admin
+        .post(
+            "/api/dashboard",
+            json!({"title": "Overview", "configuration": {"widgets": {}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dash}");
+    assert_eq!(dash["id"]["entityType"], "DASHBOARD");
+    let did = dash["id"]["id"].as_str().unwrap();
+    let (a, b) = (
+        admin.create_customer("A").await,
+        admin.create_customer("B").await,
+    );
+    let (aid, bid) = (
+        a["id"]["id"].as_str().unwrap(),
+        b["id"]["id"].as_str().unwrap(),
+    );
+    admin
+        .post(&format!("/api/customer/{aid}/dashboard/{did}"), json!({}))
+        .await;
+    let (_, both) = admin
+        .post(&format!("/api/customer/{bid}/dashboard/{did}"), json!({}))
+        .await;
+    let titles: Vec<&str> = both["assignedCustomers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["A", "B"]);
+    admin.create_active_user(&server, aid, "a@a.io").await;
+    let user = server.login("a@a.io", PASSWORD).await;
+    assert_eq!(
+        user.get(&format!("/api/dashboard/{did}")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        user.get(&format!(
+            "/api/customer/{aid}/dashboards?pageSize=10&page=0"
+        ))
+        .await
+        .1["totalElements"],
+        1
+    );
+    assert_error(
+        &user.delete(&format!("/api/dashboard/{did}")).await,
+        403,
+        20,
+    );
+
+    // Deleting customer A takes it off the dashboard; B keeps it.
+    admin.delete(&format!("/api/customer/{aid}")).await;
+    let (_, after) = admin.get(&format!("/api/dashboard/{did}")).await;
+    assert_eq!(after["assignedCustomers"].as_array().map(Vec::len), Some(1));
+    let (_, unassigned) = admin
+        .delete(&format!("/api/customer/{bid}/dashboard/{did}"))
+        .await;
+    assert_eq!(unassigned["assignedCustomers"], json!([]));
+    let (_, listed) = admin
+        .get("/api/tenant/dashboards?pageSize=10&page=0&textSearch=over")
+        .await;
+    assert_eq!(listed["totalElements"], 1);
+}

@@ -4,6 +4,7 @@ mod assets;
 mod audit;
 mod auth;
 mod customers;
+mod dashboards;
 mod device_http;
 mod devices;
 pub mod error;
@@ -34,6 +35,7 @@ pub fn router(app: App) -> Router {
         .merge(tenants::routes())
         .merge(devices::routes())
         .merge(assets::routes())
+        .merge(dashboards::routes())
         .merge(telemetry::routes())
         .merge(device_http::routes())
         .merge(ws::routes())

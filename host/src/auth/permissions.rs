@@ -20,6 +20,7 @@ pub enum Resource {
     AuditLog,
     Device,
     Asset,
+    Dashboard,
     /// Attributes and telemetry of an entity (the target is its owner).
     EntityData,
 }
@@ -90,6 +91,7 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
             | Resource::AuditLog
             | Resource::Device
             | Resource::Asset
+            | Resource::Dashboard
             | Resource::EntityData => false,
         },
         Authority::TenantAdmin => {
@@ -106,6 +108,7 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 | Resource::AuditLog
                 | Resource::Device
                 | Resource::Asset
+                | Resource::Dashboard
                 | Resource::EntityData => own_tenant,
             }
         }
@@ -120,7 +123,9 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                     Operation::Create | Operation::Delete => false,
                 },
                 // Devices assigned to its customer: read them, read and write their data.
-                Resource::Device | Resource::Asset => own_customer && op == Operation::Read,
+                Resource::Device | Resource::Asset | Resource::Dashboard => {
+                    own_customer && op == Operation::Read
+                }
                 Resource::EntityData => {
                     own_customer && matches!(op, Operation::Read | Operation::Write)
                 }

@@ -5,6 +5,7 @@ pub mod assignable;
 pub mod audit;
 pub mod contact;
 pub mod customer;
+pub mod dashboard;
 pub mod device;
 pub mod ids;
 pub mod page;

@@ -257,6 +257,7 @@ fn stage_delete(
     // Devices and assets are the tenant's: they are unassigned, not lost.
     stage_unassign_all::<Device>(view, changes, &actor, c.tenant_id, c.id)?;
     stage_unassign_all::<Asset>(view, changes, &actor, c.tenant_id, c.id)?;
+    super::dashboards::stage_unassign_all(view, changes, c.tenant_id, c.id)?;
     stage_delete_data(view, changes, c.tenant_id, c.id.0)?;
     customers::delete(changes, &c);
     let log = record(

@@ -7,6 +7,7 @@ pub mod audit;
 mod bootstrap;
 mod customer_index;
 mod customers;
+mod dashboards;
 mod devices;
 mod error;
 pub mod mail;

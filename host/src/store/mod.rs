@@ -10,6 +10,7 @@ pub mod assignable;
 pub mod audit_log;
 mod codec;
 pub mod customers;
+pub mod dashboards;
 pub mod devices;
 mod memory;
 pub mod meta;

@@ -41,6 +41,10 @@ pub enum Table {
     AssetNames,
     /// tenant ‖ customer id ‖ asset id -> ()
     AssetsByCustomer,
+    /// tenant ‖ dashboard id -> Dashboard
+    Dashboards,
+    /// tenant ‖ customer id ‖ dashboard id -> () (a dashboard may have many customers)
+    DashboardsByCustomer,
     /// tenant ‖ entity id ‖ key id ‖ time -> value (time series)
     Telemetry,
     /// tenant ‖ entity id ‖ key id -> time ‖ value (latest value per key)
@@ -62,7 +66,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 28] = [
+    pub const ALL: [Table; 30] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -82,6 +86,8 @@ impl Table {
         Table::Assets,
         Table::AssetNames,
         Table::AssetsByCustomer,
+        Table::Dashboards,
+        Table::DashboardsByCustomer,
         Table::Telemetry,
         Table::Latest,
         Table::Attributes,
@@ -114,6 +120,8 @@ impl Table {
             Table::Assets => "assets",
             Table::AssetNames => "asset_names",
             Table::AssetsByCustomer => "assets_by_customer",
+            Table::Dashboards => "dashboards",
+            Table::DashboardsByCustomer => "dashboards_by_customer",
             Table::Telemetry => "telemetry",
             Table::Latest => "latest",
             Table::Attributes => "attributes",

@@ -1,0 +1,90 @@
+//! Dashboards, as named references: drawing them is out of scope, but home
+//! dashboards and assignments to customers point at real entities.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::customer::check_additional_info;
+use super::ids::{CustomerId, DashboardId, TenantId};
+use super::validate::{ValidationError, check_required};
+
+/// One customer a dashboard is assigned to, as ThingsBoard lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignedCustomer {
+    pub customer_id: CustomerId,
+    pub title: String,
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dashboard {
+    pub id: DashboardId,
+    pub created_time: i64,
+    pub tenant_id: TenantId,
+    pub title: String,
+    pub name: String,
+    pub assigned_customers: Vec<AssignedCustomer>,
+    /// The layout, kept as the client sent it.
+    pub configuration: Option<Value>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DashboardInput {
+    #[serde(default)]
+    pub id: Option<DashboardId>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub configuration: Option<Value>,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+impl DashboardInput {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        check_required(
+            "title",
+            self.title.as_deref().unwrap_or(""),
+            "Dashboard title should be specified!",
+        )?;
+        check_additional_info(self.configuration.as_ref())
+    }
+}
+
+impl Dashboard {
+    pub fn create(tenant_id: TenantId, input: DashboardInput, now: i64) -> Self {
+        let title = input.title.unwrap_or_default();
+        Dashboard {
+            id: DashboardId::new(),
+            created_time: now,
+            tenant_id,
+            name: title.clone(),
+            title,
+            assigned_customers: Vec::new(),
+            configuration: input.configuration,
+            version: 1,
+        }
+    }
+
+    /// This dashboard with a new title and layout; assignments stay.
+    pub fn updated(&self, input: DashboardInput) -> Self {
+        let title = input.title.unwrap_or_default();
+        Dashboard {
+            name: title.clone(),
+            title,
+            configuration: input.configuration,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
+    pub fn is_assigned_to(&self, customer: CustomerId) -> bool {
+        self.assigned_customers
+            .iter()
+            .any(|a| a.customer_id == customer)
+    }
+}

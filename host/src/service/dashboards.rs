@@ -1,0 +1,248 @@
+//! Dashboards: create, update, read, list, assign to customers, delete.
+
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::domain::audit::ActionType;
+use crate::domain::dashboard::{AssignedCustomer, Dashboard, DashboardInput};
+use crate::domain::ids::{CustomerId, DashboardId, now_ms};
+use crate::domain::page::{PageData, PageLink, SortOrder};
+use crate::store::{self, Changes, KvRead, customers, dashboards};
+
+use super::audit::{Actor, record};
+use super::{App, ServiceError, ServiceResult};
+
+/// A customer user acts on a dashboard through its own customer's assignment.
+fn target(caller: &Caller, d: &Dashboard) -> Target {
+    let customer = d
+        .is_assigned_to(caller.customer_id)
+        .then_some(caller.customer_id);
+    Target {
+        tenant: d.tenant_id,
+        customer,
+        user: None,
+    }
+}
+
+fn find(
+    view: &dyn KvRead,
+    caller: &Caller,
+    id: DashboardId,
+    op: Operation,
+) -> ServiceResult<Dashboard> {
+    let d = dashboards::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
+    if !allowed(caller, Resource::Dashboard, op, &target(caller, &d)) {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(d)
+}
+
+fn audit(
+    caller: &Caller,
+    d: &Dashboard,
+    action: ActionType,
+    data: serde_json::Value,
+) -> crate::domain::audit::AuditLog {
+    record(
+        &Actor::from(caller),
+        CustomerId::NULL,
+        Some((d.id.entity_id(), &d.title)),
+        action,
+        data,
+    )
+}
+
+fn page_of(mut all: Vec<Dashboard>, link: &PageLink) -> PageData<Dashboard> {
+    all.retain(|d| link.matches(&d.title.to_lowercase()));
+    let by_title = link.sort_property.as_deref() == Some("title");
+    all.sort_by(|a, b| {
+        let ord = if by_title {
+            a.title.to_lowercase().cmp(&b.title.to_lowercase())
+        } else {
+            a.created_time.cmp(&b.created_time)
+        }
+        .then(a.id.cmp(&b.id));
+        if link.sort_order == SortOrder::Desc {
+            ord.reverse()
+        } else {
+            ord
+        }
+    });
+    PageData::from_sorted(all, link)
+}
+
+impl App {
+    pub async fn save_dashboard(
+        &self,
+        caller: &Caller,
+        input: DashboardInput,
+    ) -> ServiceResult<Dashboard> {
+        input.validate()?;
+        let caller = caller.clone();
+        self.write(move |view| {
+            let (old, new, action) = match input.id {
+                None => {
+                    if !allowed(
+                        &caller,
+                        Resource::Dashboard,
+                        Operation::Create,
+                        &Target::tenant(caller.tenant_id),
+                    ) {
+                        return Err(ServiceError::Forbidden);
+                    }
+                    (
+                        None,
+                        Dashboard::create(caller.tenant_id, input, now_ms()),
+                        ActionType::Added,
+                    )
+                }
+                Some(id) => {
+                    let old = dashboards::get(view, caller.tenant_id, id)?.ok_or_else(|| {
+                        ServiceError::invalid("Can't update non existing dashboard!")
+                    })?;
+                    if !allowed(
+                        &caller,
+                        Resource::Dashboard,
+                        Operation::Write,
+                        &target(&caller, &old),
+                    ) {
+                        return Err(ServiceError::Forbidden);
+                    }
+                    if input.version.is_some_and(|v| v != old.version) {
+                        return Err(ServiceError::VersionConflict(
+                            "Dashboard was already changed by someone else".into(),
+                        ));
+                    }
+                    let new = old.updated(input);
+                    (Some(old), new, ActionType::Updated)
+                }
+            };
+            let mut changes = Changes::new();
+            dashboards::put(&mut changes, old.as_ref(), &new);
+            store::audit_log::append(
+                &mut changes,
+                &audit(&caller, &new, action, json!({ "entity": new })),
+            );
+            Ok((new, changes))
+        })
+        .await
+    }
+
+    pub async fn dashboard(&self, caller: &Caller, id: DashboardId) -> ServiceResult<Dashboard> {
+        let snapshot = self.store.snapshot()?;
+        find(&*snapshot, caller, id, Operation::Read)
+    }
+
+    pub async fn delete_dashboard(&self, caller: &Caller, id: DashboardId) -> ServiceResult<()> {
+        let caller = caller.clone();
+        self.write(move |view| {
+            let d = find(view, &caller, id, Operation::Delete)?;
+            let mut changes = Changes::new();
+            dashboards::delete(&mut changes, &d);
+            store::audit_log::append(
+                &mut changes,
+                &audit(
+                    &caller,
+                    &d,
+                    ActionType::Deleted,
+                    json!({ "entityId": id.entity_id() }),
+                ),
+            );
+            Ok(((), changes))
+        })
+        .await
+    }
+
+    pub async fn tenant_dashboards(
+        &self,
+        caller: &Caller,
+        link: PageLink,
+    ) -> ServiceResult<PageData<Dashboard>> {
+        if !allowed(
+            caller,
+            Resource::Dashboard,
+            Operation::Read,
+            &Target::tenant(caller.tenant_id),
+        ) {
+            return Err(ServiceError::Forbidden);
+        }
+        link.check_sort(&["createdTime", "title"])?;
+        let snapshot = self.store.snapshot()?;
+        let tenant = caller.tenant_id;
+        self.blocking(move || Ok(page_of(dashboards::of_tenant(&*snapshot, tenant)?, &link)))
+            .await
+    }
+
+    pub async fn customer_dashboards(
+        &self,
+        caller: &Caller,
+        customer: CustomerId,
+        link: PageLink,
+    ) -> ServiceResult<PageData<Dashboard>> {
+        link.check_sort(&["createdTime", "title"])?;
+        let snapshot = self.store.snapshot()?;
+        customers::get(&*snapshot, caller.tenant_id, customer)?
+            .ok_or_else(ServiceError::not_found)?;
+        if !allowed(
+            caller,
+            Resource::Dashboard,
+            Operation::Read,
+            &Target::customer(caller.tenant_id, customer),
+        ) {
+            return Err(ServiceError::Forbidden);
+        }
+        let tenant = caller.tenant_id;
+        self.blocking(move || {
+            Ok(page_of(
+                dashboards::of_customer(&*snapshot, tenant, customer)?,
+                &link,
+            ))
+        })
+        .await
+    }
+
+    /// Adds (`assign`) or removes a customer from a dashboard's customers.
+    pub async fn assign_dashboard(
+        &self,
+        caller: &Caller,
+        id: DashboardId,
+        customer: CustomerId,
+        assign: bool,
+    ) -> ServiceResult<Dashboard> {
+        let caller = caller.clone();
+        self.write(move |view| {
+            let old = find(view, &caller, id, Operation::Write)?;
+            let c = customers::get(view, caller.tenant_id, customer)?.ok_or_else(ServiceError::not_found)?;
+            let mut new = old.clone();
+            new.assigned_customers.retain(|a| a.customer_id != customer);
+            if assign {
+                new.assigned_customers.push(AssignedCustomer { customer_id: c.id, title: c.title.clone(), public: c.is_public() });
+            }
+            new.version += 1;
+            let action = if assign { ActionType::AssignedToCustomer } else { ActionType::UnassignedFromCustomer };
+            let data = json!({ "entityId": id.entity_id(), "assignedCustomerId": c.id.entity_id(), "assignedCustomerName": c.title });
+            let mut changes = Changes::new();
+            dashboards::put(&mut changes, Some(&old), &new);
+            store::audit_log::append(&mut changes, &audit(&caller, &new, action, data));
+            Ok((new, changes))
+        })
+        .await
+    }
+}
+
+/// Takes a customer that is being deleted off every dashboard it was assigned.
+pub(super) fn stage_unassign_all(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    tenant: crate::domain::ids::TenantId,
+    customer: CustomerId,
+) -> ServiceResult<()> {
+    for d in dashboards::of_customer(view, tenant, customer)? {
+        let mut new = d.clone();
+        new.assigned_customers.retain(|a| a.customer_id != customer);
+        new.version += 1;
+        dashboards::put(changes, Some(&d), &new);
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! `dashboards` (tenant ‖ id -> Dashboard) and `dashboards_by_customer`
+//! (tenant ‖ customer ‖ dashboard -> ()), kept in step with each
+//! dashboard's `assignedCustomers`.
+
+use crate::domain::dashboard::Dashboard;
+use crate::domain::ids::{CustomerId, DashboardId, TenantId};
+
+use super::codec::{Key, decode, encode, uuid_at};
+use super::{Changes, KvRead, StoreResult, Table};
+
+fn key(tenant: TenantId, id: DashboardId) -> Vec<u8> {
+    Key::new().id(tenant.0).id(id.0).build()
+}
+
+fn by_customer_key(tenant: TenantId, customer: CustomerId, id: DashboardId) -> Vec<u8> {
+    Key::new().id(tenant.0).id(customer.0).id(id.0).build()
+}
+
+pub fn get(r: &dyn KvRead, tenant: TenantId, id: DashboardId) -> StoreResult<Option<Dashboard>> {
+    r.get(Table::Dashboards, &key(tenant, id))?
+        .map(|b| decode(Table::Dashboards, &b))
+        .transpose()
+}
+
+pub fn put(changes: &mut Changes, old: Option<&Dashboard>, new: &Dashboard) {
+    if let Some(old) = old {
+        for a in &old.assigned_customers {
+            if !new.is_assigned_to(a.customer_id) {
+                changes.delete(
+                    Table::DashboardsByCustomer,
+                    by_customer_key(old.tenant_id, a.customer_id, old.id),
+                );
+            }
+        }
+    }
+    changes.put(Table::Dashboards, key(new.tenant_id, new.id), encode(new));
+    for a in &new.assigned_customers {
+        changes.put(
+            Table::DashboardsByCustomer,
+            by_customer_key(new.tenant_id, a.customer_id, new.id),
+            Vec::new(),
+        );
+    }
+}
+
+pub fn delete(changes: &mut Changes, d: &Dashboard) {
+    changes.delete(Table::Dashboards, key(d.tenant_id, d.id));
+    for a in &d.assigned_customers {
+        changes.delete(
+            Table::DashboardsByCustomer,
+            by_customer_key(d.tenant_id, a.customer_id, d.id),
+        );
+    }
+}
+
+pub fn of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<Dashboard>> {
+    let mut out = Vec::new();
+    r.scan(
+        Table::Dashboards,
+        tenant.0.as_bytes(),
+        None,
+        false,
+        &mut |_, v| {
+            out.push(decode(Table::Dashboards, v)?);
+            Ok(true)
+        },
+    )?;
+    Ok(out)
+}
+
+pub fn of_customer(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    customer: CustomerId,
+) -> StoreResult<Vec<Dashboard>> {
+    let prefix = Key::new().id(tenant.0).id(customer.0).build();
+    let mut ids = Vec::new();
+    r.scan(
+        Table::DashboardsByCustomer,
+        &prefix,
+        None,
+        false,
+        &mut |k, _| {
+            ids.extend(uuid_at(k, 32).map(DashboardId));
+            Ok(true)
+        },
+    )?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(get(r, tenant, id)?);
+    }
+    Ok(out)
+}
