@@ -1,6 +1,7 @@
 //! The REST API in ThingsBoard's wire format, over axum.
 
 mod assets;
+mod assignable;
 mod audit;
 mod auth;
 mod customers;

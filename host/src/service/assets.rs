@@ -7,8 +7,7 @@ use crate::auth::Caller;
 use crate::auth::permissions::Operation;
 use crate::domain::asset::{Asset, AssetInput};
 use crate::domain::audit::ActionType;
-use crate::domain::ids::{AssetId, CustomerId, now_ms};
-use crate::domain::page::{PageData, PageLink};
+use crate::domain::ids::{AssetId, now_ms};
 use crate::store::{self, Changes, assignable as rows};
 
 use super::assignable::{audit, check, duplicate_name, find, may_create, stage_delete_data};
@@ -56,43 +55,6 @@ impl App {
             Ok((asset, changes))
         })
         .await
-    }
-
-    pub async fn asset(&self, caller: &Caller, id: AssetId) -> ServiceResult<Asset> {
-        self.get_assignable(caller, id.0).await
-    }
-
-    pub async fn asset_by_name(&self, caller: &Caller, name: &str) -> ServiceResult<Asset> {
-        self.assignable_by_name(caller, name).await
-    }
-
-    pub async fn tenant_assets(
-        &self,
-        caller: &Caller,
-        link: PageLink,
-        asset_type: Option<String>,
-    ) -> ServiceResult<PageData<Asset>> {
-        self.tenant_assignables(caller, link, asset_type).await
-    }
-
-    pub async fn customer_assets(
-        &self,
-        caller: &Caller,
-        customer: CustomerId,
-        link: PageLink,
-        asset_type: Option<String>,
-    ) -> ServiceResult<PageData<Asset>> {
-        self.customer_assignables(caller, customer, link, asset_type)
-            .await
-    }
-
-    pub async fn assign_asset(
-        &self,
-        caller: &Caller,
-        id: AssetId,
-        customer: CustomerId,
-    ) -> ServiceResult<Asset> {
-        self.assign(caller, id.0, customer).await
     }
 
     /// Deletes an asset with its attributes and telemetry.

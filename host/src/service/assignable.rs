@@ -102,16 +102,14 @@ fn page_of<T: Assignable>(mut all: Vec<T>, link: &PageLink, kind: Option<&str>) 
 }
 
 impl App {
-    pub(super) async fn get_assignable<T: Assignable>(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-    ) -> ServiceResult<T> {
+    /// One device or asset the caller may read.
+    pub async fn assignable<T: Assignable>(&self, caller: &Caller, id: Uuid) -> ServiceResult<T> {
         let snapshot = self.store.snapshot()?;
         find(&*snapshot, caller, id, Operation::Read)
     }
 
-    pub(super) async fn assignable_by_name<T: Assignable>(
+    /// The caller's tenant's device or asset with this name.
+    pub async fn assignable_by_name<T: Assignable>(
         &self,
         caller: &Caller,
         name: &str,
@@ -125,7 +123,7 @@ impl App {
     }
 
     /// A page of the tenant's (optionally of one type).
-    pub(super) async fn tenant_assignables<T: Assignable>(
+    pub async fn tenant_assignables<T: Assignable>(
         &self,
         caller: &Caller,
         link: PageLink,
@@ -146,7 +144,7 @@ impl App {
     }
 
     /// A page of those assigned to one customer.
-    pub(super) async fn customer_assignables<T: Assignable>(
+    pub async fn customer_assignables<T: Assignable>(
         &self,
         caller: &Caller,
         customer: CustomerId,
@@ -170,7 +168,7 @@ impl App {
     }
 
     /// Assigns to a customer of the same tenant (the null customer unassigns).
-    pub(super) async fn assign<T: Assignable>(
+    pub async fn assign<T: Assignable>(
         &self,
         caller: &Caller,
         id: Uuid,

@@ -11,7 +11,6 @@ use crate::domain::device::{
     ACCESS_TOKEN, CredentialsId, Device, DeviceCredentials, DeviceInput, check_access_token,
 };
 use crate::domain::ids::{CustomerId, DeviceId, TenantId, new_time_uuid, now_ms};
-use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, assignable as rows, devices};
 
 use super::assignable::{audit, check, duplicate_name, find, may_create, stage_delete_data};
@@ -130,47 +129,6 @@ impl App {
             Ok((device, changes))
         })
         .await
-    }
-
-    pub async fn device(&self, caller: &Caller, id: DeviceId) -> ServiceResult<Device> {
-        self.get_assignable(caller, id.0).await
-    }
-
-    /// The caller's tenant's device with this name.
-    pub async fn device_by_name(&self, caller: &Caller, name: &str) -> ServiceResult<Device> {
-        self.assignable_by_name(caller, name).await
-    }
-
-    /// A page of the tenant's devices (optionally of one type).
-    pub async fn tenant_devices(
-        &self,
-        caller: &Caller,
-        link: PageLink,
-        device_type: Option<String>,
-    ) -> ServiceResult<PageData<Device>> {
-        self.tenant_assignables(caller, link, device_type).await
-    }
-
-    /// A page of the devices assigned to one customer.
-    pub async fn customer_devices(
-        &self,
-        caller: &Caller,
-        customer: CustomerId,
-        link: PageLink,
-        device_type: Option<String>,
-    ) -> ServiceResult<PageData<Device>> {
-        self.customer_assignables(caller, customer, link, device_type)
-            .await
-    }
-
-    /// Assigns a device to a customer of the same tenant (`NULL` unassigns).
-    pub async fn assign_device(
-        &self,
-        caller: &Caller,
-        id: DeviceId,
-        customer: CustomerId,
-    ) -> ServiceResult<Device> {
-        self.assign(caller, id.0, customer).await
     }
 
     /// Deletes a device with its credentials, attributes and telemetry.
