@@ -13,7 +13,7 @@ mod load;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -24,20 +24,6 @@ fn env_or(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-}
-
-fn wait_for(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "{addr} never opened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Resident and peak resident memory of a process, in MiB.
@@ -126,8 +112,8 @@ fn start_clientele(dir: &std::path::Path, http: SocketAddr, mqtt: SocketAddr) ->
         .stdout(Stdio::null())
         .spawn()
         .expect("start clientele");
-    wait_for(http);
-    wait_for(mqtt);
+    load::wait_for(http);
+    load::wait_for(mqtt);
     Killed(child)
 }
 
@@ -148,7 +134,7 @@ fn start_mosquitto(dir: &std::path::Path, addr: SocketAddr) -> Option<Killed> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    wait_for(addr);
+    load::wait_for(addr);
     Some(Killed(child))
 }
 
@@ -174,7 +160,7 @@ async fn main() {
     // a busy one; the total in flight is what sets the ack latency.
     let inflight = env_or("INFLIGHT", 2) as usize;
     let dir = tempfile::tempdir().expect("temp dir");
-    let (http, mqtt) = (free_addr(), free_addr());
+    let (http, mqtt) = (load::free_addr(), load::free_addr());
     let server = start_clientele(dir.path(), http, mqtt);
     let pid = server.0.id();
     let token = login(http).await;
@@ -203,7 +189,7 @@ async fn main() {
         ours.percentile_ms(0.99),
     );
 
-    let broker_addr = free_addr();
+    let broker_addr = load::free_addr();
     match start_mosquitto(dir.path(), broker_addr) {
         None => println!("mosquitto: not installed (apt-get install mosquitto); no comparison"),
         Some(_broker) => {

@@ -12,27 +12,13 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
 const DEVICES: u64 = 40;
 const KILLS: u64 = 3;
 const PASSWORD: &str = "Crash-pass-1";
-
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-}
-
-fn wait_for(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "{addr} never opened");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
 
 fn start(dir: &std::path::Path, http: SocketAddr, mqtt: SocketAddr) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_clientele"))
@@ -45,8 +31,8 @@ fn start(dir: &std::path::Path, http: SocketAddr, mqtt: SocketAddr) -> Child {
         .stdout(Stdio::null())
         .spawn()
         .expect("start clientele");
-    wait_for(http);
-    wait_for(mqtt);
+    load::wait_for(http);
+    load::wait_for(mqtt);
     child
 }
 
@@ -67,7 +53,7 @@ async fn rest(http: SocketAddr) -> (reqwest::Client, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_message_survives_sigkill_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (http, mqtt) = (free_addr(), free_addr());
+    let (http, mqtt) = (load::free_addr(), load::free_addr());
     let mut server = start(dir.path(), http, mqtt);
     let (client, token) = rest(http).await;
     let mut ids = Vec::new();

@@ -22,7 +22,7 @@ pub fn routes() -> Router<App> {
         .route("/api/customer/{id}/dashboards", get(customer_dashboards))
         .route(
             "/api/customer/{id}/dashboard/{dashboard_id}",
-            post(assign).delete(unassign),
+            post(assign).delete(assign),
         )
 }
 
@@ -78,32 +78,20 @@ async fn customer_dashboards(
     ))
 }
 
+/// `POST` assigns, `DELETE` unassigns.
 async fn assign(
     State(app): State<App>,
     Auth(caller): Auth,
+    method: axum::http::Method,
     Path((id, dashboard_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Dashboard>> {
     let (customer, dashboard) = (
         CustomerId(parse_uuid(&id)?),
         DashboardId(parse_uuid(&dashboard_id)?),
     );
+    let add = method == axum::http::Method::POST;
     Ok(Json(
-        app.assign_dashboard(&caller, dashboard, customer, true)
-            .await?,
-    ))
-}
-
-async fn unassign(
-    State(app): State<App>,
-    Auth(caller): Auth,
-    Path((id, dashboard_id)): Path<(String, String)>,
-) -> ApiResult<Json<Dashboard>> {
-    let (customer, dashboard) = (
-        CustomerId(parse_uuid(&id)?),
-        DashboardId(parse_uuid(&dashboard_id)?),
-    );
-    Ok(Json(
-        app.assign_dashboard(&caller, dashboard, customer, false)
+        app.assign_dashboard(&caller, dashboard, customer, add)
             .await?,
     ))
 }
