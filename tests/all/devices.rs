@@ -314,3 +314,62 @@ async fn dashboards_are_shared_with_many_customers_and_survive_them() {
         .await;
     assert_eq!(listed["totalElements"], 1);
 }
+
+#[tokio::test]
+async fn deleting_a_tenant_takes_its_devices_and_their_data_with_it() {
+    let server = TestServer::start().await;
+    let sys = server.sysadmin().await;
+    let (_, tenant) = sys
+        .post("/api/tenant", json!({"title": "Short-lived"}))
+        .await;
+    let tid = tenant["id"]["id"].as_str().unwrap();
+    let (_, admin_user) = sys
+        .post("/api/user?sendActivationMail=false", json!({"email": "admin@short.io", "authority": "TENANT_ADMIN", "tenantId": {"id": tid}}))
+        .await;
+    let (_, link) = sys
+        .get(&format!(
+            "/api/user/{}/activationLink",
+            admin_user["id"]["id"].as_str().unwrap()
+        ))
+        .await;
+    let token = clientele_tests::activation_token(link.as_str().unwrap());
+    server
+        .anonymous()
+        .post(
+            "/api/noauth/activate",
+            json!({"activateToken": token, "password": PASSWORD}),
+        )
+        .await;
+    let admin = server.login("admin@short.io", PASSWORD).await;
+    admin
+        .post(
+            "/api/device?accessToken=SHORT_LIVED",
+            json!({"name": "Ephemeral"}),
+        )
+        .await;
+    assert_eq!(
+        server
+            .anonymous()
+            .post("/api/v1/SHORT_LIVED/telemetry", json!({"t": 1}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    assert_eq!(
+        sys.delete(&format!("/api/tenant/{tid}")).await.0,
+        StatusCode::OK
+    );
+    assert_error(
+        &server
+            .anonymous()
+            .post("/api/v1/SHORT_LIVED/telemetry", json!({"t": 2}))
+            .await,
+        401,
+        10,
+    );
+    assert_error(&admin.get("/api/auth/user").await, 401, 10);
+    // The first tenant is untouched.
+    let own = server.tenant_admin().await;
+    assert_eq!(own.get("/api/auth/user").await.0, StatusCode::OK);
+}

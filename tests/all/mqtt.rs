@@ -870,3 +870,37 @@ async fn thingsboards_python_device_sdk_works_unmodified() {
     );
     assert_eq!(client_attributes(&admin, &id).await[0]["value"], "1.2.3");
 }
+
+#[tokio::test]
+async fn deleting_a_device_or_replacing_its_token_ends_its_sessions() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let doomed = device(&admin, "Doomed", "DOOMED_TOKEN", false).await;
+    let rotated = device(&admin, "Rotated", "ROTATED_TOKEN", false).await;
+    let bystander = device(&admin, "Bystander", "BYSTANDER_TOKEN", false).await;
+    let mut d = Device::connect(&server, "DOOMED_TOKEN").await;
+    let mut r = Device::connect(&server, "ROTATED_TOKEN").await;
+    let mut b = Device::connect(&server, "BYSTANDER_TOKEN").await;
+    d.publish("v1/devices/me/telemetry", r#"{"t":1}"#).await;
+
+    assert_eq!(
+        admin.delete(&format!("/api/device/{doomed}")).await.0,
+        StatusCode::OK
+    );
+    d.closed().await;
+    let (_, mut creds) = admin
+        .get(&format!("/api/device/{rotated}/credentials"))
+        .await;
+    creds["credentialsId"] = json!("ROTATED_TOKEN_2");
+    assert_eq!(
+        admin.post("/api/device/credentials", creds).await.0,
+        StatusCode::OK
+    );
+    r.closed().await;
+
+    // The others go on; the new token works.
+    b.publish("v1/devices/me/telemetry", r#"{"t":2}"#).await;
+    assert_eq!(latest(&admin, &bystander, "t").await["t"][0]["value"], 2);
+    let mut again = Device::connect(&server, "ROTATED_TOKEN_2").await;
+    again.publish("v1/devices/me/telemetry", r#"{"t":3}"#).await;
+}

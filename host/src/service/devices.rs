@@ -15,7 +15,7 @@ use crate::store::{self, Changes, KvRead, assignable as rows, devices};
 
 use super::assignable::{audit, check, duplicate_name, find, may_create, stage_delete_data};
 use super::audit::{Actor, record};
-use super::{App, ServiceError, ServiceResult};
+use super::{App, DeviceEvent, ServiceError, ServiceResult};
 
 /// A fresh access token: 20 random alphanumerics, as ThingsBoard makes them.
 fn generate_token() -> String {
@@ -149,7 +149,9 @@ impl App {
             store::audit_log::append(&mut changes, &log);
             Ok(((), changes))
         })
-        .await
+        .await?;
+        let _ = self.device_events.send(DeviceEvent::Revoked { device: id });
+        Ok(())
     }
 
     pub async fn device_credentials(
@@ -171,31 +173,40 @@ impl App {
         update: DeviceCredentials,
     ) -> ServiceResult<DeviceCredentials> {
         let caller = caller.clone();
-        self.write(move |view| {
-            let d: Device = find(view, &caller, update.device_id.0, Operation::Write)?;
-            if update.credentials_type != ACCESS_TOKEN {
-                return Err(ServiceError::invalid(
-                    "Only ACCESS_TOKEN credentials are supported",
-                ));
-            }
-            let old = devices::credentials(view, d.id)?.ok_or_else(ServiceError::not_found)?;
-            let token = if update.credentials_id == old.credentials_id {
-                old.credentials_id.clone()
-            } else {
-                free_token(view, Some(update.credentials_id.clone()))?
-            };
-            let new = DeviceCredentials {
-                credentials_id: token,
-                version: old.version + 1,
-                ..old.clone()
-            };
-            let mut changes = Changes::new();
-            devices::put_credentials(&mut changes, d.tenant_id, Some(&old), &new);
-            let log = audit(&caller, &d, ActionType::CredentialsUpdated, json!({}));
-            store::audit_log::append(&mut changes, &log);
-            Ok((new, changes))
-        })
-        .await
+        let saved = self
+            .write(move |view| {
+                let d: Device = find(view, &caller, update.device_id.0, Operation::Write)?;
+                if update.credentials_type != ACCESS_TOKEN {
+                    return Err(ServiceError::invalid(
+                        "Only ACCESS_TOKEN credentials are supported",
+                    ));
+                }
+                let old = devices::credentials(view, d.id)?.ok_or_else(ServiceError::not_found)?;
+                let token = if update.credentials_id == old.credentials_id {
+                    old.credentials_id.clone()
+                } else {
+                    free_token(view, Some(update.credentials_id.clone()))?
+                };
+                let new = DeviceCredentials {
+                    credentials_id: token,
+                    version: old.version + 1,
+                    ..old.clone()
+                };
+                let mut changes = Changes::new();
+                devices::put_credentials(&mut changes, d.tenant_id, Some(&old), &new);
+                let log = audit(&caller, &d, ActionType::CredentialsUpdated, json!({}));
+                store::audit_log::append(&mut changes, &log);
+                let replaced = new.credentials_id != old.credentials_id;
+                Ok(((new, replaced), changes))
+            })
+            .await?;
+        let (new, replaced) = saved;
+        if replaced {
+            let _ = self.device_events.send(DeviceEvent::Revoked {
+                device: new.device_id,
+            });
+        }
+        Ok(new)
     }
 
     /// The device an access token belongs to (device transports).

@@ -45,7 +45,8 @@ impl Scope {
 /// Values by key name.
 pub type Named = Vec<(String, DataValue)>;
 
-/// A change devices are told about: shared attributes set or deleted.
+/// A change devices are told about: shared attributes set or deleted, or
+/// the device itself gone.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeviceEvent {
     SharedUpdated {
@@ -55,6 +56,10 @@ pub enum DeviceEvent {
     SharedDeleted {
         device: DeviceId,
         keys: Vec<String>,
+    },
+    /// Deleted, or its token replaced: its open sessions end.
+    Revoked {
+        device: DeviceId,
     },
 }
 

@@ -4,11 +4,13 @@ use serde_json::json;
 
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::domain::asset::Asset;
 use crate::domain::audit::ActionType;
+use crate::domain::device::Device;
 use crate::domain::ids::{CustomerId, TenantId, now_ms};
 use crate::domain::page::{PageData, PageLink, SortOrder};
 use crate::domain::tenant::{Tenant, TenantInput};
-use crate::store::{self, Changes, customers, tenants, users};
+use crate::store::{self, Changes, assignable, customers, dashboards, tenants, users};
 
 use super::audit::{Actor, record};
 use super::{App, ServiceError, ServiceResult};
@@ -104,34 +106,57 @@ impl App {
         .await
     }
 
-    /// Deletes a tenant with its customers and users, in one transaction.
-    /// The tenant's audit log is kept: it is the record of what happened.
+    /// Deletes a tenant with everything it owns (customers, users, devices,
+    /// assets, dashboards, attributes and telemetry), in one transaction;
+    /// its devices' open sessions end. The tenant's audit log is kept: it
+    /// is the record of what happened.
     pub async fn delete_tenant(&self, caller: &Caller, id: TenantId) -> ServiceResult<()> {
         check(caller, Operation::Delete, id)?;
         let caller = caller.clone();
-        self.write(move |view| {
-            let tenant = tenants::get(view, id)?.ok_or_else(ServiceError::not_found)?;
-            let mut changes = Changes::new();
-            for user in users::of_tenant(view, id)? {
-                let creds = users::credentials(view, user.id)?;
-                users::delete(&mut changes, &user, creds.as_ref());
-            }
-            let mut doomed = Vec::new();
-            customers::for_each_of(view, id, |c| doomed.push(c))?;
-            for c in &doomed {
-                customers::delete(&mut changes, c);
-            }
-            tenants::delete(&mut changes, id);
-            let log = record(
-                &Actor::from(&caller),
-                CustomerId::NULL,
-                Some((id.entity_id(), &tenant.title)),
-                ActionType::Deleted,
-                json!({ "entityId": id.entity_id() }),
-            );
-            store::audit_log::append(&mut changes, &log);
-            Ok(((), changes))
-        })
-        .await
+        let gone = self
+            .write(move |view| {
+                let tenant = tenants::get(view, id)?.ok_or_else(ServiceError::not_found)?;
+                let mut changes = Changes::new();
+                for user in users::of_tenant(view, id)? {
+                    let creds = users::credentials(view, user.id)?;
+                    users::delete(&mut changes, &user, creds.as_ref());
+                }
+                let mut doomed = Vec::new();
+                customers::for_each_of(view, id, |c| doomed.push(c))?;
+                for c in &doomed {
+                    customers::delete(&mut changes, c);
+                }
+                let devices: Vec<Device> = assignable::of_tenant(view, id)?;
+                for d in &devices {
+                    let creds = store::devices::credentials(view, d.id)?;
+                    store::devices::delete(&mut changes, d, creds.as_ref());
+                }
+                for a in assignable::of_tenant::<Asset>(view, id)? {
+                    assignable::delete(&mut changes, &a);
+                }
+                for d in dashboards::of_tenant(view, id)? {
+                    dashboards::delete(&mut changes, &d);
+                }
+                for (table, key) in store::telemetry::all_keys_of_tenant(view, id)? {
+                    changes.delete(table, key);
+                }
+                tenants::delete(&mut changes, id);
+                let log = record(
+                    &Actor::from(&caller),
+                    CustomerId::NULL,
+                    Some((id.entity_id(), &tenant.title)),
+                    ActionType::Deleted,
+                    json!({ "entityId": id.entity_id() }),
+                );
+                store::audit_log::append(&mut changes, &log);
+                Ok((devices, changes))
+            })
+            .await?;
+        for d in gone {
+            let _ = self
+                .device_events
+                .send(super::DeviceEvent::Revoked { device: d.id });
+        }
+        Ok(())
     }
 }

@@ -399,6 +399,18 @@ pub fn all_keys_of(
     Ok(out)
 }
 
+/// Every stored key of a tenant's data, for removing it with the tenant.
+pub fn all_keys_of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<(Table, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for table in [Table::Telemetry, Table::Latest, Table::Attributes] {
+        r.scan(table, tenant.0.as_bytes(), None, false, &mut |k, _| {
+            out.push((table, k.to_vec()));
+            Ok(true)
+        })?;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

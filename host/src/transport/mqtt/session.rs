@@ -75,9 +75,9 @@ async fn oldest(inflight: &mut VecDeque<Pending>) -> (Option<u16>, Result<Handle
 
 fn event_device(e: &DeviceEvent) -> uuid::Uuid {
     match e {
-        DeviceEvent::SharedUpdated { device, .. } | DeviceEvent::SharedDeleted { device, .. } => {
-            device.0
-        }
+        DeviceEvent::SharedUpdated { device, .. }
+        | DeviceEvent::SharedDeleted { device, .. }
+        | DeviceEvent::Revoked { device } => device.0,
     }
 }
 
@@ -93,7 +93,9 @@ impl Session {
             silence_limit: (hello.keep_alive > 0)
                 .then(|| Duration::from_millis(u64::from(hello.keep_alive) * 1500)),
             subscriptions: HashSet::new(),
-            events: None,
+            // Every session hears about its device: shared-attribute
+            // changes (forwarded while subscribed) and revocation.
+            events: Some(ctx.app.subscribe_device_events()),
             inflight: VecDeque::new(),
             ordered_tail: None,
             read,
@@ -172,7 +174,11 @@ impl Session {
                         ending.get_or_insert(reason);
                     }
                 }
-                event = next_event(&mut self.events), if self.events.is_some() => self.forward(event),
+                event = next_event(&mut self.events), if self.events.is_some() => {
+                    if let Some(reason) = self.forward(event) {
+                        ending.get_or_insert(Some(reason));
+                    }
+                }
                 n = stream.read_buf(&mut self.read), if reading => {
                     if n? == 0 {
                         // Gone: there is no one left to answer.
@@ -230,9 +236,6 @@ impl Session {
                 for f in &filters {
                     if let Some(filter) = topics::filter(f, true) {
                         self.subscriptions.remove(&filter);
-                        if filter == Filter::Attributes {
-                            self.events = None;
-                        }
                     }
                 }
                 self.send(Outbound::UnsubAck {
@@ -252,11 +255,8 @@ impl Session {
     }
 
     fn subscribe(&mut self, filter: Filter) {
-        // Events are taken from the moment of subscribing: earlier changes
-        // are for the device to request.
-        if filter == Filter::Attributes && self.events.is_none() {
-            self.events = Some(self.ctx.app.subscribe_device_events());
-        }
+        // Updates are forwarded from the moment of subscribing: earlier
+        // changes are for the device to request.
         self.subscriptions.insert(filter);
     }
 
@@ -335,18 +335,33 @@ impl Session {
         }
     }
 
-    fn forward(&mut self, event: Result<DeviceEvent, broadcast::error::RecvError>) {
+    /// Passes a shared-attribute change on (if subscribed); a revocation of
+    /// this device ends the session.
+    fn forward(
+        &mut self,
+        event: Result<DeviceEvent, broadcast::error::RecvError>,
+    ) -> Option<Reason> {
         match event {
-            Ok(e) if event_device(&e) == self.device() => self.send(Outbound::Publish {
-                topic: topics::ATTRIBUTES.to_owned(),
-                payload: topics::shared_update(&e).into(),
-            }),
+            Ok(DeviceEvent::Revoked { device }) if device.0 == self.device() => {
+                tracing::info!(device = %self.device(), "device deleted or its token replaced: session closed");
+                return Some(Reason::NotAuthorized);
+            }
+            Ok(e)
+                if event_device(&e) == self.device()
+                    && self.subscriptions.contains(&Filter::Attributes) =>
+            {
+                self.send(Outbound::Publish {
+                    topic: topics::ATTRIBUTES.to_owned(),
+                    payload: topics::shared_update(&e).into(),
+                });
+            }
             Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(device = %self.device(), missed, "shared attribute updates missed");
             }
             Err(broadcast::error::RecvError::Closed) => self.events = None,
         }
+        None
     }
 
     fn send(&mut self, packet: Outbound) {

@@ -183,6 +183,7 @@ pub fn shared_update(event: &DeviceEvent) -> Vec<u8> {
                 .map(|KvEntry { key, value }| (key.clone(), value.clone())),
         ),
         DeviceEvent::SharedDeleted { keys, .. } => json!({ "deleted": keys }),
+        DeviceEvent::Revoked { .. } => json!({}),
     }
     .to_string()
     .into_bytes()
