@@ -151,6 +151,8 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Requests handled at once; more wait (back-pressure, bounded memory).
     pub max_concurrent_requests: usize,
+    /// How often an open WebSocket's token is checked again (seconds).
+    pub ws_token_recheck_s: u64,
 }
 
 impl Default for HttpSettings {
@@ -158,6 +160,7 @@ impl Default for HttpSettings {
         HttpSettings {
             max_body_bytes: 1024 * 1024,
             max_concurrent_requests: 1024,
+            ws_token_recheck_s: 30,
         }
     }
 }

@@ -163,3 +163,30 @@ async fn subscribers_see_only_what_they_may_read() {
         "{closed:?}"
     );
 }
+
+#[tokio::test]
+async fn a_disabled_users_socket_is_closed_at_the_next_token_check() {
+    let server = TestServer::start_with(|s| s.http.ws_token_recheck_s = 1).await;
+    let admin = server.tenant_admin().await;
+    let c = admin.create_customer("Watcher").await;
+    let uid = admin
+        .create_active_user(&server, c["id"]["id"].as_str().unwrap(), "w@w.io")
+        .await;
+    let user = server.login("w@w.io", PASSWORD).await;
+    let mut ws = connect(&server, &format!("?token={}", user.token.unwrap())).await;
+    send(
+        &mut ws,
+        json!({"attrSubCmds": [{"entityType": "CUSTOMER", "entityId": c["id"]["id"], "cmdId": 1}]}),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await["errorCode"], 0);
+    let off = format!("/api/user/{uid}/userCredentialsEnabled?userCredentialsEnabled=false");
+    assert_eq!(admin.post(&off, json!({})).await.0, StatusCode::OK);
+    let closed = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("closed within 5 s");
+    assert!(
+        matches!(closed, Some(Ok(Message::Close(_))) | None | Some(Err(_))),
+        "{closed:?}"
+    );
+}

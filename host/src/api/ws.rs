@@ -2,7 +2,9 @@
 //! protocol: `/api/ws` (or `/api/ws/plugins/telemetry`), authenticated with
 //! `?token=` or a first `{"authCmd":{"token":..}}`, then `tsSubCmds` /
 //! `attrSubCmds` (or `cmds` of type TIMESERIES / ATTRIBUTES). Each
-//! subscription first gets the current values, then every change.
+//! subscription first gets the current values, then every change. The
+//! token is checked again every `http.ws_token_recheck_s` (30 s): a
+//! deleted or disabled user, or one whose password changed, is disconnected.
 
 use std::collections::HashMap;
 
@@ -102,10 +104,10 @@ impl Subscription {
     }
 }
 
-async fn session(app: App, mut socket: WebSocket, token: Option<String>) {
+async fn session(app: App, mut socket: WebSocket, mut token: Option<String>) {
     let mut caller: Option<Caller> = None;
-    if let Some(token) = token {
-        match app.authenticate(&token) {
+    if let Some(token) = &token {
+        match app.authenticate(token) {
             Ok(c) => caller = Some(c),
             Err(e) => {
                 let _ = socket.send(close_with(&e.to_string())).await;
@@ -115,15 +117,27 @@ async fn session(app: App, mut socket: WebSocket, token: Option<String>) {
     }
     let mut events = app.subscribe_data_events();
     let mut subs: HashMap<i64, Subscription> = HashMap::new();
+    // The token is checked again now and then, so that a user who is
+    // deleted, disabled or changes password stops receiving data.
+    let every = std::time::Duration::from_secs(app.settings().http.ws_token_recheck_s.max(1));
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
+            _ = recheck.tick() => {
+                if let Some(t) = &token
+                    && let Err(e) = app.authenticate(t)
+                {
+                    let _ = socket.send(close_with(&e.to_string())).await;
+                    return;
+                }
+            }
             incoming = socket.recv() => {
                 let text = match incoming {
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                     Some(Ok(_)) => continue,
                 };
-                let replies = match handle(&app, &mut caller, &mut subs, text.as_str()).await {
+                let replies = match handle(&app, &mut caller, &mut token, &mut subs, text.as_str()).await {
                     Ok(replies) => replies,
                     Err(reason) => {
                         let _ = socket.send(close_with(&reason)).await;
@@ -174,12 +188,14 @@ fn close_with(reason: &str) -> Message {
 async fn handle(
     app: &App,
     caller: &mut Option<Caller>,
+    token: &mut Option<String>,
     subs: &mut HashMap<i64, Subscription>,
     text: &str,
 ) -> Result<Vec<Value>, String> {
     let cmds: Commands = serde_json::from_str(text).map_err(|e| format!("invalid command: {e}"))?;
     if let Some(auth) = cmds.auth_cmd {
         *caller = Some(app.authenticate(&auth.token).map_err(|e| e.to_string())?);
+        *token = Some(auth.token);
     }
     let Some(caller) = caller.as_ref() else {
         return Err("Authentication required".into());
