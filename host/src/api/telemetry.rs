@@ -235,17 +235,14 @@ async fn save_ts(
     Ok(())
 }
 
+/// With a TTL in the path: accepted and ignored (data is kept until deleted).
 async fn save_ts_ttl(
-    State(app): State<App>,
-    Auth(caller): Auth,
-    Path((t, id, _scope, _ttl)): Path<(String, String, String, String)>,
-    Body(body): Body<Value>,
+    app: State<App>,
+    caller: Auth,
+    Path((t, id, scope, _ttl)): Path<(String, String, String, String)>,
+    body: Body<Value>,
 ) -> ApiResult<()> {
-    let entries =
-        parse_telemetry(&body, now_ms()).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    app.save_telemetry(&caller, entity(&t, &id)?, entries)
-        .await?;
-    Ok(())
+    save_ts(app, caller, Path((t, id, scope)), body).await
 }
 
 async fn save_attrs(
