@@ -333,6 +333,20 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_is_a_valid_configuration() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("```toml\n").expect("a toml example") + "```toml\n".len();
+        let example = &readme[start..start + readme[start..].find("```").expect("end of example")];
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("example.toml", example)?;
+            let s = Settings::load(Some(Path::new("example.toml"))).map_err(|e| *e)?;
+            assert_eq!(s.mqtt_addr.port(), 1883);
+            assert!(s.smtp.is_some());
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_errors() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("bad.toml", "htp_addr = '1'\n")?;
