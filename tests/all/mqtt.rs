@@ -904,3 +904,48 @@ async fn deleting_a_device_or_replacing_its_token_ends_its_sessions() {
     let mut again = Device::connect(&server, "ROTATED_TOKEN_2").await;
     again.publish("v1/devices/me/telemetry", r#"{"t":3}"#).await;
 }
+
+#[tokio::test]
+async fn a_gateway_hears_and_asks_for_its_devices_attributes() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    device(&admin, "Gateway", "GW_ATTR_TOKEN", true).await;
+    let mut gw = Device::connect(&server, "GW_ATTR_TOKEN").await;
+    gw.subscribe("v1/gateway/attributes").await;
+    gw.subscribe("v1/gateway/attributes/response").await;
+    gw.publish("v1/gateway/connect", r#"{"device":"Valve"}"#)
+        .await;
+    let (_, valve) = admin.get("/api/tenant/devices?deviceName=Valve").await;
+    let valve_id = valve["id"]["id"].as_str().unwrap().to_owned();
+
+    let path = format!("/api/plugins/telemetry/DEVICE/{valve_id}/attributes/SHARED_SCOPE");
+    assert_eq!(
+        admin.post(&path, json!({"target": 40})).await.0,
+        StatusCode::OK
+    );
+    let (topic, pushed) = gw.message().await;
+    assert_eq!(topic, "v1/gateway/attributes");
+    assert_eq!(pushed, json!({"device": "Valve", "data": {"target": 40}}));
+
+    gw.publish(
+        "v1/gateway/attributes/request",
+        r#"{"id":7,"device":"Valve","client":false,"key":"target"}"#,
+    )
+    .await;
+    let (topic, answer) = gw.message().await;
+    assert_eq!(topic, "v1/gateway/attributes/response");
+    assert_eq!(answer, json!({"id": 7, "device": "Valve", "value": 40}));
+
+    gw.publish("v1/gateway/attributes", r#"{"Valve":{"firmware":"2.1"}}"#)
+        .await;
+    gw.publish(
+        "v1/gateway/attributes/request",
+        r#"{"id":8,"device":"Valve","client":true,"keys":["firmware","missing"]}"#,
+    )
+    .await;
+    let (_, answer) = gw.message().await;
+    assert_eq!(
+        answer,
+        json!({"id": 8, "device": "Valve", "values": {"firmware": "2.1"}})
+    );
+}

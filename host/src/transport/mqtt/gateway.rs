@@ -115,6 +115,15 @@ impl Devices {
         Ok(d)
     }
 
+    /// The name this gateway knows a device by, if it has named it.
+    pub fn name_of(&self, id: uuid::Uuid) -> Option<String> {
+        let known = self.known.lock().ok()?;
+        known
+            .iter()
+            .find(|(_, d)| d.id.0 == id)
+            .map(|(name, _)| name.clone())
+    }
+
     /// Forgets a device the gateway reports disconnected.
     pub fn forget(&self, name: &str) {
         if let Ok(mut known) = self.known.lock() {

@@ -103,6 +103,32 @@ pub async fn handle(ctx: &Context, route: Route, payload: Bytes, now: i64) -> Ha
         | Route::GatewayDisconnect
         | Route::GatewayTelemetry
         | Route::GatewayAttributes => handle_gateway(ctx, &route, &payload, now).await?,
+        Route::GatewayAttributeRequest => {
+            let Some(devices) = &ctx.gateway else {
+                return Err(Reason::NotAuthorized);
+            };
+            let request = topics::parse_gateway_attribute_request(&payload)
+                .map_err(|e| invalid(ctx, &route, e))?;
+            let device = devices
+                .resolve(app, &request.device, None)
+                .await
+                .map_err(|e| failed(ctx, e))?;
+            let none: &[String] = &[];
+            let (client, shared) = if request.client {
+                (Some(request.keys.as_slice()), Some(none))
+            } else {
+                (Some(none), Some(request.keys.as_slice()))
+            };
+            let (client, shared) = app
+                .device_attributes(&device, client, shared)
+                .map_err(|e| failed(ctx, e))?;
+            let values = if request.client { client } else { shared };
+            return Ok(Some(Reply {
+                topic: topics::GATEWAY_ATTRIBUTE_RESPONSE.to_owned(),
+                payload: topics::gateway_attribute_response(&request, values),
+                needs: Filter::GatewayAttributeResponses,
+            }));
+        }
     }
     Ok(None)
 }

@@ -355,6 +355,20 @@ impl Session {
                     payload: topics::shared_update(&e).into(),
                 });
             }
+            // A device behind this gateway: told through the gateway.
+            Ok(e)
+                if self.subscriptions.contains(&Filter::GatewayAttributes)
+                    && !matches!(e, DeviceEvent::Revoked { .. }) =>
+            {
+                let device = event_device(&e);
+                let name = self.ctx.gateway.as_ref().and_then(|g| g.name_of(device));
+                if let Some(name) = name {
+                    self.send(Outbound::Publish {
+                        topic: topics::GATEWAY_ATTRIBUTES.to_owned(),
+                        payload: topics::gateway_shared_update(&name, &e).into(),
+                    });
+                }
+            }
             Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(device = %self.device(), missed, "shared attribute updates missed");

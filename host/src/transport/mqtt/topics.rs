@@ -13,6 +13,9 @@ const ATTRIBUTE_REQUEST: &str = "v1/devices/me/attributes/request/";
 const ATTRIBUTE_RESPONSE: &str = "v1/devices/me/attributes/response/";
 const RPC_REQUEST: &str = "v1/devices/me/rpc/request/";
 const RPC_RESPONSE: &str = "v1/devices/me/rpc/response/";
+pub const GATEWAY_ATTRIBUTES: &str = "v1/gateway/attributes";
+const GATEWAY_ATTRIBUTE_REQUEST: &str = "v1/gateway/attributes/request";
+pub const GATEWAY_ATTRIBUTE_RESPONSE: &str = "v1/gateway/attributes/response";
 
 /// Where a device's PUBLISH goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +30,8 @@ pub enum Route {
     GatewayDisconnect,
     GatewayTelemetry,
     GatewayAttributes,
+    /// Answered on `v1/gateway/attributes/response`.
+    GatewayAttributeRequest,
 }
 
 impl Route {
@@ -37,6 +42,7 @@ impl Route {
                 | Route::GatewayDisconnect
                 | Route::GatewayTelemetry
                 | Route::GatewayAttributes
+                | Route::GatewayAttributeRequest
         )
     }
 
@@ -60,6 +66,7 @@ pub fn route(topic: &str) -> Option<Route> {
         "v1/gateway/disconnect" => Route::GatewayDisconnect,
         "v1/gateway/telemetry" => Route::GatewayTelemetry,
         "v1/gateway/attributes" => Route::GatewayAttributes,
+        GATEWAY_ATTRIBUTE_REQUEST => Route::GatewayAttributeRequest,
         _ => {
             if let Some(rest) = topic.strip_prefix(ATTRIBUTE_REQUEST) {
                 Route::AttributeRequest(request_id(rest)?)
@@ -82,8 +89,11 @@ pub enum Filter {
     /// Server-side RPC; accepted, but nothing is sent on it yet.
     RpcRequests,
     RpcResponses,
-    /// A gateway's own subscriptions; accepted, nothing is sent on them yet.
-    Gateway,
+    /// Shared attribute changes of the devices behind a gateway.
+    GatewayAttributes,
+    GatewayAttributeResponses,
+    /// Server-side RPC to the devices behind a gateway; nothing is sent yet.
+    GatewayRpc,
 }
 
 pub fn filter(f: &str, gateway: bool) -> Option<Filter> {
@@ -92,11 +102,9 @@ pub fn filter(f: &str, gateway: bool) -> Option<Filter> {
         "v1/devices/me/attributes/response/+" => Filter::AttributeResponses,
         "v1/devices/me/rpc/request/+" => Filter::RpcRequests,
         "v1/devices/me/rpc/response/+" => Filter::RpcResponses,
-        "v1/gateway/attributes" | "v1/gateway/attributes/response" | "v1/gateway/rpc"
-            if gateway =>
-        {
-            Filter::Gateway
-        }
+        GATEWAY_ATTRIBUTES if gateway => Filter::GatewayAttributes,
+        GATEWAY_ATTRIBUTE_RESPONSE if gateway => Filter::GatewayAttributeResponses,
+        "v1/gateway/rpc" if gateway => Filter::GatewayRpc,
         _ => return None,
     })
 }
@@ -139,6 +147,73 @@ fn keys(v: Option<&Value>, name: &str) -> Result<Option<Vec<String>>, PayloadErr
     Ok(Some(list.into_iter().filter(|k| !k.is_empty()).collect()))
 }
 
+/// A gateway asking for attributes of a device behind it:
+/// `{"id":1,"device":"A","client":false,"key":"k"}` or `"keys":["a","b"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayAttributeRequest {
+    pub id: Value,
+    pub device: String,
+    pub client: bool,
+    /// One `key` (answered as `value`) or several `keys` (answered as `values`).
+    pub keys: Vec<String>,
+    pub single: bool,
+}
+
+pub fn parse_gateway_attribute_request(
+    payload: &[u8],
+) -> Result<GatewayAttributeRequest, PayloadError> {
+    let json = parse_json(payload)?;
+    let obj = json
+        .as_object()
+        .ok_or_else(|| shape("an attribute request must be a JSON object"))?;
+    let device = obj
+        .get("device")
+        .and_then(Value::as_str)
+        .filter(|d| !d.trim().is_empty())
+        .ok_or_else(|| shape("'device' must name a device"))?;
+    let id = obj.get("id").cloned().unwrap_or(Value::Null);
+    let client = obj.get("client").and_then(Value::as_bool).unwrap_or(false);
+    let (keys, single) = match (obj.get("key"), keys(obj.get("keys"), "keys")?) {
+        (Some(Value::String(k)), _) => (vec![k.clone()], true),
+        (_, Some(list)) => (list, false),
+        _ => return Err(shape("a 'key' or 'keys' is required")),
+    };
+    Ok(GatewayAttributeRequest {
+        id,
+        device: device.to_owned(),
+        client,
+        keys,
+        single,
+    })
+}
+
+/// `{"id":..,"device":"A","value":v}` for one key, `"values":{..}` for several.
+pub fn gateway_attribute_response(
+    request: &GatewayAttributeRequest,
+    values: Vec<(String, DataValue)>,
+) -> Vec<u8> {
+    let mut out = Map::new();
+    out.insert("id".into(), request.id.clone());
+    out.insert("device".into(), Value::String(request.device.clone()));
+    if request.single {
+        let value = values
+            .into_iter()
+            .next()
+            .map_or(Value::Null, |(_, v)| v.to_json());
+        out.insert("value".into(), value);
+    } else {
+        out.insert("values".into(), object(values));
+    }
+    Value::Object(out).to_string().into_bytes()
+}
+
+/// `{"device":"A","data":{..}}`: a shared attribute change pushed to the gateway.
+pub fn gateway_shared_update(device: &str, event: &DeviceEvent) -> Vec<u8> {
+    json!({ "device": device, "data": shared_change(event) })
+        .to_string()
+        .into_bytes()
+}
+
 /// `{"clientKeys":"a,b","sharedKeys":"c"}`; an empty payload asks for all.
 pub fn parse_attribute_request(payload: &[u8]) -> Result<AttributeRequest, PayloadError> {
     if payload.iter().all(u8::is_ascii_whitespace) {
@@ -176,6 +251,11 @@ pub fn attribute_response(
 /// What a device subscribed to `v1/devices/me/attributes` is sent:
 /// `{"k":v}` for updates, `{"deleted":["k"]}` for deletions.
 pub fn shared_update(event: &DeviceEvent) -> Vec<u8> {
+    shared_change(event).to_string().into_bytes()
+}
+
+/// `{"k":v}` for set attributes, `{"deleted":["k"]}` for deleted ones.
+fn shared_change(event: &DeviceEvent) -> Value {
     match event {
         DeviceEvent::SharedUpdated { values, .. } => object(
             values
@@ -185,8 +265,6 @@ pub fn shared_update(event: &DeviceEvent) -> Vec<u8> {
         DeviceEvent::SharedDeleted { keys, .. } => json!({ "deleted": keys }),
         DeviceEvent::Revoked { .. } => json!({}),
     }
-    .to_string()
-    .into_bytes()
 }
 
 /// The method of a client-side RPC `{"method":..,"params":..}`.
@@ -258,7 +336,11 @@ mod tests {
             Some(Filter::RpcRequests)
         );
         assert_eq!(filter("v1/gateway/rpc", false), None);
-        assert_eq!(filter("v1/gateway/rpc", true), Some(Filter::Gateway));
+        assert_eq!(filter("v1/gateway/rpc", true), Some(Filter::GatewayRpc));
+        assert_eq!(
+            filter("v1/gateway/attributes", true),
+            Some(Filter::GatewayAttributes)
+        );
         assert_eq!(filter("#", false), None);
         assert_eq!(filter("v1/devices/+/attributes", false), None);
     }
