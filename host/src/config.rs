@@ -18,6 +18,9 @@ pub struct Settings {
     /// redb's page cache, in MiB: more makes reads of big histories faster,
     /// less keeps the footprint small.
     pub store_cache_mib: usize,
+    /// Writes that may wait for or be inside the writer at once; beyond it
+    /// producers (device sessions, HTTP requests) wait: bounded memory.
+    pub max_queued_writes: usize,
     /// REST API and web UI.
     pub http_addr: SocketAddr,
     /// Device MQTT endpoint (ThingsBoard's device and gateway topics).
@@ -46,6 +49,7 @@ impl Default for Settings {
         Settings {
             data_dir: PathBuf::from("./data"),
             store_cache_mib: 32,
+            max_queued_writes: 16_384,
             http_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
             mqtt_addr: SocketAddr::from(([0, 0, 0, 0], 1883)),
             public_url: None,

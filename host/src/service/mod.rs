@@ -45,6 +45,9 @@ pub struct App {
     pub(crate) device_events: tokio::sync::broadcast::Sender<DeviceEvent>,
     pub(crate) data_events: tokio::sync::broadcast::Sender<DataEvent>,
     hashing: Arc<Semaphore>,
+    /// Writes queued for or inside the writer; a caller past the limit
+    /// waits, so overload slows producers instead of growing a queue.
+    write_slots: Arc<Semaphore>,
     pub(crate) mailer: Option<mail::Mailer>,
 }
 
@@ -89,6 +92,7 @@ impl App {
         let hashing = Arc::new(Semaphore::new(
             settings.security.max_concurrent_hashes.max(1),
         ));
+        let write_slots = Arc::new(Semaphore::new(settings.max_queued_writes.max(1)));
         let app = App {
             store,
             settings: Arc::new(settings),
@@ -98,6 +102,7 @@ impl App {
             device_events,
             data_events,
             hashing,
+            write_slots,
             mailer,
         };
         Ok((app, first_start))
@@ -115,6 +120,11 @@ impl App {
             + Send
             + 'static,
     {
+        let _slot = self
+            .write_slots
+            .acquire()
+            .await
+            .map_err(|_| ServiceError::Internal("shutting down".into()))?;
         crate::store::write(&*self.store, op).await
     }
 

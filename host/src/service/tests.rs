@@ -244,3 +244,44 @@ async fn one_commit_for_several_devices_interns_each_new_key_once() {
     assert_eq!(b.keys().collect::<Vec<_>>(), ["rpm"]);
     assert_eq!(b["rpm"].1, crate::domain::telemetry::DataValue::Long(1200));
 }
+
+#[tokio::test]
+async fn writers_past_the_queue_limit_wait_instead_of_failing() {
+    let settings = Settings {
+        sysadmin_password: Some("Sys-pass-1".into()),
+        tenant_admin_password: Some("Admin-pass-1".into()),
+        max_queued_writes: 1,
+        ..Settings::default()
+    };
+    let (app, first) = App::open(settings, Arc::new(MemoryStore::new()))
+        .await
+        .unwrap();
+    let first = first.unwrap();
+    let pair = app
+        .login(
+            &first.tenant_admin_email,
+            "Admin-pass-1",
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    let admin = app.authenticate(&pair.token).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let (app, admin) = (app.clone(), admin.clone());
+        tasks.push(tokio::spawn(async move {
+            app.save_customer(&admin, titled(&format!("c{i}")), NameConflict::Fail)
+                .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        app.customers(&admin, page("100", None))
+            .await
+            .unwrap()
+            .total_elements,
+        50
+    );
+}
