@@ -182,7 +182,7 @@ fn untimed(table: Table, bytes: &[u8]) -> StoreResult<(i64, DataValue)> {
         table: table.name(),
         reason: "short timed value".into(),
     })?;
-    Ok((ts, decode_value(table, &bytes[8..])?))
+    Ok((ts, decode_value(table, bytes.get(8..).unwrap_or_default())?))
 }
 
 pub fn put_point(
@@ -243,7 +243,7 @@ pub fn all_latest(
     let prefix = Key::new().id(tenant.0).id(entity).build();
     let mut out = Vec::new();
     r.scan(Table::Latest, &prefix, None, false, &mut |k, v| {
-        if let Ok(id) = <[u8; 4]>::try_from(&k[32..]) {
+        if let Some(Ok(id)) = k.get(32..).map(<[u8; 4]>::try_from) {
             let (ts, value) = untimed(Table::Latest, v)?;
             out.push((u32::from_be_bytes(id), ts, value));
         }
@@ -373,7 +373,7 @@ pub fn attributes(
     prefix.push(scope);
     let mut out = Vec::new();
     r.scan(Table::Attributes, &prefix, None, false, &mut |k, v| {
-        let name = String::from_utf8_lossy(&k[33..]).into_owned();
+        let name = String::from_utf8_lossy(k.get(33..).unwrap_or_default()).into_owned();
         let (ts, value) = untimed(Table::Attributes, v)?;
         out.push((name, ts, value));
         Ok(true)
