@@ -190,3 +190,46 @@ async fn a_disabled_users_socket_is_closed_at_the_next_token_check() {
         "{closed:?}"
     );
 }
+
+#[tokio::test]
+async fn garbage_commands_close_the_socket_and_subscriptions_are_capped() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let (_, d) = admin.post("/api/device", json!({"name": "Capped"})).await;
+    let did = d["id"]["id"].as_str().unwrap().to_owned();
+    let token = admin.token.clone().unwrap();
+
+    let mut ws = connect(&server, &format!("?token={token}")).await;
+    ws.send(Message::Text("{not json".into())).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("answer");
+    assert!(
+        matches!(closed, Some(Ok(Message::Close(_))) | None),
+        "{closed:?}"
+    );
+
+    // Bad ids and types are answered per subscription; the socket stays.
+    let mut ws = connect(&server, &format!("?token={token}")).await;
+    send(
+        &mut ws,
+        json!({"tsSubCmds": [{"entityType": "DEVICE", "entityId": "not-a-uuid", "cmdId": 1},
+                                       {"entityType": "PLANET", "entityId": did, "cmdId": 2}]}),
+    )
+    .await;
+    let (a, b) = (next(&mut ws).await, next(&mut ws).await);
+    assert_ne!(a["errorCode"], 0, "{a}");
+    assert_ne!(b["errorCode"], 0, "{b}");
+
+    let many: Vec<Value> = (0..300)
+        .map(|i| json!({"entityType": "DEVICE", "entityId": did, "cmdId": 100 + i}))
+        .collect();
+    send(&mut ws, json!({ "tsSubCmds": many })).await;
+    let mut refused = 0;
+    for _ in 0..300 {
+        if next(&mut ws).await["errorCode"] != 0 {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 300 - 256, "only 256 subscriptions per socket");
+}
