@@ -949,3 +949,55 @@ async fn a_gateway_hears_and_asks_for_its_devices_attributes() {
         json!({"id": 8, "device": "Valve", "values": {"firmware": "2.1"}})
     );
 }
+
+/// A QoS 0 PUBLISH of `payload` to the telemetry topic, as bytes.
+fn raw_publish_qos0(payload: &[u8]) -> Vec<u8> {
+    let topic = b"v1/devices/me/telemetry";
+    let mut body = Vec::new();
+    body.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+    body.extend_from_slice(topic);
+    body.extend_from_slice(payload);
+    let mut out = vec![0x30];
+    put_len(&mut out, body.len());
+    out.extend_from_slice(&body);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_device_does_not_starve_the_others() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    device(&admin, "Flood", "FLOOD_TOKEN", false).await;
+    let calm = device(&admin, "Calm", "CALM_TOKEN", false).await;
+
+    let mut flood = TcpStream::connect(server.mqtt_addr).await.unwrap();
+    flood
+        .write_all(&raw_connect("MQTT", 4, "FLOOD_TOKEN", 60))
+        .await
+        .unwrap();
+    let mut ack = [0u8; 4];
+    flood.read_exact(&mut ack).await.unwrap();
+    assert_eq!(ack, [0x20, 2, 0, 0], "flooder accepted");
+    // Writes as fast as the socket takes them, never reading: the server
+    // stops reading this socket while its window is full.
+    let burst: Vec<u8> = (0..500)
+        .flat_map(|i| raw_publish_qos0(format!("{{\"n\":{i}}}").as_bytes()))
+        .collect();
+    let flooder = tokio::spawn(async move {
+        for _ in 0..40 {
+            if flood.write_all(&burst).await.is_err() {
+                break;
+            }
+        }
+        flood
+    });
+
+    // Meanwhile another device is served as usual.
+    let mut c = Device::connect(&server, "CALM_TOKEN").await;
+    for i in 0..20 {
+        c.publish("v1/devices/me/telemetry", format!("{{\"calm\":{i}}}"))
+            .await;
+    }
+    assert_eq!(latest(&admin, &calm, "calm").await["calm"][0]["value"], 19);
+    let _flood = flooder.await.unwrap();
+}
