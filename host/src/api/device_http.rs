@@ -7,11 +7,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::domain::device::Device;
 use crate::domain::ids::now_ms;
-use crate::domain::telemetry::{DataValue, parse_attributes_bytes, parse_telemetry_bytes};
+use crate::domain::telemetry::{
+    device_attributes_json, parse_attributes_bytes, parse_telemetry_bytes,
+};
 use crate::service::App;
 
 use super::error::{ApiError, ApiResult, code};
@@ -70,15 +72,6 @@ fn comma_list(params: &Params, name: &str) -> Option<Vec<String>> {
     })
 }
 
-fn object(values: Vec<(String, DataValue)>) -> Value {
-    Value::Object(
-        values
-            .into_iter()
-            .map(|(k, v)| (k, v.to_json()))
-            .collect::<Map<_, _>>(),
-    )
-}
-
 /// `{"client":{..},"shared":{..}}` for `clientKeys` / `sharedKeys` (all when absent).
 async fn get_attributes(
     State(app): State<App>,
@@ -90,8 +83,5 @@ async fn get_attributes(
     let shared_keys = comma_list(&params, "sharedKeys");
     let (client, shared) =
         app.device_attributes(&device, client_keys.as_deref(), shared_keys.as_deref())?;
-    let mut out = Map::new();
-    out.insert("client".into(), object(client));
-    out.insert("shared".into(), object(shared));
-    Ok(Json(Value::Object(out)))
+    Ok(Json(device_attributes_json(client, shared)))
 }

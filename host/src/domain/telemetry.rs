@@ -70,6 +70,28 @@ impl DataValue {
     }
 }
 
+/// `{"k": v, ...}` with typed JSON values.
+pub fn values_object(values: impl IntoIterator<Item = (String, DataValue)>) -> Value {
+    Value::Object(
+        values
+            .into_iter()
+            .map(|(k, v)| (k, v.to_json()))
+            .collect::<Map<_, _>>(),
+    )
+}
+
+/// What a device is told about its attributes: `{"client":{..},"shared":{..}}`
+/// (the MQTT attribute response and the HTTP device API alike).
+pub fn device_attributes_json(
+    client: impl IntoIterator<Item = (String, DataValue)>,
+    shared: impl IntoIterator<Item = (String, DataValue)>,
+) -> Value {
+    let mut out = Map::new();
+    out.insert("client".into(), values_object(client));
+    out.insert("shared".into(), values_object(shared));
+    Value::Object(out)
+}
+
 /// One key's value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KvEntry {

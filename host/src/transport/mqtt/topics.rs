@@ -4,7 +4,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::domain::telemetry::{DataValue, KvEntry, PayloadError};
+use crate::domain::telemetry::{
+    DataValue, KvEntry, PayloadError, device_attributes_json, values_object,
+};
 use crate::service::DeviceEvent;
 
 pub const TELEMETRY: &str = "v1/devices/me/telemetry";
@@ -202,7 +204,7 @@ pub fn gateway_attribute_response(
             .map_or(Value::Null, |(_, v)| v.to_json());
         out.insert("value".into(), value);
     } else {
-        out.insert("values".into(), object(values));
+        out.insert("values".into(), values_object(values));
     }
     Value::Object(out).to_string().into_bytes()
 }
@@ -229,21 +231,12 @@ pub fn parse_attribute_request(payload: &[u8]) -> Result<AttributeRequest, Paylo
     })
 }
 
-fn object(values: impl IntoIterator<Item = (String, DataValue)>) -> Value {
-    Value::Object(
-        values
-            .into_iter()
-            .map(|(k, v)| (k, v.to_json()))
-            .collect::<Map<_, _>>(),
-    )
-}
-
 /// `{"client":{..},"shared":{..}}`.
 pub fn attribute_response(
     client: Vec<(String, DataValue)>,
     shared: Vec<(String, DataValue)>,
 ) -> Vec<u8> {
-    json!({ "client": object(client), "shared": object(shared) })
+    device_attributes_json(client, shared)
         .to_string()
         .into_bytes()
 }
@@ -257,7 +250,7 @@ pub fn shared_update(event: &DeviceEvent) -> Vec<u8> {
 /// `{"k":v}` for set attributes, `{"deleted":["k"]}` for deleted ones.
 fn shared_change(event: &DeviceEvent) -> Value {
     match event {
-        DeviceEvent::SharedUpdated { values, .. } => object(
+        DeviceEvent::SharedUpdated { values, .. } => values_object(
             values
                 .iter()
                 .map(|KvEntry { key, value }| (key.clone(), value.clone())),
