@@ -177,32 +177,20 @@ impl CustomerIndex {
     }
 
     /// The ids on the requested page, and how many customers match in all.
-    /// `visible` narrows the set (e.g. to one customer for its own users).
-    pub fn page(
-        &self,
-        tenant: TenantId,
-        link: &PageLink,
-        visible: Option<&dyn Fn(CustomerId) -> bool>,
-    ) -> (Vec<CustomerId>, usize) {
+    pub fn page(&self, tenant: TenantId, link: &PageLink) -> (Vec<CustomerId>, usize) {
         let tenants = self.tenants.read().unwrap_or_else(PoisonError::into_inner);
         let Some(t) = tenants.get(&tenant) else {
             return (Vec::new(), 0);
         };
         let sort = link.sort_property.as_deref().unwrap_or("createdTime");
         let desc = link.sort_order == SortOrder::Desc;
-        if link.text_search.is_none()
-            && visible.is_none()
-            && matches!(sort, "title" | "createdTime")
-        {
+        if link.text_search.is_none() && matches!(sort, "title" | "createdTime") {
             return ordered_page(t, sort, desc, link);
         }
         let mut hits: Vec<usize> = match link.text_search.as_deref() {
             Some(needle) => t.search(&Finder::new(needle.as_bytes())),
             None => (0..t.slots.len()).filter(|&i| t.slots[i].alive).collect(),
         };
-        if let Some(v) = visible {
-            hits.retain(|&i| v(t.slots[i].id));
-        }
         let total = hits.len();
         let key = |i: usize| -> &str {
             let e = &t.entries[&t.slots[i].id];
@@ -235,12 +223,6 @@ impl CustomerIndex {
             .map(|i| t.slots[i].id)
             .collect();
         (ids, total)
-    }
-
-    /// How many customers a tenant has.
-    pub fn count(&self, tenant: TenantId) -> usize {
-        let tenants = self.tenants.read().unwrap_or_else(PoisonError::into_inner);
-        tenants.get(&tenant).map_or(0, |t| t.entries.len())
     }
 }
 
@@ -333,7 +315,7 @@ mod tests {
                     let link =
                         PageLink::parse(Some("7"), Some("1"), Some(needle), Some("title"), None)
                             .unwrap();
-                    let (page, total) = index.page(tenant, &link, None);
+                    let (page, total) = index.page(tenant, &link);
                     let mut expected: Vec<&Customer> = model
                         .values()
                         .filter(|c| c.title.to_lowercase().contains(needle))

@@ -178,7 +178,7 @@ impl App {
             return Err(ServiceError::Forbidden);
         }
         link.check_sort(&SORT_PROPERTIES)?;
-        let (ids, total) = self.customer_index.page(caller.tenant_id, &link, None);
+        let (ids, total) = self.customer_index.page(caller.tenant_id, &link);
         let snapshot = self.store.snapshot()?;
         let mut data = Vec::with_capacity(ids.len());
         for id in ids {

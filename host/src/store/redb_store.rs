@@ -178,7 +178,9 @@ fn commit_batch(db: &Database, batch: Vec<WriteJob>, listeners: &Listeners, stat
         Ok(txn) => txn,
         Err(e) => {
             tracing::error!(error = %e, "cannot begin a write transaction");
-            fail_all(batch, &backend(&e));
+            // Dropping the jobs drops their reply channels: each caller sees
+            // `Closed`, the same "Database error" answer as a failed commit.
+            drop(batch);
             return;
         }
     };
@@ -241,12 +243,6 @@ fn commit_batch(db: &Database, batch: Vec<WriteJob>, listeners: &Listeners, stat
             }
         }
     }
-}
-
-fn fail_all(batch: Vec<WriteJob>, _error: &StoreError) {
-    // Dropping a job drops its reply channel: the caller sees `Closed`, which
-    // maps to the same "Database error" answer as a failed commit.
-    drop(batch);
 }
 
 /// The smallest key greater than every key starting with `prefix`.

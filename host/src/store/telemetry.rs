@@ -347,21 +347,6 @@ pub fn delete_attribute(
     changes.delete(Table::Attributes, attribute_key(tenant, entity, scope, key));
 }
 
-pub fn attribute(
-    r: &dyn KvRead,
-    tenant: TenantId,
-    entity: Uuid,
-    scope: u8,
-    key: &str,
-) -> StoreResult<Option<(i64, DataValue)>> {
-    r.get(
-        Table::Attributes,
-        &attribute_key(tenant, entity, scope, key),
-    )?
-    .map(|b| untimed(Table::Attributes, &b))
-    .transpose()
-}
-
 /// Every attribute of an entity in one scope: (key, last update, value).
 pub fn attributes(
     r: &dyn KvRead,
