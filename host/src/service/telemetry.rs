@@ -256,20 +256,22 @@ impl App {
         device: &Device,
         entries: Vec<TsKvEntry>,
     ) -> ServiceResult<()> {
-        self.ingest_telemetry_of(vec![(device.clone(), entries)])
-            .await
+        self.ingest_telemetry_of(vec![(device, entries)]).await
     }
 
     /// Telemetry of several devices (a gateway's message) in one commit:
     /// all of it is durable once this returns, or none of it is stored.
+    /// Only the devices' tenant and id travel to the writer: this is the
+    /// ingest hot path, and a whole `Device` (names, JSON) per message is
+    /// copying for nothing.
     pub async fn ingest_telemetry_of(
         &self,
-        batches: Vec<(Device, Vec<TsKvEntry>)>,
+        batches: Vec<(&Device, Vec<TsKvEntry>)>,
     ) -> ServiceResult<()> {
-        let batches: Vec<(Device, Arc<Vec<TsKvEntry>>)> = batches
+        let batches: Vec<(TenantId, DeviceId, Arc<Vec<TsKvEntry>>)> = batches
             .into_iter()
             .filter(|(_, e)| !e.is_empty())
-            .map(|(d, e)| (d, Arc::new(e)))
+            .map(|(d, e)| (d.tenant_id, d.id, Arc::new(e)))
             .collect();
         if batches.is_empty() {
             return Ok(());
@@ -279,27 +281,22 @@ impl App {
         self.write(move |view| {
             let mut changes = Changes::new();
             let mut fresh = HashMap::new();
-            for (device, entries) in &staged {
-                let (tenant, entity) = (device.tenant_id, device.id.0);
+            for (tenant, device, entries) in &staged {
                 stage_points(
                     &dict,
                     &mut fresh,
                     view,
                     &mut changes,
-                    tenant,
-                    entity,
+                    *tenant,
+                    device.0,
                     entries,
                 )?;
             }
             Ok(((), changes))
         })
         .await?;
-        for (device, entries) in batches {
-            self.publish(
-                device.tenant_id,
-                device.id.entity_id(),
-                DataChange::Telemetry(entries),
-            );
+        for (tenant, device, entries) in batches {
+            self.publish(tenant, device.entity_id(), DataChange::Telemetry(entries));
         }
         Ok(())
     }

@@ -227,8 +227,8 @@ async fn one_commit_for_several_devices_interns_each_new_key_once() {
         value: crate::domain::telemetry::DataValue::Long(v),
     };
     app.ingest_telemetry_of(vec![
-        (devices[0].clone(), vec![point("temp", 80)]),
-        (devices[1].clone(), vec![point("rpm", 1200)]),
+        (&devices[0], vec![point("temp", 80)]),
+        (&devices[1], vec![point("rpm", 1200)]),
     ])
     .await
     .unwrap();

@@ -168,6 +168,10 @@ async fn handle_gateway(
                     .map_err(|e| failed(ctx, e))?;
                 batches.push((device, entries));
             }
+            let batches = batches
+                .iter_mut()
+                .map(|(d, e)| (&*d, std::mem::take(e)))
+                .collect();
             app.ingest_telemetry_of(batches)
                 .await
                 .map_err(|e| failed(ctx, e))?;
