@@ -61,6 +61,12 @@ async fn a_mail_server_that_refuses_leaves_no_user_behind() {
         .get(&format!("/api/customer/{cid}/users?pageSize=10&page=0"))
         .await;
     assert_eq!(users["totalElements"], 0);
+    // The undo is on record, in the creator's name.
+    let (_, log) = admin
+        .get("/api/audit/logs?pageSize=10&page=0&actionTypes=DELETED")
+        .await;
+    assert_eq!(log["data"][0]["entityName"], "lost@acme.io", "{log}");
+    assert_eq!(log["data"][0]["userName"], clientele_tests::TENANT_ADMIN);
 }
 
 #[tokio::test]

@@ -109,6 +109,7 @@ impl App {
                  create the user with sendActivationMail=false and share its activation link",
             ));
         }
+        let creator = caller.clone();
         let caller = caller.clone();
         let ttl = self.settings.security.activation_ttl_hours;
         let (user, raw_token) = self
@@ -155,8 +156,9 @@ impl App {
             let link = activation_link(&base_url, &raw);
             if let Err(e) = self.send_activation_mail(&user.email, &link).await {
                 tracing::warn!(error = %e, user = %user.id, "activation mail failed; removing the new user");
-                let caller = caller_of_system(&user);
-                let _ = self.remove_user(&caller, user.id, false).await;
+                // Undone in the creator's name (audited as a deletion), past
+                // the rules that would refuse e.g. a customer user's removal.
+                let _ = self.remove_user(&creator, user.id, false).await;
                 return Err(ServiceError::Mail(
                     "Couldn't send user activation email".into(),
                 ));
@@ -423,15 +425,4 @@ fn new_user(
         ..Default::default()
     };
     Ok((user, raw, creds))
-}
-
-/// Acting as the system itself when undoing a half-finished user creation.
-fn caller_of_system(user: &User) -> Caller {
-    Caller {
-        user_id: user.id,
-        tenant_id: user.tenant_id,
-        customer_id: user.customer_id,
-        authority: Authority::SysAdmin,
-        email: "system".into(),
-    }
 }
