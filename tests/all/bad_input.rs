@@ -31,25 +31,11 @@ async fn send(
     content_type: Option<&str>,
     body: impl Into<reqwest::Body>,
 ) -> (StatusCode, Value) {
-    let mut req = client
-        .http
-        .request(method, format!("{}{}", client.base, path))
-        .body(body);
-    if let Some(token) = &client.token {
-        req = req.header("X-Authorization", format!("Bearer {token}"));
-    }
+    let mut req = client.request(method, path).body(body);
     if let Some(ct) = content_type {
         req = req.header(header::CONTENT_TYPE, ct);
     }
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    let value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    (status, value)
+    clientele_tests::reply(req).await
 }
 
 async fn post_json_text(client: &Client, path: &str, body: &str) -> (StatusCode, Value) {

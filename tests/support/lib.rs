@@ -164,28 +164,28 @@ pub struct Client {
 impl Client {
     /// Sends a request and returns the status and the body as JSON (or as a
     /// JSON string when the body is not JSON, or null when empty).
+    /// A request to `path` carrying the client's token, if it has one.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{}", self.base, path));
+        match &self.token {
+            Some(token) => req.header("X-Authorization", format!("Bearer {token}")),
+            None => req,
+        }
+    }
+
+    /// Sends a request and returns the status and the body as JSON (or as a
+    /// JSON string when the body is not JSON, or null when empty).
     pub async fn call(
         &self,
         method: Method,
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{}", self.base, path));
-        if let Some(token) = &self.token {
-            req = req.header("X-Authorization", format!("Bearer {token}"));
-        }
+        let mut req = self.request(method, path);
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.expect("body");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value)
+        reply(req).await
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -243,6 +243,20 @@ pub fn activation_token(link: &str) -> String {
     link.rsplit_once("activateToken=")
         .map(|(_, t)| t.to_owned())
         .unwrap_or_else(|| panic!("no token in {link}"))
+}
+
+/// Sends `req` and reads the answer: the status, and the body as JSON (a
+/// JSON string when it is not JSON, null when empty).
+pub async fn reply(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
 }
 
 /// Asserts ThingsBoard's error JSON with this status and code.

@@ -13,11 +13,17 @@ use crate::store::MemoryStore;
 use super::{ActivationMail, App, NameConflict, ServiceError};
 
 async fn app() -> (App, Caller) {
-    let settings = Settings {
+    app_with(|_| {}).await
+}
+
+/// An app over a fresh in-memory store, and its tenant administrator.
+async fn app_with(tweak: impl FnOnce(&mut Settings)) -> (App, Caller) {
+    let mut settings = Settings {
         sysadmin_password: Some("Sys-pass-1".into()),
         tenant_admin_password: Some("Admin-pass-1".into()),
         ..Settings::default()
     };
+    tweak(&mut settings);
     let (app, first) = App::open(settings, Arc::new(MemoryStore::new()))
         .await
         .unwrap();
@@ -247,25 +253,7 @@ async fn one_commit_for_several_devices_interns_each_new_key_once() {
 
 #[tokio::test]
 async fn writers_past_the_queue_limit_wait_instead_of_failing() {
-    let settings = Settings {
-        sysadmin_password: Some("Sys-pass-1".into()),
-        tenant_admin_password: Some("Admin-pass-1".into()),
-        max_queued_writes: 1,
-        ..Settings::default()
-    };
-    let (app, first) = App::open(settings, Arc::new(MemoryStore::new()))
-        .await
-        .unwrap();
-    let first = first.unwrap();
-    let pair = app
-        .login(
-            &first.tenant_admin_email,
-            "Admin-pass-1",
-            Default::default(),
-        )
-        .await
-        .unwrap();
-    let admin = app.authenticate(&pair.token).unwrap();
+    let (app, admin) = app_with(|s| s.max_queued_writes = 1).await;
     let mut tasks = Vec::new();
     for i in 0..50 {
         let (app, admin) = (app.clone(), admin.clone());
