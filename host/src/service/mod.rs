@@ -5,6 +5,7 @@ mod assets;
 mod assignable;
 pub mod audit;
 mod bootstrap;
+mod compaction;
 mod customer_index;
 mod customers;
 mod dashboards;
@@ -41,7 +42,7 @@ pub struct App {
     pub(crate) settings: Arc<Settings>,
     pub(crate) jwt: JwtKeys,
     pub(crate) customer_index: Arc<CustomerIndex>,
-    pub(crate) ts_keys: Arc<crate::store::telemetry::KeyDictionary>,
+    pub(crate) series: Arc<crate::store::telemetry::Series>,
     pub(crate) device_events: tokio::sync::broadcast::Sender<DeviceEvent>,
     pub(crate) data_events: tokio::sync::broadcast::Sender<DataEvent>,
     hashing: Arc<Semaphore>,
@@ -80,7 +81,7 @@ impl App {
             settings.jwt.refresh_ttl_s,
         );
         let customer_index = CustomerIndex::attach(&*store)?;
-        let ts_keys = crate::store::telemetry::KeyDictionary::attach(&*store)?;
+        let series = crate::store::telemetry::Series::attach(&*store)?;
         let (device_events, _) = tokio::sync::broadcast::channel(1024);
         let (data_events, _) = tokio::sync::broadcast::channel(4096);
         let mailer = settings
@@ -93,12 +94,13 @@ impl App {
             settings.security.max_concurrent_hashes.max(1),
         ));
         let write_slots = Arc::new(Semaphore::new(settings.max_queued_writes.max(1)));
+        compaction::spawn(&store, &series);
         let app = App {
             store,
             settings: Arc::new(settings),
             jwt,
             customer_index,
-            ts_keys,
+            series,
             device_events,
             data_events,
             hashing,

@@ -15,7 +15,8 @@ use crate::domain::audit::ActionType;
 use crate::domain::device::Device;
 use crate::domain::ids::{CustomerId, DeviceId, EntityId, EntityType, TenantId, now_ms};
 use crate::domain::telemetry::{DataValue, KvEntry, TsKvEntry};
-use crate::store::telemetry::{self as ts, KeyDictionary};
+use crate::store::telemetry::{self as ts, Series};
+use crate::store::telemetry_log;
 use crate::store::{self, Changes, KvRead, assignable, customers, tenants};
 
 use super::audit::{Actor, record};
@@ -183,7 +184,7 @@ fn resolve(
 /// `fresh` holds the key names this job has interned so far: one map per
 /// job, since names a job interns are not visible to its own reads.
 pub(super) fn stage_points(
-    dict: &KeyDictionary,
+    series: &Series,
     fresh: &mut HashMap<String, u32>,
     view: &dyn KvRead,
     changes: &mut Changes,
@@ -192,9 +193,10 @@ pub(super) fn stage_points(
     entries: &[TsKvEntry],
 ) -> ServiceResult<()> {
     let mut newest: HashMap<u32, i64> = HashMap::new();
+    let mut points = Vec::with_capacity(entries.len());
     for e in entries {
-        let id = dict.intern(view, changes, fresh, &e.key)?;
-        ts::put_point(changes, tenant, entity, id, e.ts, &e.value);
+        let id = series.keys.intern(view, changes, fresh, &e.key)?;
+        points.push((id, e.ts, &e.value));
         let current = match newest.get(&id) {
             Some(t) => Some(*t),
             None => ts::latest(view, tenant, entity, id)?.map(|(t, _)| t),
@@ -204,6 +206,7 @@ pub(super) fn stage_points(
             newest.insert(id, e.ts);
         }
     }
+    series.log.append(changes, tenant, entity, &points);
     Ok(())
 }
 
@@ -276,14 +279,14 @@ impl App {
         if batches.is_empty() {
             return Ok(());
         }
-        let dict = Arc::clone(&self.ts_keys);
+        let series = Arc::clone(&self.series);
         let staged = batches.clone();
         self.write(move |view| {
             let mut changes = Changes::new();
             let mut fresh = HashMap::new();
             for (tenant, device, entries) in &staged {
                 stage_points(
-                    &dict,
+                    &series,
                     &mut fresh,
                     view,
                     &mut changes,
@@ -359,7 +362,7 @@ impl App {
         entity: EntityId,
         entries: Vec<TsKvEntry>,
     ) -> ServiceResult<()> {
-        let (caller, dict) = (caller.clone(), Arc::clone(&self.ts_keys));
+        let (caller, series) = (caller.clone(), Arc::clone(&self.series));
         let tenant = caller.tenant_id;
         let entries = Arc::new(entries);
         let staged = Arc::clone(&entries);
@@ -368,7 +371,7 @@ impl App {
             let owner = resolve(view, &caller, entity, Operation::Write)?;
             let mut changes = Changes::new();
             stage_points(
-                &dict,
+                &series,
                 &mut HashMap::new(),
                 view,
                 &mut changes,
@@ -514,7 +517,8 @@ impl App {
         let mut out = BTreeMap::new();
         for (id, t, v) in ts::all_latest(&*snapshot, owner.tenant, owner.entity)? {
             if let Some(name) = self
-                .ts_keys
+                .series
+                .keys
                 .name(id)
                 .or_else(|| name_from_store(&*snapshot, id))
                 && keys.as_ref().is_none_or(|ks| ks.contains(&name))
@@ -547,11 +551,13 @@ impl App {
     ) -> ServiceResult<BTreeMap<String, Vec<(i64, DataValue)>>> {
         let snapshot = self.store.snapshot()?;
         let owner = resolve(&*snapshot, caller, entity, Operation::Read)?;
-        let dict = Arc::clone(&self.ts_keys);
+        let series = Arc::clone(&self.series);
         self.blocking(move || {
             let mut out = BTreeMap::new();
             for key in &q.keys {
-                let Some(id) = dict.id(key) else { continue };
+                let Some(id) = series.keys.id(key) else {
+                    continue;
+                };
                 let points = history_of(&*snapshot, &owner, id, &q)?;
                 if !points.is_empty() {
                     out.insert(key.clone(), points);
@@ -570,12 +576,12 @@ impl App {
         entity: EntityId,
         q: DeleteQuery,
     ) -> ServiceResult<()> {
-        let (caller, dict) = (caller.clone(), Arc::clone(&self.ts_keys));
+        let (caller, series) = (caller.clone(), Arc::clone(&self.series));
         self.write(move |view| {
             let owner = resolve(view, &caller, entity, Operation::Write)?;
             let mut changes = Changes::new();
             for key in &q.keys {
-                let Some(id) = dict.id(key) else { continue };
+                let Some(id) = series.keys.id(key) else { continue };
                 let mut doomed = Vec::new();
                 ts::scan_points(view, owner.tenant, owner.entity, id, ts::Window::oldest_first(q.start, q.end), &mut |t, _| {
                     doomed.push(t);
@@ -584,6 +590,7 @@ impl App {
                 for t in &doomed {
                     ts::delete_point(&mut changes, owner.tenant, owner.entity, id, *t);
                 }
+                telemetry_log::stage_delete(view, &mut changes, owner.tenant, owner.entity, &[id], q.start, q.end)?;
                 let Some((latest_ts, _)) = ts::latest(view, owner.tenant, owner.entity, id)? else { continue };
                 if q.delete_latest && latest_ts >= q.start && latest_ts < q.end {
                     ts::delete_latest(&mut changes, owner.tenant, owner.entity, id);

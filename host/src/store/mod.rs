@@ -17,6 +17,7 @@ pub mod meta;
 mod redb_store;
 mod table;
 pub mod telemetry;
+pub mod telemetry_log;
 pub mod tenants;
 pub mod users;
 mod write;
@@ -114,5 +115,7 @@ where
         .unwrap_or_else(|_| Err(E::from(StoreError::Closed)))
 }
 
+#[cfg(test)]
+mod series_tests;
 #[cfg(test)]
 mod tests;

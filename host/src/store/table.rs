@@ -47,6 +47,9 @@ pub enum Table {
     DashboardsByCustomer,
     /// tenant ‖ entity id ‖ key id ‖ time -> value (time series)
     Telemetry,
+    /// slice ‖ sequence -> tenant ‖ entity ‖ points (new points, before
+    /// compaction moves them into `Telemetry`; see `telemetry_log.rs`)
+    TelemetryLog,
     /// tenant ‖ entity id ‖ key id -> time ‖ value (latest value per key)
     Latest,
     /// tenant ‖ entity id ‖ scope ‖ key -> time ‖ value (attributes)
@@ -66,7 +69,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 30] = [
+    pub const ALL: [Table; 31] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -89,6 +92,7 @@ impl Table {
         Table::Dashboards,
         Table::DashboardsByCustomer,
         Table::Telemetry,
+        Table::TelemetryLog,
         Table::Latest,
         Table::Attributes,
         Table::TsKeys,
@@ -123,6 +127,7 @@ impl Table {
             Table::Dashboards => "dashboards",
             Table::DashboardsByCustomer => "dashboards_by_customer",
             Table::Telemetry => "telemetry",
+            Table::TelemetryLog => "telemetry_log",
             Table::Latest => "latest",
             Table::Attributes => "attributes",
             Table::TsKeys => "ts_keys",

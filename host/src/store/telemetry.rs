@@ -1,7 +1,8 @@
 //! Time series, latest values and attributes of any entity.
 //!
 //! `telemetry`: tenant ‖ entity ‖ key id ‖ time -> value, so one key's
-//! history is one range scan. `latest`: tenant ‖ entity ‖ key id -> time ‖
+//! history is one range scan; new points reach it through the ingest log
+//! (`telemetry_log.rs`), and reads merge the two. `latest`: tenant ‖ entity ‖ key id -> time ‖
 //! value. `attributes`: tenant ‖ entity ‖ scope ‖ key -> time ‖ value. Key
 //! names are interned (`ts_keys` / `ts_key_names`) so that a series key is a
 //! fixed 44 bytes. Values are a tag byte and the value (see [`encode_value`]).
@@ -15,7 +16,9 @@ use crate::domain::ids::TenantId;
 use crate::domain::telemetry::DataValue;
 
 use super::codec::{Key, time_at};
-use super::{Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, meta};
+use super::{
+    Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, meta, telemetry_log,
+};
 
 const KEY_SEQUENCE: &str = "ts_key_sequence";
 
@@ -159,13 +162,30 @@ impl KeyDictionary {
     }
 }
 
+/// The in-memory companions of the telemetry tables, attached to the store
+/// once: the key dictionary and the ingest log's bookkeeping.
+#[derive(Debug)]
+pub struct Series {
+    pub keys: Arc<KeyDictionary>,
+    pub log: Arc<telemetry_log::IngestLog>,
+}
+
+impl Series {
+    pub fn attach(store: &dyn Store) -> StoreResult<Arc<Self>> {
+        Ok(Arc::new(Series {
+            keys: KeyDictionary::attach(store)?,
+            log: telemetry_log::IngestLog::attach(store)?,
+        }))
+    }
+}
+
 fn series_prefix(tenant: TenantId, entity: Uuid, key: u32) -> Vec<u8> {
     let mut k = Key::new().id(tenant.0).id(entity).build();
     k.extend(key.to_be_bytes());
     k
 }
 
-fn series_key(tenant: TenantId, entity: Uuid, key: u32, ts: i64) -> Vec<u8> {
+pub(super) fn series_key(tenant: TenantId, entity: Uuid, key: u32, ts: i64) -> Vec<u8> {
     let mut k = series_prefix(tenant, entity, key);
     k.extend(Key::new().time(ts).build());
     k
@@ -183,21 +203,6 @@ fn untimed(table: Table, bytes: &[u8]) -> StoreResult<(i64, DataValue)> {
         reason: "short timed value".into(),
     })?;
     Ok((ts, decode_value(table, bytes.get(8..).unwrap_or_default())?))
-}
-
-pub fn put_point(
-    changes: &mut Changes,
-    tenant: TenantId,
-    entity: Uuid,
-    key: u32,
-    ts: i64,
-    value: &DataValue,
-) {
-    changes.put(
-        Table::Telemetry,
-        series_key(tenant, entity, key, ts),
-        encode_value(value),
-    );
 }
 
 pub fn delete_point(changes: &mut Changes, tenant: TenantId, entity: Uuid, key: u32, ts: i64) {
@@ -277,7 +282,8 @@ impl Window {
     }
 }
 
-/// Points of one key in `window`; `visit` returns false to stop.
+/// Points of one key in `window`, from the per-series table and the ingest
+/// log merged (the log wins a tie: it is newer); `visit` returns false to stop.
 pub fn scan_points(
     r: &dyn KvRead,
     tenant: TenantId,
@@ -291,6 +297,16 @@ pub fn scan_points(
         end,
         newest_first,
     } = window;
+    let logged = telemetry_log::points_of(r, tenant, entity, key, start, end)?;
+    let mut logged: Box<dyn Iterator<Item = (i64, DataValue)>> = if newest_first {
+        Box::new(logged.into_iter().rev())
+    } else {
+        Box::new(logged.into_iter())
+    };
+    let mut next_logged = logged.next();
+    // `before(a, b)`: a comes first in the scan's direction.
+    let before = |a: i64, b: i64| if newest_first { a > b } else { a < b };
+    let mut stopped = false;
     let prefix = series_prefix(tenant, entity, key);
     let from = if newest_first {
         series_key(tenant, entity, key, end.saturating_sub(1))
@@ -309,9 +325,32 @@ pub fn scan_points(
             if ts < start || ts >= end {
                 return Ok(false);
             }
-            Ok(visit(ts, decode_value(Table::Telemetry, v)?))
+            // Logged points up to this one go first; one at the same time replaces it.
+            while next_logged.as_ref().is_some_and(|(t, _)| !before(ts, *t)) {
+                let Some((t, value)) = next_logged.take() else {
+                    break;
+                };
+                next_logged = logged.next();
+                if !visit(t, value) {
+                    stopped = true;
+                    return Ok(false);
+                }
+                if t == ts {
+                    return Ok(true);
+                }
+            }
+            if !visit(ts, decode_value(Table::Telemetry, v)?) {
+                stopped = true;
+                return Ok(false);
+            }
+            Ok(true)
         },
-    )
+    )?;
+    while !stopped && let Some((t, value)) = next_logged.take() {
+        next_logged = logged.next();
+        stopped = !visit(t, value);
+    }
+    Ok(())
 }
 
 fn attribute_key(tenant: TenantId, entity: Uuid, scope: u8, key: &str) -> Vec<u8> {
@@ -381,6 +420,9 @@ pub fn all_keys_of(
             Ok(true)
         })?;
     }
+    for k in telemetry_log::keys_of(r, tenant, entity)? {
+        out.push((Table::TelemetryLog, k));
+    }
     Ok(out)
 }
 
@@ -392,6 +434,9 @@ pub fn all_keys_of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<(
             out.push((table, k.to_vec()));
             Ok(true)
         })?;
+    }
+    for k in telemetry_log::keys_of_tenant(r, tenant)? {
+        out.push((Table::TelemetryLog, k));
     }
     Ok(out)
 }

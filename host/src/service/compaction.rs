@@ -1,0 +1,58 @@
+//! Moves telemetry from the ingest log into the per-series table, one slice
+//! per tick, so that each slice waits long enough to gather many points per
+//! series (see `store/telemetry_log.rs` for why).
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use crate::store::telemetry::Series;
+use crate::store::telemetry_log::{self, SLICES};
+use crate::store::{self, Changes, Store, StoreError};
+
+/// One slice is looked at per tick, so each is visited every
+/// `TICK * SLICES` (1.6 s).
+const TICK: Duration = Duration::from_millis(100);
+/// A slice with this many entries waiting is compacted when visited ...
+const MIN_ENTRIES: u64 = 1024;
+/// ... and one with fewer, once it has waited this long (so a quiet
+/// installation still compacts, but with few commits).
+const MAX_WAIT: Duration = Duration::from_secs(5);
+/// Entries moved by one commit at most, so one compaction never holds the
+/// writer (and every device's acknowledgement) for long.
+const MAX_ENTRIES_PER_COMMIT: usize = 8192;
+
+/// Starts the compactor; it stops by itself once the store is dropped.
+pub(super) fn spawn(store: &Arc<dyn Store>, series: &Arc<Series>) {
+    let (store, series) = (Arc::downgrade(store), Arc::clone(series));
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(TICK);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last = [Instant::now(); SLICES as usize];
+        for slice in (0..SLICES).cycle() {
+            ticks.tick().await;
+            let waiting = series.log.pending(slice);
+            let since = last[usize::from(slice)].elapsed();
+            if waiting == 0 || (waiting < MIN_ENTRIES && since < MAX_WAIT) {
+                continue;
+            }
+            match compact(&store, slice).await {
+                Ok(()) => last[usize::from(slice)] = Instant::now(),
+                Err(StoreError::Closed) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, slice, "telemetry compaction failed; retried later")
+                }
+            }
+        }
+    });
+}
+
+/// Compacts one slice in one commit.
+async fn compact(store: &Weak<dyn Store>, slice: u8) -> Result<(), StoreError> {
+    let store = store.upgrade().ok_or(StoreError::Closed)?;
+    store::write(&*store, move |view| {
+        let mut changes = Changes::new();
+        telemetry_log::stage_compaction(view, &mut changes, slice, MAX_ENTRIES_PER_COMMIT)?;
+        Ok::<_, StoreError>(((), changes))
+    })
+    .await
+}
