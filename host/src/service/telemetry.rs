@@ -15,8 +15,8 @@ use crate::domain::audit::ActionType;
 use crate::domain::device::Device;
 use crate::domain::ids::{CustomerId, DeviceId, EntityId, EntityType, TenantId, now_ms};
 use crate::domain::telemetry::{DataValue, KvEntry, TsKvEntry};
+use crate::store::latest;
 use crate::store::telemetry::{self as ts, Series};
-use crate::store::telemetry_log;
 use crate::store::{self, Changes, KvRead, assignable, customers, tenants};
 
 use super::audit::{Actor, record};
@@ -179,7 +179,8 @@ fn resolve(
     })
 }
 
-/// Stages points and moves each key's latest value forward.
+/// Stages points: one ingest-log entry, which also makes them the latest
+/// values where they are newest (see `store/latest.rs`).
 ///
 /// `fresh` holds the key names this job has interned so far: one map per
 /// job, since names a job interns are not visible to its own reads.
@@ -192,19 +193,10 @@ pub(super) fn stage_points(
     entity: Uuid,
     entries: &[TsKvEntry],
 ) -> ServiceResult<()> {
-    let mut newest: HashMap<u32, i64> = HashMap::new();
     let mut points = Vec::with_capacity(entries.len());
     for e in entries {
         let id = series.keys.intern(view, changes, fresh, &e.key)?;
         points.push((id, e.ts, &e.value));
-        let current = match newest.get(&id) {
-            Some(t) => Some(*t),
-            None => ts::latest(view, tenant, entity, id)?.map(|(t, _)| t),
-        };
-        if current.is_none_or(|t| e.ts >= t) {
-            ts::put_latest(changes, tenant, entity, id, e.ts, &e.value);
-            newest.insert(id, e.ts);
-        }
     }
     series.log.append(changes, tenant, entity, &points);
     Ok(())
@@ -515,7 +507,7 @@ impl App {
         let snapshot = self.store.snapshot()?;
         let owner = resolve(&*snapshot, caller, entity, Operation::Read)?;
         let mut out = BTreeMap::new();
-        for (id, t, v) in ts::all_latest(&*snapshot, owner.tenant, owner.entity)? {
+        for (id, t, v) in latest::all(&*snapshot, owner.tenant, owner.entity)? {
             if let Some(name) = self
                 .series
                 .keys
@@ -582,32 +574,8 @@ impl App {
             let mut changes = Changes::new();
             for key in &q.keys {
                 let Some(id) = series.keys.id(key) else { continue };
-                let mut doomed = Vec::new();
-                ts::scan_points(view, owner.tenant, owner.entity, id, ts::Window::oldest_first(q.start, q.end), &mut |t, _| {
-                    doomed.push(t);
-                    true
-                })?;
-                for t in &doomed {
-                    ts::delete_point(&mut changes, owner.tenant, owner.entity, id, *t);
-                }
-                telemetry_log::stage_delete(view, &mut changes, owner.tenant, owner.entity, &[id], q.start, q.end)?;
-                let Some((latest_ts, _)) = ts::latest(view, owner.tenant, owner.entity, id)? else { continue };
-                if q.delete_latest && latest_ts >= q.start && latest_ts < q.end {
-                    ts::delete_latest(&mut changes, owner.tenant, owner.entity, id);
-                    if q.rewrite_latest {
-                        let mut replacement = None;
-                        ts::scan_points(view, owner.tenant, owner.entity, id, ts::Window::newest_first(i64::MIN, i64::MAX), &mut |t, v| {
-                            if doomed.binary_search(&t).is_err() {
-                                replacement = Some((t, v));
-                                return false;
-                            }
-                            true
-                        })?;
-                        if let Some((t, v)) = replacement {
-                            ts::put_latest(&mut changes, owner.tenant, owner.entity, id, t, &v);
-                        }
-                    }
-                }
+                let deletion = ts::Deletion { start: q.start, end: q.end, latest: q.delete_latest, rewrite_latest: q.rewrite_latest };
+                ts::stage_delete(view, &mut changes, series.log.next_seq(), owner.tenant, owner.entity, id, deletion)?;
             }
             let log = record(&Actor::from(&caller), owner.customer.unwrap_or(CustomerId::NULL), Some((entity, "")), ActionType::TimeseriesDeleted, json!({ "entityId": entity, "timeseries": q.keys, "startTs": q.start, "endTs": q.end }));
             store::audit_log::append(&mut changes, &log);

@@ -12,6 +12,7 @@ mod codec;
 pub mod customers;
 pub mod dashboards;
 pub mod devices;
+pub mod latest;
 mod memory;
 pub mod meta;
 mod redb_store;

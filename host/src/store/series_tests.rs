@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::telemetry::{self as ts, Series, Window};
+use super::telemetry::{self as ts, Deletion, Series, Window};
 use super::telemetry_log::{self, SLICES};
 use super::*;
 use crate::domain::ids::TenantId;
@@ -78,6 +78,32 @@ fn count(store: &dyn Store, table: Table) -> usize {
     n
 }
 
+fn check_latest(
+    store: &dyn Store,
+    tenant: TenantId,
+    entities: &[Uuid],
+    want: &BTreeMap<(Uuid, u32), Option<(i64, DataValue)>>,
+    step: i64,
+) {
+    let snap = store.snapshot().unwrap();
+    for entity in entities {
+        let mut all = Vec::new();
+        for key in 0..2u32 {
+            let expected = want.get(&(*entity, key)).cloned().flatten();
+            let got = latest::get(&*snap, tenant, *entity, key).unwrap();
+            assert_eq!(got, expected, "latest of key {key} at step {step}");
+            if let Some((t, v)) = expected {
+                all.push((key, t, v));
+            }
+        }
+        assert_eq!(
+            latest::all(&*snap, tenant, *entity).unwrap(),
+            all,
+            "step {step}"
+        );
+    }
+}
+
 /// A small deterministic generator, so a failure can be replayed.
 struct Rng(u64);
 
@@ -100,8 +126,11 @@ async fn merged_reads_match_a_model_through_appends_compactions_and_deletes() {
         let tenant = TenantId(Uuid::new_v4());
         let entities: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
         let mut model: BTreeMap<(Uuid, u32), BTreeMap<i64, DataValue>> = BTreeMap::new();
+        // Latest per series: the newest point by time, the last written on a
+        // tie; unchanged by deleting points unless the deletion asks.
+        let mut latest_model: BTreeMap<(Uuid, u32), Option<(i64, DataValue)>> = BTreeMap::new();
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-        for step in 0..120 {
+        for step in 0..400 {
             let entity = entities[rng.next(3) as usize];
             match rng.next(10) {
                 0..=5 => {
@@ -116,6 +145,10 @@ async fn merged_reads_match_a_model_through_appends_compactions_and_deletes() {
                         .collect();
                     for (k, t, v) in &points {
                         model.entry((entity, *k)).or_default().insert(*t, v.clone());
+                        let current = latest_model.entry((entity, *k)).or_default();
+                        if current.as_ref().is_none_or(|(c, _)| t >= c) {
+                            *current = Some((*t, v.clone()));
+                        }
                     }
                     append(&*store, &series, tenant, entity, points).await;
                 }
@@ -128,34 +161,47 @@ async fn merged_reads_match_a_model_through_appends_compactions_and_deletes() {
                     .await;
                 }
                 _ => {
-                    let (key, start) = (rng.next(2) as u32, rng.next(40) as i64 - 5);
-                    let end = start + rng.next(10) as i64;
-                    let doomed: Vec<i64> = model.get(&(entity, key)).map_or(Vec::new(), |m| {
-                        m.range(start..end).map(|(t, _)| *t).collect()
-                    });
+                    let key = rng.next(2) as u32;
+                    let start = rng.next(40) as i64 - 5;
+                    let deletion = Deletion {
+                        start,
+                        end: start + rng.next(10) as i64,
+                        latest: rng.next(2) == 0,
+                        rewrite_latest: rng.next(2) == 0,
+                    };
+                    let next_seq = series.log.next_seq();
                     write::<_, StoreError, _>(&*store, move |view| {
                         let mut changes = Changes::new();
-                        for t in &doomed {
-                            ts::delete_point(&mut changes, tenant, entity, key, *t);
-                        }
-                        telemetry_log::stage_delete(
+                        ts::stage_delete(
                             view,
                             &mut changes,
+                            next_seq,
                             tenant,
                             entity,
-                            &[key],
-                            start,
-                            end,
+                            key,
+                            deletion,
                         )?;
                         Ok(((), changes))
                     })
                     .await
                     .unwrap();
-                    if let Some(m) = model.get_mut(&(entity, key)) {
-                        m.retain(|t, _| *t < start || *t >= end);
+                    let points = model.entry((entity, key)).or_default();
+                    points.retain(|t, _| *t < deletion.start || *t >= deletion.end);
+                    let current = latest_model.entry((entity, key)).or_default();
+                    if deletion.latest
+                        && let Some((t, _)) = current
+                        && *t >= deletion.start
+                        && *t < deletion.end
+                    {
+                        *current = if deletion.rewrite_latest {
+                            points.iter().next_back().map(|(t, v)| (*t, v.clone()))
+                        } else {
+                            None
+                        };
                     }
                 }
             }
+            check_latest(&*store, tenant, &entities, &latest_model, step);
             for entity in &entities {
                 for key in 0..2u32 {
                     let want = model.get(&(*entity, key)).cloned().unwrap_or_default();
@@ -197,6 +243,7 @@ async fn merged_reads_match_a_model_through_appends_compactions_and_deletes() {
             while compact(&*store, slice, 1000).await > 0 {}
         }
         assert_eq!(count(&*store, Table::TelemetryLog), 0);
+        check_latest(&*store, tenant, &entities, &latest_model, 1000);
         for ((entity, key), want) in &model {
             let all: Vec<_> = want.iter().map(|(t, v)| (*t, v.clone())).collect();
             assert_eq!(
@@ -313,4 +360,78 @@ async fn an_entitys_and_a_tenants_data_lists_its_log_entries() {
     assert_eq!(logged(ts::all_keys_of(&*snap, tenant, a).unwrap()), 1);
     assert_eq!(logged(ts::all_keys_of_tenant(&*snap, tenant).unwrap()), 2);
     assert_eq!(logged(ts::all_keys_of_tenant(&*snap, other).unwrap()), 1);
+}
+
+#[tokio::test]
+async fn a_deleted_latest_value_hides_older_logged_points_until_a_new_one_comes() {
+    for (store, _dir) in stores() {
+        let series = Series::attach(&*store).unwrap();
+        let (tenant, entity) = (TenantId(Uuid::new_v4()), Uuid::new_v4());
+        let latest_of = |store: &dyn Store| {
+            latest::get(&*store.snapshot().unwrap(), tenant, entity, 0).unwrap()
+        };
+        append(
+            &*store,
+            &series,
+            tenant,
+            entity,
+            vec![(0, 1, DataValue::Long(1))],
+        )
+        .await;
+        append(
+            &*store,
+            &series,
+            tenant,
+            entity,
+            vec![(0, 5, DataValue::Long(5))],
+        )
+        .await;
+        let deletion = Deletion {
+            start: 5,
+            end: 6,
+            latest: true,
+            rewrite_latest: false,
+        };
+        let next_seq = series.log.next_seq();
+        write::<_, StoreError, _>(&*store, move |view| {
+            let mut changes = Changes::new();
+            ts::stage_delete(view, &mut changes, next_seq, tenant, entity, 0, deletion)?;
+            Ok(((), changes))
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            latest_of(&*store),
+            None,
+            "the point at 1 is older than the deletion"
+        );
+        let slice = telemetry_log::slice_of(entity);
+        assert_eq!(compact(&*store, slice, 100).await, 1);
+        assert_eq!(latest_of(&*store), None, "compaction keeps it deleted");
+        assert_eq!(
+            count(&*store, Table::Latest),
+            0,
+            "the tombstone went with the last point it hid"
+        );
+
+        append(
+            &*store,
+            &series,
+            tenant,
+            entity,
+            vec![(0, 3, DataValue::Long(3))],
+        )
+        .await;
+        assert_eq!(latest_of(&*store), Some((3, DataValue::Long(3))));
+        // The point at 1 is still history.
+        let all = scan(
+            &*store,
+            tenant,
+            entity,
+            0,
+            Window::oldest_first(0, 10),
+            usize::MAX,
+        );
+        assert_eq!(all, vec![(1, DataValue::Long(1)), (3, DataValue::Long(3))]);
+    }
 }

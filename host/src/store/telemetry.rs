@@ -17,7 +17,7 @@ use crate::domain::telemetry::DataValue;
 
 use super::codec::{Key, time_at};
 use super::{
-    Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, meta, telemetry_log,
+    Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, latest, meta, telemetry_log,
 };
 
 const KEY_SEQUENCE: &str = "ts_key_sequence";
@@ -205,58 +205,6 @@ fn untimed(table: Table, bytes: &[u8]) -> StoreResult<(i64, DataValue)> {
     Ok((ts, decode_value(table, bytes.get(8..).unwrap_or_default())?))
 }
 
-pub fn delete_point(changes: &mut Changes, tenant: TenantId, entity: Uuid, key: u32, ts: i64) {
-    changes.delete(Table::Telemetry, series_key(tenant, entity, key, ts));
-}
-
-pub fn latest(
-    r: &dyn KvRead,
-    tenant: TenantId,
-    entity: Uuid,
-    key: u32,
-) -> StoreResult<Option<(i64, DataValue)>> {
-    r.get(Table::Latest, &series_prefix(tenant, entity, key))?
-        .map(|b| untimed(Table::Latest, &b))
-        .transpose()
-}
-
-pub fn put_latest(
-    changes: &mut Changes,
-    tenant: TenantId,
-    entity: Uuid,
-    key: u32,
-    ts: i64,
-    value: &DataValue,
-) {
-    changes.put(
-        Table::Latest,
-        series_prefix(tenant, entity, key),
-        timed(ts, value),
-    );
-}
-
-pub fn delete_latest(changes: &mut Changes, tenant: TenantId, entity: Uuid, key: u32) {
-    changes.delete(Table::Latest, series_prefix(tenant, entity, key));
-}
-
-/// Every latest value of an entity, by key id.
-pub fn all_latest(
-    r: &dyn KvRead,
-    tenant: TenantId,
-    entity: Uuid,
-) -> StoreResult<Vec<(u32, i64, DataValue)>> {
-    let prefix = Key::new().id(tenant.0).id(entity).build();
-    let mut out = Vec::new();
-    r.scan(Table::Latest, &prefix, None, false, &mut |k, v| {
-        if let Some(Ok(id)) = k.get(32..).map(<[u8; 4]>::try_from) {
-            let (ts, value) = untimed(Table::Latest, v)?;
-            out.push((u32::from_be_bytes(id), ts, value));
-        }
-        Ok(true)
-    })?;
-    Ok(out)
-}
-
 /// Points with `start <= ts < end`, in one direction.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
@@ -349,6 +297,78 @@ pub fn scan_points(
     while !stopped && let Some((t, value)) = next_logged.take() {
         next_logged = logged.next();
         stopped = !visit(t, value);
+    }
+    Ok(())
+}
+
+/// What to delete of one series: its points in `[start, end)`, and its
+/// latest value if that falls in the window too and `latest` is set (then,
+/// with `rewrite_latest`, the newest remaining point takes its place).
+#[derive(Debug, Clone, Copy)]
+pub struct Deletion {
+    pub start: i64,
+    pub end: i64,
+    pub latest: bool,
+    pub rewrite_latest: bool,
+}
+
+/// Stages a deletion from the table, the ingest log and `latest`.
+/// `next_seq`: the ingest log's next sequence number (see [`latest::delete`]).
+pub fn stage_delete(
+    r: &dyn KvRead,
+    changes: &mut Changes,
+    next_seq: u64,
+    tenant: TenantId,
+    entity: Uuid,
+    key: u32,
+    d: Deletion,
+) -> StoreResult<()> {
+    let current = latest::get(r, tenant, entity, key)?;
+    let mut doomed = Vec::new();
+    scan_points(
+        r,
+        tenant,
+        entity,
+        key,
+        Window::oldest_first(d.start, d.end),
+        &mut |t, _| {
+            doomed.push(t);
+            true
+        },
+    )?;
+    for t in &doomed {
+        changes.delete(Table::Telemetry, series_key(tenant, entity, key, *t));
+    }
+    telemetry_log::stage_delete(r, changes, tenant, entity, &[key], d.start, d.end)?;
+    let Some((latest_ts, latest_value)) = current else {
+        return Ok(());
+    };
+    if !(d.latest && latest_ts >= d.start && latest_ts < d.end) {
+        // Kept: pinned in its row, since it may have been one of the logged
+        // points just deleted (the "all data except the latest" mode).
+        latest::put(changes, tenant, entity, key, latest_ts, &latest_value);
+        return Ok(());
+    }
+    latest::delete(changes, tenant, entity, key, next_seq);
+    if d.rewrite_latest {
+        let mut replacement = None;
+        scan_points(
+            r,
+            tenant,
+            entity,
+            key,
+            Window::newest_first(i64::MIN, i64::MAX),
+            &mut |t, v| {
+                if doomed.binary_search(&t).is_err() {
+                    replacement = Some((t, v));
+                    return false;
+                }
+                true
+            },
+        )?;
+        if let Some((t, v)) = replacement {
+            latest::put(changes, tenant, entity, key, t, &v);
+        }
     }
     Ok(())
 }

@@ -60,6 +60,15 @@ fn corrupt(reason: &str) -> StoreError {
 /// One point of a log entry: interned key id, time, value.
 pub type LogPoint = (u32, i64, DataValue);
 
+/// A point with the sequence number of the entry holding it (later entries are newer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedPoint {
+    pub seq: u64,
+    pub key: u32,
+    pub ts: i64,
+    pub value: DataValue,
+}
+
 /// tenant ‖ entity ‖ (key id u32 ‖ time i64 ‖ value length u32 ‖ value)*
 fn encode_entry<'a>(
     tenant: TenantId,
@@ -151,6 +160,12 @@ impl IngestLog {
         Ok(log)
     }
 
+    /// The sequence number the next entry will get: inside a write job,
+    /// every entry logged so far has a smaller one.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq.load(Ordering::Relaxed)
+    }
+
     /// Entries waiting in `slice` (committed appends minus removals).
     pub fn pending(&self, slice: u8) -> u64 {
         self.pending
@@ -227,6 +242,27 @@ pub fn points_of(
     Ok(out)
 }
 
+/// Every logged point of one entity, oldest entry first.
+pub fn visit_points(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    entity: Uuid,
+    visit: &mut dyn FnMut(LoggedPoint),
+) -> StoreResult<()> {
+    entries_of(r, tenant, entity, &mut |k, v| {
+        let seq = seq_of(k).ok_or_else(|| corrupt("short key"))?;
+        for (key, ts, value) in decode_points(v)? {
+            visit(LoggedPoint {
+                seq,
+                key,
+                ts,
+                value,
+            });
+        }
+        Ok(true)
+    })
+}
+
 /// Removes the points of `keys` with `start <= ts < end` from the entity's
 /// entries: each touched entry is rewritten without them, or removed.
 pub fn stage_delete(
@@ -284,7 +320,8 @@ pub fn keys_of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<Vec<u
 }
 
 /// Moves up to `max_entries` of the oldest entries of `slice` into the
-/// per-series table and removes them from the log, in the caller's job (so
+/// per-series table (folding their newest points into `latest`) and
+/// removes them from the log, in the caller's job (so
 /// both happen in one commit). Returns how many entries moved.
 pub fn stage_compaction(
     r: &dyn KvRead,
@@ -300,15 +337,34 @@ pub fn stage_compaction(
     // Sorted by series and time, so the table is written leaf by leaf; a
     // later entry's point replaces an earlier one of the same series and time.
     let mut points: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-    for (_, v) in &entries {
+    let mut compacted = Vec::new();
+    for (k, v) in &entries {
         let (tenant, entity) = entry_owner(v).ok_or_else(|| corrupt("short entry"))?;
+        let seq = seq_of(k).ok_or_else(|| corrupt("short key"))?;
         for (key, ts, value) in decode_points(v)? {
             points.insert(
                 super::telemetry::series_key(TenantId(tenant), entity, key, ts),
                 encode_value(&value),
             );
+            compacted.push((
+                TenantId(tenant),
+                entity,
+                LoggedPoint {
+                    seq,
+                    key,
+                    ts,
+                    value,
+                },
+            ));
         }
     }
+    // Entries left in the slice come after the last one taken; none are
+    // left (before entries yet to be logged) when fewer than asked were there.
+    let remaining_from = match entries.last().and_then(|(k, _)| seq_of(k)) {
+        Some(last) if entries.len() == max_entries => last + 1,
+        _ => u64::MAX,
+    };
+    super::latest::stage_compacted(r, changes, compacted, remaining_from)?;
     for (k, v) in points {
         changes.put(Table::Telemetry, k, v);
     }

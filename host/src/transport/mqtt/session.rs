@@ -173,6 +173,16 @@ impl Session {
                     if let Flow::Close(reason) = self.answer(pkid, result) {
                         ending.get_or_insert(reason);
                     }
+                    // Messages committed together are answered in one write.
+                    while let Some(pkid) = self.finished_front() {
+                        let result = match self.inflight.pop_front() {
+                            Some(p) => p.task.await,
+                            None => break,
+                        };
+                        if let Flow::Close(reason) = self.answer(pkid, result) {
+                            ending.get_or_insert(reason);
+                        }
+                    }
                 }
                 event = next_event(&mut self.events), if self.events.is_some() => {
                     if let Some(reason) = self.forward(event) {
@@ -191,6 +201,14 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// The packet id of the oldest message if it is already handled.
+    fn finished_front(&self) -> Option<Option<u16>> {
+        self.inflight
+            .front()
+            .filter(|p| p.task.is_finished())
+            .map(|p| p.pkid)
     }
 
     /// Handles the packets already read, as far as the in-flight window allows.
