@@ -277,6 +277,11 @@ impl App {
             let mut changes = Changes::new();
             let mut fresh = HashMap::new();
             for (tenant, device, entries) in &staged {
+                // A message still in flight when its device was deleted
+                // must not leave points under the deleted id.
+                if !assignable::exists::<Device>(view, *tenant, device.0)? {
+                    continue;
+                }
                 stage_points(
                     &series,
                     &mut fresh,
@@ -308,8 +313,11 @@ impl App {
         let (tenant, entity, now) = (device.tenant_id, device.id.0, now_ms());
         let entries = Arc::new(entries);
         let staged = Arc::clone(&entries);
-        self.write(move |_| {
+        self.write(move |view| {
             let mut changes = Changes::new();
+            if !assignable::exists::<Device>(view, tenant, entity)? {
+                return Ok(((), changes));
+            }
             stage_attributes(&mut changes, tenant, entity, Scope::Client, &staged, now);
             Ok(((), changes))
         })

@@ -252,6 +252,36 @@ async fn one_commit_for_several_devices_interns_each_new_key_once() {
 }
 
 #[tokio::test]
+async fn data_arriving_after_its_device_was_deleted_is_not_stored() {
+    // A message in flight when its device is deleted reaches the writer
+    // after the deletion: it must not leave orphan rows under the old id.
+    let (app, admin) = app().await;
+    let input = crate::domain::device::DeviceInput {
+        name: Some("doomed".into()),
+        ..Default::default()
+    };
+    let device = app.save_device(&admin, input, None).await.unwrap();
+    app.delete_device(&admin, device.id).await.unwrap();
+    let point = crate::domain::telemetry::TsKvEntry {
+        ts: 1000,
+        key: "temp".into(),
+        value: crate::domain::telemetry::DataValue::Long(1),
+    };
+    app.ingest_telemetry(&device, vec![point]).await.unwrap();
+    let attribute = crate::domain::telemetry::KvEntry {
+        key: "fw".into(),
+        value: crate::domain::telemetry::DataValue::String("1.0".into()),
+    };
+    app.ingest_client_attributes(&device, vec![attribute])
+        .await
+        .unwrap();
+    let snapshot = app.store.snapshot().unwrap();
+    let left =
+        crate::store::telemetry::all_keys_of(&*snapshot, device.tenant_id, device.id.0).unwrap();
+    assert!(left.is_empty(), "orphan rows: {left:?}");
+}
+
+#[tokio::test]
 async fn writers_past_the_queue_limit_wait_instead_of_failing() {
     let (app, admin) = app_with(|s| s.max_queued_writes = 1).await;
     let mut tasks = Vec::new();

@@ -54,6 +54,11 @@ pub fn get<T: Assignable>(r: &dyn KvRead, tenant: TenantId, id: Uuid) -> StoreRe
         .transpose()
 }
 
+/// Whether the row is there (cheaper than reading it).
+pub fn exists<T: Assignable>(r: &dyn KvRead, tenant: TenantId, id: Uuid) -> StoreResult<bool> {
+    r.contains(tables::<T>().rows, &key(tenant, id))
+}
+
 pub fn id_by_name<T: Assignable>(
     r: &dyn KvRead,
     tenant: TenantId,

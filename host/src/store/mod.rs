@@ -53,6 +53,11 @@ pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> StoreResult<bool> + 'a;
 pub trait KvRead {
     fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
 
+    /// Whether `key` is there, without copying its value.
+    fn contains(&self, table: Table, key: &[u8]) -> StoreResult<bool> {
+        Ok(self.get(table, key)?.is_some())
+    }
+
     /// Visits the entries whose key starts with `prefix`, in key order (or
     /// reversed), from `start` on if given; stops when `visit` returns false.
     fn scan(

@@ -377,6 +377,10 @@ impl KvRead for OpenTables<'_> {
         })
     }
 
+    fn contains(&self, table: Table, key: &[u8]) -> StoreResult<bool> {
+        self.with(table, |t| Ok(t.get(key).map_err(backend)?.is_some()))
+    }
+
     fn scan(
         &self,
         table: Table,
