@@ -10,6 +10,12 @@ use clientele::service::{App, FirstStart};
 use clientele::store::RedbStore;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's malloc: glibc keeps a free-list arena per
+/// thread that ever allocated (tokio workers, blocking threads), which held
+/// ~30 MiB of freed memory after a burst in the ingest benchmark.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(version, about = "Customer management for IoT tenants, on the edge")]
 struct Cli {

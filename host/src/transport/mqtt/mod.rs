@@ -110,7 +110,10 @@ async fn connection(
 /// DISCONNECT that explains the close before the client reads it.
 async fn close(mut stream: TcpStream) {
     let _ = stream.shutdown().await;
-    let mut scratch = [0u8; 4096];
+    // On the heap and only now: a buffer local to this async fn would sit in
+    // every connection's future (its state is as large as its largest
+    // await point) for the connection's whole life.
+    let mut scratch = vec![0u8; 4096];
     let drain = async { while matches!(stream.read(&mut scratch).await, Ok(n) if n > 0) {} };
     let _ = tokio::time::timeout(LINGER, drain).await;
 }
