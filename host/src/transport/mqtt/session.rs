@@ -2,15 +2,16 @@
 //! runs its messages (up to the in-flight limit at once) and answers them
 //! in the order they came.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use futures_util::stream::{FuturesOrdered, StreamExt};
+use futures_util::{FutureExt, future::BoxFuture};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, oneshot, watch};
-use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 
 use crate::domain::ids::now_ms;
@@ -23,11 +24,11 @@ use super::wire::{self, FrameError, Hello, Inbound, Outbound, Reason, Version, W
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 1024;
 
-/// A message being handled, with the packet id its PUBACK needs (QoS 1).
-struct Pending {
-    pkid: Option<u16>,
-    task: JoinHandle<Handled>,
-}
+/// A message being handled: its outcome, with the packet id its PUBACK
+/// needs (QoS 1). Polled by the session itself rather than spawned, so the
+/// writer's commit wakes one task per connection, not one per message and
+/// then the connection.
+type Pending = BoxFuture<'static, (Option<u16>, Handled)>;
 
 /// Keep going, or close (with the reason an MQTT 5 client is told).
 enum Flow {
@@ -45,7 +46,8 @@ pub struct Session {
     silence_limit: Option<Duration>,
     subscriptions: HashSet<Filter>,
     events: Option<broadcast::Receiver<DeviceEvent>>,
-    inflight: VecDeque<Pending>,
+    /// Yields outcomes in the order the messages came.
+    inflight: FuturesOrdered<Pending>,
     /// Done when the last message that must keep its order is handled.
     ordered_tail: Option<oneshot::Receiver<()>>,
     read: BytesMut,
@@ -58,17 +60,6 @@ async fn next_event(
 ) -> Result<DeviceEvent, broadcast::error::RecvError> {
     match events {
         Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The oldest message's outcome: answers go out in the order messages came.
-async fn oldest(inflight: &mut VecDeque<Pending>) -> (Option<u16>, Result<Handled, JoinError>) {
-    match inflight.front_mut() {
-        Some(p) => {
-            let result = (&mut p.task).await;
-            (p.pkid, result)
-        }
         None => std::future::pending().await,
     }
 }
@@ -96,7 +87,7 @@ impl Session {
             // Every session hears about its device: shared-attribute
             // changes (forwarded while subscribed) and revocation.
             events: Some(ctx.app.subscribe_device_events()),
-            inflight: VecDeque::new(),
+            inflight: FuturesOrdered::new(),
             ordered_tail: None,
             read,
             write: BytesMut::new(),
@@ -166,20 +157,15 @@ impl Session {
                         ending = Some(Some(Reason::ServerShuttingDown));
                     }
                 }
-                (pkid, result) = oldest(&mut self.inflight), if !self.inflight.is_empty() => {
-                    self.inflight.pop_front();
+                Some((pkid, handled)) = self.inflight.next(), if !self.inflight.is_empty() => {
                     // Time spent waiting on the store is not the client's silence.
                     heard = Instant::now();
-                    if let Flow::Close(reason) = self.answer(pkid, result) {
+                    if let Flow::Close(reason) = self.answer(pkid, handled) {
                         ending.get_or_insert(reason);
                     }
                     // Messages committed together are answered in one write.
-                    while let Some(pkid) = self.finished_front() {
-                        let result = match self.inflight.pop_front() {
-                            Some(p) => p.task.await,
-                            None => break,
-                        };
-                        if let Flow::Close(reason) = self.answer(pkid, result) {
+                    while let Some(Some((pkid, handled))) = self.inflight.next().now_or_never() {
+                        if let Flow::Close(reason) = self.answer(pkid, handled) {
                             ending.get_or_insert(reason);
                         }
                     }
@@ -201,14 +187,6 @@ impl Session {
                 }
             }
         }
-    }
-
-    /// The packet id of the oldest message if it is already handled.
-    fn finished_front(&self) -> Option<Option<u16>> {
-        self.inflight
-            .front()
-            .filter(|p| p.task.is_finished())
-            .map(|p| p.pkid)
     }
 
     /// Handles the packets already read, as far as the in-flight window allows.
@@ -294,34 +272,39 @@ impl Session {
         };
         let ctx = Arc::clone(&self.ctx);
         let (topic, payload): (String, Bytes) = (p.topic, p.payload);
-        let task = tokio::spawn(async move {
+        let pkid = (p.qos == 1).then_some(p.pkid);
+        let handling = async move {
             let Some(route) = route else {
                 tracing::debug!(device = %ctx.device.id.0, %topic, "PUBLISH to an unknown topic");
                 return Err(Reason::TopicNameInvalid);
             };
             if let Some(before) = before {
-                // Err only says the task before has ended, which is what we wait for.
+                // Err only says the message before has ended, which is what we wait for.
                 let _ = before.await;
             }
             let handled = publish::handle(&ctx, route, payload, now).await;
             drop(done);
             handled
-        });
-        self.inflight.push_back(Pending {
-            pkid: (p.qos == 1).then_some(p.pkid),
-            task,
-        });
+        };
+        // A panic is a bug in handling this message: it is refused, the
+        // connection and the others in flight carry on.
+        let handling = std::panic::AssertUnwindSafe(handling)
+            .catch_unwind()
+            .map(move |outcome| {
+                let handled = outcome.unwrap_or_else(|_| {
+                    tracing::error!("handling an MQTT message panicked");
+                    Err(Reason::ServerError)
+                });
+                (pkid, handled)
+            });
+        self.inflight.push_back(Box::pin(handling));
         Flow::Continue
     }
 
     /// Answers the oldest message. A refusal is a negative PUBACK where
     /// MQTT 5 has one to carry it; otherwise the connection ends, since
     /// 3.1.1 has no negative PUBACK and QoS 0 no PUBACK at all.
-    fn answer(&mut self, pkid: Option<u16>, result: Result<Handled, JoinError>) -> Flow {
-        let handled = result.unwrap_or_else(|e| {
-            tracing::error!(device = %self.device(), error = %e, "MQTT message task failed");
-            Err(Reason::ServerError)
-        });
+    fn answer(&mut self, pkid: Option<u16>, handled: Handled) -> Flow {
         match handled {
             Ok(reply) => {
                 if let Some(pkid) = pkid {
