@@ -16,6 +16,7 @@ pub mod latest;
 mod memory;
 pub mod meta;
 mod redb_store;
+mod series_chunks;
 mod table;
 pub mod telemetry;
 pub mod telemetry_log;

@@ -17,7 +17,8 @@ use crate::domain::telemetry::DataValue;
 
 use super::codec::{Key, time_at};
 use super::{
-    Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, latest, meta, telemetry_log,
+    Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, latest, meta, series_chunks,
+    telemetry_log,
 };
 
 const KEY_SEQUENCE: &str = "ts_key_sequence";
@@ -255,24 +256,15 @@ pub fn scan_points(
     // `before(a, b)`: a comes first in the scan's direction.
     let before = |a: i64, b: i64| if newest_first { a > b } else { a < b };
     let mut stopped = false;
-    let prefix = series_prefix(tenant, entity, key);
-    let from = if newest_first {
-        series_key(tenant, entity, key, end.saturating_sub(1))
-    } else {
-        series_key(tenant, entity, key, start)
-    };
-    r.scan(
-        Table::Telemetry,
-        &prefix,
-        Some(&from),
+    series_chunks::scan(
+        r,
+        tenant,
+        entity,
+        key,
+        start,
+        end,
         newest_first,
-        &mut |k, v| {
-            let Some(ts) = time_at(k, 36) else {
-                return Ok(true);
-            };
-            if ts < start || ts >= end {
-                return Ok(false);
-            }
+        &mut |ts, raw| {
             // Logged points up to this one go first; one at the same time replaces it.
             while next_logged.as_ref().is_some_and(|(t, _)| !before(ts, *t)) {
                 let Some((t, value)) = next_logged.take() else {
@@ -287,7 +279,7 @@ pub fn scan_points(
                     return Ok(true);
                 }
             }
-            if !visit(ts, decode_value(Table::Telemetry, v)?) {
+            if !visit(ts, decode_value(Table::Telemetry, raw)?) {
                 stopped = true;
                 return Ok(false);
             }
@@ -336,9 +328,7 @@ pub fn stage_delete(
             true
         },
     )?;
-    for t in &doomed {
-        changes.delete(Table::Telemetry, series_key(tenant, entity, key, *t));
-    }
+    series_chunks::stage_delete(r, changes, tenant, entity, key, d.start, d.end)?;
     telemetry_log::stage_delete(r, changes, tenant, entity, &[key], d.start, d.end)?;
     let Some((latest_ts, latest_value)) = current else {
         return Ok(());

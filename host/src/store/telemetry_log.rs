@@ -30,7 +30,9 @@ use crate::domain::telemetry::DataValue;
 
 use super::codec::uuid_at;
 use super::telemetry::{decode_value, encode_value};
-use super::{Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, Visitor};
+use super::{
+    Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, Visitor, series_chunks,
+};
 
 /// Slices the log is split into: more slices mean more points per series
 /// when a slice is compacted (cheaper compaction) but more tails touched
@@ -334,18 +336,18 @@ pub fn stage_compaction(
         entries.push((k.to_vec(), v.to_vec()));
         Ok(entries.len() < max_entries)
     })?;
-    // Sorted by series and time, so the table is written leaf by leaf; a
-    // later entry's point replaces an earlier one of the same series and time.
-    let mut points: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    // Grouped by series and sorted by time; a later entry's point replaces
+    // an earlier one of the same series and time.
+    let mut by_series: BTreeMap<(Uuid, Uuid, u32), BTreeMap<i64, Vec<u8>>> = BTreeMap::new();
     let mut compacted = Vec::new();
     for (k, v) in &entries {
         let (tenant, entity) = entry_owner(v).ok_or_else(|| corrupt("short entry"))?;
         let seq = seq_of(k).ok_or_else(|| corrupt("short key"))?;
         for (key, ts, value) in decode_points(v)? {
-            points.insert(
-                super::telemetry::series_key(TenantId(tenant), entity, key, ts),
-                encode_value(&value),
-            );
+            by_series
+                .entry((tenant, entity, key))
+                .or_default()
+                .insert(ts, encode_value(&value));
             compacted.push((
                 TenantId(tenant),
                 entity,
@@ -365,8 +367,9 @@ pub fn stage_compaction(
         _ => u64::MAX,
     };
     super::latest::stage_compacted(r, changes, compacted, remaining_from)?;
-    for (k, v) in points {
-        changes.put(Table::Telemetry, k, v);
+    for ((tenant, entity, key), points) in by_series {
+        let points = points.into_iter().collect();
+        series_chunks::stage_merge(r, changes, TenantId(tenant), entity, key, points)?;
     }
     for (k, _) in &entries {
         changes.delete(Table::TelemetryLog, k.clone());
