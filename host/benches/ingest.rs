@@ -1,11 +1,12 @@
 //! Device ingest over MQTT, end to end: the `clientele` binary as a separate
 //! process on a fresh redb file, 1,000 devices publishing 3-key JSON at QoS 1
-//! with each PUBACK sent only after the durable commit; then, in the same
-//! run, Mosquitto passing the same load to one subscriber; then memory with
-//! 10,000 connected idle devices.
+//! with each PUBACK sent only after the durable commit, first saturated (the
+//! most it sustains), then paced at 50,000 messages/s (the latency at that
+//! rate); then, in the same run, Mosquitto passing the same two loads to one
+//! subscriber; then memory with 10,000 connected idle devices.
 //!
 //! Run: `cargo bench -p clientele --bench ingest`
-//! (`SECONDS=5 DEVICES=200 IDLE=2000` for a shorter run).
+//! (`SECONDS=5 DEVICES=200 IDLE=2000` for a shorter run; `INFLIGHT`, `RATE`).
 
 #[allow(dead_code)] // shared with tests/crash.rs, which uses other parts
 mod load;
@@ -14,6 +15,9 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::net::TcpStream;
 
 use serde_json::json;
 
@@ -86,22 +90,6 @@ async fn create_devices(http: SocketAddr, token: &str, from: u64, to: u64) {
     }
 }
 
-async fn connect_all(
-    addr: SocketAddr,
-    from: u64,
-    to: u64,
-) -> Vec<(tokio::net::TcpStream, bytes::BytesMut)> {
-    let mut out = Vec::with_capacity((to - from) as usize);
-    for i in from..to {
-        out.push(
-            load::connect(addr, &format!("c{i}"), &format!("BENCH_{i}"))
-                .await
-                .expect("connect"),
-        );
-    }
-    out
-}
-
 fn start_clientele(dir: &std::path::Path, http: SocketAddr, mqtt: SocketAddr) -> Killed {
     let child = Command::new(env!("CARGO_BIN_EXE_clientele"))
         .current_dir(dir)
@@ -151,43 +139,103 @@ async fn login(http: SocketAddr) -> String {
     resp["token"].as_str().expect("token").to_owned()
 }
 
+/// Connections to Clientele (one device token each) or to Mosquitto (anonymous).
+async fn connect_all(addr: SocketAddr, devices: u64, broker: bool) -> Vec<(TcpStream, BytesMut)> {
+    let mut out = Vec::with_capacity(devices as usize);
+    for i in 0..devices {
+        let (id, user) = if broker {
+            (format!("m{i}"), "bench".to_owned())
+        } else {
+            (format!("c{i}"), format!("BENCH_{i}"))
+        };
+        out.push(load::connect(addr, &id, &user).await.expect("connect"));
+    }
+    out
+}
+
+/// Both loads against one endpoint: saturated (as fast as acknowledgements
+/// come back), then paced at `rate`.
+async fn both_loads(
+    name: &str,
+    addr: SocketAddr,
+    broker: bool,
+    topic: &str,
+    run: &Run,
+) -> (load::Outcome, load::Outcome) {
+    let mut outcomes = Vec::new();
+    for rate in [None, Some(run.rate)] {
+        let conns = connect_all(addr, run.devices, broker).await;
+        let pacing = load::Pacing {
+            inflight: run.inflight,
+            rate,
+        };
+        let mut outcome = load::publish_for(
+            conns,
+            Arc::from(topic),
+            pacing,
+            Duration::from_secs(run.seconds),
+            Arc::new(payload),
+        )
+        .await;
+        let how = rate.map_or("saturated".to_owned(), |r| format!("paced at {r:.0}/s"));
+        println!(
+            "{name}, {how}: {:.0} messages/s ({:.0} data points/s) acknowledged, PUBACK p50 {:.1} ms, p99 {:.1} ms",
+            outcome.rate(),
+            outcome.rate() * 3.0,
+            outcome.percentile_ms(0.50),
+            outcome.percentile_ms(0.99),
+        );
+        outcomes.push(outcome);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let paced = outcomes.pop().unwrap_or_default();
+    (outcomes.pop().unwrap_or_default(), paced)
+}
+
+struct Run {
+    devices: u64,
+    seconds: u64,
+    inflight: usize,
+    rate: f64,
+}
+
 #[tokio::main]
 async fn main() {
-    let devices = env_or("DEVICES", 1000);
-    let seconds = env_or("SECONDS", 15);
+    let run = Run {
+        devices: env_or("DEVICES", 1000),
+        seconds: env_or("SECONDS", 15),
+        // In flight per device: a device that pipelines two messages is
+        // already a busy one; the total in flight is what sets the ack
+        // latency of the saturated run (Little's law).
+        inflight: env_or("INFLIGHT", 2) as usize,
+        // The paced run's offered load: the target rate.
+        rate: env_or("RATE", 50_000) as f64,
+    };
     let idle = env_or("IDLE", 10_000);
-    // In flight per device: a device that pipelines two messages is already
-    // a busy one; the total in flight is what sets the ack latency.
-    let inflight = env_or("INFLIGHT", 2) as usize;
     let dir = tempfile::tempdir().expect("temp dir");
     let (http, mqtt) = (load::free_addr(), load::free_addr());
     let server = start_clientele(dir.path(), http, mqtt);
     let pid = server.0.id();
     let token = login(http).await;
-    create_devices(http, &token, 0, devices).await;
+    create_devices(http, &token, 0, run.devices).await;
     println!(
-        "ingest benchmark: {devices} devices, QoS 1, {inflight} in flight each, 3-key JSON, {seconds} s, {} cores",
+        "ingest benchmark: {} devices, QoS 1, up to {} in flight each, 3-key JSON, {} s per load, {} cores",
+        run.devices,
+        run.inflight,
+        run.seconds,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
-    let topic: Arc<str> = Arc::from("v1/devices/me/telemetry");
-    let conns = connect_all(mqtt, 0, devices).await;
-    let mut ours = load::publish_for(
-        conns,
-        Arc::clone(&topic),
-        inflight,
-        Duration::from_secs(seconds),
-        Arc::new(payload),
+    let (ours, _) = both_loads(
+        "clientele (PUBACK after the durable commit)",
+        mqtt,
+        false,
+        "v1/devices/me/telemetry",
+        &run,
     )
     .await;
     let (_, peak) = memory_mib(pid);
-    println!(
-        "clientele: {:.0} messages/s ({:.0} data points/s), PUBACK after durable commit: p50 {:.1} ms, p99 {:.1} ms; peak memory {peak:.0} MiB",
-        ours.rate(),
-        ours.rate() * 3.0,
-        ours.percentile_ms(0.50),
-        ours.percentile_ms(0.99),
-    );
+    println!("clientele: peak memory {peak:.0} MiB");
 
     let broker_addr = load::free_addr();
     match start_mosquitto(dir.path(), broker_addr) {
@@ -200,42 +248,30 @@ async fn main() {
                 Arc::clone(&stop),
             ));
             tokio::time::sleep(Duration::from_millis(300)).await;
-            let mut conns = Vec::new();
-            for i in 0..devices {
-                conns.push(
-                    load::connect(broker_addr, &format!("m{i}"), "bench")
-                        .await
-                        .expect("connect"),
-                );
-            }
-            let mut theirs = load::publish_for(
-                conns,
-                Arc::from("bench/telemetry"),
-                inflight,
-                Duration::from_secs(seconds),
-                Arc::new(payload),
+            let (theirs, paced) = both_loads(
+                "mosquitto (one subscriber)",
+                broker_addr,
+                true,
+                "bench/telemetry",
+                &run,
             )
             .await;
-            tokio::time::sleep(Duration::from_secs(1)).await;
             stop.notify_one();
             let delivered = subscriber.await.ok().and_then(Result::ok).unwrap_or(0);
             println!(
-                "mosquitto: {:.0} messages/s acknowledged (p50 {:.1} ms, p99 {:.1} ms), {:.0} messages/s delivered to the subscriber",
-                theirs.rate(),
-                theirs.percentile_ms(0.50),
-                theirs.percentile_ms(0.99),
-                delivered as f64 / theirs.elapsed.as_secs_f64()
+                "mosquitto: {delivered} messages delivered to the subscriber of {} acknowledged",
+                theirs.acked + paced.acked
             );
             println!(
-                "ratio: clientele / mosquitto = {:.2}",
+                "ratio (saturated): clientele / mosquitto = {:.2}",
                 ours.rate() / theirs.rate()
             );
         }
     }
 
-    create_devices(http, &token, devices, idle.max(devices)).await;
+    create_devices(http, &token, run.devices, idle.max(run.devices)).await;
     let (before, _) = memory_mib(pid);
-    let idle_conns = connect_all(mqtt, 0, idle).await;
+    let idle_conns = connect_all(mqtt, idle, false).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (with_idle, _) = memory_mib(pid);
     println!(

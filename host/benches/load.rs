@@ -1,6 +1,9 @@
 //! A lean MQTT 3.1.1 load generator on rumqttc's packet codec: each
 //! connection keeps up to `inflight` QoS 1 publishes outstanding and times
-//! each one from write to PUBACK. It skips rumqttc's event loop so that the
+//! each one from its write to its PUBACK; either as fast as
+//! acknowledgements allow (saturated), or paced at a fixed rate (the rate
+//! achieved is printed beside it, so a server that cannot keep up shows as
+//! a lower rate rather than hiding in the latency). It skips rumqttc's event loop so that the
 //! generator, not the client library, is the cheap side of the measurement.
 
 use std::net::SocketAddr;
@@ -94,22 +97,43 @@ fn io(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(e.to_string())
 }
 
+/// How each connection sends: at most `inflight` outstanding, and if
+/// `rate` is set, that many messages per second over all connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacing {
+    pub inflight: usize,
+    pub rate: Option<f64>,
+}
+
 /// Publishes QoS 1 `payload(n)` to `topic` on every connection until
 /// `duration` is over, then waits for the outstanding PUBACKs.
 pub async fn publish_for(
     connections: Vec<(TcpStream, BytesMut)>,
     topic: Arc<str>,
-    inflight: usize,
+    pacing: Pacing,
     duration: Duration,
     payload: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
 ) -> Outcome {
     let started = Instant::now();
     let deadline = started + duration;
+    let count = connections.len().max(1);
+    // Each connection's share of the rate, with start times spread evenly
+    // so the connections do not send in lockstep.
+    let interval = pacing
+        .rate
+        .map(|r| Duration::from_secs_f64(count as f64 / r.max(1.0)));
     let mut tasks = Vec::new();
-    for (stream, buf) in connections {
+    for (i, (stream, buf)) in connections.into_iter().enumerate() {
         let (topic, payload) = (Arc::clone(&topic), Arc::clone(&payload));
+        let first_due = started + interval.map_or(Duration::ZERO, |d| d * i as u32 / count as u32);
+        let plan = Plan {
+            inflight: pacing.inflight,
+            interval,
+            first_due,
+            deadline,
+        };
         tasks.push(tokio::spawn(async move {
-            one_connection(stream, buf, &topic, inflight, deadline, &*payload).await
+            one_connection(stream, buf, &topic, plan, &*payload).await
         }));
     }
     let mut outcome = Outcome::default();
@@ -123,25 +147,41 @@ pub async fn publish_for(
     outcome
 }
 
+/// One connection's schedule.
+struct Plan {
+    inflight: usize,
+    interval: Option<Duration>,
+    first_due: Instant,
+    deadline: Instant,
+}
+
 async fn one_connection(
     mut stream: TcpStream,
     mut buf: BytesMut,
     topic: &str,
-    inflight: usize,
-    deadline: Instant,
+    plan: Plan,
     payload: &(dyn Fn(u64) -> Vec<u8> + Send + Sync),
 ) -> std::io::Result<(u64, Vec<u32>)> {
     let mut sent_at: Vec<Option<Instant>> = vec![None; 65536];
     let (mut next_pkid, mut outstanding, mut acked, mut n) = (1u16, 0usize, 0u64, 0u64);
     let mut latencies = Vec::new();
     let mut out = BytesMut::with_capacity(64 * 1024);
+    let mut due = plan.first_due;
     loop {
         let now = Instant::now();
-        while outstanding < inflight && now < deadline {
+        while outstanding < plan.inflight
+            && now < plan.deadline
+            && (plan.interval.is_none() || due <= now)
+        {
             let mut p = Publish::new(topic, QoS::AtLeastOnce, payload(n));
             p.pkid = next_pkid;
             Packet::Publish(p).write(&mut out, MAX_PACKET).map_err(io)?;
+            // Timed from the write: on two shared cores the generator itself
+            // runs late at high rates, and that lateness is not the server's.
             sent_at[usize::from(next_pkid)] = Some(now);
+            if let Some(interval) = plan.interval {
+                due += interval;
+            }
             next_pkid = if next_pkid == u16::MAX {
                 1
             } else {
@@ -154,11 +194,20 @@ async fn one_connection(
             stream.write_all(&out).await?;
             out.clear();
         }
-        if outstanding == 0 {
+        let sending = now < plan.deadline;
+        if outstanding == 0 && (plan.interval.is_none() || !sending) {
             return Ok((acked, latencies));
         }
-        if stream.read_buf(&mut buf).await? == 0 {
-            return Ok((acked, latencies));
+        // Paced and free to send: wake when the next message is due.
+        let wake =
+            (plan.interval.is_some() && sending && outstanding < plan.inflight).then_some(due);
+        tokio::select! {
+            read = stream.read_buf(&mut buf) => {
+                if read? == 0 {
+                    return Ok((acked, latencies));
+                }
+            }
+            () = tokio::time::sleep_until(wake.unwrap_or(now).into()), if wake.is_some() => continue,
         }
         loop {
             match Packet::read(&mut buf, MAX_PACKET) {
