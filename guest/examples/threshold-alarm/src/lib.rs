@@ -131,11 +131,21 @@ fn check(settings: &Settings, entity: &EntityId, values: &[TsKv]) -> Result<(), 
             &details.to_string(),
         )?;
         save_state(settings, entity, ACTIVE)?;
-        clientele_guest::log!(Info, "{} raised: {value} > {}", settings.alarm_type, settings.high);
+        clientele_guest::log!(
+            Info,
+            "{} raised: {value} > {}",
+            settings.alarm_type,
+            settings.high
+        );
     } else if active && value < settings.low {
         alarms::clear(entity, &settings.alarm_type)?;
         save_state(settings, entity, CLEARED)?;
-        clientele_guest::log!(Info, "{} cleared: {value} < {}", settings.alarm_type, settings.low);
+        clientele_guest::log!(
+            Info,
+            "{} cleared: {value} < {}",
+            settings.alarm_type,
+            settings.low
+        );
     }
     Ok(())
 }
