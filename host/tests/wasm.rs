@@ -17,6 +17,16 @@ use clientele::wasm::{
 use clientele_guest_artifacts as artifacts;
 use wasm_support::{Event, World as Tenant, load, runtime};
 
+/// The default limits with a deadline no busy test machine reaches: these
+/// tests are about results, not time.
+const RELAXED: Limits = Limits {
+    deadline: Duration::from_secs(10),
+    memory_bytes: 32 << 20,
+    max_output_bytes: 1 << 20,
+    max_host_calls: 1_000,
+    max_component_bytes: 16 << 20,
+};
+
 fn single(name: &str, value: Value) -> Argument {
     Argument {
         name: name.to_owned(),
@@ -61,7 +71,7 @@ fn dew_point(tenant: &Tenant, ext: &Extension, t: f64, rh: f64) -> Result<f64, W
 #[test]
 fn dew_point_guest_computes_the_magnus_formula() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::DEW_POINT, Limits::default());
+    let ext = load(artifacts::DEW_POINT, RELAXED);
     assert_eq!(ext.world(), World::CalculatedField);
     for (t, rh) in [(20.0, 50.0), (-10.0, 80.0), (35.0, 100.0)] {
         let d = dew_point(&tenant, &ext, t, rh).unwrap();
@@ -78,7 +88,7 @@ fn dew_point_guest_computes_the_magnus_formula() {
 #[test]
 fn dew_point_guest_refuses_a_missing_or_impossible_argument() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::DEW_POINT, Limits::default());
+    let ext = load(artifacts::DEW_POINT, RELAXED);
     let args = [single("temperature", Value::Double(20.0))];
     let err = ext
         .compute(
@@ -106,7 +116,7 @@ fn dew_point_guest_refuses_a_missing_or_impossible_argument() {
 #[test]
 fn echo_sum_adds_every_kind_of_argument_exactly() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::ECHO_SUM, Limits::default());
+    let ext = load(artifacts::ECHO_SUM, RELAXED);
     let rolling = Argument {
         name: "window".into(),
         value: ArgumentValue::Rolling(
@@ -156,7 +166,7 @@ fn echo_sum_adds_every_kind_of_argument_exactly() {
 #[test]
 fn a_warm_instance_serves_one_customer_and_is_not_shared_with_another() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::ECHO_SUM, Limits::default());
+    let ext = load(artifacts::ECHO_SUM, RELAXED);
     let args = [single("a", Value::Long(1))];
     for _ in 0..3 {
         ext.compute(
@@ -183,7 +193,7 @@ fn a_warm_instance_serves_one_customer_and_is_not_shared_with_another() {
 #[test]
 fn threshold_alarm_raises_above_high_and_clears_only_below_low() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::THRESHOLD_ALARM, Limits::default());
+    let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);
     assert_eq!(ext.world(), World::CustomerLogic);
     let settings = r#"{"key":"temperature","high":30,"low":25,"alarmType":"High temperature"}"#;
     let host = tenant.host();
@@ -249,7 +259,7 @@ fn threshold_alarm_raises_above_high_and_clears_only_below_low() {
 #[test]
 fn threshold_alarm_refuses_unusable_settings_in_init() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::THRESHOLD_ALARM, Limits::default());
+    let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);
     let bad = r#"{"key":"t","high":10,"low":20,"alarmType":"x"}"#;
     let values = [TsKv {
         ts: 1,
@@ -275,7 +285,7 @@ fn threshold_alarm_refuses_unusable_settings_in_init() {
 #[test]
 fn customer_logic_cannot_touch_another_customers_device() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::THRESHOLD_ALARM, Limits::default());
+    let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);
     let settings = r#"{"key":"t","high":30,"low":25,"alarmType":"Hot"}"#;
     let values = [TsKv {
         ts: 1,
@@ -332,7 +342,7 @@ fn a_guest_asking_for_another_customers_device_gets_access_denied_never_the_data
     tenant
         .host
         .set_latest(tenant.device_b, "secret", 1, Value::Long(2));
-    let ext = load(artifacts::READ_OTHER, Limits::default());
+    let ext = load(artifacts::READ_OTHER, RELAXED);
 
     // Its own device: allowed (the check is not refusing everything).
     let out = read_other(&tenant, &ext, tenant.device_a, "latest").unwrap();
@@ -374,9 +384,17 @@ fn a_guest_asking_for_another_customers_device_gets_access_denied_never_the_data
     assert!(!planted, "nothing was written");
 }
 
-fn limits() -> Limits {
+/// Limits for the misbehaving guests: small caps, and a deadline that is
+/// short only for the guest that is meant to hit it. The others get a
+/// long one, so that a loaded machine cannot turn their error into a
+/// timeout.
+fn limits(path: &str) -> Limits {
     Limits {
-        deadline: Duration::from_millis(50),
+        deadline: if path == artifacts::ENDLESS_LOOP {
+            Duration::from_millis(50)
+        } else {
+            RELAXED.deadline
+        },
         memory_bytes: 16 << 20,
         max_host_calls: 100,
         ..Limits::default()
@@ -385,7 +403,7 @@ fn limits() -> Limits {
 
 fn run(path: &str, settings: &str) -> WasmError {
     let tenant = Tenant::new();
-    let ext = load(path, limits());
+    let ext = load(path, limits(path));
     let args = [single("a", Value::Long(1))];
     let err = ext
         .compute(
@@ -472,7 +490,7 @@ fn a_flood_of_host_calls_is_cut_off() {
 #[test]
 fn every_misbehaving_guest_fails_alone_and_the_engine_keeps_serving() {
     let tenant = Tenant::new();
-    let good = load(artifacts::DEW_POINT, Limits::default());
+    let good = load(artifacts::DEW_POINT, RELAXED);
     assert!(dew_point(&tenant, &good, 20.0, 50.0).is_ok());
     // All of them at once, from threads, as workers would.
     let bad = [
@@ -499,7 +517,7 @@ fn every_misbehaving_guest_fails_alone_and_the_engine_keeps_serving() {
 
 fn load_err(bytes: &[u8]) -> LoadError {
     runtime()
-        .load("bad", bytes, Limits::default())
+        .load("bad", bytes, RELAXED)
         .expect_err("must be refused")
 }
 
@@ -544,7 +562,7 @@ fn files_that_are_not_clientele_components_are_refused_with_clear_errors() {
 #[test]
 fn calling_the_wrong_world_is_an_error_not_a_trap() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::THRESHOLD_ALARM, Limits::default());
+    let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);
     let err = ext
         .compute(
             &tenant.host(),
@@ -575,9 +593,7 @@ fn a_restart_loads_compiled_code_from_the_cache_without_compiling() {
         let engine = WasmEngine::new(EngineConfig::default()).unwrap();
         let cache = ComponentCache::open(dir.path(), engine.engine()).unwrap();
         let runtime = Runtime::new(engine, Some(cache)).unwrap();
-        let ext = runtime
-            .load("dew-point", &bytes, Limits::default())
-            .unwrap();
+        let ext = runtime.load("dew-point", &bytes, RELAXED).unwrap();
         let cache = runtime.cache().unwrap();
         assert_eq!(
             (cache.compilations(), cache.hits()),
@@ -599,4 +615,31 @@ fn a_restart_loads_compiled_code_from_the_cache_without_compiling() {
     std::fs::write(cache_dir.join(format!("{hash}.cwasm")), b"garbage").unwrap();
     start(1, 0);
     start(0, 1);
+}
+
+/// Regression: two threads loading the same component into an empty cache
+/// wrote the same temporary file (named by process id only), and the one
+/// whose rename lost failed to load a perfectly good component.
+#[test]
+fn loading_one_component_from_many_threads_at_once_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = WasmEngine::new(EngineConfig::default()).unwrap();
+    let cache = ComponentCache::open(dir.path(), engine.engine()).unwrap();
+    let runtime = Runtime::new(engine, Some(cache)).unwrap();
+    let bytes = std::fs::read(artifacts::ECHO_SUM).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| runtime.load("echo-sum", &bytes, RELAXED).unwrap());
+        }
+    });
+    let left: Vec<_> = std::fs::read_dir(runtime.cache().unwrap().dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "one entry, no temporary files left: {left:?}"
+    );
+    assert!(left[0].ends_with(".cwasm"));
 }

@@ -79,14 +79,30 @@ impl ComponentCache {
         }
         let component = compile(engine, bytes)?;
         self.compiled.fetch_add(1, Ordering::Relaxed);
-        let code = component
-            .serialize()
-            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
-        // Write then rename, so a reader never sees half a file.
-        let tmp = self.dir.join(format!("{hash}.{}.tmp", std::process::id()));
-        fs::write(&tmp, &code)?;
-        fs::rename(&tmp, &path)?;
+        // Failing to write the cache costs a compilation at the next start,
+        // nothing more: the component is good, so it is returned anyway.
+        if let Err(e) = self.store(&component, &path) {
+            tracing::warn!(path = %path.display(), "could not cache compiled component: {e:#}");
+        }
         Ok(component)
+    }
+
+    /// Writes compiled code to a temporary file of its own, then renames it
+    /// into place: a reader never sees half a file, and two threads (or
+    /// processes) compiling the same component do not write into one file.
+    fn store(&self, component: &Component, path: &Path) -> wasmtime::Result<()> {
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let code = component.serialize()?;
+        let tmp = path.with_extension(format!(
+            "{}-{}.tmp",
+            std::process::id(),
+            WRITES.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = fs::write(&tmp, &code).and_then(|()| fs::rename(&tmp, path));
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        Ok(written?)
     }
 }
 
@@ -110,8 +126,8 @@ fn deserialize_own_file(engine: &Engine, path: &Path) -> wasmtime::Result<Compon
     // SAFETY: deserializing runs the machine code in the file, so it must be
     // code wasmtime compiled. This file is: it is in this cache's directory
     // under the data dir, named by the sha256 of the component it was
-    // compiled from, and only `load_or_compile` writes there (write, then
-    // rename). The directory name pins the engine configuration, and
+    // compiled from, and only `store` writes there (write a file of its own,
+    // then rename). The directory name pins the engine configuration, and
     // wasmtime checks the file's header against this engine besides.
     unsafe { Component::deserialize_file(engine, path) }
 }

@@ -33,8 +33,6 @@ pub enum LoadError {
          randomness or environment): {reason}"
     )]
     UnsupportedImport { world: World, reason: String },
-    #[error("compiled-code cache: {0}")]
-    Cache(#[from] std::io::Error),
 }
 
 /// Why a guest call failed. The guest's instance is thrown away after any
