@@ -33,6 +33,8 @@ mod helpers;
 /// Bindings of the `calculated-field` world: implement
 /// [`calculated_field::Guest`] and export it with
 /// [`export_calculated_field!`].
+// The generated export glue takes the flattened record fields one by one.
+#[allow(clippy::too_many_arguments)]
 pub mod calculated_field {
     wit_bindgen::generate!({
         path: "../../wit",

@@ -50,7 +50,7 @@ impl Guest for DewPoint {
         if !(rh > 0.0 && rh <= 100.0) {
             return Err(Error::invalid(format!("humidity {rh} is not in (0, 100]")));
         }
-        if !(t > -C) {
+        if t.is_nan() || t <= -C {
             return Err(Error::invalid(format!("temperature {t} is out of range")));
         }
         Ok(vec![Output::telemetry(settings.output, dew_point(t, rh))])

@@ -75,7 +75,7 @@ impl Guest for ThresholdAlarm {
     fn init(settings_json: String) -> Result<(), Error> {
         let settings: Settings = serde_json::from_str(&settings_json)
             .map_err(|e| Error::invalid(format!("settings: {e}")))?;
-        if !(settings.low <= settings.high) {
+        if settings.low > settings.high {
             return Err(Error::invalid("low must not be above high"));
         }
         SETTINGS.with(|s| *s.borrow_mut() = Some(settings));
@@ -154,7 +154,7 @@ fn is_active(settings: &Settings, entity: &EntityId) -> Result<bool, Error> {
     let attrs = data::read_attributes(
         entity,
         AttributeScope::Server,
-        &[settings.state_attribute.clone()],
+        std::slice::from_ref(&settings.state_attribute),
     )?;
     Ok(attrs
         .iter()

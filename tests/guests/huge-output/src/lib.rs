@@ -4,6 +4,7 @@
 //! - `"many"`: 100,000 outputs;
 //! - `"nan"`: a NaN double;
 //! - `"long-key"`: a 300-byte key.
+//!
 //! Host setup: a memory cap of at least 16 MiB (the string must fit).
 
 use clientele_guest::calculated_field::{Argument, Guest, Output};
