@@ -1,0 +1,162 @@
+//! The one wasmtime engine: component model, epoch deadlines, pooling.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+
+use super::limits::Limits;
+
+/// How the engine is sized. The defaults fit a small edge device: a few
+/// dozen live instances, each with a small virtual-memory reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Interval of the epoch ticker: the granularity of call deadlines.
+    pub tick: Duration,
+    /// Instances alive at once (warm and running), across all components.
+    /// Instantiating past it fails rather than taking more memory.
+    pub max_instances: u32,
+    /// Linear memory per instance the pool is built for; every
+    /// [`Limits::memory_bytes`] used with this engine must fit in it.
+    pub max_memory_bytes: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            tick: Duration::from_millis(2),
+            max_instances: 64,
+            max_memory_bytes: Limits::default().memory_bytes,
+        }
+    }
+}
+
+/// A wasmtime [`Engine`] configured for Clientele's guests, plus the thread
+/// that advances its epoch so that a call's deadline can stop it.
+///
+/// Cloning shares the engine and the ticker; the ticker stops when the last
+/// clone is dropped.
+#[derive(Clone)]
+pub struct WasmEngine {
+    engine: Engine,
+    config: EngineConfig,
+    _ticker: Arc<Ticker>,
+}
+
+impl std::fmt::Debug for WasmEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmEngine")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// Core wasm instances of one component: the guest's module plus the
+/// shims wit-component adds (typically 3 or 4; room for more).
+const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
+/// Tables per component: the guest's and the shims' indirect tables.
+const TABLES_PER_COMPONENT: u32 = 4;
+/// Guard pages after each linear memory. Small, because the reservation is
+/// small too: bounds are then checked in code instead of by a 4 GiB guard,
+/// which an edge device's address space may not afford for 64 slots.
+const MEMORY_GUARD_BYTES: u64 = 64 << 10;
+const WASM_PAGE: usize = 64 << 10;
+
+impl WasmEngine {
+    /// Builds the engine and starts its epoch ticker.
+    pub fn new(config: EngineConfig) -> wasmtime::Result<Self> {
+        let memory = config.max_memory_bytes.div_ceil(WASM_PAGE) * WASM_PAGE;
+        let n = config.max_instances.max(1);
+
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(n)
+            .total_core_instances(n * CORE_INSTANCES_PER_COMPONENT)
+            .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+            .total_memories(n)
+            .max_memories_per_component(1)
+            .total_tables(n * TABLES_PER_COMPONENT)
+            .max_tables_per_component(TABLES_PER_COMPONENT)
+            // Calls are synchronous: async fiber stacks are never used.
+            .total_stacks(1)
+            .max_memory_size(memory)
+            // Decommitted slots are re-zeroed lazily; keep a few warm ones so
+            // that instantiation mostly reuses already-mapped pages.
+            .max_unused_warm_slots(n.min(16));
+
+        let mut wasm = Config::new();
+        wasm.wasm_component_model(true)
+            .epoch_interruption(true)
+            .cranelift_opt_level(OptLevel::Speed)
+            .parallel_compilation(true)
+            .memory_reservation(memory as u64)
+            .memory_reservation_for_growth(0)
+            .memory_guard_size(MEMORY_GUARD_BYTES)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&wasm)?;
+        let ticker = Ticker::start(&engine, config.tick)?;
+        Ok(WasmEngine {
+            engine,
+            config,
+            _ticker: Arc::new(ticker),
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// How it was configured.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Epoch ticks for `deadline`: at least one, rounded up, so that a call
+    /// is stopped between `deadline - tick` and `deadline` after it starts.
+    pub fn deadline_ticks(&self, deadline: Duration) -> u64 {
+        let tick = self.config.tick.as_nanos().max(1);
+        (deadline.as_nanos().div_ceil(tick) as u64).max(1)
+    }
+}
+
+/// A thread that calls [`Engine::increment_epoch`] every tick until it is
+/// dropped.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: &Engine, tick: Duration) -> wasmtime::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        // A weak handle: the ticker must not keep the engine alive.
+        let weak = engine.weak();
+        let flag = stop.clone();
+        let thread = thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    thread::sleep(tick);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })?;
+        Ok(Ticker {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,537 @@
+//! Loading components and calling guests under limits.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Store, Trap};
+
+use super::bindings::calculated_field::{Argument, CalculatedField, CalculatedFieldPre, Output};
+use super::bindings::customer_logic::{CustomerLogic, CustomerLogicPre, LifecycleEvent};
+use super::bindings::types::{AttributeScope, Error as GuestError, KeyValue, TsKv};
+use super::cache::{self, ComponentCache};
+use super::engine::WasmEngine;
+use super::error::{LoadError, WasmError};
+use super::host_api::{AccessScope, EntityRef, GuestHost, HostCallLimitReached};
+use super::limits::Limits;
+use super::state::{self, HostState, STDERR_BYTES};
+use super::validate::{self, Refusal};
+
+/// The two roles a guest can have: the worlds of `wit/worlds.wit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum World {
+    CalculatedField,
+    CustomerLogic,
+}
+
+impl fmt::Display for World {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            World::CalculatedField => "calculated-field",
+            World::CustomerLogic => "customer-logic",
+        })
+    }
+}
+
+/// Warm instances kept per extension, all scopes together.
+const MAX_WARM_PER_EXTENSION: usize = 8;
+/// Warm instances kept per extension and scope (concurrent callers).
+const MAX_WARM_PER_KEY: usize = 2;
+
+/// Loads components into [`Extension`]s. One per process: it holds the
+/// engine, the linkers of both worlds and the compiled-code cache.
+pub struct Runtime {
+    engine: WasmEngine,
+    cache: Option<ComponentCache>,
+    calculated_field: Linker<HostState>,
+    customer_logic: Linker<HostState>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("engine", &self.engine)
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime on `engine`, caching compiled code in `cache` if given.
+    pub fn new(engine: WasmEngine, cache: Option<ComponentCache>) -> wasmtime::Result<Self> {
+        use super::bindings::customer_logic::CustomerLogic as Cl;
+        use wasmtime::component::HasSelf;
+
+        let mut calculated_field = Linker::new(engine.engine());
+        state::add_wasi_to_linker(&mut calculated_field)?;
+        CalculatedField::add_to_linker::<_, HasSelf<_>>(&mut calculated_field, |s| s)?;
+
+        let mut customer_logic = Linker::new(engine.engine());
+        state::add_wasi_to_linker(&mut customer_logic)?;
+        Cl::add_to_linker::<_, HasSelf<_>>(&mut customer_logic, |s| s)?;
+
+        Ok(Runtime {
+            engine,
+            cache,
+            calculated_field,
+            customer_logic,
+        })
+    }
+
+    /// The engine guests run on.
+    pub fn engine(&self) -> &WasmEngine {
+        &self.engine
+    }
+
+    /// The compiled-code cache, if any.
+    pub fn cache(&self) -> Option<&ComponentCache> {
+        self.cache.as_ref()
+    }
+
+    /// Validates and prepares a component: it must be a component (not a
+    /// core module), implement one of the two worlds, and import nothing
+    /// else; compiled code comes from the cache when it is there. `name`
+    /// appears in the guest's log lines. `limits.memory_bytes` is capped by
+    /// the engine's pool.
+    pub fn load(&self, name: &str, bytes: &[u8], limits: Limits) -> Result<Extension, LoadError> {
+        if bytes.len() > limits.max_component_bytes {
+            return Err(LoadError::TooLarge {
+                size: bytes.len(),
+                max: limits.max_component_bytes,
+            });
+        }
+        check_header(bytes)?;
+        let hash = cache::content_hash(bytes);
+        let engine = self.engine.engine();
+        let component = match &self.cache {
+            Some(cache) => cache.load_or_compile(engine, bytes, &hash)?,
+            None => cache::compile(engine, bytes)?,
+        };
+        let world = detect_world(engine, &component)?;
+        let linker = match world {
+            World::CalculatedField => &self.calculated_field,
+            World::CustomerLogic => &self.customer_logic,
+        };
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::UnsupportedImport {
+                world,
+                reason: format!("{e:#}"),
+            })?;
+        let mismatch = |e: wasmtime::Error| LoadError::WorldMismatch {
+            world,
+            reason: format!("{e:#}"),
+        };
+        let pre = match world {
+            World::CalculatedField => {
+                Pre::CalculatedField(CalculatedFieldPre::new(pre).map_err(mismatch)?)
+            }
+            World::CustomerLogic => {
+                Pre::CustomerLogic(CustomerLogicPre::new(pre).map_err(mismatch)?)
+            }
+        };
+        let limits = Limits {
+            memory_bytes: limits
+                .memory_bytes
+                .min(self.engine.config().max_memory_bytes),
+            ..limits
+        };
+        Ok(Extension(Arc::new(Inner {
+            name: name.to_owned(),
+            hash,
+            world,
+            limits,
+            ticks: self.engine.deadline_ticks(limits.deadline),
+            engine: self.engine.clone(),
+            pre,
+            warm: Mutex::new(Vec::new()),
+        })))
+    }
+}
+
+/// Tells a core module and garbage from a component by the header, for a
+/// clearer refusal than the parser's.
+fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
+    match bytes.get(..8) {
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => Err(LoadError::CoreModule),
+        Some([0, b'a', b's', b'm', ..]) => Ok(()),
+        _ => Err(LoadError::NotWasm),
+    }
+}
+
+/// Which world a component implements, by its exports; the exact types are
+/// checked by the generated `*Pre::new`.
+fn detect_world(engine: &wasmtime::Engine, component: &Component) -> Result<World, LoadError> {
+    let ty = component.component_type();
+    let exports: Vec<&str> = ty.exports(engine).map(|(name, _)| name).collect();
+    if exports.contains(&"compute") {
+        Ok(World::CalculatedField)
+    } else if exports.contains(&"on-telemetry") || exports.contains(&"init") {
+        Ok(World::CustomerLogic)
+    } else {
+        Err(LoadError::UnknownWorld {
+            exports: exports.join(", "),
+        })
+    }
+}
+
+enum Pre {
+    CalculatedField(CalculatedFieldPre<HostState>),
+    CustomerLogic(CustomerLogicPre<HostState>),
+}
+
+enum Instance {
+    CalculatedField(CalculatedField),
+    CustomerLogic(CustomerLogic),
+}
+
+/// Which callers may share a warm instance: the same tenant and customer
+/// (a guest's globals must never carry one customer's data to another),
+/// and for customer logic the same settings (given to `init`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct WarmKey {
+    tenant: uuid::Uuid,
+    customer: Option<uuid::Uuid>,
+    settings: String,
+}
+
+struct Warm {
+    key: WarmKey,
+    store: Store<HostState>,
+    instance: Instance,
+}
+
+struct Inner {
+    name: String,
+    hash: String,
+    world: World,
+    limits: Limits,
+    ticks: u64,
+    engine: WasmEngine,
+    pre: Pre,
+    warm: Mutex<Vec<Warm>>,
+}
+
+/// A loaded, validated component, ready to call. Cheap to clone; safe to
+/// call from several threads at once (each call gets its own instance).
+///
+/// Calls are synchronous and CPU-bound up to the deadline: make them from
+/// a blocking thread (`spawn_blocking` or a worker), not from an async
+/// task. (WASI's stdio, which a panicking guest writes to, blocks on
+/// tokio internally and must not run on a runtime worker thread.)
+#[derive(Clone)]
+pub struct Extension(Arc<Inner>);
+
+impl fmt::Debug for Extension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Extension")
+            .field("name", &self.0.name)
+            .field("world", &self.0.world)
+            .field("hash", &self.0.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Extension {
+    /// The world it implements.
+    pub fn world(&self) -> World {
+        self.0.world
+    }
+
+    /// The sha256 of the component, in hex.
+    pub fn hash(&self) -> &str {
+        &self.0.hash
+    }
+
+    /// The limits its calls run under.
+    pub fn limits(&self) -> &Limits {
+        &self.0.limits
+    }
+
+    /// Warm instances kept for reuse.
+    pub fn warm_instances(&self) -> usize {
+        self.0.warm.lock().map(|w| w.len()).unwrap_or(0)
+    }
+
+    /// Throws away every warm instance (for example when the extension is
+    /// replaced or its customer's scope changed).
+    pub fn drop_warm_instances(&self) {
+        if let Ok(mut warm) = self.0.warm.lock() {
+            warm.clear();
+        }
+    }
+
+    /// Runs a calculated field: `compute` for `entity`, with its settings,
+    /// arguments and the event time. The outputs are checked (size, keys,
+    /// finite numbers, JSON) before they are returned.
+    pub fn compute(
+        &self,
+        host: &Arc<dyn GuestHost>,
+        scope: &AccessScope,
+        entity: EntityRef,
+        settings_json: &str,
+        arguments: &[Argument],
+        now_ms: i64,
+    ) -> Result<Vec<Output>, WasmError> {
+        self.expect(World::CalculatedField)?;
+        let entity = entity.to_wit();
+        self.call(
+            host,
+            scope,
+            "",
+            |store, instance| match instance {
+                Instance::CalculatedField(cf) => {
+                    cf.call_compute(store, &entity, settings_json, arguments, now_ms)
+                }
+                Instance::CustomerLogic(_) => unreachable_world(),
+            },
+            |state, outputs: &Vec<Output>| {
+                validate::check_outputs(outputs, &mut state.call.budget).map_err(|r| match r {
+                    Refusal::TooLarge(m) => WasmError::OutputTooLarge(m),
+                    Refusal::Invalid(m) => WasmError::InvalidOutput(m),
+                })
+            },
+        )
+    }
+
+    /// Customer logic: new telemetry of `entity`. `settings_json` is the
+    /// binding's settings, given to `init` when a new instance starts.
+    pub fn on_telemetry(
+        &self,
+        host: &Arc<dyn GuestHost>,
+        scope: &AccessScope,
+        settings_json: &str,
+        entity: EntityRef,
+        values: &[TsKv],
+    ) -> Result<(), WasmError> {
+        let entity = entity.to_wit();
+        self.handle(host, scope, settings_json, |store, cl| {
+            cl.call_on_telemetry(store, &entity, values)
+        })
+    }
+
+    /// Customer logic: attributes of `entity` changed.
+    pub fn on_attributes_changed(
+        &self,
+        host: &Arc<dyn GuestHost>,
+        scope: &AccessScope,
+        settings_json: &str,
+        entity: EntityRef,
+        attribute_scope: AttributeScope,
+        values: &[KeyValue],
+    ) -> Result<(), WasmError> {
+        let entity = entity.to_wit();
+        self.handle(host, scope, settings_json, |store, cl| {
+            cl.call_on_attributes_changed(store, &entity, attribute_scope, values)
+        })
+    }
+
+    /// Customer logic: a lifecycle event of `entity`.
+    pub fn on_lifecycle(
+        &self,
+        host: &Arc<dyn GuestHost>,
+        scope: &AccessScope,
+        settings_json: &str,
+        entity: EntityRef,
+        event: LifecycleEvent,
+    ) -> Result<(), WasmError> {
+        let entity = entity.to_wit();
+        self.handle(host, scope, settings_json, |store, cl| {
+            cl.call_on_lifecycle(store, &entity, event)
+        })
+    }
+
+    /// Instantiates the component from its pre-instantiated form and throws
+    /// the instance away: checks that it starts, and lets a benchmark time
+    /// instantiation alone.
+    pub fn instantiate_once(&self) -> Result<(), WasmError> {
+        let key = WarmKey {
+            tenant: uuid::Uuid::nil(),
+            customer: None,
+            settings: String::new(),
+        };
+        self.instantiate(key).map(drop)
+    }
+
+    fn expect(&self, called: World) -> Result<(), WasmError> {
+        if self.0.world != called {
+            return Err(WasmError::WrongWorld {
+                called,
+                actual: self.0.world,
+            });
+        }
+        Ok(())
+    }
+
+    fn handle(
+        &self,
+        host: &Arc<dyn GuestHost>,
+        scope: &AccessScope,
+        settings_json: &str,
+        f: impl FnOnce(
+            &mut Store<HostState>,
+            &CustomerLogic,
+        ) -> wasmtime::Result<Result<(), GuestError>>,
+    ) -> Result<(), WasmError> {
+        self.expect(World::CustomerLogic)?;
+        self.call(
+            host,
+            scope,
+            settings_json,
+            |store, instance| match instance {
+                Instance::CustomerLogic(cl) => f(store, cl),
+                Instance::CalculatedField(_) => unreachable_world(),
+            },
+            |_, _| Ok(()),
+        )
+    }
+
+    /// One guest call: take a warm instance of this scope or start one,
+    /// run `f` under the deadline, classify what went wrong, `check` the
+    /// result, and keep the instance only if all went well.
+    fn call<R>(
+        &self,
+        host: &Arc<dyn GuestHost>,
+        scope: &AccessScope,
+        settings_json: &str,
+        f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<Result<R, GuestError>>,
+        check: impl FnOnce(&mut HostState, &R) -> Result<(), WasmError>,
+    ) -> Result<R, WasmError> {
+        let inner = &*self.0;
+        let key = WarmKey {
+            tenant: scope.tenant_id,
+            customer: scope.customer_id,
+            // Calculated fields get their settings per call, not at init.
+            settings: match inner.world {
+                World::CalculatedField => String::new(),
+                World::CustomerLogic => settings_json.to_owned(),
+            },
+        };
+        let (mut warm, fresh) = match self.take_warm(&key) {
+            Some(warm) => (warm, false),
+            None => (self.instantiate(key)?, true),
+        };
+        let store = &mut warm.store;
+        store
+            .data_mut()
+            .begin_call(host.clone(), scope.clone(), &inner.limits);
+        store.set_epoch_deadline(inner.ticks);
+
+        let result = match (&warm.instance, fresh) {
+            (Instance::CustomerLogic(cl), true) => match cl.call_init(&mut *store, settings_json) {
+                Ok(Ok(())) => f(store, &warm.instance),
+                Ok(Err(e)) => Ok(Err(e)),
+                Err(e) => Err(e),
+            },
+            _ => f(store, &warm.instance),
+        };
+        let outcome = self.classify(result, store.data()).and_then(|r| {
+            check(store.data_mut(), &r)?;
+            Ok(r)
+        });
+        store.data_mut().end_call();
+        if outcome.is_ok() {
+            self.put_warm(warm);
+        }
+        outcome
+    }
+
+    /// A new store and instance, under the deadline (instantiation runs
+    /// guest code: start functions, data initialisation).
+    fn instantiate(&self, key: WarmKey) -> Result<Warm, WasmError> {
+        let inner = &*self.0;
+        let mut store = Store::new(
+            inner.engine.engine(),
+            HostState::new(&inner.limits, &inner.name),
+        );
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(inner.ticks);
+        let instance = match &inner.pre {
+            Pre::CalculatedField(pre) => pre.instantiate(&mut store).map(Instance::CalculatedField),
+            Pre::CustomerLogic(pre) => pre.instantiate(&mut store).map(Instance::CustomerLogic),
+        };
+        match instance {
+            Ok(instance) => Ok(Warm {
+                key,
+                store,
+                instance,
+            }),
+            // A trap while starting is the guest's; anything else (the
+            // instance pool is full) is the host's.
+            Err(e) if e.downcast_ref::<Trap>().is_some() || store.data().limiter.hit => {
+                Err(self.trap_error(e, store.data()))
+            }
+            Err(e) => Err(WasmError::Instantiate(format!("{e:#}"))),
+        }
+    }
+
+    fn classify<R>(
+        &self,
+        result: wasmtime::Result<Result<R, GuestError>>,
+        state: &HostState,
+    ) -> Result<R, WasmError> {
+        let call = &state.call;
+        match result {
+            // A guest told `limit-exceeded` did not get all it asked for;
+            // whatever it made of that is not trusted.
+            Ok(_) if call.told_limit => Err(WasmError::HostCallLimit(call.max_host_calls)),
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => Err(WasmError::Guest(e)),
+            Err(e) => Err(self.trap_error(e, state)),
+        }
+    }
+
+    fn trap_error(&self, err: wasmtime::Error, state: &HostState) -> WasmError {
+        if err.downcast_ref::<HostCallLimitReached>().is_some() {
+            return WasmError::HostCallLimit(state.call.max_host_calls);
+        }
+        if state.limiter.hit {
+            return WasmError::OutOfMemory(state.limiter.cap);
+        }
+        if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            return WasmError::Trap(format!("the guest exited with status {}", exit.0));
+        }
+        let message = match err.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => return WasmError::Timeout(self.0.limits.deadline),
+            Some(trap) => trap.to_string(),
+            None => format!("{err:#}"),
+        };
+        // A Rust guest's panic message is on its stderr.
+        let stderr = state.stderr.contents();
+        let stderr = String::from_utf8_lossy(&stderr[stderr.len().saturating_sub(1024)..]);
+        let stderr = stderr.trim();
+        if stderr.is_empty() {
+            WasmError::Trap(message)
+        } else {
+            WasmError::Trap(format!("{message}; guest stderr: {stderr}"))
+        }
+    }
+
+    fn take_warm(&self, key: &WarmKey) -> Option<Warm> {
+        let mut warm = self.0.warm.lock().ok()?;
+        let i = warm.iter().rposition(|w| w.key == *key)?;
+        Some(warm.swap_remove(i))
+    }
+
+    fn put_warm(&self, instance: Warm) {
+        // An instance whose stderr is filling up would trap once it is
+        // full; start afresh instead.
+        if instance.store.data().stderr.contents().len() > STDERR_BYTES / 2 {
+            return;
+        }
+        let Ok(mut warm) = self.0.warm.lock() else {
+            return;
+        };
+        let same_key = warm.iter().filter(|w| w.key == instance.key).count();
+        if same_key < MAX_WARM_PER_KEY && warm.len() < MAX_WARM_PER_EXTENSION {
+            warm.push(instance);
+        }
+    }
+}
+
+fn unreachable_world<R>() -> wasmtime::Result<R> {
+    // `expect` checked the world before the call; an instance of the other
+    // world cannot be in this extension's pool.
+    Err(wasmtime::Error::msg("instance of the wrong world"))
+}

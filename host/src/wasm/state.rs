@@ -1,0 +1,211 @@
+//! What a guest's store holds: the per-call context the host functions
+//! use, the memory limiter, and the minimal WASI that Rust's std needs.
+
+use std::sync::Arc;
+
+use wasmtime::component::{HasData, Linker, ResourceTable};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::host_api::{AccessScope, GuestHost};
+use super::limits::Limits;
+use super::validate::Budget;
+
+/// Bytes of a guest's stderr kept, for the message of a panic. A guest
+/// writing more traps; a warm instance that wrote much is not reused.
+pub(crate) const STDERR_BYTES: usize = 8 << 10;
+
+/// The data of one guest's `Store`.
+pub struct HostState {
+    pub(crate) call: CallState,
+    pub(crate) limiter: MemoryLimiter,
+    pub(crate) stderr: MemoryOutputPipe,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+/// The context of the invocation in progress, reset by every call.
+pub(crate) struct CallState {
+    pub(crate) host: Option<Arc<dyn GuestHost>>,
+    pub(crate) scope: AccessScope,
+    /// Name of the extension, for log lines.
+    pub(crate) extension: String,
+    pub(crate) host_calls: u32,
+    pub(crate) max_host_calls: u32,
+    /// The guest has been answered `limit-exceeded` once.
+    pub(crate) told_limit: bool,
+    /// Entities refused in this call (for tests and events).
+    pub(crate) denied: u32,
+    pub(crate) budget: Budget,
+}
+
+impl HostState {
+    pub(crate) fn new(limits: &Limits, extension: &str) -> Self {
+        let stderr = MemoryOutputPipe::new(STDERR_BYTES);
+        // Nothing beyond what std needs to start: no preopened directories,
+        // no environment, no arguments, closed stdin, stdout discarded,
+        // no network. Clocks and randomness are not even linked (see
+        // `add_wasi_to_linker`).
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        HostState {
+            call: CallState {
+                host: None,
+                scope: AccessScope {
+                    tenant_id: uuid::Uuid::nil(),
+                    customer_id: None,
+                    entities: Vec::new(),
+                    customer_entities: false,
+                },
+                extension: extension.to_owned(),
+                host_calls: 0,
+                max_host_calls: limits.max_host_calls,
+                told_limit: false,
+                denied: 0,
+                budget: Budget::new(limits.max_output_bytes),
+            },
+            limiter: MemoryLimiter::new(limits.memory_bytes),
+            stderr,
+            wasi,
+            table: ResourceTable::new(),
+        }
+    }
+
+    /// Prepares for a call on behalf of `host` within `scope`.
+    pub(crate) fn begin_call(
+        &mut self,
+        host: Arc<dyn GuestHost>,
+        scope: AccessScope,
+        limits: &Limits,
+    ) {
+        let call = &mut self.call;
+        call.host = Some(host);
+        call.scope = scope;
+        call.host_calls = 0;
+        call.max_host_calls = limits.max_host_calls;
+        call.told_limit = false;
+        call.denied = 0;
+        call.budget = Budget::new(limits.max_output_bytes);
+    }
+
+    /// Lets go of the host, so a warm instance does not keep the service's
+    /// handles alive between calls.
+    pub(crate) fn end_call(&mut self) {
+        self.call.host = None;
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The store's memory cap: wasmtime's [`StoreLimits`], remembering whether
+/// it refused a growth so that the trap that follows reads as
+/// out-of-memory rather than as a crash.
+pub(crate) struct MemoryLimiter {
+    limits: StoreLimits,
+    pub(crate) cap: usize,
+    pub(crate) hit: bool,
+}
+
+impl MemoryLimiter {
+    fn new(cap: usize) -> Self {
+        MemoryLimiter {
+            limits: StoreLimitsBuilder::new()
+                .memory_size(cap)
+                .table_elements(100_000)
+                .instances(32)
+                .tables(16)
+                .memories(2)
+                // Trap at the failed memory.grow instead of letting the
+                // guest's allocator abort somewhere less clear.
+                .trap_on_grow_failure(true)
+                .build(),
+            cap,
+            hit: false,
+        }
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let answer = self.limits.memory_growing(current, desired, maximum);
+        if !matches!(answer, Ok(true)) {
+            self.hit = true;
+        }
+        answer
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
+/// `HasData` for the WASI interfaces that only need the resource table.
+struct HasTable;
+
+impl HasData for HasTable {
+    type Data<'a> = &'a mut ResourceTable;
+}
+
+/// Links the WASI 0.2 interfaces that Rust's std for wasm32-wasip2 imports
+/// even when unused (streams for stderr, environment, exit, stdio and
+/// terminals), all over the empty context of [`HostState::new`].
+///
+/// Deliberately not linked: clocks, random, filesystem, sockets. A
+/// component importing them fails to instantiate with the import's name,
+/// so a guest has no ambient clock or randomness at all: time comes from
+/// the event.
+pub(crate) fn add_wasi_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+    use wasmtime_wasi::p2::bindings::cli;
+    use wasmtime_wasi::p2::bindings::sync::io;
+
+    let l = linker;
+    io::error::add_to_linker::<HostState, HasTable>(l, |s| &mut s.table)?;
+    io::poll::add_to_linker::<HostState, HasTable>(l, |s| &mut s.table)?;
+    io::streams::add_to_linker::<HostState, HasTable>(l, |s| &mut s.table)?;
+    cli::environment::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::exit::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::stdin::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::stdout::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::stderr::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::terminal_input::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::terminal_output::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::terminal_stdin::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::terminal_stdout::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    cli::terminal_stderr::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    Ok(())
+}

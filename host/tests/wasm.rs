@@ -1,0 +1,645 @@
+//! The WebAssembly runtime with real compiled guests (built from `guest/`
+//! and `tests/guests/` by `clientele-guest-artifacts`): exact results, the
+//! sandbox's limits, access control, validation and the code cache.
+//!
+//! Plain `#[test]`s, not tokio ones: guest calls are synchronous and are
+//! made from blocking threads in the service too.
+
+mod wasm_support;
+
+use std::time::Duration;
+
+use clientele::wasm::{
+    AccessScope, Argument, ArgumentValue, AttributeScope, ComponentCache, EngineConfig, EntityRef,
+    Extension, GuestError, LifecycleEvent, Limits, LoadError, OutputTarget, Runtime, TsKv, Value,
+    WasmEngine, WasmError, World,
+};
+use clientele_guest_artifacts as artifacts;
+use wasm_support::{Event, World as Tenant, load, runtime};
+
+/// The default limits with a deadline no busy test machine reaches: these
+/// tests are about results, not time.
+const RELAXED: Limits = Limits {
+    deadline: Duration::from_secs(10),
+    memory_bytes: 32 << 20,
+    max_output_bytes: 1 << 20,
+    max_host_calls: 1_000,
+    max_component_bytes: 16 << 20,
+};
+
+fn single(name: &str, value: Value) -> Argument {
+    Argument {
+        name: name.to_owned(),
+        value: ArgumentValue::Single(Some(TsKv {
+            ts: 1,
+            key: name.to_owned(),
+            value,
+        })),
+    }
+}
+
+/// Dew point by the Magnus formula (Sonntag 1990), written independently
+/// of the guest's code.
+fn magnus(t: f64, rh: f64) -> f64 {
+    let (b, c) = (17.62, 243.12);
+    let g = (rh / 100.0).ln() + b * t / (c + t);
+    c * g / (b - g)
+}
+
+fn dew_point(tenant: &Tenant, ext: &Extension, t: f64, rh: f64) -> Result<f64, WasmError> {
+    let args = [
+        single("temperature", Value::Double(t)),
+        single("humidity", Value::Long(rh as i64)),
+    ];
+    let out = ext.compute(
+        &tenant.host(),
+        &tenant.field_scope(),
+        tenant.device_a,
+        "{}",
+        &args,
+        1_000,
+    )?;
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].key, "dewPoint");
+    assert_eq!(out[0].target, OutputTarget::Telemetry);
+    match out[0].value {
+        Value::Double(d) => Ok(d),
+        ref other => panic!("not a double: {other:?}"),
+    }
+}
+
+#[test]
+fn dew_point_guest_computes_the_magnus_formula() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::DEW_POINT, RELAXED);
+    assert_eq!(ext.world(), World::CalculatedField);
+    for (t, rh) in [(20.0, 50.0), (-10.0, 80.0), (35.0, 100.0)] {
+        let d = dew_point(&tenant, &ext, t, rh).unwrap();
+        assert!(
+            (d - magnus(t, rh)).abs() < 1e-9,
+            "{t} °C {rh} %: {d} vs {}",
+            magnus(t, rh)
+        );
+    }
+    // A textbook value: 20 °C at 50 % gives a dew point of about 9.3 °C.
+    assert!((dew_point(&tenant, &ext, 20.0, 50.0).unwrap() - 9.3).abs() < 0.05);
+}
+
+#[test]
+fn dew_point_guest_refuses_a_missing_or_impossible_argument() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::DEW_POINT, RELAXED);
+    let args = [single("temperature", Value::Double(20.0))];
+    let err = ext
+        .compute(
+            &tenant.host(),
+            &tenant.field_scope(),
+            tenant.device_a,
+            "{}",
+            &args,
+            0,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, WasmError::Guest(GuestError::InvalidArgument(m)) if m.contains("humidity")),
+        "{err:?}"
+    );
+    let err = dew_point(&tenant, &ext, 20.0, 0.0).unwrap_err();
+    assert!(
+        matches!(err, WasmError::Guest(GuestError::InvalidArgument(_))),
+        "{err:?}"
+    );
+    // A guest's error is not a crash: the instance keeps serving.
+    assert!(dew_point(&tenant, &ext, 20.0, 50.0).is_ok());
+}
+
+#[test]
+fn echo_sum_adds_every_kind_of_argument_exactly() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::ECHO_SUM, RELAXED);
+    let rolling = Argument {
+        name: "window".into(),
+        value: ArgumentValue::Rolling(
+            (1..=3)
+                .map(|i| TsKv {
+                    ts: i,
+                    key: "w".into(),
+                    value: Value::Long(i),
+                })
+                .collect(),
+        ),
+    };
+    let args = [
+        single("a", Value::Double(1.5)),
+        single("b", Value::Long(2)),
+        single("c", Value::String("3.25".into())),
+        single("d", Value::Boolean(true)),
+        Argument {
+            name: "missing".into(),
+            value: ArgumentValue::Single(None),
+        },
+        rolling,
+    ];
+    let out = ext
+        .compute(
+            &tenant.host(),
+            &tenant.field_scope(),
+            tenant.device_a,
+            r#"{"echo":1}"#,
+            &args,
+            42,
+        )
+        .unwrap();
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert_eq!(
+        (out[0].key.as_str(), &out[0].value, out[0].ts),
+        ("sum", &Value::Double(13.75), Some(42))
+    );
+    assert_eq!(
+        (out[1].key.as_str(), &out[1].value),
+        ("count", &Value::Long(7))
+    );
+    assert_eq!(out[2].target, OutputTarget::ServerAttribute);
+    assert_eq!(out[2].value, Value::Json(r#"{"echo":1}"#.into()));
+}
+
+#[test]
+fn a_warm_instance_serves_one_customer_and_is_not_shared_with_another() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::ECHO_SUM, RELAXED);
+    let args = [single("a", Value::Long(1))];
+    for _ in 0..3 {
+        ext.compute(
+            &tenant.host(),
+            &tenant.field_scope(),
+            tenant.device_a,
+            "{}",
+            &args,
+            0,
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        ext.warm_instances(),
+        1,
+        "one instance reused for customer A"
+    );
+    let scope_b = AccessScope::for_entity(tenant.tenant, Some(tenant.customer_b), tenant.device_b);
+    ext.compute(&tenant.host(), &scope_b, tenant.device_b, "{}", &args, 0)
+        .unwrap();
+    assert_eq!(ext.warm_instances(), 2, "customer B got its own instance");
+}
+
+#[test]
+fn threshold_alarm_raises_above_high_and_clears_only_below_low() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);
+    assert_eq!(ext.world(), World::CustomerLogic);
+    let settings = r#"{"key":"temperature","high":30,"low":25,"alarmType":"High temperature"}"#;
+    let host = tenant.host();
+    let scope = tenant.customer_scope();
+    let device = tenant.device_a;
+    let send = |ts: i64, t: f64| {
+        let values = [TsKv {
+            ts,
+            key: "temperature".into(),
+            value: Value::Double(t),
+        }];
+        ext.on_telemetry(&host, &scope, settings, device, &values)
+            .unwrap();
+    };
+    let state = || {
+        tenant
+            .host
+            .attribute(device, AttributeScope::Server, "alarmState")
+    };
+    let alarm = "High temperature".to_owned();
+
+    send(1, 20.0);
+    assert!(tenant.host.events().is_empty());
+    assert_eq!(state(), None);
+
+    send(2, 31.0);
+    assert_eq!(
+        tenant.host.events(),
+        [Event::Raised(
+            device,
+            alarm.clone(),
+            clientele::wasm::AlarmSeverity::Major
+        )]
+    );
+    assert_eq!(state(), Some(Value::String("ACTIVE".into())));
+
+    // Between low and high: still active, nothing happens.
+    send(3, 28.0);
+    send(4, 32.0);
+    assert_eq!(tenant.host.events().len(), 1, "{:?}", tenant.host.events());
+
+    send(5, 24.0);
+    assert_eq!(
+        tenant.host.events()[1],
+        Event::Cleared(device, alarm.clone(), true)
+    );
+    assert_eq!(state(), Some(Value::String("CLEARED".into())));
+
+    // Between low and high again: not raised again until above high.
+    send(6, 29.0);
+    assert_eq!(tenant.host.events().len(), 2);
+    send(7, 30.5);
+    assert_eq!(
+        tenant.host.events()[2],
+        Event::Raised(device, alarm, clientele::wasm::AlarmSeverity::Major)
+    );
+
+    // Lifecycle and attribute handlers answer too.
+    ext.on_lifecycle(&host, &scope, settings, device, LifecycleEvent::Updated)
+        .unwrap();
+}
+
+#[test]
+fn threshold_alarm_refuses_unusable_settings_in_init() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);
+    let bad = r#"{"key":"t","high":10,"low":20,"alarmType":"x"}"#;
+    let values = [TsKv {
+        ts: 1,
+        key: "t".into(),
+        value: Value::Double(50.0),
+    }];
+    let err = ext
+        .on_telemetry(
+            &tenant.host(),
+            &tenant.customer_scope(),
+            bad,
+            tenant.device_a,
+            &values,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, WasmError::Guest(GuestError::InvalidArgument(m)) if m.contains("low")),
+        "{err:?}"
+    );
+    assert!(tenant.host.events().is_empty());
+}
+
+#[test]
+fn customer_logic_cannot_touch_another_customers_device() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);
+    let settings = r#"{"key":"t","high":30,"low":25,"alarmType":"Hot"}"#;
+    let values = [TsKv {
+        ts: 1,
+        key: "t".into(),
+        value: Value::Double(50.0),
+    }];
+    // Customer A's logic, handed an event of customer B's device (a service
+    // bug, or a guest making up ids): the first read is refused.
+    let err = ext
+        .on_telemetry(
+            &tenant.host(),
+            &tenant.customer_scope(),
+            settings,
+            tenant.device_b,
+            &values,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, WasmError::Guest(GuestError::AccessDenied)),
+        "{err:?}"
+    );
+    assert!(
+        tenant.host.touched().is_empty(),
+        "{:?}",
+        tenant.host.touched()
+    );
+    assert!(tenant.host.events().is_empty());
+}
+
+/// Runs `settings` through the read-other guest for customer A's field.
+fn read_other(
+    tenant: &Tenant,
+    ext: &Extension,
+    device: EntityRef,
+    what: &str,
+) -> Result<Vec<clientele::wasm::Output>, WasmError> {
+    let settings = format!(r#"{{"device":"{}","what":"{what}"}}"#, device.id);
+    ext.compute(
+        &tenant.host(),
+        &tenant.field_scope(),
+        tenant.device_a,
+        &settings,
+        &[],
+        7,
+    )
+}
+
+#[test]
+fn a_guest_asking_for_another_customers_device_gets_access_denied_never_the_data() {
+    let tenant = Tenant::new();
+    tenant
+        .host
+        .set_latest(tenant.device_a, "secret", 1, Value::Long(1));
+    tenant
+        .host
+        .set_latest(tenant.device_b, "secret", 1, Value::Long(2));
+    let ext = load(artifacts::READ_OTHER, RELAXED);
+
+    // Its own device: allowed (the check is not refusing everything).
+    let out = read_other(&tenant, &ext, tenant.device_a, "latest").unwrap();
+    assert_eq!(out[0].key, "stolen-secret");
+    assert_eq!(tenant.host.touched(), [tenant.device_a]);
+
+    for what in ["latest", "attributes", "save"] {
+        let err = read_other(&tenant, &ext, tenant.device_b, what).unwrap_err();
+        assert!(
+            matches!(err, WasmError::Guest(GuestError::AccessDenied)),
+            "{what}: {err:?}"
+        );
+    }
+    // A device that does not exist reads the same: no probing for ids.
+    let err = read_other(
+        &tenant,
+        &ext,
+        EntityRef::device(uuid::Uuid::new_v4()),
+        "latest",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, WasmError::Guest(GuestError::AccessDenied)),
+        "{err:?}"
+    );
+
+    assert_eq!(
+        tenant.host.touched(),
+        [tenant.device_a],
+        "customer B's device never reached the host"
+    );
+    let planted = tenant
+        .host
+        .latest
+        .lock()
+        .unwrap()
+        .keys()
+        .any(|(_, k)| k == "planted");
+    assert!(!planted, "nothing was written");
+}
+
+/// Limits for the misbehaving guests: small caps, and a deadline that is
+/// short only for the guest that is meant to hit it. The others get a
+/// long one, so that a loaded machine cannot turn their error into a
+/// timeout.
+fn limits(path: &str) -> Limits {
+    Limits {
+        deadline: if path == artifacts::ENDLESS_LOOP {
+            Duration::from_millis(50)
+        } else {
+            RELAXED.deadline
+        },
+        memory_bytes: 16 << 20,
+        max_host_calls: 100,
+        ..Limits::default()
+    }
+}
+
+fn run(path: &str, settings: &str) -> WasmError {
+    let tenant = Tenant::new();
+    let ext = load(path, limits(path));
+    let args = [single("a", Value::Long(1))];
+    let err = ext
+        .compute(
+            &tenant.host(),
+            &tenant.field_scope(),
+            tenant.device_a,
+            settings,
+            &args,
+            0,
+        )
+        .expect_err("the guest must fail");
+    assert_eq!(ext.warm_instances(), 0, "a failed instance is thrown away");
+    err
+}
+
+#[test]
+fn an_endless_loop_is_stopped_by_the_deadline() {
+    let err = run(artifacts::ENDLESS_LOOP, "{}");
+    assert!(
+        matches!(err, WasmError::Timeout(d) if d == Duration::from_millis(50)),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn unbounded_allocation_is_stopped_by_the_memory_cap() {
+    let err = run(artifacts::UNBOUNDED_ALLOC, "{}");
+    assert!(
+        matches!(err, WasmError::OutOfMemory(cap) if cap == 16 << 20),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn deep_recursion_traps() {
+    let err = run(artifacts::DEEP_RECURSION, "{}");
+    assert!(matches!(err, WasmError::Trap(_)), "{err:?}");
+}
+
+#[test]
+fn a_panic_traps_with_the_guests_message() {
+    let err = run(artifacts::PANICS, "{}");
+    assert!(
+        matches!(&err, WasmError::Trap(m) if m.contains("guest gave up on purpose")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn huge_and_invalid_outputs_are_refused() {
+    for mode in ["string", "many"] {
+        let err = run(artifacts::HUGE_OUTPUT, &format!(r#"{{"mode":"{mode}"}}"#));
+        assert!(
+            matches!(err, WasmError::OutputTooLarge(_)),
+            "{mode}: {err:?}"
+        );
+    }
+    let err = run(artifacts::HUGE_OUTPUT, r#"{"mode":"nan"}"#);
+    assert!(
+        matches!(&err, WasmError::InvalidOutput(m) if m.contains("NaN")),
+        "{err:?}"
+    );
+    let err = run(artifacts::HUGE_OUTPUT, r#"{"mode":"long-key"}"#);
+    assert!(
+        matches!(&err, WasmError::InvalidOutput(m) if m.contains("300 bytes")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_flood_of_host_calls_is_cut_off() {
+    for call in ["log", "read"] {
+        let err = run(
+            artifacts::HOST_CALL_FLOOD,
+            &format!(r#"{{"call":"{call}"}}"#),
+        );
+        assert!(
+            matches!(err, WasmError::HostCallLimit(100)),
+            "{call}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn every_misbehaving_guest_fails_alone_and_the_engine_keeps_serving() {
+    let tenant = Tenant::new();
+    let good = load(artifacts::DEW_POINT, RELAXED);
+    assert!(dew_point(&tenant, &good, 20.0, 50.0).is_ok());
+    // All of them at once, from threads, as workers would.
+    let bad = [
+        (artifacts::ENDLESS_LOOP, "{}"),
+        (artifacts::UNBOUNDED_ALLOC, "{}"),
+        (artifacts::DEEP_RECURSION, "{}"),
+        (artifacts::PANICS, "{}"),
+        (artifacts::HUGE_OUTPUT, "{}"),
+        (artifacts::HOST_CALL_FLOOD, "{}"),
+    ];
+    std::thread::scope(|s| {
+        for (path, settings) in bad {
+            s.spawn(move || run(path, settings));
+        }
+        s.spawn(|| {
+            for _ in 0..50 {
+                let d = dew_point(&tenant, &good, 20.0, 50.0).unwrap();
+                assert!((d - magnus(20.0, 50.0)).abs() < 1e-9);
+            }
+        });
+    });
+    assert!((dew_point(&tenant, &good, 20.0, 50.0).unwrap() - magnus(20.0, 50.0)).abs() < 1e-9);
+}
+
+fn load_err(bytes: &[u8]) -> LoadError {
+    runtime()
+        .load("bad", bytes, RELAXED)
+        .expect_err("must be refused")
+}
+
+#[test]
+fn files_that_are_not_clientele_components_are_refused_with_clear_errors() {
+    assert!(matches!(load_err(b"hello, world"), LoadError::NotWasm));
+    // The smallest core module: header only.
+    let err = load_err(b"\0asm\x01\0\0\0");
+    assert!(matches!(err, LoadError::CoreModule));
+    assert!(err.to_string().contains("wasm32-wasip2"), "{err}");
+
+    let dew = std::fs::read(artifacts::DEW_POINT).unwrap();
+    assert!(matches!(
+        load_err(&dew[..dew.len() / 2]),
+        LoadError::Invalid(_)
+    ));
+
+    let err = load_err(&std::fs::read(artifacts::UNRELATED_WORLD).unwrap());
+    assert!(
+        matches!(&err, LoadError::UnknownWorld { exports } if exports == "greet"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("neither Clientele world"), "{err}");
+
+    let err = load_err(&std::fs::read(artifacts::READS_CLOCK).unwrap());
+    assert!(
+        matches!(&err, LoadError::UnsupportedImport { world: World::CalculatedField, reason } if reason.contains("wasi:clocks")),
+        "{err:?}"
+    );
+
+    let small = Limits {
+        max_component_bytes: 1024,
+        ..Limits::default()
+    };
+    let err = runtime().load("big", &dew, small).unwrap_err();
+    assert!(
+        matches!(err, LoadError::TooLarge { max: 1024, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn calling_the_wrong_world_is_an_error_not_a_trap() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);
+    let err = ext
+        .compute(
+            &tenant.host(),
+            &tenant.field_scope(),
+            tenant.device_a,
+            "{}",
+            &[],
+            0,
+        )
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        WasmError::WrongWorld {
+            called: World::CalculatedField,
+            actual: World::CustomerLogic
+        }
+    ));
+}
+
+#[test]
+fn a_restart_loads_compiled_code_from_the_cache_without_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(artifacts::DEW_POINT).unwrap();
+    let tenant = Tenant::new();
+
+    let start = |expect_compiled: u64, expect_hits: u64| {
+        // A new engine and runtime each time, as after a restart.
+        let engine = WasmEngine::new(EngineConfig::default()).unwrap();
+        let cache = ComponentCache::open(dir.path(), engine.engine()).unwrap();
+        let runtime = Runtime::new(engine, Some(cache)).unwrap();
+        let ext = runtime.load("dew-point", &bytes, RELAXED).unwrap();
+        let cache = runtime.cache().unwrap();
+        assert_eq!(
+            (cache.compilations(), cache.hits()),
+            (expect_compiled, expect_hits)
+        );
+        assert!(dew_point(&tenant, &ext, 20.0, 50.0).is_ok());
+        ext.hash().to_owned()
+    };
+    let hash = start(1, 0);
+    assert_eq!(start(0, 1), hash);
+
+    // A damaged entry is compiled again, not trusted.
+    let cache_dir = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(cache_dir.join(format!("{hash}.cwasm")), b"garbage").unwrap();
+    start(1, 0);
+    start(0, 1);
+}
+
+/// Regression: two threads loading the same component into an empty cache
+/// wrote the same temporary file (named by process id only), and the one
+/// whose rename lost failed to load a perfectly good component.
+#[test]
+fn loading_one_component_from_many_threads_at_once_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = WasmEngine::new(EngineConfig::default()).unwrap();
+    let cache = ComponentCache::open(dir.path(), engine.engine()).unwrap();
+    let runtime = Runtime::new(engine, Some(cache)).unwrap();
+    let bytes = std::fs::read(artifacts::ECHO_SUM).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| runtime.load("echo-sum", &bytes, RELAXED).unwrap());
+        }
+    });
+    let left: Vec<_> = std::fs::read_dir(runtime.cache().unwrap().dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "one entry, no temporary files left: {left:?}"
+    );
+    assert!(left[0].ends_with(".cwasm"));
+}

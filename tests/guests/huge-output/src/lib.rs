@@ -1,0 +1,35 @@
+//! Calculated field that returns output the host must refuse, chosen by
+//! settings `{"mode": ...}`:
+//! - `"string"` (default): one 10 MiB string value;
+//! - `"many"`: 100,000 outputs;
+//! - `"nan"`: a NaN double;
+//! - `"long-key"`: a 300-byte key.
+//!
+//! Host setup: a memory cap of at least 16 MiB (the string must fit).
+
+use clientele_guest::calculated_field::{Argument, Guest, Output};
+use clientele_guest::types::{EntityId, Error};
+
+struct HugeOutput;
+
+impl Guest for HugeOutput {
+    fn compute(
+        _: EntityId,
+        settings: String,
+        _: Vec<Argument>,
+        _: i64,
+    ) -> Result<Vec<Output>, Error> {
+        let settings: serde_json::Value =
+            serde_json::from_str(&settings).map_err(|e| Error::invalid(e.to_string()))?;
+        let mode = settings["mode"].as_str().unwrap_or("string");
+        Ok(match mode {
+            "string" => vec![Output::telemetry("big", "x".repeat(10 << 20))],
+            "many" => (0..100_000i64).map(|i| Output::telemetry("k", i)).collect(),
+            "nan" => vec![Output::telemetry("bad", f64::NAN)],
+            "long-key" => vec![Output::telemetry("k".repeat(300), 1.0)],
+            other => return Err(Error::invalid(format!("unknown mode {other}"))),
+        })
+    }
+}
+
+clientele_guest::export_calculated_field!(HugeOutput);
