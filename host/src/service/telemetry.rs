@@ -17,6 +17,7 @@ use crate::domain::ids::{CustomerId, DeviceId, EntityId, EntityType, TenantId, n
 use crate::domain::telemetry::{DataValue, KvEntry, TsKvEntry};
 use crate::store::latest;
 use crate::store::telemetry::{self as ts, Series};
+use crate::store::telemetry_log::{self, Logged};
 use crate::store::{self, Changes, KvRead, assignable, customers, tenants};
 
 use super::audit::{Actor, record};
@@ -419,8 +420,10 @@ impl App {
         let caller_tenant = caller.tenant_id;
         let caller = caller.clone();
         let now = now_ms();
-        let values = entries.clone();
+        let entries = Arc::new(entries);
+        let staged = Arc::clone(&entries);
         self.write(move |view| {
+            let entries = staged;
             let owner = resolve(view, &caller, entity, Operation::Write)?;
             let mut changes = Changes::new();
             stage_attributes(&mut changes, owner.tenant, owner.entity, scope, &entries, now);
@@ -434,13 +437,13 @@ impl App {
         let change = DataChange::Attributes {
             scope,
             ts: now,
-            values: Arc::new(values.clone()),
+            values: Arc::clone(&entries),
         };
         self.publish(caller_tenant, entity, change);
         if scope == Scope::Shared {
             let _ = self.device_events.send(DeviceEvent::SharedUpdated {
                 device: DeviceId(entity.id),
-                values,
+                values: entries.to_vec(),
             });
         }
         Ok(())
@@ -516,11 +519,7 @@ impl App {
         let owner = resolve(&*snapshot, caller, entity, Operation::Read)?;
         let mut out = BTreeMap::new();
         for (id, t, v) in latest::all(&*snapshot, owner.tenant, owner.entity)? {
-            if let Some(name) = self
-                .series
-                .keys
-                .name(id)
-                .or_else(|| name_from_store(&*snapshot, id))
+            if let Some(name) = self.series.keys.name_in(&*snapshot, id)?
                 && keys.as_ref().is_none_or(|ks| ks.contains(&name))
             {
                 out.insert(name, (t, v));
@@ -553,12 +552,24 @@ impl App {
         let owner = resolve(&*snapshot, caller, entity, Operation::Read)?;
         let series = Arc::clone(&self.series);
         self.blocking(move || {
-            let mut out = BTreeMap::new();
+            let mut ids = Vec::new();
             for key in &q.keys {
-                let Some(id) = series.keys.id(key) else {
-                    continue;
-                };
-                let points = history_of(&*snapshot, &owner, id, &q)?;
+                if let Some(id) = series.keys.id_in(&*snapshot, key)? {
+                    ids.push((key, id));
+                }
+            }
+            let wanted: Vec<u32> = ids.iter().map(|(_, id)| *id).collect();
+            // One pass over the entity's log for every key asked for.
+            let logged = telemetry_log::points_by_key(
+                &*snapshot,
+                owner.tenant,
+                owner.entity,
+                Some(&wanted),
+            )?;
+            let mut out = BTreeMap::new();
+            for (key, id) in ids {
+                let logged = logged.get(&id).map_or(&[][..], Vec::as_slice);
+                let points = history_of(&*snapshot, &owner, id, logged, &q)?;
                 if !points.is_empty() {
                     out.insert(key.clone(), points);
                 }
@@ -580,11 +591,12 @@ impl App {
         self.write(move |view| {
             let owner = resolve(view, &caller, entity, Operation::Write)?;
             let mut changes = Changes::new();
+            let mut ids = Vec::new();
             for key in &q.keys {
-                let Some(id) = series.keys.id(key) else { continue };
-                let deletion = ts::Deletion { start: q.start, end: q.end, latest: q.delete_latest, rewrite_latest: q.rewrite_latest };
-                ts::stage_delete(view, &mut changes, series.log.next_seq(), owner.tenant, owner.entity, id, deletion)?;
+                ids.extend(series.keys.id_in(view, key)?);
             }
+            let deletion = ts::Deletion { start: q.start, end: q.end, latest: q.delete_latest, rewrite_latest: q.rewrite_latest };
+            ts::stage_delete(view, &mut changes, &series.log, owner.tenant, owner.entity, &ids, deletion)?;
             let log = record(&Actor::from(&caller), owner.customer.unwrap_or(CustomerId::NULL), Some((entity, "")), ActionType::TimeseriesDeleted, json!({ "entityId": entity, "timeseries": q.keys, "startTs": q.start, "endTs": q.end }));
             store::audit_log::append(&mut changes, &log);
             Ok(((), changes))
@@ -615,26 +627,21 @@ impl App {
     }
 }
 
-fn name_from_store(r: &dyn KvRead, id: u32) -> Option<String> {
-    r.get(store::Table::TsKeyNames, &id.to_be_bytes())
-        .ok()
-        .flatten()
-        .and_then(|b| String::from_utf8(b).ok())
-}
-
 fn history_of(
     r: &dyn KvRead,
     owner: &Owner,
     id: u32,
+    logged: &[Logged],
     q: &HistoryQuery,
 ) -> ServiceResult<Vec<(i64, DataValue)>> {
     if q.agg == Aggregation::None {
         let mut points = Vec::new();
-        ts::scan_points(
+        ts::scan_merged(
             r,
             owner.tenant,
             owner.entity,
             id,
+            logged,
             ts::Window {
                 start: q.start,
                 end: q.end,
@@ -649,11 +656,12 @@ fn history_of(
     }
     let interval = q.interval.max(1);
     let mut buckets: BTreeMap<i64, Vec<(i64, DataValue)>> = BTreeMap::new();
-    ts::scan_points(
+    ts::scan_merged(
         r,
         owner.tenant,
         owner.entity,
         id,
+        logged,
         ts::Window::oldest_first(q.start, q.end),
         &mut |t, v| {
             let bucket = q.start + (t - q.start) / interval * interval;

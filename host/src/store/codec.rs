@@ -14,10 +14,7 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 pub fn decode<T: DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        table: table.name(),
-        reason: e.to_string(),
-    })
+    serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt(table, e.to_string()))
 }
 
 /// Builds a composite key from parts.

@@ -45,6 +45,15 @@ pub enum StoreError {
     Closed,
 }
 
+impl StoreError {
+    pub fn corrupt(table: Table, reason: impl Into<String>) -> Self {
+        StoreError::Corrupt {
+            table: table.name(),
+            reason: reason.into(),
+        }
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Called with each key and value of a scan; returns false to stop.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::domain::ids::TenantId;
 
 use super::codec::time_at;
-use super::telemetry::series_key;
+use super::telemetry::{series_key, series_prefix};
 use super::{Changes, KvRead, StoreError, StoreResult, Table};
 
 /// Points per chunk at most. Small under test, so that the model tests
@@ -27,10 +27,7 @@ const TIME_AT: usize = 36;
 pub(super) type RawPoint = (i64, Vec<u8>);
 
 fn corrupt(reason: &str) -> StoreError {
-    StoreError::Corrupt {
-        table: Table::Telemetry.name(),
-        reason: reason.to_owned(),
-    }
+    StoreError::corrupt(Table::Telemetry, reason)
 }
 
 fn encode_chunk(points: &[RawPoint]) -> Vec<u8> {
@@ -69,9 +66,7 @@ struct Series {
 
 impl Series {
     fn prefix(&self) -> Vec<u8> {
-        let mut k = series_key(self.tenant, self.entity, self.key, 0);
-        k.truncate(TIME_AT);
-        k
+        series_prefix(self.tenant, self.entity, self.key)
     }
     fn chunk_key(&self, first: i64) -> Vec<u8> {
         series_key(self.tenant, self.entity, self.key, first)

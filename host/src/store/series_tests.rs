@@ -39,6 +39,24 @@ async fn append(
     .unwrap();
 }
 
+async fn delete(
+    store: &dyn Store,
+    series: &Series,
+    tenant: TenantId,
+    entity: Uuid,
+    keys: Vec<u32>,
+    deletion: Deletion,
+) {
+    let log = Arc::clone(&series.log);
+    write::<_, StoreError, _>(store, move |view| {
+        let mut changes = Changes::new();
+        ts::stage_delete(view, &mut changes, &log, tenant, entity, &keys, deletion)?;
+        Ok(((), changes))
+    })
+    .await
+    .unwrap();
+}
+
 async fn compact(store: &dyn Store, slice: u8, max: usize) -> usize {
     write::<_, StoreError, _>(store, move |view| {
         let mut changes = Changes::new();
@@ -161,7 +179,11 @@ async fn merged_reads_match_a_model_through_appends_compactions_and_deletes() {
                     .await;
                 }
                 _ => {
-                    let key = rng.next(2) as u32;
+                    // One key or both: a device message often holds several.
+                    let keys: Vec<u32> = match rng.next(3) {
+                        2 => vec![0, 1],
+                        k => vec![k as u32],
+                    };
                     let start = rng.next(40) as i64 - 5;
                     let deletion = Deletion {
                         start,
@@ -169,35 +191,22 @@ async fn merged_reads_match_a_model_through_appends_compactions_and_deletes() {
                         latest: rng.next(2) == 0,
                         rewrite_latest: rng.next(2) == 0,
                     };
-                    let next_seq = series.log.next_seq();
-                    write::<_, StoreError, _>(&*store, move |view| {
-                        let mut changes = Changes::new();
-                        ts::stage_delete(
-                            view,
-                            &mut changes,
-                            next_seq,
-                            tenant,
-                            entity,
-                            key,
-                            deletion,
-                        )?;
-                        Ok(((), changes))
-                    })
-                    .await
-                    .unwrap();
-                    let points = model.entry((entity, key)).or_default();
-                    points.retain(|t, _| *t < deletion.start || *t >= deletion.end);
-                    let current = latest_model.entry((entity, key)).or_default();
-                    if deletion.latest
-                        && let Some((t, _)) = current
-                        && *t >= deletion.start
-                        && *t < deletion.end
-                    {
-                        *current = if deletion.rewrite_latest {
-                            points.iter().next_back().map(|(t, v)| (*t, v.clone()))
-                        } else {
-                            None
-                        };
+                    delete(&*store, &series, tenant, entity, keys.clone(), deletion).await;
+                    for key in keys {
+                        let points = model.entry((entity, key)).or_default();
+                        points.retain(|t, _| *t < deletion.start || *t >= deletion.end);
+                        let current = latest_model.entry((entity, key)).or_default();
+                        if deletion.latest
+                            && let Some((t, _)) = current
+                            && *t >= deletion.start
+                            && *t < deletion.end
+                        {
+                            *current = if deletion.rewrite_latest {
+                                points.iter().next_back().map(|(t, v)| (*t, v.clone()))
+                            } else {
+                                None
+                            };
+                        }
                     }
                 }
             }
@@ -392,14 +401,7 @@ async fn a_deleted_latest_value_hides_older_logged_points_until_a_new_one_comes(
             latest: true,
             rewrite_latest: false,
         };
-        let next_seq = series.log.next_seq();
-        write::<_, StoreError, _>(&*store, move |view| {
-            let mut changes = Changes::new();
-            ts::stage_delete(view, &mut changes, next_seq, tenant, entity, 0, deletion)?;
-            Ok(((), changes))
-        })
-        .await
-        .unwrap();
+        delete(&*store, &series, tenant, entity, vec![0], deletion).await;
         assert_eq!(
             latest_of(&*store),
             None,
@@ -434,4 +436,175 @@ async fn a_deleted_latest_value_hides_older_logged_points_until_a_new_one_comes(
         );
         assert_eq!(all, vec![(1, DataValue::Long(1)), (3, DataValue::Long(3))]);
     }
+}
+
+#[tokio::test]
+async fn a_deleted_latest_value_stays_deleted_across_a_restart_and_new_points_show() {
+    // Regression: the next sequence number was recomputed from the log
+    // alone, so after a restart with an empty log new points got numbers
+    // below the deletion's and stayed hidden.
+    for (store, _dir) in stores() {
+        let series = Series::attach(&*store).unwrap();
+        let (tenant, entity) = (TenantId(Uuid::new_v4()), Uuid::new_v4());
+        let latest_of = |store: &dyn Store| {
+            latest::get(&*store.snapshot().unwrap(), tenant, entity, 0).unwrap()
+        };
+        append(
+            &*store,
+            &series,
+            tenant,
+            entity,
+            vec![(0, 5, DataValue::Long(5))],
+        )
+        .await;
+        assert_eq!(
+            compact(&*store, telemetry_log::slice_of(entity), 100).await,
+            1
+        );
+        let deletion = Deletion {
+            start: 5,
+            end: 6,
+            latest: true,
+            rewrite_latest: false,
+        };
+        delete(&*store, &series, tenant, entity, vec![0], deletion).await;
+        assert_eq!(latest_of(&*store), None);
+
+        let restarted = Series::attach(&*store).unwrap();
+        append(
+            &*store,
+            &restarted,
+            tenant,
+            entity,
+            vec![(0, 7, DataValue::Long(7))],
+        )
+        .await;
+        assert_eq!(latest_of(&*store), Some((7, DataValue::Long(7))));
+    }
+}
+
+#[tokio::test]
+async fn keeping_the_latest_value_while_deleting_its_point_keeps_what_it_hid_hidden() {
+    // Log A@30, B@50; delete the latest [40, 60) without a replacement; C@20
+    // arrives; then delete [20, 21) keeping the latest: C's point goes, C
+    // stays the latest, and A (hidden by the first deletion) stays hidden.
+    for (store, _dir) in stores() {
+        let series = Series::attach(&*store).unwrap();
+        let (tenant, entity) = (TenantId(Uuid::new_v4()), Uuid::new_v4());
+        let latest_of = |store: &dyn Store| {
+            latest::get(&*store.snapshot().unwrap(), tenant, entity, 0).unwrap()
+        };
+        for (t, v) in [(30, 1), (50, 2)] {
+            append(
+                &*store,
+                &series,
+                tenant,
+                entity,
+                vec![(0, t, DataValue::Long(v))],
+            )
+            .await;
+        }
+        let drop_latest = Deletion {
+            start: 40,
+            end: 60,
+            latest: true,
+            rewrite_latest: false,
+        };
+        delete(&*store, &series, tenant, entity, vec![0], drop_latest).await;
+        append(
+            &*store,
+            &series,
+            tenant,
+            entity,
+            vec![(0, 20, DataValue::Long(3))],
+        )
+        .await;
+        assert_eq!(latest_of(&*store), Some((20, DataValue::Long(3))));
+        let keep_latest = Deletion {
+            start: 20,
+            end: 21,
+            latest: false,
+            rewrite_latest: false,
+        };
+        delete(&*store, &series, tenant, entity, vec![0], keep_latest).await;
+        assert_eq!(latest_of(&*store), Some((20, DataValue::Long(3))));
+        let history = scan(
+            &*store,
+            tenant,
+            entity,
+            0,
+            Window::oldest_first(0, 100),
+            usize::MAX,
+        );
+        assert_eq!(history, vec![(30, DataValue::Long(1))]);
+    }
+}
+
+#[tokio::test]
+async fn a_rewritten_log_entry_is_not_counted_as_a_new_one() {
+    // The per-slice count tells the compactor what waits; a deletion that
+    // rewrites an entry must not make it look like two.
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let series = Series::attach(&*store).unwrap();
+    let (tenant, entity) = (TenantId(Uuid::new_v4()), Uuid::new_v4());
+    let slice = telemetry_log::slice_of(entity);
+    let both = vec![(0, 1, DataValue::Long(1)), (1, 1, DataValue::Long(2))];
+    append(&*store, &series, tenant, entity, both).await;
+    assert_eq!(series.log.pending(slice), 1);
+    let window = |key| Deletion {
+        start: 0,
+        end: 10,
+        latest: key == 0,
+        rewrite_latest: false,
+    };
+    delete(&*store, &series, tenant, entity, vec![0], window(0)).await;
+    assert_eq!(
+        count(&*store, Table::TelemetryLog),
+        1,
+        "rewritten, not removed"
+    );
+    assert_eq!(series.log.pending(slice), 1);
+    delete(&*store, &series, tenant, entity, vec![1], window(1)).await;
+    assert_eq!(count(&*store, Table::TelemetryLog), 0);
+    assert_eq!(series.log.pending(slice), 0);
+}
+
+#[tokio::test]
+async fn an_unreadable_log_entry_is_dropped_by_compaction_instead_of_blocking_its_slice() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let series = Series::attach(&*store).unwrap();
+    let (tenant, entity) = (TenantId(Uuid::new_v4()), Uuid::new_v4());
+    let slice = telemetry_log::slice_of(entity);
+    append(
+        &*store,
+        &series,
+        tenant,
+        entity,
+        vec![(0, 9, DataValue::Long(9))],
+    )
+    .await;
+    write::<_, StoreError, _>(&*store, move |_| {
+        let mut changes = Changes::new();
+        let mut key = vec![slice];
+        key.extend(1000u64.to_be_bytes());
+        changes.put(Table::TelemetryLog, key, vec![1, 2, 3]);
+        Ok(((), changes))
+    })
+    .await
+    .unwrap();
+    assert_eq!(compact(&*store, slice, 100).await, 2);
+    assert_eq!(count(&*store, Table::TelemetryLog), 0);
+    let history = scan(
+        &*store,
+        tenant,
+        entity,
+        0,
+        Window::oldest_first(0, 10),
+        usize::MAX,
+    );
+    assert_eq!(
+        history,
+        vec![(9, DataValue::Long(9))],
+        "the readable entry moved"
+    );
 }

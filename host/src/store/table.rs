@@ -45,12 +45,12 @@ pub enum Table {
     Dashboards,
     /// tenant ‖ customer id ‖ dashboard id -> () (a dashboard may have many customers)
     DashboardsByCustomer,
-    /// tenant ‖ entity id ‖ key id ‖ time -> value (time series)
+    /// tenant ‖ entity id ‖ key id ‖ first time -> chunk of points (time series)
     Telemetry,
     /// slice ‖ sequence -> tenant ‖ entity ‖ points (new points, before
     /// compaction moves them into `Telemetry`; see `telemetry_log.rs`)
     TelemetryLog,
-    /// tenant ‖ entity id ‖ key id -> time ‖ value (latest value per key)
+    /// tenant ‖ entity id ‖ key id -> hidden-before ‖ [time ‖ value] (latest value per key)
     Latest,
     /// tenant ‖ entity id ‖ scope ‖ key -> time ‖ value (attributes)
     Attributes,

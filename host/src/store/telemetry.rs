@@ -1,11 +1,12 @@
 //! Time series, latest values and attributes of any entity.
 //!
-//! `telemetry`: tenant ‖ entity ‖ key id ‖ time -> value, so one key's
-//! history is one range scan; new points reach it through the ingest log
-//! (`telemetry_log.rs`), and reads merge the two. `latest`: tenant ‖ entity ‖ key id -> time ‖
-//! value. `attributes`: tenant ‖ entity ‖ scope ‖ key -> time ‖ value. Key
-//! names are interned (`ts_keys` / `ts_key_names`) so that a series key is a
-//! fixed 44 bytes. Values are a tag byte and the value (see [`encode_value`]).
+//! `telemetry`: chunks of points keyed tenant ‖ entity ‖ key id ‖ first
+//! time (`series_chunks.rs`), so one key's history is one range scan; new
+//! points reach it through the ingest log (`telemetry_log.rs`), and reads
+//! merge the two. Latest values: `latest.rs`. `attributes`: tenant ‖ entity
+//! ‖ scope ‖ key -> time ‖ value. Key names are interned (`ts_keys` /
+//! `ts_key_names`) so that a series prefix is a fixed 36 bytes. Values are a
+//! tag byte and the value (see [`encode_value`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -20,12 +21,19 @@ use super::{
     Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, latest, meta, series_chunks,
     telemetry_log,
 };
+use telemetry_log::Logged;
 
 const KEY_SEQUENCE: &str = "ts_key_sequence";
 
 /// Tag byte, then: bool (1 byte), i64 / f64 (8 bytes BE), UTF-8 text, JSON text.
 pub fn encode_value(v: &DataValue) -> Vec<u8> {
     let mut out = Vec::with_capacity(9);
+    encode_value_into(&mut out, v);
+    out
+}
+
+/// [`encode_value`], appended to `out`.
+pub fn encode_value_into(out: &mut Vec<u8>, v: &DataValue) {
     match v {
         DataValue::Boolean(b) => out.extend([0, u8::from(*b)]),
         DataValue::Long(i) => {
@@ -42,17 +50,14 @@ pub fn encode_value(v: &DataValue) -> Vec<u8> {
         }
         DataValue::Json(j) => {
             out.push(4);
-            out.extend(j.to_string().as_bytes());
+            // Writing a Value into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, j);
         }
     }
-    out
 }
 
 pub fn decode_value(table: Table, bytes: &[u8]) -> StoreResult<DataValue> {
-    let corrupt = |reason: &str| StoreError::Corrupt {
-        table: table.name(),
-        reason: reason.to_owned(),
-    };
+    let corrupt = |reason: &str| StoreError::corrupt(table, reason);
     let (tag, rest) = bytes.split_first().ok_or_else(|| corrupt("empty value"))?;
     let eight = || -> StoreResult<[u8; 8]> { rest.try_into().map_err(|_| corrupt("short number")) };
     Ok(match tag {
@@ -125,6 +130,28 @@ impl KeyDictionary {
             .cloned()
     }
 
+    /// The id of `name` as `view` sees it: from the cache, or from the table
+    /// for a name committed a moment ago whose listener has not run yet.
+    pub fn id_in(&self, view: &dyn KvRead, name: &str) -> StoreResult<Option<u32>> {
+        if let Some(id) = self.id(name) {
+            return Ok(Some(id));
+        }
+        Ok(view
+            .get(Table::TsKeys, name.as_bytes())?
+            .and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok())
+            .map(u32::from_be_bytes))
+    }
+
+    /// The name of `id` as `view` sees it (see [`KeyDictionary::id_in`]).
+    pub fn name_in(&self, view: &dyn KvRead, id: u32) -> StoreResult<Option<String>> {
+        if let Some(name) = self.name(id) {
+            return Ok(Some(name));
+        }
+        Ok(view
+            .get(Table::TsKeyNames, &id.to_be_bytes())?
+            .and_then(|b| String::from_utf8(b).ok()))
+    }
+
     /// The id for `name` inside a write: cached, made earlier in this batch,
     /// or new (staged in `changes`, remembered in `fresh` for this job).
     pub fn intern(
@@ -134,13 +161,11 @@ impl KeyDictionary {
         fresh: &mut HashMap<String, u32>,
         name: &str,
     ) -> StoreResult<u32> {
-        if let Some(id) = self.id(name).or_else(|| fresh.get(name).copied()) {
+        if let Some(id) = fresh.get(name).copied() {
             return Ok(id);
         }
-        if let Some(v) = view.get(Table::TsKeys, name.as_bytes())?
-            && let Ok(raw) = <[u8; 4]>::try_from(v.as_slice())
-        {
-            return Ok(u32::from_be_bytes(raw));
+        if let Some(id) = self.id_in(view, name)? {
+            return Ok(id);
         }
         let issued = fresh.len() as u32;
         let next = meta::get(view, KEY_SEQUENCE)?
@@ -180,8 +205,13 @@ impl Series {
     }
 }
 
-fn series_prefix(tenant: TenantId, entity: Uuid, key: u32) -> Vec<u8> {
-    let mut k = Key::new().id(tenant.0).id(entity).build();
+/// tenant ‖ entity: the start of every key of one entity's data.
+pub(super) fn entity_prefix(tenant: TenantId, entity: Uuid) -> Vec<u8> {
+    Key::new().id(tenant.0).id(entity).build()
+}
+
+pub(super) fn series_prefix(tenant: TenantId, entity: Uuid, key: u32) -> Vec<u8> {
+    let mut k = entity_prefix(tenant, entity);
     k.extend(key.to_be_bytes());
     k
 }
@@ -199,10 +229,7 @@ fn timed(ts: i64, value: &DataValue) -> Vec<u8> {
 }
 
 fn untimed(table: Table, bytes: &[u8]) -> StoreResult<(i64, DataValue)> {
-    let ts = time_at(bytes, 0).ok_or_else(|| StoreError::Corrupt {
-        table: table.name(),
-        reason: "short timed value".into(),
-    })?;
+    let ts = time_at(bytes, 0).ok_or_else(|| StoreError::corrupt(table, "short timed value"))?;
     Ok((ts, decode_value(table, bytes.get(8..).unwrap_or_default())?))
 }
 
@@ -241,12 +268,30 @@ pub fn scan_points(
     window: Window,
     visit: &mut dyn FnMut(i64, DataValue) -> bool,
 ) -> StoreResult<()> {
+    let logged = telemetry_log::points_by_key(r, tenant, entity, Some(&[key]))?;
+    let logged = logged.get(&key).map_or(&[][..], Vec::as_slice);
+    scan_merged(r, tenant, entity, key, logged, window, visit)
+}
+
+/// [`scan_points`] with the key's logged points already read (see
+/// [`telemetry_log::points_by_key`]), so that a reader of several keys
+/// scans the entity's log slice once.
+#[allow(clippy::too_many_arguments)] // a series (3), its logged points, a window, a visitor
+pub fn scan_merged(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    entity: Uuid,
+    key: u32,
+    logged: &[Logged],
+    window: Window,
+    visit: &mut dyn FnMut(i64, DataValue) -> bool,
+) -> StoreResult<()> {
     let Window {
         start,
         end,
         newest_first,
     } = window;
-    let logged = telemetry_log::points_of(r, tenant, entity, key, start, end)?;
+    let logged = telemetry_log::in_window(logged, start, end)?;
     let mut logged: Box<dyn Iterator<Item = (i64, DataValue)>> = if newest_first {
         Box::new(logged.into_iter().rev())
     } else {
@@ -293,9 +338,9 @@ pub fn scan_points(
     Ok(())
 }
 
-/// What to delete of one series: its points in `[start, end)`, and its
-/// latest value if that falls in the window too and `latest` is set (then,
-/// with `rewrite_latest`, the newest remaining point takes its place).
+/// What to delete of some keys: their points in `[start, end)`, and each
+/// one's latest value if that falls in the window too and `latest` is set
+/// (then, with `rewrite_latest`, the newest remaining point takes its place).
 #[derive(Debug, Clone, Copy)]
 pub struct Deletion {
     pub start: i64,
@@ -304,67 +349,90 @@ pub struct Deletion {
     pub rewrite_latest: bool,
 }
 
-/// Stages a deletion from the table, the ingest log and `latest`.
-/// `next_seq`: the ingest log's next sequence number (see [`latest::delete`]).
+/// Stages a deletion from the table, the ingest log and `latest`, reading
+/// the entity's log once for all `keys` and rewriting each log entry once.
+#[allow(clippy::too_many_arguments)] // the log, an entity (2), its keys, the deletion
 pub fn stage_delete(
     r: &dyn KvRead,
     changes: &mut Changes,
-    next_seq: u64,
+    log: &telemetry_log::IngestLog,
     tenant: TenantId,
     entity: Uuid,
-    key: u32,
+    keys: &[u32],
     d: Deletion,
 ) -> StoreResult<()> {
-    let current = latest::get(r, tenant, entity, key)?;
-    let mut doomed = Vec::new();
-    scan_points(
-        r,
-        tenant,
-        entity,
-        key,
-        Window::oldest_first(d.start, d.end),
-        &mut |t, _| {
-            doomed.push(t);
-            true
-        },
-    )?;
-    series_chunks::stage_delete(r, changes, tenant, entity, key, d.start, d.end)?;
-    telemetry_log::stage_delete(r, changes, tenant, entity, &[key], d.start, d.end)?;
-    let Some((latest_ts, latest_value)) = current else {
-        return Ok(());
-    };
-    if !(d.latest && latest_ts >= d.start && latest_ts < d.end) {
-        // Kept: pinned in its row, since it may have been one of the logged
-        // points just deleted (the "all data except the latest" mode).
-        latest::put(changes, tenant, entity, key, latest_ts, &latest_value);
-        return Ok(());
-    }
-    latest::delete(changes, tenant, entity, key, next_seq);
-    if d.rewrite_latest {
-        let mut replacement = None;
-        scan_points(
-            r,
-            tenant,
-            entity,
-            key,
-            Window::newest_first(i64::MIN, i64::MAX),
-            &mut |t, v| {
-                if doomed.binary_search(&t).is_err() {
-                    replacement = Some((t, v));
-                    return false;
-                }
-                true
-            },
-        )?;
-        if let Some((t, v)) = replacement {
-            latest::put(changes, tenant, entity, key, t, &v);
+    let logged = telemetry_log::points_by_key(r, tenant, entity, Some(keys))?;
+    let mut hid_any = false;
+    for &key in keys {
+        let points = logged.get(&key).map_or(&[][..], Vec::as_slice);
+        let row = latest::read(r, tenant, entity, key)?;
+        let current = latest::merged(&row, points).map(|(ts, value)| (ts, value.to_vec()));
+        series_chunks::stage_delete(r, changes, tenant, entity, key, d.start, d.end)?;
+        let Some((latest_ts, latest_value)) = current else {
+            continue;
+        };
+        if latest_ts < d.start || latest_ts >= d.end {
+            // Its point is not in the window: it stays the latest by itself.
+            continue;
         }
+        if !d.latest {
+            // Kept although its point goes (the "all data except the
+            // latest" mode): pinned in the row, hiding what it hid before.
+            let pinned = latest::Row {
+                value: Some((latest_ts, latest_value)),
+                ..row
+            };
+            latest::write(changes, tenant, entity, key, &pinned);
+            continue;
+        }
+        let replacement = if d.rewrite_latest {
+            newest_outside(r, tenant, entity, key, points, d)?
+        } else {
+            None
+        };
+        let cleared = latest::Row {
+            value: replacement,
+            hidden_before: log.next_seq(),
+        };
+        latest::write(changes, tenant, entity, key, &cleared);
+        hid_any = true;
+    }
+    telemetry_log::stage_delete(r, changes, tenant, entity, keys, d.start, d.end)?;
+    if hid_any {
+        // The rows hide entries below the next sequence number: it must not
+        // go back after a restart, even if the log is empty by then.
+        log.stage_next_seq(changes);
     }
     Ok(())
 }
 
+/// The newest point of a key outside the deletion's window, encoded.
+fn newest_outside(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    entity: Uuid,
+    key: u32,
+    logged: &[Logged],
+    d: Deletion,
+) -> StoreResult<Option<(i64, Vec<u8>)>> {
+    let mut found = None;
+    for window in [
+        Window::newest_first(d.end, i64::MAX),
+        Window::newest_first(i64::MIN, d.start),
+    ] {
+        scan_merged(r, tenant, entity, key, logged, window, &mut |t, v| {
+            found = Some((t, encode_value(&v)));
+            false
+        })?;
+        if found.is_some() {
+            break;
+        }
+    }
+    Ok(found)
+}
+
 fn attribute_key(tenant: TenantId, entity: Uuid, scope: u8, key: &str) -> Vec<u8> {
-    let mut k = Key::new().id(tenant.0).id(entity).build();
+    let mut k = entity_prefix(tenant, entity);
     k.push(scope);
     k.extend(key.as_bytes());
     k
@@ -403,7 +471,7 @@ pub fn attributes(
     entity: Uuid,
     scope: u8,
 ) -> StoreResult<Vec<(String, i64, DataValue)>> {
-    let mut prefix = Key::new().id(tenant.0).id(entity).build();
+    let mut prefix = entity_prefix(tenant, entity);
     prefix.push(scope);
     let mut out = Vec::new();
     r.scan(Table::Attributes, &prefix, None, false, &mut |k, v| {
@@ -422,7 +490,7 @@ pub fn all_keys_of(
     tenant: TenantId,
     entity: Uuid,
 ) -> StoreResult<Vec<(Table, Vec<u8>)>> {
-    let prefix = Key::new().id(tenant.0).id(entity).build();
+    let prefix = entity_prefix(tenant, entity);
     let mut out = Vec::new();
     for table in [Table::Telemetry, Table::Latest, Table::Attributes] {
         r.scan(table, &prefix, None, false, &mut |k, _| {

@@ -29,9 +29,9 @@ use crate::domain::ids::TenantId;
 use crate::domain::telemetry::DataValue;
 
 use super::codec::uuid_at;
-use super::telemetry::{decode_value, encode_value};
+use super::telemetry::{decode_value, encode_value_into};
 use super::{
-    Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, Visitor, series_chunks,
+    Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, Visitor, meta, series_chunks,
 };
 
 /// Slices the log is split into: more slices mean more points per series
@@ -53,41 +53,41 @@ fn entry_key(slice: u8, seq: u64) -> Vec<u8> {
 }
 
 fn corrupt(reason: &str) -> StoreError {
-    StoreError::Corrupt {
-        table: Table::TelemetryLog.name(),
-        reason: reason.to_owned(),
-    }
+    StoreError::corrupt(Table::TelemetryLog, reason)
 }
 
-/// One point of a log entry: interned key id, time, value.
-pub type LogPoint = (u32, i64, DataValue);
+/// One point of a log entry: interned key id, time, encoded value
+/// (`telemetry::encode_value`), borrowed from the entry.
+type RawPoint<'a> = (u32, i64, &'a [u8]);
 
-/// A point with the sequence number of the entry holding it (later entries are newer).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoggedPoint {
-    pub seq: u64,
-    pub key: u32,
-    pub ts: i64,
-    pub value: DataValue,
-}
+/// Writes an entry: tenant ‖ entity ‖ (key id u32 ‖ time i64 ‖ value length u32 ‖ value)*
+struct EntryWriter(Vec<u8>);
 
-/// tenant ‖ entity ‖ (key id u32 ‖ time i64 ‖ value length u32 ‖ value)*
-fn encode_entry<'a>(
-    tenant: TenantId,
-    entity: Uuid,
-    points: impl ExactSizeIterator<Item = (u32, i64, &'a DataValue)>,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(32 + points.len() * 24);
-    out.extend(tenant.0.as_bytes());
-    out.extend(entity.as_bytes());
-    for (key, ts, value) in points {
-        let encoded = encode_value(value);
-        out.extend(key.to_be_bytes());
-        out.extend(ts.to_be_bytes());
-        out.extend((encoded.len() as u32).to_be_bytes());
-        out.extend(encoded);
+impl EntryWriter {
+    fn new(tenant: TenantId, entity: Uuid, points: usize) -> Self {
+        let mut out = Vec::with_capacity(32 + points * 24);
+        out.extend(tenant.0.as_bytes());
+        out.extend(entity.as_bytes());
+        EntryWriter(out)
     }
-    out
+
+    fn push_raw(&mut self, key: u32, ts: i64, value: &[u8]) {
+        self.0.extend(key.to_be_bytes());
+        self.0.extend(ts.to_be_bytes());
+        self.0.extend((value.len() as u32).to_be_bytes());
+        self.0.extend(value);
+    }
+
+    /// Encodes the value straight into the entry (the ingest path).
+    fn push(&mut self, key: u32, ts: i64, value: &DataValue) {
+        self.0.extend(key.to_be_bytes());
+        self.0.extend(ts.to_be_bytes());
+        let len_at = self.0.len();
+        self.0.extend([0; 4]);
+        encode_value_into(&mut self.0, value);
+        let len = (self.0.len() - len_at - 4) as u32;
+        self.0[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+    }
 }
 
 /// The owner of an entry, read without decoding its points.
@@ -95,7 +95,7 @@ fn entry_owner(bytes: &[u8]) -> Option<(Uuid, Uuid)> {
     Some((uuid_at(bytes, 0)?, uuid_at(bytes, 16)?))
 }
 
-fn decode_points(bytes: &[u8]) -> StoreResult<Vec<LogPoint>> {
+fn decode_points(bytes: &[u8]) -> StoreResult<Vec<RawPoint<'_>>> {
     let mut rest = bytes.get(32..).ok_or_else(|| corrupt("short entry"))?;
     let mut out = Vec::new();
     while !rest.is_empty() {
@@ -109,19 +109,27 @@ fn decode_points(bytes: &[u8]) -> StoreResult<Vec<LogPoint>> {
         let value = rest
             .get(16..16 + len)
             .ok_or_else(|| corrupt("short value"))?;
-        out.push((key, ts, decode_value(Table::TelemetryLog, value)?));
+        out.push((key, ts, value));
         rest = &rest[16 + len..];
     }
     Ok(out)
 }
 
-/// The log's in-memory bookkeeping: the next sequence number and how many
-/// entries wait in each slice (a hint for when to compact; kept in step by
-/// a commit listener and recounted at start-up).
+/// Where the next sequence number is kept when something depends on it
+/// surviving a restart (a latest-value tombstone, see `latest.rs`); the log's
+/// own keys say the rest.
+const NEXT_SEQ: &str = "telemetry_log_next_seq";
+
+/// The log's in-memory bookkeeping: the next sequence number, and per slice
+/// how many entries wait (a hint for when to compact) and one past the
+/// highest sequence number seen (so a rewritten entry is not counted as a
+/// new one).
+/// Kept in step by a commit listener; recounted at start-up.
 #[derive(Debug)]
 pub struct IngestLog {
     next_seq: AtomicU64,
     pending: [AtomicU64; SLICES as usize],
+    highest: [AtomicU64; SLICES as usize],
 }
 
 impl IngestLog {
@@ -129,37 +137,54 @@ impl IngestLog {
         let log = Arc::new(IngestLog {
             next_seq: AtomicU64::new(0),
             pending: std::array::from_fn(|_| AtomicU64::new(0)),
+            highest: std::array::from_fn(|_| AtomicU64::new(0)),
         });
         let snapshot = store.snapshot()?;
-        let mut last = 0u64;
+        let mut next = meta::get(&*snapshot, NEXT_SEQ)?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+            .map_or(0, u64::from_be_bytes);
         for slice in 0..SLICES {
             snapshot.scan(Table::TelemetryLog, &[slice], None, false, &mut |k, _| {
-                last = last.max(seq_of(k).map_or(0, |s| s + 1));
+                let seq = seq_of(k).unwrap_or(0);
+                next = next.max(seq + 1);
+                log.highest[usize::from(slice)].fetch_max(seq + 1, Ordering::Relaxed);
                 log.pending[usize::from(slice)].fetch_add(1, Ordering::Relaxed);
                 Ok(true)
             })?;
         }
-        log.next_seq.store(last, Ordering::Relaxed);
+        log.next_seq.store(next, Ordering::Relaxed);
         let listener = Arc::clone(&log);
         store.on_commit(Arc::new(move |mutations: &[Mutation]| {
             for m in mutations.iter().filter(|m| m.table == Table::TelemetryLog) {
-                let Some(slice) = m
-                    .key
-                    .first()
-                    .and_then(|s| listener.pending.get(usize::from(*s)))
-                else {
-                    continue;
-                };
-                if m.value.is_some() {
-                    slice.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    let _ = slice.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                        Some(n.saturating_sub(1))
-                    });
-                }
+                listener.heard(m);
             }
         }));
         Ok(log)
+    }
+
+    fn heard(&self, m: &Mutation) {
+        let (Some(slice), Some(seq)) = (m.key.first(), seq_of(&m.key)) else {
+            return;
+        };
+        let (Some(pending), Some(highest)) = (
+            self.pending.get(usize::from(*slice)),
+            self.highest.get(usize::from(*slice)),
+        ) else {
+            return;
+        };
+        if m.value.is_none() {
+            let _ = pending.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(1))
+            });
+        } else if highest.fetch_max(seq + 1, Ordering::Relaxed) <= seq {
+            pending.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Stages the next sequence number in `meta`, for a change that must
+    /// not see it go back after a restart (the log may be empty by then).
+    pub fn stage_next_seq(&self, changes: &mut Changes) {
+        meta::put(changes, NEXT_SEQ, self.next_seq().to_be_bytes().to_vec());
     }
 
     /// The sequence number the next entry will get: inside a write job,
@@ -188,10 +213,14 @@ impl IngestLog {
             return;
         }
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let mut entry = EntryWriter::new(tenant, entity, points.len());
+        for (key, ts, value) in points {
+            entry.push(*key, *ts, value);
+        }
         changes.put(
             Table::TelemetryLog,
             entry_key(slice_of(entity), seq),
-            encode_entry(tenant, entity, points.iter().copied()),
+            entry.0,
         );
     }
 }
@@ -222,21 +251,34 @@ fn entries_of(
     )
 }
 
-/// The log's points of one series with `start <= ts < end`, by time; a later
-/// entry's point replaces an earlier one at the same time.
-pub fn points_of(
+/// A logged point of one key: its time, the sequence number of the entry
+/// holding it (later entries are newer), and its encoded value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    pub ts: i64,
+    pub seq: u64,
+    pub value: Vec<u8>,
+}
+
+/// The logged points of `keys` (every key if `None`) of one entity, per key
+/// in log order (oldest entry first): one pass over the entity's slice
+/// however many keys are asked for.
+pub fn points_by_key(
     r: &dyn KvRead,
     tenant: TenantId,
     entity: Uuid,
-    key: u32,
-    start: i64,
-    end: i64,
-) -> StoreResult<BTreeMap<i64, DataValue>> {
-    let mut out = BTreeMap::new();
-    entries_of(r, tenant, entity, &mut |_, v| {
-        for (k, ts, value) in decode_points(v)? {
-            if k == key && ts >= start && ts < end {
-                out.insert(ts, value);
+    keys: Option<&[u32]>,
+) -> StoreResult<BTreeMap<u32, Vec<Logged>>> {
+    let mut out: BTreeMap<u32, Vec<Logged>> = BTreeMap::new();
+    entries_of(r, tenant, entity, &mut |k, v| {
+        let seq = seq_of(k).ok_or_else(|| corrupt("short key"))?;
+        for (key, ts, value) in decode_points(v)? {
+            if keys.is_none_or(|ks| ks.contains(&key)) {
+                out.entry(key).or_default().push(Logged {
+                    ts,
+                    seq,
+                    value: value.to_vec(),
+                });
             }
         }
         Ok(true)
@@ -244,25 +286,14 @@ pub fn points_of(
     Ok(out)
 }
 
-/// Every logged point of one entity, oldest entry first.
-pub fn visit_points(
-    r: &dyn KvRead,
-    tenant: TenantId,
-    entity: Uuid,
-    visit: &mut dyn FnMut(LoggedPoint),
-) -> StoreResult<()> {
-    entries_of(r, tenant, entity, &mut |k, v| {
-        let seq = seq_of(k).ok_or_else(|| corrupt("short key"))?;
-        for (key, ts, value) in decode_points(v)? {
-            visit(LoggedPoint {
-                seq,
-                key,
-                ts,
-                value,
-            });
-        }
-        Ok(true)
-    })
+/// Logged points in `[start, end)` by time, decoded; a later entry's point
+/// replaces an earlier one at the same time.
+pub fn in_window(logged: &[Logged], start: i64, end: i64) -> StoreResult<BTreeMap<i64, DataValue>> {
+    let mut out = BTreeMap::new();
+    for p in logged.iter().filter(|p| p.ts >= start && p.ts < end) {
+        out.insert(p.ts, decode_value(Table::TelemetryLog, &p.value)?);
+    }
+    Ok(out)
 }
 
 /// Removes the points of `keys` with `start <= ts < end` from the entity's
@@ -278,10 +309,9 @@ pub fn stage_delete(
 ) -> StoreResult<()> {
     entries_of(r, tenant, entity, &mut |k, v| {
         let points = decode_points(v)?;
-        let kept: Vec<(u32, i64, &DataValue)> = points
+        let kept: Vec<&RawPoint<'_>> = points
             .iter()
             .filter(|(key, ts, _)| !(keys.contains(key) && *ts >= start && *ts < end))
-            .map(|(key, ts, value)| (*key, *ts, value))
             .collect();
         if kept.len() == points.len() {
             return Ok(true);
@@ -289,11 +319,11 @@ pub fn stage_delete(
         if kept.is_empty() {
             changes.delete(Table::TelemetryLog, k.to_vec());
         } else {
-            changes.put(
-                Table::TelemetryLog,
-                k.to_vec(),
-                encode_entry(tenant, entity, kept.into_iter()),
-            );
+            let mut entry = EntryWriter::new(tenant, entity, kept.len());
+            for (key, ts, value) in kept {
+                entry.push_raw(*key, *ts, value);
+            }
+            changes.put(Table::TelemetryLog, k.to_vec(), entry.0);
         }
         Ok(true)
     })
@@ -321,60 +351,65 @@ pub fn keys_of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<Vec<u
     Ok(out)
 }
 
+/// One series' points taken from the log by a compaction: by time, each
+/// with the sequence number of its entry (a later entry's point replaces an
+/// earlier one at the same time) and its encoded value.
+pub(super) type Compacted = BTreeMap<(TenantId, Uuid, u32), BTreeMap<i64, (u64, Vec<u8>)>>;
+
 /// Moves up to `max_entries` of the oldest entries of `slice` into the
-/// per-series table (folding their newest points into `latest`) and
-/// removes them from the log, in the caller's job (so
-/// both happen in one commit). Returns how many entries moved.
+/// per-series table (folding their newest points into `latest`) and removes
+/// them from the log, in the caller's job, so both happen in one commit.
+/// Returns how many entries moved.
+///
+/// An entry that cannot be decoded is dropped with an error in the log: no
+/// read of its entity could succeed while it is there, and keeping it would
+/// stop its slice from ever being compacted again.
 pub fn stage_compaction(
     r: &dyn KvRead,
     changes: &mut Changes,
     slice: u8,
     max_entries: usize,
 ) -> StoreResult<usize> {
-    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut taken: Vec<Vec<u8>> = Vec::new();
+    let mut series: Compacted = BTreeMap::new();
     r.scan(Table::TelemetryLog, &[slice], None, false, &mut |k, v| {
-        entries.push((k.to_vec(), v.to_vec()));
-        Ok(entries.len() < max_entries)
-    })?;
-    // Grouped by series and sorted by time; a later entry's point replaces
-    // an earlier one of the same series and time.
-    let mut by_series: BTreeMap<(Uuid, Uuid, u32), BTreeMap<i64, Vec<u8>>> = BTreeMap::new();
-    let mut compacted = Vec::new();
-    for (k, v) in &entries {
-        let (tenant, entity) = entry_owner(v).ok_or_else(|| corrupt("short entry"))?;
-        let seq = seq_of(k).ok_or_else(|| corrupt("short key"))?;
-        for (key, ts, value) in decode_points(v)? {
-            by_series
-                .entry((tenant, entity, key))
-                .or_default()
-                .insert(ts, encode_value(&value));
-            compacted.push((
-                TenantId(tenant),
-                entity,
-                LoggedPoint {
-                    seq,
-                    key,
-                    ts,
-                    value,
-                },
-            ));
+        taken.push(k.to_vec());
+        let decoded = entry_owner(v)
+            .zip(seq_of(k))
+            .ok_or_else(|| corrupt("short entry"))
+            .and_then(|owner| Ok((owner, decode_points(v)?)));
+        match decoded {
+            Ok((((tenant, entity), seq), points)) => {
+                for (key, ts, value) in points {
+                    series
+                        .entry((TenantId(tenant), entity, key))
+                        .or_default()
+                        .insert(ts, (seq, value.to_vec()));
+                }
+            }
+            Err(e) => tracing::error!(error = %e, slice, "dropping an unreadable ingest-log entry"),
         }
-    }
+        Ok(taken.len() < max_entries)
+    })?;
     // Entries left in the slice come after the last one taken; none are
     // left (before entries yet to be logged) when fewer than asked were there.
-    let remaining_from = match entries.last().and_then(|(k, _)| seq_of(k)) {
-        Some(last) if entries.len() == max_entries => last + 1,
+    let remaining_from = match taken.last().and_then(|k| seq_of(k)) {
+        Some(last) if taken.len() == max_entries => last + 1,
         _ => u64::MAX,
     };
-    super::latest::stage_compacted(r, changes, compacted, remaining_from)?;
-    for ((tenant, entity, key), points) in by_series {
-        let points = points.into_iter().collect();
-        series_chunks::stage_merge(r, changes, TenantId(tenant), entity, key, points)?;
+    super::latest::stage_compacted(r, changes, &series, remaining_from)?;
+    for ((tenant, entity, key), points) in series {
+        let points = points
+            .into_iter()
+            .map(|(ts, (_, value))| (ts, value))
+            .collect();
+        series_chunks::stage_merge(r, changes, tenant, entity, key, points)?;
     }
-    for (k, _) in &entries {
-        changes.delete(Table::TelemetryLog, k.clone());
+    let moved = taken.len();
+    for k in taken {
+        changes.delete(Table::TelemetryLog, k);
     }
-    Ok(entries.len())
+    Ok(moved)
 }
 
 #[cfg(test)]
@@ -389,9 +424,18 @@ mod tests {
             (7, 1_700_000_000_000, DataValue::String("on".into())),
             (3, 9, DataValue::Json(serde_json::json!({"a": 1}))),
         ];
-        let bytes = encode_entry(tenant, entity, points.iter().map(|(k, t, v)| (*k, *t, v)));
+        let mut entry = EntryWriter::new(tenant, entity, points.len());
+        for (k, t, v) in &points {
+            entry.push(*k, *t, v);
+        }
+        let bytes = entry.0;
         assert_eq!(entry_owner(&bytes), Some((tenant.0, entity)));
-        assert_eq!(decode_points(&bytes).unwrap(), points);
+        let decoded: Vec<(u32, i64, DataValue)> = decode_points(&bytes)
+            .unwrap()
+            .into_iter()
+            .map(|(k, t, v)| (k, t, decode_value(Table::TelemetryLog, v).unwrap()))
+            .collect();
+        assert_eq!(decoded, points);
         for cut in [10, 40, bytes.len() - 1] {
             assert!(decode_points(&bytes[..cut]).is_err(), "cut at {cut}");
         }
