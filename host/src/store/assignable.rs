@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::domain::assignable::Assignable;
 use crate::domain::ids::{CustomerId, EntityType, TenantId};
 
-use super::codec::{Key, decode, encode, uuid_at};
+use super::codec::{Key, decode, encode, ids_in_index, rows_with_prefix, uuid_at};
 use super::{Changes, KvRead, StoreResult, Table};
 
 struct Tables {
@@ -101,17 +101,7 @@ pub fn of_customer<T: Assignable>(
     customer: CustomerId,
 ) -> StoreResult<Vec<T>> {
     let prefix = Key::new().id(tenant.0).id(customer.0).build();
-    let mut ids = Vec::new();
-    r.scan(
-        tables::<T>().by_customer,
-        &prefix,
-        None,
-        false,
-        &mut |k, _| {
-            ids.extend(uuid_at(k, 32));
-            Ok(true)
-        },
-    )?;
+    let ids = ids_in_index(r, tables::<T>().by_customer, &prefix, 32)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         out.extend(get(r, tenant, id)?);
@@ -121,11 +111,5 @@ pub fn of_customer<T: Assignable>(
 
 /// Every one of a tenant.
 pub fn of_tenant<T: Assignable>(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<T>> {
-    let rows = tables::<T>().rows;
-    let mut out = Vec::new();
-    r.scan(rows, tenant.0.as_bytes(), None, false, &mut |_, v| {
-        out.push(decode(rows, v)?);
-        Ok(true)
-    })?;
-    Ok(out)
+    rows_with_prefix(r, tables::<T>().rows, tenant.0.as_bytes())
 }

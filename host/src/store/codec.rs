@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::{StoreError, Table};
+use super::{KvRead, StoreError, Table};
 
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Serialising plain data structs to JSON cannot fail.
@@ -15,6 +15,36 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 pub fn decode<T: DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt(table, e.to_string()))
+}
+
+/// Decodes every row of `table` whose key starts with `prefix`, in key order.
+pub fn rows_with_prefix<T: DeserializeOwned>(
+    r: &dyn KvRead,
+    table: Table,
+    prefix: &[u8],
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    r.scan(table, prefix, None, false, &mut |_, v| {
+        out.push(decode(table, v)?);
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// The ids at `offset` of the index keys of `table` starting with `prefix`
+/// (an index maps `prefix ‖ id` to nothing).
+pub fn ids_in_index(
+    r: &dyn KvRead,
+    table: Table,
+    prefix: &[u8],
+    offset: usize,
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut ids = Vec::new();
+    r.scan(table, prefix, None, false, &mut |k, _| {
+        ids.extend(uuid_at(k, offset));
+        Ok(true)
+    })?;
+    Ok(ids)
 }
 
 /// Builds a composite key from parts.

@@ -64,8 +64,16 @@ pub fn delete(changes: &mut Changes, c: &Customer) {
 }
 
 /// Every customer of every tenant, in key order (for building in-memory indexes).
-pub fn for_each(r: &dyn KvRead, mut visit: impl FnMut(Customer)) -> StoreResult<()> {
-    r.scan(Table::Customers, &[], None, false, &mut |_, v| {
+pub fn for_each(r: &dyn KvRead, visit: impl FnMut(Customer)) -> StoreResult<()> {
+    visit_with_prefix(r, &[], visit)
+}
+
+fn visit_with_prefix(
+    r: &dyn KvRead,
+    prefix: &[u8],
+    mut visit: impl FnMut(Customer),
+) -> StoreResult<()> {
+    r.scan(Table::Customers, prefix, None, false, &mut |_, v| {
         visit(decode(Table::Customers, v)?);
         Ok(true)
     })
@@ -85,16 +93,7 @@ pub fn split_key(key: &[u8]) -> Option<(TenantId, CustomerId)> {
 pub fn for_each_of(
     r: &dyn KvRead,
     tenant: TenantId,
-    mut visit: impl FnMut(Customer),
+    visit: impl FnMut(Customer),
 ) -> StoreResult<()> {
-    r.scan(
-        Table::Customers,
-        tenant.0.as_bytes(),
-        None,
-        false,
-        &mut |_, v| {
-            visit(decode(Table::Customers, v)?);
-            Ok(true)
-        },
-    )
+    visit_with_prefix(r, tenant.0.as_bytes(), visit)
 }

@@ -5,7 +5,7 @@
 use crate::domain::dashboard::Dashboard;
 use crate::domain::ids::{CustomerId, DashboardId, TenantId};
 
-use super::codec::{Key, decode, encode, uuid_at};
+use super::codec::{Key, decode, encode, ids_in_index, rows_with_prefix};
 use super::{Changes, KvRead, StoreResult, Table};
 
 fn key(tenant: TenantId, id: DashboardId) -> Vec<u8> {
@@ -54,18 +54,7 @@ pub fn delete(changes: &mut Changes, d: &Dashboard) {
 }
 
 pub fn of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<Dashboard>> {
-    let mut out = Vec::new();
-    r.scan(
-        Table::Dashboards,
-        tenant.0.as_bytes(),
-        None,
-        false,
-        &mut |_, v| {
-            out.push(decode(Table::Dashboards, v)?);
-            Ok(true)
-        },
-    )?;
-    Ok(out)
+    rows_with_prefix(r, Table::Dashboards, tenant.0.as_bytes())
 }
 
 pub fn of_customer(
@@ -74,20 +63,9 @@ pub fn of_customer(
     customer: CustomerId,
 ) -> StoreResult<Vec<Dashboard>> {
     let prefix = Key::new().id(tenant.0).id(customer.0).build();
-    let mut ids = Vec::new();
-    r.scan(
-        Table::DashboardsByCustomer,
-        &prefix,
-        None,
-        false,
-        &mut |k, _| {
-            ids.extend(uuid_at(k, 32).map(DashboardId));
-            Ok(true)
-        },
-    )?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.extend(get(r, tenant, id)?);
+    let mut out = Vec::new();
+    for id in ids_in_index(r, Table::DashboardsByCustomer, &prefix, 32)? {
+        out.extend(get(r, tenant, DashboardId(id))?);
     }
     Ok(out)
 }

@@ -6,7 +6,7 @@
 use crate::domain::ids::{CustomerId, TenantId, UserId};
 use crate::domain::user::{Credentials, User};
 
-use super::codec::{Key, decode, encode, uuid_at};
+use super::codec::{Key, decode, encode, ids_in_index, rows_with_prefix, uuid_at};
 use super::{Changes, KvRead, StoreResult, Table};
 
 fn key(tenant: TenantId, id: UserId) -> Vec<u8> {
@@ -98,32 +98,16 @@ pub fn of_customer(
     customer: CustomerId,
 ) -> StoreResult<Vec<User>> {
     let prefix = Key::new().id(tenant.0).id(customer.0).build();
-    let mut ids = Vec::new();
-    r.scan(Table::UsersByCustomer, &prefix, None, false, &mut |k, _| {
-        ids.extend(uuid_at(k, 32).map(UserId));
-        Ok(true)
-    })?;
-    let mut users = Vec::with_capacity(ids.len());
-    for id in ids {
-        users.extend(get(r, tenant, id)?);
+    let mut users = Vec::new();
+    for id in ids_in_index(r, Table::UsersByCustomer, &prefix, 32)? {
+        users.extend(get(r, tenant, UserId(id))?);
     }
     Ok(users)
 }
 
 /// Every user of a tenant.
 pub fn of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<User>> {
-    let mut out = Vec::new();
-    r.scan(
-        Table::Users,
-        tenant.0.as_bytes(),
-        None,
-        false,
-        &mut |_, v| {
-            out.push(decode(Table::Users, v)?);
-            Ok(true)
-        },
-    )?;
-    Ok(out)
+    rows_with_prefix(r, Table::Users, tenant.0.as_bytes())
 }
 
 pub fn credentials(r: &dyn KvRead, id: UserId) -> StoreResult<Option<Credentials>> {
