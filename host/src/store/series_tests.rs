@@ -12,15 +12,6 @@ use super::*;
 use crate::domain::ids::TenantId;
 use crate::domain::telemetry::DataValue;
 
-fn stores() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
-    let dir = tempfile::tempdir().unwrap();
-    let redb = RedbStore::open(&dir.path().join("t.redb")).unwrap();
-    vec![
-        (Arc::new(MemoryStore::new()), None),
-        (Arc::new(redb), Some(dir)),
-    ]
-}
-
 async fn append(
     store: &dyn Store,
     series: &Series,
@@ -37,6 +28,25 @@ async fn append(
     })
     .await
     .unwrap();
+}
+
+/// One point of key 0 in its own entry.
+async fn append_one(
+    store: &dyn Store,
+    series: &Series,
+    tenant: TenantId,
+    entity: Uuid,
+    ts: i64,
+    v: i64,
+) {
+    append(
+        store,
+        series,
+        tenant,
+        entity,
+        vec![(0, ts, DataValue::Long(v))],
+    )
+    .await;
 }
 
 async fn delete(
@@ -139,7 +149,7 @@ impl Rng {
 /// map: every window, both directions, with and without a limit.
 #[tokio::test]
 async fn merged_reads_match_a_model_through_appends_compactions_and_deletes() {
-    for (store, _dir) in stores() {
+    for (_, store, _dir) in super::tests::both() {
         let series = Series::attach(&*store).unwrap();
         let tenant = TenantId(Uuid::new_v4());
         let entities: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
@@ -272,39 +282,18 @@ async fn merged_reads_match_a_model_through_appends_compactions_and_deletes() {
 
 #[tokio::test]
 async fn a_reattached_log_counts_what_waits_and_never_reuses_a_sequence() {
-    for (store, _dir) in stores() {
+    for (_, store, _dir) in super::tests::both() {
         let series = Series::attach(&*store).unwrap();
         let tenant = TenantId(Uuid::new_v4());
         let entity = Uuid::new_v4();
         let slice = telemetry_log::slice_of(entity);
-        append(
-            &*store,
-            &series,
-            tenant,
-            entity,
-            vec![(0, 1, DataValue::Long(1))],
-        )
-        .await;
-        append(
-            &*store,
-            &series,
-            tenant,
-            entity,
-            vec![(0, 2, DataValue::Long(2))],
-        )
-        .await;
+        append_one(&*store, &series, tenant, entity, 1, 1).await;
+        append_one(&*store, &series, tenant, entity, 2, 2).await;
         assert_eq!(series.log.pending(slice), 2);
 
         let again = Series::attach(&*store).unwrap();
         assert_eq!(again.log.pending(slice), 2);
-        append(
-            &*store,
-            &again,
-            tenant,
-            entity,
-            vec![(0, 1, DataValue::Long(9))],
-        )
-        .await;
+        append_one(&*store, &again, tenant, entity, 1, 9).await;
         assert_eq!(
             count(&*store, Table::TelemetryLog),
             3,
@@ -373,28 +362,14 @@ async fn an_entitys_and_a_tenants_data_lists_its_log_entries() {
 
 #[tokio::test]
 async fn a_deleted_latest_value_hides_older_logged_points_until_a_new_one_comes() {
-    for (store, _dir) in stores() {
+    for (_, store, _dir) in super::tests::both() {
         let series = Series::attach(&*store).unwrap();
         let (tenant, entity) = (TenantId(Uuid::new_v4()), Uuid::new_v4());
         let latest_of = |store: &dyn Store| {
             latest::get(&*store.snapshot().unwrap(), tenant, entity, 0).unwrap()
         };
-        append(
-            &*store,
-            &series,
-            tenant,
-            entity,
-            vec![(0, 1, DataValue::Long(1))],
-        )
-        .await;
-        append(
-            &*store,
-            &series,
-            tenant,
-            entity,
-            vec![(0, 5, DataValue::Long(5))],
-        )
-        .await;
+        append_one(&*store, &series, tenant, entity, 1, 1).await;
+        append_one(&*store, &series, tenant, entity, 5, 5).await;
         let deletion = Deletion {
             start: 5,
             end: 6,
@@ -416,14 +391,7 @@ async fn a_deleted_latest_value_hides_older_logged_points_until_a_new_one_comes(
             "the tombstone went with the last point it hid"
         );
 
-        append(
-            &*store,
-            &series,
-            tenant,
-            entity,
-            vec![(0, 3, DataValue::Long(3))],
-        )
-        .await;
+        append_one(&*store, &series, tenant, entity, 3, 3).await;
         assert_eq!(latest_of(&*store), Some((3, DataValue::Long(3))));
         // The point at 1 is still history.
         let all = scan(
@@ -443,20 +411,13 @@ async fn a_deleted_latest_value_stays_deleted_across_a_restart_and_new_points_sh
     // Regression: the next sequence number was recomputed from the log
     // alone, so after a restart with an empty log new points got numbers
     // below the deletion's and stayed hidden.
-    for (store, _dir) in stores() {
+    for (_, store, _dir) in super::tests::both() {
         let series = Series::attach(&*store).unwrap();
         let (tenant, entity) = (TenantId(Uuid::new_v4()), Uuid::new_v4());
         let latest_of = |store: &dyn Store| {
             latest::get(&*store.snapshot().unwrap(), tenant, entity, 0).unwrap()
         };
-        append(
-            &*store,
-            &series,
-            tenant,
-            entity,
-            vec![(0, 5, DataValue::Long(5))],
-        )
-        .await;
+        append_one(&*store, &series, tenant, entity, 5, 5).await;
         assert_eq!(
             compact(&*store, telemetry_log::slice_of(entity), 100).await,
             1
@@ -471,14 +432,7 @@ async fn a_deleted_latest_value_stays_deleted_across_a_restart_and_new_points_sh
         assert_eq!(latest_of(&*store), None);
 
         let restarted = Series::attach(&*store).unwrap();
-        append(
-            &*store,
-            &restarted,
-            tenant,
-            entity,
-            vec![(0, 7, DataValue::Long(7))],
-        )
-        .await;
+        append_one(&*store, &restarted, tenant, entity, 7, 7).await;
         assert_eq!(latest_of(&*store), Some((7, DataValue::Long(7))));
     }
 }
@@ -488,21 +442,14 @@ async fn keeping_the_latest_value_while_deleting_its_point_keeps_what_it_hid_hid
     // Log A@30, B@50; delete the latest [40, 60) without a replacement; C@20
     // arrives; then delete [20, 21) keeping the latest: C's point goes, C
     // stays the latest, and A (hidden by the first deletion) stays hidden.
-    for (store, _dir) in stores() {
+    for (_, store, _dir) in super::tests::both() {
         let series = Series::attach(&*store).unwrap();
         let (tenant, entity) = (TenantId(Uuid::new_v4()), Uuid::new_v4());
         let latest_of = |store: &dyn Store| {
             latest::get(&*store.snapshot().unwrap(), tenant, entity, 0).unwrap()
         };
         for (t, v) in [(30, 1), (50, 2)] {
-            append(
-                &*store,
-                &series,
-                tenant,
-                entity,
-                vec![(0, t, DataValue::Long(v))],
-            )
-            .await;
+            append_one(&*store, &series, tenant, entity, t, v).await;
         }
         let drop_latest = Deletion {
             start: 40,
@@ -511,14 +458,7 @@ async fn keeping_the_latest_value_while_deleting_its_point_keeps_what_it_hid_hid
             rewrite_latest: false,
         };
         delete(&*store, &series, tenant, entity, vec![0], drop_latest).await;
-        append(
-            &*store,
-            &series,
-            tenant,
-            entity,
-            vec![(0, 20, DataValue::Long(3))],
-        )
-        .await;
+        append_one(&*store, &series, tenant, entity, 20, 3).await;
         assert_eq!(latest_of(&*store), Some((20, DataValue::Long(3))));
         let keep_latest = Deletion {
             start: 20,
@@ -575,14 +515,7 @@ async fn an_unreadable_log_entry_is_dropped_by_compaction_instead_of_blocking_it
     let series = Series::attach(&*store).unwrap();
     let (tenant, entity) = (TenantId(Uuid::new_v4()), Uuid::new_v4());
     let slice = telemetry_log::slice_of(entity);
-    append(
-        &*store,
-        &series,
-        tenant,
-        entity,
-        vec![(0, 9, DataValue::Long(9))],
-    )
-    .await;
+    append_one(&*store, &series, tenant, entity, 9, 9).await;
     write::<_, StoreError, _>(&*store, move |_| {
         let mut changes = Changes::new();
         let mut key = vec![slice];

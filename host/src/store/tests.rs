@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
 
-fn both() -> Vec<(&'static str, Arc<dyn Store>, Option<tempfile::TempDir>)> {
+/// One of each store (the temp dir keeps the redb file alive).
+pub(super) fn both() -> Vec<(&'static str, Arc<dyn Store>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
     let redb = RedbStore::open(&dir.path().join("t.redb")).unwrap();
     vec![
