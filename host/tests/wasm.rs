@@ -349,11 +349,21 @@ fn a_guest_asking_for_another_customers_device_gets_access_denied_never_the_data
     assert_eq!(out[0].key, "stolen-secret");
     assert_eq!(tenant.host.touched(), [tenant.device_a]);
 
-    for what in ["latest", "attributes", "save"] {
+    for what in ["latest", "attributes"] {
         let err = read_other(&tenant, &ext, tenant.device_b, what).unwrap_err();
         assert!(
             matches!(err, WasmError::Guest(GuestError::AccessDenied)),
             "{what}: {err:?}"
+        );
+    }
+    // Saving is customer logic's (a calculated field cannot import
+    // `data-write`): customer A's logic saving to customer B's device.
+    let writer = load(artifacts::WRITE_OTHER, RELAXED);
+    for what in ["telemetry", "attributes"] {
+        let err = write_other(&tenant, &writer, tenant.device_b, what).unwrap_err();
+        assert!(
+            matches!(err, WasmError::Guest(GuestError::AccessDenied)),
+            "save {what}: {err:?}"
         );
     }
     // A device that does not exist reads the same: no probing for ids.
@@ -382,6 +392,60 @@ fn a_guest_asking_for_another_customers_device_gets_access_denied_never_the_data
         .keys()
         .any(|(_, k)| k == "planted");
     assert!(!planted, "nothing was written");
+    let planted = tenant
+        .host
+        .attributes
+        .lock()
+        .unwrap()
+        .keys()
+        .any(|(_, _, k)| k == "planted");
+    assert!(!planted, "no attribute was written");
+}
+
+/// Runs the write-other guest as customer A's logic, on a telemetry event
+/// of customer A's device, saving `what` to `device`.
+fn write_other(
+    tenant: &Tenant,
+    ext: &Extension,
+    device: EntityRef,
+    what: &str,
+) -> Result<(), WasmError> {
+    let settings = format!(r#"{{"device":"{}","what":"{what}"}}"#, device.id);
+    let values = [TsKv {
+        ts: 1,
+        key: "t".into(),
+        value: Value::Double(20.0),
+    }];
+    ext.on_telemetry(
+        &tenant.host(),
+        &tenant.customer_scope(),
+        &settings,
+        tenant.device_a,
+        &values,
+    )
+}
+
+#[test]
+fn customer_logic_saves_to_its_own_customers_device() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::WRITE_OTHER, RELAXED);
+    write_other(&tenant, &ext, tenant.device_a, "telemetry").unwrap();
+    write_other(&tenant, &ext, tenant.device_a, "attributes").unwrap();
+    assert_eq!(tenant.host.touched(), [tenant.device_a, tenant.device_a]);
+    assert!(
+        tenant
+            .host
+            .latest
+            .lock()
+            .unwrap()
+            .contains_key(&(tenant.device_a, "planted".to_owned()))
+    );
+    assert_eq!(
+        tenant
+            .host
+            .attribute(tenant.device_a, AttributeScope::Server, "planted"),
+        Some(Value::Boolean(true))
+    );
 }
 
 /// Limits for the misbehaving guests: small caps, and a deadline that is
@@ -545,6 +609,14 @@ fn files_that_are_not_clientele_components_are_refused_with_clear_errors() {
     let err = load_err(&std::fs::read(artifacts::READS_CLOCK).unwrap());
     assert!(
         matches!(&err, LoadError::UnsupportedImport { world: World::CalculatedField, reason } if reason.contains("wasi:clocks")),
+        "{err:?}"
+    );
+
+    // A calculated field is read-only: one that imports `data-write`
+    // (through a world of its own) does not load.
+    let err = load_err(&std::fs::read(artifacts::FIELD_WRITES).unwrap());
+    assert!(
+        matches!(&err, LoadError::UnsupportedImport { world: World::CalculatedField, reason } if reason.contains("data-write")),
         "{err:?}"
     );
 

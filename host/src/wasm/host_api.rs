@@ -1,7 +1,7 @@
-//! The host side of the WIT imports (`data`, `alarms`, `log`): every entity
-//! a guest names is checked against the invocation's [`AccessScope`], every
-//! call is counted, every value is validated, and only then is the service's
-//! [`GuestHost`] asked.
+//! The host side of the WIT imports (`data`, `data-write`, `alarms`, `log`):
+//! every entity a guest names is checked against the invocation's
+//! [`AccessScope`], every call is counted, every value is validated, and
+//! only then is the service's [`GuestHost`] asked.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::bindings::types::{
     AlarmSeverity, AttributeScope, EntityId, EntityType, Error as GuestError, KeyValue, TsKv,
 };
-use super::bindings::{alarms, data, log, types};
+use super::bindings::{alarms, data, data_write, log, types};
 use super::limits::{MAX_KEY_BYTES, MAX_LOG_MESSAGE_BYTES};
 use super::state::HostState;
 use super::validate::{self, Refusal};
@@ -342,7 +342,9 @@ impl data::Host for HostState {
         guest_try!(check_keys(&keys));
         Ok(host.read_latest(&self.call.scope, &entity, &keys))
     }
+}
 
+impl data_write::Host for HostState {
     fn save_telemetry(
         &mut self,
         entity: EntityId,

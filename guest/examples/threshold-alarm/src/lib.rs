@@ -18,7 +18,7 @@ use clientele_guest::customer_logic::{Guest, LifecycleEvent};
 use clientele_guest::types::{
     AlarmSeverity, AttributeScope, EntityId, Error, KeyValue, TsKv, Value,
 };
-use clientele_guest::{alarms, data};
+use clientele_guest::{alarms, data, data_write};
 use serde::Deserialize;
 
 const ACTIVE: &str = "ACTIVE";
@@ -162,7 +162,7 @@ fn is_active(settings: &Settings, entity: &EntityId) -> Result<bool, Error> {
 }
 
 fn save_state(settings: &Settings, entity: &EntityId, state: &str) -> Result<(), Error> {
-    data::save_attributes(
+    data_write::save_attributes(
         entity,
         AttributeScope::Server,
         &[KeyValue {
