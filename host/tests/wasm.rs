@@ -552,6 +552,78 @@ fn a_flood_of_host_calls_is_cut_off() {
 }
 
 #[test]
+fn the_first_host_call_past_the_budget_ends_the_invocation() {
+    let tenant = Tenant::new();
+    let ext = load(
+        artifacts::HOST_CALL_FLOOD,
+        limits(artifacts::HOST_CALL_FLOOD),
+    );
+    let flood = |call: &str, times: u32| {
+        let settings = format!(r#"{{"call":"{call}","times":{times}}}"#);
+        ext.compute(
+            &tenant.host(),
+            &tenant.field_scope(),
+            tenant.device_a,
+            &settings,
+            &[],
+            0,
+        )
+    };
+    for call in ["log", "read"] {
+        // Exactly the budget: the guest finishes, and its instance is kept.
+        assert_eq!(flood(call, 100).unwrap(), []);
+        assert_eq!(ext.warm_instances(), 1, "{call}");
+        // One more: the invocation ends at that call, though the guest
+        // ignores errors and would return normally.
+        let err = flood(call, 101).unwrap_err();
+        assert!(
+            matches!(err, WasmError::HostCallLimit(100)),
+            "{call}: {err:?}"
+        );
+        assert_eq!(ext.warm_instances(), 0, "{call}");
+    }
+}
+
+#[test]
+fn a_save_past_the_output_budget_ends_the_invocation_and_saves_nothing() {
+    let tenant = Tenant::new();
+    let limits = Limits {
+        max_output_bytes: 1_000,
+        ..RELAXED
+    };
+    let ext = load(artifacts::WRITE_OTHER, limits);
+    let save = |bytes: usize| {
+        let settings = format!(
+            r#"{{"device":"{}","what":"attributes","bytes":{bytes}}}"#,
+            tenant.device_a.id
+        );
+        let values = [TsKv {
+            ts: 1,
+            key: "t".into(),
+            value: Value::Double(20.0),
+        }];
+        ext.on_telemetry(
+            &tenant.host(),
+            &tenant.customer_scope(),
+            &settings,
+            tenant.device_a,
+            &values,
+        )
+    };
+    let err = save(2_000).unwrap_err();
+    assert!(matches!(err, WasmError::OutputTooLarge(_)), "{err:?}");
+    assert!(tenant.host.touched().is_empty(), "nothing reached the host");
+    // Within the budget, the same save goes through.
+    save(500).unwrap();
+    assert_eq!(
+        tenant
+            .host
+            .attribute(tenant.device_a, AttributeScope::Server, "planted"),
+        Some(Value::String("x".repeat(500)))
+    );
+}
+
+#[test]
 fn every_misbehaving_guest_fails_alone_and_the_engine_keeps_serving() {
     let tenant = Tenant::new();
     let good = load(artifacts::DEW_POINT, RELAXED);

@@ -4,8 +4,8 @@
 //!
 //! Every import is `trappable`: a host function returns
 //! `wasmtime::Result<Result<T, Error>>`, where the inner `Err` is what the
-//! guest sees (`access-denied`, `limit-exceeded`, ...) and the outer one
-//! ends the invocation (the host-call limit, a host bug).
+//! guest sees (`access-denied`, `invalid-argument`, ...) and the outer one
+//! ends the invocation (a per-invocation limit crossed, a host bug).
 
 /// The `calculated-field` world, and the interfaces it shares with
 /// `customer-logic` (`types`, `data`, `log`).

@@ -12,7 +12,7 @@ use super::bindings::types::{AttributeScope, Error as GuestError, KeyValue, TsKv
 use super::cache::{self, ComponentCache};
 use super::engine::WasmEngine;
 use super::error::{LoadError, WasmError};
-use super::host_api::{AccessScope, EntityRef, GuestHost, HostCallLimitReached};
+use super::host_api::{AccessScope, EntityRef, GuestHost, LimitReached};
 use super::limits::Limits;
 use super::state::{self, HostState, STDERR_BYTES};
 use super::validate::{self, Refusal};
@@ -471,11 +471,7 @@ impl Extension {
         result: wasmtime::Result<Result<R, GuestError>>,
         state: &HostState,
     ) -> Result<R, WasmError> {
-        let call = &state.call;
         match result {
-            // A guest told `limit-exceeded` did not get all it asked for;
-            // whatever it made of that is not trusted.
-            Ok(_) if call.told_limit => Err(WasmError::HostCallLimit(call.max_host_calls)),
             Ok(Ok(r)) => Ok(r),
             Ok(Err(e)) => Err(WasmError::Guest(e)),
             Err(e) => Err(self.trap_error(e, state)),
@@ -483,8 +479,12 @@ impl Extension {
     }
 
     fn trap_error(&self, err: wasmtime::Error, state: &HostState) -> WasmError {
-        if err.downcast_ref::<HostCallLimitReached>().is_some() {
-            return WasmError::HostCallLimit(state.call.max_host_calls);
+        match err.downcast_ref::<LimitReached>() {
+            Some(LimitReached::HostCalls) => {
+                return WasmError::HostCallLimit(state.call.max_host_calls);
+            }
+            Some(LimitReached::Bytes(m)) => return WasmError::OutputTooLarge(m.clone()),
+            None => {}
         }
         if state.limiter.hit {
             return WasmError::OutOfMemory(state.limiter.cap);

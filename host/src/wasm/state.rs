@@ -33,8 +33,6 @@ pub(crate) struct CallState {
     pub(crate) extension: String,
     pub(crate) host_calls: u32,
     pub(crate) max_host_calls: u32,
-    /// The guest has been answered `limit-exceeded` once.
-    pub(crate) told_limit: bool,
     /// Entities refused in this call (for tests and events).
     pub(crate) denied: u32,
     pub(crate) budget: Budget,
@@ -65,7 +63,6 @@ impl HostState {
                 extension: extension.to_owned(),
                 host_calls: 0,
                 max_host_calls: limits.max_host_calls,
-                told_limit: false,
                 denied: 0,
                 budget: Budget::new(limits.max_output_bytes),
             },
@@ -88,7 +85,6 @@ impl HostState {
         call.scope = scope;
         call.host_calls = 0;
         call.max_host_calls = limits.max_host_calls;
-        call.told_limit = false;
         call.denied = 0;
         call.budget = Budget::new(limits.max_output_bytes);
     }
