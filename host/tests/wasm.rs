@@ -535,6 +535,12 @@ fn huge_and_invalid_outputs_are_refused() {
         matches!(&err, WasmError::InvalidOutput(m) if m.contains("300 bytes")),
         "{err:?}"
     );
+    // The rule for keys from devices: no NUL either.
+    let err = run(artifacts::HUGE_OUTPUT, r#"{"mode":"nul-key"}"#);
+    assert!(
+        matches!(&err, WasmError::InvalidOutput(m) if m.contains("NUL")),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -12,7 +12,7 @@ use super::bindings::types::{
     AlarmSeverity, AttributeScope, EntityId, EntityType, Error as GuestError, KeyValue, TsKv,
 };
 use super::bindings::{alarms, data, data_write, log, types};
-use super::limits::{MAX_KEY_BYTES, MAX_LOG_MESSAGE_BYTES};
+use super::limits::MAX_LOG_MESSAGE_BYTES;
 use super::state::HostState;
 use super::validate::{self, Refusal};
 
@@ -448,12 +448,8 @@ fn check_keys(keys: &[String]) -> Result<(), GuestError> {
         .map_err(GuestError::InvalidArgument)
 }
 
+/// Alarm types follow the rule for keys.
 fn check_alarm_type(alarm_type: &str) -> Result<(), GuestError> {
-    if alarm_type.is_empty() || alarm_type.len() > MAX_KEY_BYTES {
-        return Err(GuestError::InvalidArgument(format!(
-            "alarm type of {} bytes: 1 to {MAX_KEY_BYTES} allowed",
-            alarm_type.len()
-        )));
-    }
-    Ok(())
+    validate::check_key(alarm_type)
+        .map_err(|m| GuestError::InvalidArgument(format!("alarm type: {m}")))
 }

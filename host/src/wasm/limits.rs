@@ -31,9 +31,6 @@ pub struct Limits {
 /// [`Limits::max_output_bytes`]).
 pub const OUTPUT_ENTRY_OVERHEAD: usize = 16;
 
-/// Longest key accepted from a guest, as ThingsBoard.
-pub const MAX_KEY_BYTES: usize = 255;
-
 /// Longest log message kept; longer ones are cut.
 pub const MAX_LOG_MESSAGE_BYTES: usize = 1024;
 

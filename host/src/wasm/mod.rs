@@ -44,5 +44,5 @@ pub use cache::{ComponentCache, content_hash};
 pub use engine::{EngineConfig, WasmEngine};
 pub use error::{LoadError, WasmError};
 pub use host_api::{AccessScope, EntityKind, EntityRef, GuestHost, LogLevel, Owner};
-pub use limits::{Limits, MAX_KEY_BYTES, MAX_LOG_MESSAGE_BYTES, OUTPUT_ENTRY_OVERHEAD};
+pub use limits::{Limits, MAX_LOG_MESSAGE_BYTES, OUTPUT_ENTRY_OVERHEAD};
 pub use runtime::{Extension, Runtime, World};
