@@ -191,6 +191,65 @@ fn a_warm_instance_serves_one_customer_and_is_not_shared_with_another() {
 }
 
 #[test]
+fn warm_instances_of_many_extensions_share_one_budget_and_all_keep_answering() {
+    let tenant = Tenant::new();
+    // A runtime of its own, with a pool of 4 instances: 2 may be warm.
+    let engine = WasmEngine::new(EngineConfig {
+        max_instances: 4,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let runtime = Runtime::new(engine, None).unwrap();
+    let bytes = std::fs::read(artifacts::ECHO_SUM).unwrap();
+    let extensions: Vec<Extension> = (0..6)
+        .map(|i| {
+            runtime
+                .load(&format!("echo-sum-{i}"), &bytes, RELAXED)
+                .unwrap()
+        })
+        .collect();
+    let args = [single("a", Value::Long(1))];
+    let call = |ext: &Extension| {
+        let out = ext
+            .compute(
+                &tenant.host(),
+                &tenant.field_scope(),
+                tenant.device_a,
+                "{}",
+                &args,
+                0,
+            )
+            .unwrap_or_else(|e| panic!("{ext:?}: {e}"));
+        assert_eq!(out[0].value, Value::Double(1.0));
+    };
+
+    // More extensions than warm slots, called in turn: each call is
+    // answered, the one just called is kept warm, and the least recently
+    // used make way for it.
+    for _ in 0..3 {
+        for (i, ext) in extensions.iter().enumerate() {
+            call(ext);
+            let warm: Vec<usize> = extensions.iter().map(Extension::warm_instances).collect();
+            assert!(warm.iter().sum::<usize>() <= 2, "{warm:?}");
+            assert_eq!(warm[i], 1, "{warm:?}");
+        }
+    }
+
+    // As many threads as the pool has slots, while two of them are held by
+    // warm instances: a call that finds the pool full takes a warm slot.
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (extensions, call) = (&extensions, &call);
+            s.spawn(move || {
+                for j in 0..30 {
+                    call(&extensions[(t + j) % extensions.len()]);
+                }
+            });
+        }
+    });
+}
+
+#[test]
 fn threshold_alarm_raises_above_high_and_clears_only_below_low() {
     let tenant = Tenant::new();
     let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);

@@ -16,7 +16,9 @@ pub struct EngineConfig {
     /// Interval of the epoch ticker: the granularity of call deadlines.
     pub tick: Duration,
     /// Instances alive at once (warm and running), across all components.
-    /// Instantiating past it fails rather than taking more memory.
+    /// Instantiating past it fails rather than taking more memory. Half of
+    /// them at most are kept warm between calls, and a warm instance is
+    /// thrown away when a call needs its slot.
     pub max_instances: u32,
     /// Linear memory per instance the pool is built for; every
     /// [`Limits::memory_bytes`] used with this engine must fit in it.

@@ -1,10 +1,11 @@
 //! Loading components and calling guests under limits.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Store, Trap};
+use wasmtime::{PoolConcurrencyLimitError, Store, Trap};
 
 use super::bindings::calculated_field::{Argument, CalculatedField, CalculatedFieldPre, Output};
 use super::bindings::customer_logic::{CustomerLogic, CustomerLogicPre, LifecycleEvent};
@@ -33,18 +34,25 @@ impl fmt::Display for World {
     }
 }
 
-/// Warm instances kept per extension, all scopes together.
-const MAX_WARM_PER_EXTENSION: usize = 8;
 /// Warm instances kept per extension and scope (concurrent callers).
 const MAX_WARM_PER_KEY: usize = 2;
 
+/// Times an instantiation that found the engine's pool full is tried again,
+/// each time after throwing away the least recently used warm instance (if
+/// any is left). More than once: between the failure and the eviction
+/// another call may take that warm instance, and free a slot only a moment
+/// later.
+const POOL_FULL_RETRIES: u32 = 3;
+
 /// Loads components into [`Extension`]s. One per process: it holds the
-/// engine, the linkers of both worlds and the compiled-code cache.
+/// engine, the linkers of both worlds, the compiled-code cache and the warm
+/// instances of every extension it loaded.
 pub struct Runtime {
     engine: WasmEngine,
     cache: Option<ComponentCache>,
     calculated_field: Linker<HostState>,
     customer_logic: Linker<HostState>,
+    warm: Arc<WarmPool>,
 }
 
 impl fmt::Debug for Runtime {
@@ -70,11 +78,15 @@ impl Runtime {
         state::add_wasi_to_linker(&mut customer_logic)?;
         Cl::add_to_linker::<_, HasSelf<_>>(&mut customer_logic, |s| s)?;
 
+        // Warm instances hold slots of the engine's pool: half of it is
+        // left to calls that need a new instance.
+        let warm = Arc::new(WarmPool::new(engine.config().max_instances as usize / 2));
         Ok(Runtime {
             engine,
             cache,
             calculated_field,
             customer_logic,
+            warm,
         })
     }
 
@@ -144,7 +156,8 @@ impl Runtime {
             ticks: self.engine.deadline_ticks(limits.deadline),
             engine: self.engine.clone(),
             pre,
-            warm: Mutex::new(Vec::new()),
+            id: NEXT_EXTENSION_ID.fetch_add(1, Ordering::Relaxed),
+            warm: self.warm.clone(),
         })))
     }
 }
@@ -201,6 +214,130 @@ struct Warm {
     instance: Instance,
 }
 
+/// Identifies an [`Extension`] (all its clones) in the [`WarmPool`].
+static NEXT_EXTENSION_ID: AtomicU64 = AtomicU64::new(0);
+
+/// The instances kept warm between calls, for every extension of a
+/// [`Runtime`] together. Each holds a slot of the engine's instance pool,
+/// so there are at most `budget` of them: keeping one more throws away the
+/// least recently used, whichever extension it belongs to. An extension
+/// that is no longer called thus gives its slots back to those that are.
+struct WarmPool {
+    budget: usize,
+    parked: Mutex<Parked>,
+}
+
+#[derive(Default)]
+struct Parked {
+    /// Counts puts, to order instances by last use.
+    clock: u64,
+    instances: Vec<ParkedInstance>,
+}
+
+struct ParkedInstance {
+    extension: u64,
+    last_used: u64,
+    warm: Warm,
+}
+
+impl WarmPool {
+    fn new(budget: usize) -> Self {
+        WarmPool {
+            budget,
+            parked: Mutex::new(Parked::default()),
+        }
+    }
+
+    /// A warm instance of `extension` for `key`, the most recently used.
+    fn take(&self, extension: u64, key: &WarmKey) -> Option<Warm> {
+        let mut parked = self.parked.lock().ok()?;
+        let i = parked
+            .instances
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.extension == extension && p.warm.key == *key)
+            .max_by_key(|(_, p)| p.last_used)?
+            .0;
+        Some(parked.instances.swap_remove(i).warm)
+    }
+
+    /// Keeps `warm` for later calls of `extension`, unless as many
+    /// instances are kept for its key already; past the budget, throws
+    /// away the least recently used instance.
+    fn put(&self, extension: u64, warm: Warm) {
+        let Ok(mut parked) = self.parked.lock() else {
+            return;
+        };
+        let same_key = parked
+            .instances
+            .iter()
+            .filter(|p| p.extension == extension && p.warm.key == warm.key)
+            .count();
+        if same_key >= MAX_WARM_PER_KEY {
+            drop(parked);
+            return; // `warm` is dropped after the lock is released.
+        }
+        parked.clock += 1;
+        let last_used = parked.clock;
+        parked.instances.push(ParkedInstance {
+            extension,
+            last_used,
+            warm,
+        });
+        let evicted = (parked.instances.len() > self.budget)
+            .then(|| parked.remove_least_recently_used())
+            .flatten();
+        // Dropping a store returns its slot to the pool: not under the lock.
+        drop(parked);
+        drop(evicted);
+    }
+
+    /// Throws away the least recently used warm instance, of any extension,
+    /// to free a slot of the pool.
+    fn evict_one(&self) {
+        let evicted = self
+            .parked
+            .lock()
+            .ok()
+            .and_then(|mut p| p.remove_least_recently_used());
+        drop(evicted);
+    }
+
+    /// Throws away every warm instance of `extension`.
+    fn remove(&self, extension: u64) {
+        let Ok(mut parked) = self.parked.lock() else {
+            return;
+        };
+        let (gone, kept) = std::mem::take(&mut parked.instances)
+            .into_iter()
+            .partition(|p| p.extension == extension);
+        parked.instances = kept;
+        drop(parked);
+        drop::<Vec<ParkedInstance>>(gone);
+    }
+
+    fn count(&self, extension: u64) -> usize {
+        self.parked.lock().map_or(0, |p| {
+            p.instances
+                .iter()
+                .filter(|p| p.extension == extension)
+                .count()
+        })
+    }
+}
+
+impl Parked {
+    fn remove_least_recently_used(&mut self) -> Option<ParkedInstance> {
+        let i = self
+            .instances
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, p)| p.last_used)?
+            .0;
+        Some(self.instances.swap_remove(i))
+    }
+}
+
 struct Inner {
     name: String,
     hash: String,
@@ -209,7 +346,16 @@ struct Inner {
     ticks: u64,
     engine: WasmEngine,
     pre: Pre,
-    warm: Mutex<Vec<Warm>>,
+    id: u64,
+    warm: Arc<WarmPool>,
+}
+
+impl Drop for Inner {
+    /// The last clone of an extension is gone: so are its warm instances,
+    /// and their slots of the pool.
+    fn drop(&mut self) {
+        self.warm.remove(self.id);
+    }
 }
 
 /// A loaded, validated component, ready to call. Cheap to clone; safe to
@@ -250,15 +396,13 @@ impl Extension {
 
     /// Warm instances kept for reuse.
     pub fn warm_instances(&self) -> usize {
-        self.0.warm.lock().map(|w| w.len()).unwrap_or(0)
+        self.0.warm.count(self.0.id)
     }
 
     /// Throws away every warm instance (for example when the extension is
     /// replaced or its customer's scope changed).
     pub fn drop_warm_instances(&self) {
-        if let Ok(mut warm) = self.0.warm.lock() {
-            warm.clear();
-        }
+        self.0.warm.remove(self.0.id);
     }
 
     /// Runs a calculated field: `compute` for `entity`, with its settings,
@@ -436,9 +580,28 @@ impl Extension {
         outcome
     }
 
+    /// A new store and instance. When the engine's pool is full, warm
+    /// instances (of any extension) make room, least recently used first.
+    fn instantiate(&self, key: WarmKey) -> Result<Warm, WasmError> {
+        let mut retries = 0;
+        loop {
+            match self.try_instantiate(key.clone()) {
+                Err(Instantiation::PoolFull(_)) if retries < POOL_FULL_RETRIES => {
+                    retries += 1;
+                    self.0.warm.evict_one();
+                }
+                Err(Instantiation::PoolFull(e)) => {
+                    return Err(WasmError::Instantiate(format!("{e:#}")));
+                }
+                Err(Instantiation::Failed(e)) => return Err(e),
+                Ok(warm) => return Ok(warm),
+            }
+        }
+    }
+
     /// A new store and instance, under the deadline (instantiation runs
     /// guest code: start functions, data initialisation).
-    fn instantiate(&self, key: WarmKey) -> Result<Warm, WasmError> {
+    fn try_instantiate(&self, key: WarmKey) -> Result<Warm, Instantiation> {
         let inner = &*self.0;
         let mut store = Store::new(
             inner.engine.engine(),
@@ -460,9 +623,12 @@ impl Extension {
             // A trap while starting is the guest's; anything else (the
             // instance pool is full) is the host's.
             Err(e) if e.downcast_ref::<Trap>().is_some() || store.data().limiter.hit => {
-                Err(self.trap_error(e, store.data()))
+                Err(Instantiation::Failed(self.trap_error(e, store.data())))
             }
-            Err(e) => Err(WasmError::Instantiate(format!("{e:#}"))),
+            Err(e) if e.is::<PoolConcurrencyLimitError>() => Err(Instantiation::PoolFull(e)),
+            Err(e) => Err(Instantiation::Failed(WasmError::Instantiate(format!(
+                "{e:#}"
+            )))),
         }
     }
 
@@ -509,9 +675,7 @@ impl Extension {
     }
 
     fn take_warm(&self, key: &WarmKey) -> Option<Warm> {
-        let mut warm = self.0.warm.lock().ok()?;
-        let i = warm.iter().rposition(|w| w.key == *key)?;
-        Some(warm.swap_remove(i))
+        self.0.warm.take(self.0.id, key)
     }
 
     fn put_warm(&self, instance: Warm) {
@@ -520,14 +684,15 @@ impl Extension {
         if instance.store.data().stderr.contents().len() > STDERR_BYTES / 2 {
             return;
         }
-        let Ok(mut warm) = self.0.warm.lock() else {
-            return;
-        };
-        let same_key = warm.iter().filter(|w| w.key == instance.key).count();
-        if same_key < MAX_WARM_PER_KEY && warm.len() < MAX_WARM_PER_EXTENSION {
-            warm.push(instance);
-        }
+        self.0.warm.put(self.0.id, instance);
     }
+}
+
+/// Why an instantiation failed: the pool was full (worth a retry once a
+/// warm instance is gone), or anything else.
+enum Instantiation {
+    PoolFull(wasmtime::Error),
+    Failed(WasmError),
 }
 
 fn unreachable_world<R>() -> wasmtime::Result<R> {
