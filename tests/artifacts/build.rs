@@ -98,12 +98,6 @@ fn main() {
         )
         .unwrap();
     }
-    writeln!(code, "/// Every component, by crate name.").unwrap();
-    writeln!(code, "pub const ALL: &[(&str, &str)] = &[").unwrap();
-    for (name, wasm) in &artifacts {
-        writeln!(code, "    ({name:?}, {:?}),", wasm.display().to_string()).unwrap();
-    }
-    writeln!(code, "];").unwrap();
     fs::write(out_dir.join("artifacts.rs"), code).expect("write artifacts.rs");
 }
 

@@ -42,22 +42,8 @@ impl EntityRef {
         }
     }
 
-    pub fn asset(id: Uuid) -> Self {
-        EntityRef {
-            kind: EntityKind::Asset,
-            id,
-        }
-    }
-
-    pub fn customer(id: Uuid) -> Self {
-        EntityRef {
-            kind: EntityKind::Customer,
-            id,
-        }
-    }
-
     /// The WIT form, to hand to a guest.
-    pub fn to_wit(self) -> EntityId {
+    pub(crate) fn to_wit(self) -> EntityId {
         EntityId {
             entity_type: match self.kind {
                 EntityKind::Device => EntityType::Device,
@@ -70,7 +56,7 @@ impl EntityRef {
     }
 
     /// Parses what a guest sent; a malformed UUID is `invalid-argument`.
-    pub fn from_wit(id: &EntityId) -> Result<Self, GuestError> {
+    pub(crate) fn from_wit(id: &EntityId) -> Result<Self, GuestError> {
         let kind = match id.entity_type {
             EntityType::Device => EntityKind::Device,
             EntityType::Asset => EntityKind::Asset,
@@ -80,12 +66,6 @@ impl EntityRef {
         let uuid = Uuid::parse_str(&id.id)
             .map_err(|_| GuestError::InvalidArgument(format!("not a UUID: {:.64}", id.id)))?;
         Ok(EntityRef { kind, id: uuid })
-    }
-}
-
-impl fmt::Display for EntityRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}:{}", self.kind, self.id)
     }
 }
 
@@ -277,7 +257,7 @@ impl HostState {
     fn admit(&mut self) -> wasmtime::Result<Result<Arc<dyn GuestHost>, GuestError>> {
         let call = &mut self.call;
         call.host_calls = call.host_calls.saturating_add(1);
-        if call.host_calls > call.max_host_calls {
+        if call.host_calls > self.limits.max_host_calls {
             return Err(wasmtime::Error::new(LimitReached::HostCalls));
         }
         // No host outside a call: a guest calling in from its start
@@ -296,7 +276,6 @@ impl HostState {
         let host = guest_try!(self.admit()?);
         let entity = guest_try!(EntityRef::from_wit(entity));
         if !self.call.scope.allows(&entity, host.as_ref()) {
-            self.call.denied += 1;
             return Ok(Err(GuestError::AccessDenied));
         }
         Ok(Ok((host, entity)))
@@ -424,7 +403,7 @@ impl log::Host for HostState {
             }
             message.truncate(end);
         }
-        let extension = &self.call.extension;
+        let extension = &self.extension;
         match level {
             LogLevel::Trace => tracing::trace!(target: "clientele::guest", %extension, "{message}"),
             LogLevel::Debug => tracing::debug!(target: "clientele::guest", %extension, "{message}"),

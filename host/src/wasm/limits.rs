@@ -17,9 +17,8 @@ pub struct Limits {
     pub deadline: Duration,
     /// Linear memory one instance may grow to, in bytes.
     pub memory_bytes: usize,
-    /// Size of what one call returns, in bytes: keys and values, plus
-    /// [`OUTPUT_ENTRY_OVERHEAD`] per output so that a million empty outputs
-    /// count too.
+    /// Size of what one call returns or saves, in bytes: keys and values,
+    /// plus 16 bytes per entry so that a million empty outputs count too.
     pub max_output_bytes: usize,
     /// Host calls (reads, writes, alarms, log lines) one call may make.
     pub max_host_calls: u32,
@@ -29,10 +28,10 @@ pub struct Limits {
 
 /// Bytes one output counts for on top of its key and value (see
 /// [`Limits::max_output_bytes`]).
-pub const OUTPUT_ENTRY_OVERHEAD: usize = 16;
+pub(crate) const OUTPUT_ENTRY_OVERHEAD: usize = 16;
 
 /// Longest log message kept; longer ones are cut.
-pub const MAX_LOG_MESSAGE_BYTES: usize = 1024;
+pub(crate) const MAX_LOG_MESSAGE_BYTES: usize = 1024;
 
 impl Default for Limits {
     fn default() -> Self {

@@ -90,11 +90,6 @@ impl Runtime {
         })
     }
 
-    /// The engine guests run on.
-    pub fn engine(&self) -> &WasmEngine {
-        &self.engine
-    }
-
     /// The compiled-code cache, if any.
     pub fn cache(&self) -> Option<&ComponentCache> {
         self.cache.as_ref()
@@ -151,7 +146,6 @@ impl Runtime {
         Ok(Extension(Arc::new(Inner {
             name: name.to_owned(),
             hash,
-            world,
             limits,
             ticks: self.engine.deadline_ticks(limits.deadline),
             engine: self.engine.clone(),
@@ -191,6 +185,15 @@ fn detect_world(engine: &wasmtime::Engine, component: &Component) -> Result<Worl
 enum Pre {
     CalculatedField(CalculatedFieldPre<HostState>),
     CustomerLogic(CustomerLogicPre<HostState>),
+}
+
+impl Pre {
+    fn world(&self) -> World {
+        match self {
+            Pre::CalculatedField(_) => World::CalculatedField,
+            Pre::CustomerLogic(_) => World::CustomerLogic,
+        }
+    }
 }
 
 enum Instance {
@@ -341,7 +344,6 @@ impl Parked {
 struct Inner {
     name: String,
     hash: String,
-    world: World,
     limits: Limits,
     ticks: u64,
     engine: WasmEngine,
@@ -372,7 +374,7 @@ impl fmt::Debug for Extension {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Extension")
             .field("name", &self.0.name)
-            .field("world", &self.0.world)
+            .field("world", &self.world())
             .field("hash", &self.0.hash)
             .finish_non_exhaustive()
     }
@@ -381,7 +383,7 @@ impl fmt::Debug for Extension {
 impl Extension {
     /// The world it implements.
     pub fn world(&self) -> World {
-        self.0.world
+        self.0.pre.world()
     }
 
     /// The sha256 of the component, in hex.
@@ -389,20 +391,9 @@ impl Extension {
         &self.0.hash
     }
 
-    /// The limits its calls run under.
-    pub fn limits(&self) -> &Limits {
-        &self.0.limits
-    }
-
     /// Warm instances kept for reuse.
     pub fn warm_instances(&self) -> usize {
         self.0.warm.count(self.0.id)
-    }
-
-    /// Throws away every warm instance (for example when the extension is
-    /// replaced or its customer's scope changed).
-    pub fn drop_warm_instances(&self) {
-        self.0.warm.remove(self.0.id);
     }
 
     /// Runs a calculated field: `compute` for `entity`, with its settings,
@@ -498,11 +489,9 @@ impl Extension {
     }
 
     fn expect(&self, called: World) -> Result<(), WasmError> {
-        if self.0.world != called {
-            return Err(WasmError::WrongWorld {
-                called,
-                actual: self.0.world,
-            });
+        let actual = self.world();
+        if actual != called {
+            return Err(WasmError::WrongWorld { called, actual });
         }
         Ok(())
     }
@@ -546,7 +535,7 @@ impl Extension {
             tenant: scope.tenant_id,
             customer: scope.customer_id,
             // Calculated fields get their settings per call, not at init.
-            settings: match inner.world {
+            settings: match self.world() {
                 World::CalculatedField => String::new(),
                 World::CustomerLogic => settings_json.to_owned(),
             },
@@ -556,9 +545,7 @@ impl Extension {
             None => (self.instantiate(key)?, true),
         };
         let store = &mut warm.store;
-        store
-            .data_mut()
-            .begin_call(host.clone(), scope.clone(), &inner.limits);
+        store.data_mut().begin_call(host.clone(), scope.clone());
         store.set_epoch_deadline(inner.ticks);
 
         let result = match (&warm.instance, fresh) {
@@ -647,7 +634,7 @@ impl Extension {
     fn trap_error(&self, err: wasmtime::Error, state: &HostState) -> WasmError {
         match err.downcast_ref::<LimitReached>() {
             Some(LimitReached::HostCalls) => {
-                return WasmError::HostCallLimit(state.call.max_host_calls);
+                return WasmError::HostCallLimit(self.0.limits.max_host_calls);
             }
             Some(LimitReached::Bytes(m)) => return WasmError::OutputTooLarge(m.clone()),
             None => {}
