@@ -705,6 +705,40 @@ fn a_restart_loads_compiled_code_from_the_cache_without_compiling() {
     start(0, 1);
 }
 
+#[test]
+fn opening_the_cache_deletes_other_engines_entries_and_temporary_files() {
+    let root = tempfile::tempdir().unwrap();
+    let engine = WasmEngine::new(EngineConfig::default()).unwrap();
+    let dir = ComponentCache::open(root.path(), engine.engine())
+        .unwrap()
+        .dir()
+        .to_owned();
+    // The directory is named by a sha256, stable across Rust releases.
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{name}"
+    );
+
+    // Left behind by an older wasmtime (one with the former 16-digit
+    // keys), by a crash mid-write, and something that is not the cache's.
+    let other_engine = root.path().join("0123456789abcdef");
+    std::fs::create_dir(&other_engine).unwrap();
+    std::fs::write(other_engine.join("x.cwasm"), b"old code").unwrap();
+    let tmp = dir.join("abc.cwasm.1-0.tmp");
+    std::fs::write(&tmp, b"half").unwrap();
+    let kept = dir.join("abc.cwasm");
+    std::fs::write(&kept, b"entry").unwrap();
+    let foreign = root.path().join("notes");
+    std::fs::create_dir(&foreign).unwrap();
+
+    let reopened = ComponentCache::open(root.path(), engine.engine()).unwrap();
+    assert_eq!(reopened.dir(), dir, "the same engine, the same directory");
+    assert!(!other_engine.exists());
+    assert!(!tmp.exists());
+    assert!(kept.exists() && foreign.exists());
+}
+
 /// Regression: two threads loading the same component into an empty cache
 /// wrote the same temporary file (named by process id only), and the one
 /// whose rename lost failed to load a perfectly good component.
