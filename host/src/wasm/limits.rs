@@ -12,8 +12,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Wall time one call may run before it is stopped (epoch deadline).
-    /// The engine's tick is the granularity: a call may run up to one tick
-    /// longer.
+    /// The engine's tick is the granularity: the deadline is rounded up to
+    /// whole ticks, and since a call starts part-way through a tick it is
+    /// stopped up to one tick earlier than that (see
+    /// [`WasmEngine::deadline_ticks`](super::WasmEngine::deadline_ticks)).
     pub deadline: Duration,
     /// Linear memory one instance may grow to, in bytes.
     pub memory_bytes: usize,
