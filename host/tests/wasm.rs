@@ -706,6 +706,42 @@ fn a_restart_loads_compiled_code_from_the_cache_without_compiling() {
 }
 
 #[test]
+fn loading_the_same_component_again_reuses_it_while_an_extension_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = WasmEngine::new(EngineConfig::default()).unwrap();
+    let cache = ComponentCache::open(dir.path(), engine.engine()).unwrap();
+    let runtime = Runtime::new(engine, Some(cache)).unwrap();
+    let bytes = std::fs::read(artifacts::ECHO_SUM).unwrap();
+    let counts = || {
+        let cache = runtime.cache().unwrap();
+        (cache.compilations(), cache.hits())
+    };
+
+    let first = runtime.load("first", &bytes, relaxed()).unwrap();
+    let few_calls = Limits {
+        max_host_calls: 5,
+        ..relaxed()
+    };
+    let second = runtime.load("second", &bytes, few_calls).unwrap();
+    assert_eq!(counts(), (1, 0), "loaded again without the cache");
+    assert_eq!(first.hash(), second.hash());
+
+    // Each is an extension of its own: its own limits, its own instances.
+    let tenant = Tenant::new();
+    let args = [single("a", Value::Long(3))];
+    for ext in [&first, &second] {
+        let out = tenant.compute(ext, "{}", &args, 0).unwrap();
+        assert_eq!(out[0].value, Value::Double(3.0));
+        assert_eq!(ext.warm_instances(), 1);
+    }
+
+    // Once no extension holds it, the next load reads the cache.
+    drop((first, second));
+    runtime.load("third", &bytes, relaxed()).unwrap();
+    assert_eq!(counts(), (1, 1));
+}
+
+#[test]
 fn opening_the_cache_deletes_other_engines_entries_and_temporary_files() {
     let root = tempfile::tempdir().unwrap();
     let engine = WasmEngine::new(EngineConfig::default()).unwrap();

@@ -1,8 +1,9 @@
 //! Loading components and calling guests under limits.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{PoolConcurrencyLimitError, Store, Trap};
@@ -53,6 +54,11 @@ pub struct Runtime {
     calculated_field: Linker<HostState>,
     customer_logic: Linker<HostState>,
     warm: Arc<WarmPool>,
+    /// Components prepared by this runtime, by content hash, for as long
+    /// as an extension holds them: loading the same bytes again (under
+    /// other limits, under another name) reuses the compiled code and its
+    /// pre-instantiation instead of deserializing and linking it again.
+    prepared: Mutex<HashMap<String, Weak<Prepared>>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -87,6 +93,7 @@ impl Runtime {
             calculated_field,
             customer_logic,
             warm,
+            prepared: Mutex::new(HashMap::new()),
         })
     }
 
@@ -97,7 +104,8 @@ impl Runtime {
 
     /// Validates and prepares a component: it must be a component (not a
     /// core module), implement one of the two worlds, and import nothing
-    /// else; compiled code comes from the cache when it is there. `name`
+    /// else; compiled code comes from the cache when it is there, and from
+    /// an extension already loaded from the same bytes before that. `name`
     /// appears in the guest's log lines. `limits.memory_bytes` is capped by
     /// the engine's pool.
     pub fn load(&self, name: &str, bytes: &[u8], limits: Limits) -> Result<Extension, LoadError> {
@@ -109,6 +117,40 @@ impl Runtime {
         }
         check_header(bytes)?;
         let hash = cache::content_hash(bytes);
+        let prepared = match self.prepared_already(&hash) {
+            Some(prepared) => prepared,
+            None => {
+                let prepared = Arc::new(self.prepare(bytes, hash.clone())?);
+                if let Ok(mut map) = self.prepared.lock() {
+                    map.retain(|_, p| p.strong_count() > 0);
+                    map.insert(hash, Arc::downgrade(&prepared));
+                }
+                prepared
+            }
+        };
+        let limits = Limits {
+            memory_bytes: limits
+                .memory_bytes
+                .min(self.engine.config().max_memory_bytes),
+            ..limits
+        };
+        Ok(Extension(Arc::new(Inner {
+            name: name.to_owned(),
+            prepared,
+            limits,
+            ticks: self.engine.deadline_ticks(limits.deadline),
+            engine: self.engine.clone(),
+            id: NEXT_EXTENSION_ID.fetch_add(1, Ordering::Relaxed),
+            warm: self.warm.clone(),
+        })))
+    }
+
+    fn prepared_already(&self, hash: &str) -> Option<Arc<Prepared>> {
+        self.prepared.lock().ok()?.get(hash)?.upgrade()
+    }
+
+    /// Compiles (or loads from the cache), checks the world and links.
+    fn prepare(&self, bytes: &[u8], hash: String) -> Result<Prepared, LoadError> {
         let engine = self.engine.engine();
         let component = match &self.cache {
             Some(cache) => cache.load_or_compile(engine, bytes, &hash)?,
@@ -137,22 +179,7 @@ impl Runtime {
                 Pre::CustomerLogic(CustomerLogicPre::new(pre).map_err(mismatch)?)
             }
         };
-        let limits = Limits {
-            memory_bytes: limits
-                .memory_bytes
-                .min(self.engine.config().max_memory_bytes),
-            ..limits
-        };
-        Ok(Extension(Arc::new(Inner {
-            name: name.to_owned(),
-            hash,
-            limits,
-            ticks: self.engine.deadline_ticks(limits.deadline),
-            engine: self.engine.clone(),
-            pre,
-            id: NEXT_EXTENSION_ID.fetch_add(1, Ordering::Relaxed),
-            warm: self.warm.clone(),
-        })))
+        Ok(Prepared { hash, pre })
     }
 }
 
@@ -341,13 +368,21 @@ impl Parked {
     }
 }
 
+/// A validated component, compiled and linked: what every extension
+/// loaded from the same bytes shares.
+struct Prepared {
+    /// The sha256 of the component, in hex.
+    hash: String,
+    pre: Pre,
+}
+
+/// An extension: a prepared component, and how it is called.
 struct Inner {
     name: String,
-    hash: String,
+    prepared: Arc<Prepared>,
     limits: Limits,
     ticks: u64,
     engine: WasmEngine,
-    pre: Pre,
     id: u64,
     warm: Arc<WarmPool>,
 }
@@ -375,7 +410,7 @@ impl fmt::Debug for Extension {
         f.debug_struct("Extension")
             .field("name", &self.0.name)
             .field("world", &self.world())
-            .field("hash", &self.0.hash)
+            .field("hash", &self.0.prepared.hash)
             .finish_non_exhaustive()
     }
 }
@@ -383,12 +418,12 @@ impl fmt::Debug for Extension {
 impl Extension {
     /// The world it implements.
     pub fn world(&self) -> World {
-        self.0.pre.world()
+        self.0.prepared.pre.world()
     }
 
     /// The sha256 of the component, in hex.
     pub fn hash(&self) -> &str {
-        &self.0.hash
+        &self.0.prepared.hash
     }
 
     /// Warm instances kept for reuse.
@@ -597,7 +632,7 @@ impl Extension {
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(inner.ticks);
-        let instance = match &inner.pre {
+        let instance = match &inner.prepared.pre {
             Pre::CalculatedField(pre) => pre.instantiate(&mut store).map(Instance::CalculatedField),
             Pre::CustomerLogic(pre) => pre.instantiate(&mut store).map(Instance::CustomerLogic),
         };
