@@ -46,8 +46,8 @@ fn a_thousand_failing_calls_leave_resident_memory_flat() {
     let good = load(artifacts::ECHO_SUM, Limits::default());
     let args = [single("a", Value::Long(2))];
     let fail = |i: usize| {
-        // One in fifty is a timeout: they are slow (5 ms each) but must not
-        // leak either.
+        // One in fifty is a timeout: they are slow (5 ms, rounded up to a
+        // tick of the epoch) but must not leak either.
         let (ext, settings) = if i.is_multiple_of(50) {
             (&endless, "{}")
         } else {

@@ -515,6 +515,7 @@ impl Extension {
     /// the instance away: checks that it starts, and lets a benchmark time
     /// instantiation alone.
     pub fn instantiate_once(&self) -> Result<(), WasmError> {
+        let _busy = self.0.engine.busy();
         let key = WarmKey {
             tenant: uuid::Uuid::nil(),
             customer: None,
@@ -566,6 +567,7 @@ impl Extension {
         check: impl FnOnce(&mut HostState, &R) -> Result<(), WasmError>,
     ) -> Result<R, WasmError> {
         let inner = &*self.0;
+        let _busy = inner.engine.busy();
         let key = WarmKey {
             tenant: scope.tenant_id,
             customer: scope.customer_id,
