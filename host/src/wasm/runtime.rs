@@ -230,16 +230,44 @@ enum Instance {
 
 /// Which callers may share a warm instance: the same tenant and customer
 /// (a guest's globals must never carry one customer's data to another),
-/// and for customer logic the same settings (given to `init`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct WarmKey {
+/// and for customer logic the same settings (given to `init`). Borrowed,
+/// so that looking for a warm instance allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct WarmKey<'a> {
+    tenant: uuid::Uuid,
+    customer: Option<uuid::Uuid>,
+    settings: &'a str,
+}
+
+/// A [`WarmKey`] kept with its instance.
+struct OwnedWarmKey {
     tenant: uuid::Uuid,
     customer: Option<uuid::Uuid>,
     settings: String,
 }
 
+impl WarmKey<'_> {
+    fn to_owned(self) -> OwnedWarmKey {
+        OwnedWarmKey {
+            tenant: self.tenant,
+            customer: self.customer,
+            settings: self.settings.to_owned(),
+        }
+    }
+}
+
+impl OwnedWarmKey {
+    fn borrow(&self) -> WarmKey<'_> {
+        WarmKey {
+            tenant: self.tenant,
+            customer: self.customer,
+            settings: &self.settings,
+        }
+    }
+}
+
 struct Warm {
-    key: WarmKey,
+    key: OwnedWarmKey,
     store: Store<HostState>,
     instance: Instance,
 }
@@ -279,13 +307,13 @@ impl WarmPool {
     }
 
     /// A warm instance of `extension` for `key`, the most recently used.
-    fn take(&self, extension: u64, key: &WarmKey) -> Option<Warm> {
+    fn take(&self, extension: u64, key: WarmKey<'_>) -> Option<Warm> {
         let mut parked = self.parked.lock().ok()?;
         let i = parked
             .instances
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.extension == extension && p.warm.key == *key)
+            .filter(|(_, p)| p.extension == extension && p.warm.key.borrow() == key)
             .max_by_key(|(_, p)| p.last_used)?
             .0;
         Some(parked.instances.swap_remove(i).warm)
@@ -301,7 +329,7 @@ impl WarmPool {
         let same_key = parked
             .instances
             .iter()
-            .filter(|p| p.extension == extension && p.warm.key == warm.key)
+            .filter(|p| p.extension == extension && p.warm.key.borrow() == warm.key.borrow())
             .count();
         if same_key >= MAX_WARM_PER_KEY {
             drop(parked);
@@ -519,7 +547,7 @@ impl Extension {
         let key = WarmKey {
             tenant: uuid::Uuid::nil(),
             customer: None,
-            settings: String::new(),
+            settings: "",
         };
         self.instantiate(key).map(drop)
     }
@@ -573,16 +601,16 @@ impl Extension {
             customer: scope.customer_id,
             // Calculated fields get their settings per call, not at init.
             settings: match self.world() {
-                World::CalculatedField => String::new(),
-                World::CustomerLogic => settings_json.to_owned(),
+                World::CalculatedField => "",
+                World::CustomerLogic => settings_json,
             },
         };
-        let (mut warm, fresh) = match self.take_warm(&key) {
+        let (mut warm, fresh) = match self.take_warm(key) {
             Some(warm) => (warm, false),
             None => (self.instantiate(key)?, true),
         };
         let store = &mut warm.store;
-        store.data_mut().begin_call(host.clone(), scope.clone());
+        store.data_mut().begin_call(host.clone(), scope);
         store.set_epoch_deadline(inner.ticks);
 
         let result = match (&warm.instance, fresh) {
@@ -606,10 +634,10 @@ impl Extension {
 
     /// A new store and instance. When the engine's pool is full, warm
     /// instances (of any extension) make room, least recently used first.
-    fn instantiate(&self, key: WarmKey) -> Result<Warm, WasmError> {
+    fn instantiate(&self, key: WarmKey<'_>) -> Result<Warm, WasmError> {
         let mut retries = 0;
         loop {
-            match self.try_instantiate(key.clone()) {
+            match self.try_instantiate(key) {
                 Err(Instantiation::PoolFull(_)) if retries < POOL_FULL_RETRIES => {
                     retries += 1;
                     self.0.warm.evict_one();
@@ -625,7 +653,7 @@ impl Extension {
 
     /// A new store and instance, under the deadline (instantiation runs
     /// guest code: start functions, data initialisation).
-    fn try_instantiate(&self, key: WarmKey) -> Result<Warm, Instantiation> {
+    fn try_instantiate(&self, key: WarmKey<'_>) -> Result<Warm, Instantiation> {
         let inner = &*self.0;
         let mut store = Store::new(
             inner.engine.engine(),
@@ -640,7 +668,7 @@ impl Extension {
         };
         match instance {
             Ok(instance) => Ok(Warm {
-                key,
+                key: key.to_owned(),
                 store,
                 instance,
             }),
@@ -698,7 +726,7 @@ impl Extension {
         }
     }
 
-    fn take_warm(&self, key: &WarmKey) -> Option<Warm> {
+    fn take_warm(&self, key: WarmKey<'_>) -> Option<Warm> {
         self.0.warm.take(self.0.id, key)
     }
 

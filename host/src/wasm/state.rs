@@ -76,13 +76,16 @@ impl HostState {
     }
 
     /// Prepares for a call on behalf of `host` within `scope`.
-    pub(crate) fn begin_call(&mut self, host: Arc<dyn GuestHost>, scope: AccessScope) {
-        self.call = CallState {
-            host: Some(host),
-            scope,
-            host_calls: 0,
-            budget: Budget::new(self.limits.max_output_bytes),
-        };
+    pub(crate) fn begin_call(&mut self, host: Arc<dyn GuestHost>, scope: &AccessScope) {
+        let call = &mut self.call;
+        call.host = Some(host);
+        // A warm instance mostly serves the scope of its last call again:
+        // compared, not copied, on every call.
+        if call.scope != *scope {
+            call.scope = scope.clone();
+        }
+        call.host_calls = 0;
+        call.budget = Budget::new(self.limits.max_output_bytes);
     }
 
     /// Lets go of the host, so a warm instance does not keep the service's
