@@ -87,3 +87,5 @@ pub use customer_logic::clientele::platform::alarms;
 pub use calculated_field::export_calculated_field;
 pub use customer_logic::export_customer_logic;
 pub use helpers::Arguments;
+#[cfg(feature = "serde")]
+pub use helpers::settings;

@@ -73,8 +73,7 @@ struct ThresholdAlarm;
 
 impl Guest for ThresholdAlarm {
     fn init(settings_json: String) -> Result<(), Error> {
-        let settings: Settings = serde_json::from_str(&settings_json)
-            .map_err(|e| Error::invalid(format!("settings: {e}")))?;
+        let settings: Settings = clientele_guest::settings(&settings_json)?;
         if settings.low > settings.high {
             return Err(Error::invalid("low must not be above high"));
         }

@@ -18,8 +18,7 @@ impl Guest for HostCallFlood {
         _: Vec<Argument>,
         _: i64,
     ) -> Result<Vec<Output>, Error> {
-        let settings: serde_json::Value =
-            serde_json::from_str(&settings).map_err(|e| Error::invalid(e.to_string()))?;
+        let settings: serde_json::Value = clientele_guest::settings(&settings)?;
         let read = settings["call"].as_str() == Some("read");
         let times = settings["times"].as_u64().unwrap_or(1_000_000);
         for i in 0..times {

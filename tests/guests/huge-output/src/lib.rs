@@ -20,8 +20,7 @@ impl Guest for HugeOutput {
         _: Vec<Argument>,
         _: i64,
     ) -> Result<Vec<Output>, Error> {
-        let settings: serde_json::Value =
-            serde_json::from_str(&settings).map_err(|e| Error::invalid(e.to_string()))?;
+        let settings: serde_json::Value = clientele_guest::settings(&settings)?;
         let mode = settings["mode"].as_str().unwrap_or("string");
         Ok(match mode {
             "string" => vec![Output::telemetry("big", "x".repeat(10 << 20))],

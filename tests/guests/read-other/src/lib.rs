@@ -19,8 +19,7 @@ impl Guest for ReadOther {
         _: Vec<Argument>,
         _: i64,
     ) -> Result<Vec<Output>, Error> {
-        let settings: serde_json::Value =
-            serde_json::from_str(&settings).map_err(|e| Error::invalid(e.to_string()))?;
+        let settings: serde_json::Value = clientele_guest::settings(&settings)?;
         let device = EntityId::device(settings["device"].as_str().unwrap_or_default());
         let points = match settings["what"].as_str().unwrap_or("latest") {
             "latest" => data::read_latest(&device, &[])?,

@@ -21,8 +21,7 @@ struct WriteOther;
 
 impl Guest for WriteOther {
     fn init(settings_json: String) -> Result<(), Error> {
-        let settings: serde_json::Value =
-            serde_json::from_str(&settings_json).map_err(|e| Error::invalid(e.to_string()))?;
+        let settings: serde_json::Value = clientele_guest::settings(&settings_json)?;
         SETTINGS.with(|s| *s.borrow_mut() = settings);
         Ok(())
     }
