@@ -15,26 +15,17 @@ use clientele::wasm::{
     WasmEngine, WasmError, World,
 };
 use clientele_guest_artifacts as artifacts;
-use wasm_support::{Event, World as Tenant, load, runtime};
+use wasm_support::{Event, World as Tenant, load, runtime, single};
 
-/// The default limits with a deadline no busy test machine reaches: these
-/// tests are about results, not time.
-const RELAXED: Limits = Limits {
-    deadline: Duration::from_secs(10),
-    memory_bytes: 32 << 20,
-    max_output_bytes: 1 << 20,
-    max_host_calls: 1_000,
-    max_component_bytes: 16 << 20,
-};
+/// A deadline no busy test machine reaches.
+const LONG: Duration = Duration::from_secs(10);
 
-fn single(name: &str, value: Value) -> Argument {
-    Argument {
-        name: name.to_owned(),
-        value: ArgumentValue::Single(Some(TsKv {
-            ts: 1,
-            key: name.to_owned(),
-            value,
-        })),
+/// The default limits with a [`LONG`] deadline: these tests are about
+/// results, not time.
+fn relaxed() -> Limits {
+    Limits {
+        deadline: LONG,
+        ..Limits::default()
     }
 }
 
@@ -51,14 +42,7 @@ fn dew_point(tenant: &Tenant, ext: &Extension, t: f64, rh: f64) -> Result<f64, W
         single("temperature", Value::Double(t)),
         single("humidity", Value::Long(rh as i64)),
     ];
-    let out = ext.compute(
-        &tenant.host(),
-        &tenant.field_scope(),
-        tenant.device_a,
-        "{}",
-        &args,
-        1_000,
-    )?;
+    let out = tenant.compute(ext, "{}", &args, 1_000)?;
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].key, "dewPoint");
     assert_eq!(out[0].target, OutputTarget::Telemetry);
@@ -71,7 +55,7 @@ fn dew_point(tenant: &Tenant, ext: &Extension, t: f64, rh: f64) -> Result<f64, W
 #[test]
 fn dew_point_guest_computes_the_magnus_formula() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::DEW_POINT, RELAXED);
+    let ext = load(artifacts::DEW_POINT, relaxed());
     assert_eq!(ext.world(), World::CalculatedField);
     for (t, rh) in [(20.0, 50.0), (-10.0, 80.0), (35.0, 100.0)] {
         let d = dew_point(&tenant, &ext, t, rh).unwrap();
@@ -88,18 +72,9 @@ fn dew_point_guest_computes_the_magnus_formula() {
 #[test]
 fn dew_point_guest_refuses_a_missing_or_impossible_argument() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::DEW_POINT, RELAXED);
+    let ext = load(artifacts::DEW_POINT, relaxed());
     let args = [single("temperature", Value::Double(20.0))];
-    let err = ext
-        .compute(
-            &tenant.host(),
-            &tenant.field_scope(),
-            tenant.device_a,
-            "{}",
-            &args,
-            0,
-        )
-        .unwrap_err();
+    let err = tenant.compute(&ext, "{}", &args, 0).unwrap_err();
     assert!(
         matches!(&err, WasmError::Guest(GuestError::InvalidArgument(m)) if m.contains("humidity")),
         "{err:?}"
@@ -116,7 +91,7 @@ fn dew_point_guest_refuses_a_missing_or_impossible_argument() {
 #[test]
 fn echo_sum_adds_every_kind_of_argument_exactly() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::ECHO_SUM, RELAXED);
+    let ext = load(artifacts::ECHO_SUM, relaxed());
     let rolling = Argument {
         name: "window".into(),
         value: ArgumentValue::Rolling(
@@ -140,16 +115,7 @@ fn echo_sum_adds_every_kind_of_argument_exactly() {
         },
         rolling,
     ];
-    let out = ext
-        .compute(
-            &tenant.host(),
-            &tenant.field_scope(),
-            tenant.device_a,
-            r#"{"echo":1}"#,
-            &args,
-            42,
-        )
-        .unwrap();
+    let out = tenant.compute(&ext, r#"{"echo":1}"#, &args, 42).unwrap();
     assert_eq!(out.len(), 3, "{out:?}");
     assert_eq!(
         (out[0].key.as_str(), &out[0].value, out[0].ts),
@@ -166,18 +132,10 @@ fn echo_sum_adds_every_kind_of_argument_exactly() {
 #[test]
 fn a_warm_instance_serves_one_customer_and_is_not_shared_with_another() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::ECHO_SUM, RELAXED);
+    let ext = load(artifacts::ECHO_SUM, relaxed());
     let args = [single("a", Value::Long(1))];
     for _ in 0..3 {
-        ext.compute(
-            &tenant.host(),
-            &tenant.field_scope(),
-            tenant.device_a,
-            "{}",
-            &args,
-            0,
-        )
-        .unwrap();
+        tenant.compute(&ext, "{}", &args, 0).unwrap();
     }
     assert_eq!(
         ext.warm_instances(),
@@ -191,21 +149,67 @@ fn a_warm_instance_serves_one_customer_and_is_not_shared_with_another() {
 }
 
 #[test]
+fn warm_instances_of_many_extensions_share_one_budget_and_all_keep_answering() {
+    let tenant = Tenant::new();
+    // A runtime of its own, with a pool of 4 instances: 2 may be warm.
+    let engine = WasmEngine::new(EngineConfig {
+        max_instances: 4,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let runtime = Runtime::new(engine, None).unwrap();
+    let bytes = std::fs::read(artifacts::ECHO_SUM).unwrap();
+    let extensions: Vec<Extension> = (0..6)
+        .map(|i| {
+            runtime
+                .load(&format!("echo-sum-{i}"), &bytes, relaxed())
+                .unwrap()
+        })
+        .collect();
+    let args = [single("a", Value::Long(1))];
+    let call = |ext: &Extension| {
+        let out = tenant
+            .compute(ext, "{}", &args, 0)
+            .unwrap_or_else(|e| panic!("{ext:?}: {e}"));
+        assert_eq!(out[0].value, Value::Double(1.0));
+    };
+
+    // More extensions than warm slots, called in turn: each call is
+    // answered, the one just called is kept warm, and the least recently
+    // used make way for it.
+    for _ in 0..3 {
+        for (i, ext) in extensions.iter().enumerate() {
+            call(ext);
+            let warm: Vec<usize> = extensions.iter().map(Extension::warm_instances).collect();
+            assert!(warm.iter().sum::<usize>() <= 2, "{warm:?}");
+            assert_eq!(warm[i], 1, "{warm:?}");
+        }
+    }
+
+    // As many threads as the pool has slots, while two of them are held by
+    // warm instances: a call that finds the pool full takes a warm slot.
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (extensions, call) = (&extensions, &call);
+            s.spawn(move || {
+                for j in 0..30 {
+                    call(&extensions[(t + j) % extensions.len()]);
+                }
+            });
+        }
+    });
+}
+
+#[test]
 fn threshold_alarm_raises_above_high_and_clears_only_below_low() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);
+    let ext = load(artifacts::THRESHOLD_ALARM, relaxed());
     assert_eq!(ext.world(), World::CustomerLogic);
     let settings = r#"{"key":"temperature","high":30,"low":25,"alarmType":"High temperature"}"#;
-    let host = tenant.host();
-    let scope = tenant.customer_scope();
     let device = tenant.device_a;
     let send = |ts: i64, t: f64| {
-        let values = [TsKv {
-            ts,
-            key: "temperature".into(),
-            value: Value::Double(t),
-        }];
-        ext.on_telemetry(&host, &scope, settings, device, &values)
+        tenant
+            .telemetry(&ext, settings, device, (ts, "temperature", t))
             .unwrap();
     };
     let state = || {
@@ -252,28 +256,24 @@ fn threshold_alarm_raises_above_high_and_clears_only_below_low() {
     );
 
     // Lifecycle and attribute handlers answer too.
-    ext.on_lifecycle(&host, &scope, settings, device, LifecycleEvent::Updated)
-        .unwrap();
+    let scope = tenant.customer_scope();
+    ext.on_lifecycle(
+        &tenant.host(),
+        &scope,
+        settings,
+        device,
+        LifecycleEvent::Updated,
+    )
+    .unwrap();
 }
 
 #[test]
 fn threshold_alarm_refuses_unusable_settings_in_init() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);
+    let ext = load(artifacts::THRESHOLD_ALARM, relaxed());
     let bad = r#"{"key":"t","high":10,"low":20,"alarmType":"x"}"#;
-    let values = [TsKv {
-        ts: 1,
-        key: "t".into(),
-        value: Value::Double(50.0),
-    }];
-    let err = ext
-        .on_telemetry(
-            &tenant.host(),
-            &tenant.customer_scope(),
-            bad,
-            tenant.device_a,
-            &values,
-        )
+    let err = tenant
+        .telemetry(&ext, bad, tenant.device_a, (1, "t", 50.0))
         .unwrap_err();
     assert!(
         matches!(&err, WasmError::Guest(GuestError::InvalidArgument(m)) if m.contains("low")),
@@ -285,23 +285,12 @@ fn threshold_alarm_refuses_unusable_settings_in_init() {
 #[test]
 fn customer_logic_cannot_touch_another_customers_device() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);
+    let ext = load(artifacts::THRESHOLD_ALARM, relaxed());
     let settings = r#"{"key":"t","high":30,"low":25,"alarmType":"Hot"}"#;
-    let values = [TsKv {
-        ts: 1,
-        key: "t".into(),
-        value: Value::Double(50.0),
-    }];
     // Customer A's logic, handed an event of customer B's device (a service
     // bug, or a guest making up ids): the first read is refused.
-    let err = ext
-        .on_telemetry(
-            &tenant.host(),
-            &tenant.customer_scope(),
-            settings,
-            tenant.device_b,
-            &values,
-        )
+    let err = tenant
+        .telemetry(&ext, settings, tenant.device_b, (1, "t", 50.0))
         .unwrap_err();
     assert!(
         matches!(err, WasmError::Guest(GuestError::AccessDenied)),
@@ -323,14 +312,7 @@ fn read_other(
     what: &str,
 ) -> Result<Vec<clientele::wasm::Output>, WasmError> {
     let settings = format!(r#"{{"device":"{}","what":"{what}"}}"#, device.id);
-    ext.compute(
-        &tenant.host(),
-        &tenant.field_scope(),
-        tenant.device_a,
-        &settings,
-        &[],
-        7,
-    )
+    tenant.compute(ext, &settings, &[], 7)
 }
 
 #[test]
@@ -342,18 +324,28 @@ fn a_guest_asking_for_another_customers_device_gets_access_denied_never_the_data
     tenant
         .host
         .set_latest(tenant.device_b, "secret", 1, Value::Long(2));
-    let ext = load(artifacts::READ_OTHER, RELAXED);
+    let ext = load(artifacts::READ_OTHER, relaxed());
 
     // Its own device: allowed (the check is not refusing everything).
     let out = read_other(&tenant, &ext, tenant.device_a, "latest").unwrap();
     assert_eq!(out[0].key, "stolen-secret");
     assert_eq!(tenant.host.touched(), [tenant.device_a]);
 
-    for what in ["latest", "attributes", "save"] {
+    for what in ["latest", "attributes"] {
         let err = read_other(&tenant, &ext, tenant.device_b, what).unwrap_err();
         assert!(
             matches!(err, WasmError::Guest(GuestError::AccessDenied)),
             "{what}: {err:?}"
+        );
+    }
+    // Saving is customer logic's (a calculated field cannot import
+    // `data-write`): customer A's logic saving to customer B's device.
+    let writer = load(artifacts::WRITE_OTHER, relaxed());
+    for what in ["telemetry", "attributes"] {
+        let err = write_other(&tenant, &writer, tenant.device_b, what).unwrap_err();
+        assert!(
+            matches!(err, WasmError::Guest(GuestError::AccessDenied)),
+            "save {what}: {err:?}"
         );
     }
     // A device that does not exist reads the same: no probing for ids.
@@ -382,38 +374,78 @@ fn a_guest_asking_for_another_customers_device_gets_access_denied_never_the_data
         .keys()
         .any(|(_, k)| k == "planted");
     assert!(!planted, "nothing was written");
+    let planted = tenant
+        .host
+        .attributes
+        .lock()
+        .unwrap()
+        .keys()
+        .any(|(_, _, k)| k == "planted");
+    assert!(!planted, "no attribute was written");
 }
 
-/// Limits for the misbehaving guests: small caps, and a deadline that is
-/// short only for the guest that is meant to hit it. The others get a
-/// long one, so that a loaded machine cannot turn their error into a
-/// timeout.
-fn limits(path: &str) -> Limits {
+/// Runs the write-other guest as customer A's logic, on a telemetry event
+/// of customer A's device, saving `what` to `device`.
+fn write_other(
+    tenant: &Tenant,
+    ext: &Extension,
+    device: EntityRef,
+    what: &str,
+) -> Result<(), WasmError> {
+    let settings = format!(r#"{{"device":"{}","what":"{what}"}}"#, device.id);
+    tenant.telemetry(ext, &settings, tenant.device_a, (1, "t", 20.0))
+}
+
+#[test]
+fn customer_logic_saves_to_its_own_customers_device() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::WRITE_OTHER, relaxed());
+    write_other(&tenant, &ext, tenant.device_a, "telemetry").unwrap();
+    write_other(&tenant, &ext, tenant.device_a, "attributes").unwrap();
+    assert_eq!(tenant.host.touched(), [tenant.device_a, tenant.device_a]);
+    assert!(
+        tenant
+            .host
+            .latest
+            .lock()
+            .unwrap()
+            .contains_key(&(tenant.device_a, "planted".to_owned()))
+    );
+    assert_eq!(
+        tenant
+            .host
+            .attribute(tenant.device_a, AttributeScope::Server, "planted"),
+        Some(Value::Boolean(true))
+    );
+}
+
+/// The deadline of the guest that is meant to hit it.
+const SHORT: Duration = Duration::from_millis(50);
+
+/// Limits for the misbehaving guests: small caps, and `deadline`: [`SHORT`]
+/// only for the guest that is meant to hit it. The others get a [`LONG`]
+/// one, so that a loaded machine cannot turn their error into a timeout.
+fn small(deadline: Duration) -> Limits {
     Limits {
-        deadline: if path == artifacts::ENDLESS_LOOP {
-            Duration::from_millis(50)
-        } else {
-            RELAXED.deadline
-        },
+        deadline,
         memory_bytes: 16 << 20,
         max_host_calls: 100,
         ..Limits::default()
     }
 }
 
+/// Runs the guest at `path` with `settings` under [`small`] limits with
+/// a [`LONG`] deadline; it must fail.
 fn run(path: &str, settings: &str) -> WasmError {
+    run_until(path, settings, LONG)
+}
+
+fn run_until(path: &str, settings: &str, deadline: Duration) -> WasmError {
     let tenant = Tenant::new();
-    let ext = load(path, limits(path));
+    let ext = load(path, small(deadline));
     let args = [single("a", Value::Long(1))];
-    let err = ext
-        .compute(
-            &tenant.host(),
-            &tenant.field_scope(),
-            tenant.device_a,
-            settings,
-            &args,
-            0,
-        )
+    let err = tenant
+        .compute(&ext, settings, &args, 0)
         .expect_err("the guest must fail");
     assert_eq!(ext.warm_instances(), 0, "a failed instance is thrown away");
     err
@@ -421,7 +453,7 @@ fn run(path: &str, settings: &str) -> WasmError {
 
 #[test]
 fn an_endless_loop_is_stopped_by_the_deadline() {
-    let err = run(artifacts::ENDLESS_LOOP, "{}");
+    let err = run_until(artifacts::ENDLESS_LOOP, "{}", SHORT);
     assert!(
         matches!(err, WasmError::Timeout(d) if d == Duration::from_millis(50)),
         "{err:?}"
@@ -471,6 +503,12 @@ fn huge_and_invalid_outputs_are_refused() {
         matches!(&err, WasmError::InvalidOutput(m) if m.contains("300 bytes")),
         "{err:?}"
     );
+    // The rule for keys from devices: no NUL either.
+    let err = run(artifacts::HUGE_OUTPUT, r#"{"mode":"nul-key"}"#);
+    assert!(
+        matches!(&err, WasmError::InvalidOutput(m) if m.contains("NUL")),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -488,22 +526,73 @@ fn a_flood_of_host_calls_is_cut_off() {
 }
 
 #[test]
+fn the_first_host_call_past_the_budget_ends_the_invocation() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::HOST_CALL_FLOOD, small(LONG));
+    let flood = |call: &str, times: u32| {
+        let settings = format!(r#"{{"call":"{call}","times":{times}}}"#);
+        tenant.compute(&ext, &settings, &[], 0)
+    };
+    for call in ["log", "read"] {
+        // Exactly the budget: the guest finishes, and its instance is kept.
+        assert_eq!(flood(call, 100).unwrap(), []);
+        assert_eq!(ext.warm_instances(), 1, "{call}");
+        // One more: the invocation ends at that call, though the guest
+        // ignores errors and would return normally.
+        let err = flood(call, 101).unwrap_err();
+        assert!(
+            matches!(err, WasmError::HostCallLimit(100)),
+            "{call}: {err:?}"
+        );
+        assert_eq!(ext.warm_instances(), 0, "{call}");
+    }
+}
+
+#[test]
+fn a_save_past_the_output_budget_ends_the_invocation_and_saves_nothing() {
+    let tenant = Tenant::new();
+    let limits = Limits {
+        max_output_bytes: 1_000,
+        ..relaxed()
+    };
+    let ext = load(artifacts::WRITE_OTHER, limits);
+    let save = |bytes: usize| {
+        let settings = format!(
+            r#"{{"device":"{}","what":"attributes","bytes":{bytes}}}"#,
+            tenant.device_a.id
+        );
+        tenant.telemetry(&ext, &settings, tenant.device_a, (1, "t", 20.0))
+    };
+    let err = save(2_000).unwrap_err();
+    assert!(matches!(err, WasmError::OutputTooLarge(_)), "{err:?}");
+    assert!(tenant.host.touched().is_empty(), "nothing reached the host");
+    // Within the budget, the same save goes through.
+    save(500).unwrap();
+    assert_eq!(
+        tenant
+            .host
+            .attribute(tenant.device_a, AttributeScope::Server, "planted"),
+        Some(Value::String("x".repeat(500)))
+    );
+}
+
+#[test]
 fn every_misbehaving_guest_fails_alone_and_the_engine_keeps_serving() {
     let tenant = Tenant::new();
-    let good = load(artifacts::DEW_POINT, RELAXED);
+    let good = load(artifacts::DEW_POINT, relaxed());
     assert!(dew_point(&tenant, &good, 20.0, 50.0).is_ok());
     // All of them at once, from threads, as workers would.
     let bad = [
-        (artifacts::ENDLESS_LOOP, "{}"),
-        (artifacts::UNBOUNDED_ALLOC, "{}"),
-        (artifacts::DEEP_RECURSION, "{}"),
-        (artifacts::PANICS, "{}"),
-        (artifacts::HUGE_OUTPUT, "{}"),
-        (artifacts::HOST_CALL_FLOOD, "{}"),
+        (artifacts::ENDLESS_LOOP, SHORT),
+        (artifacts::UNBOUNDED_ALLOC, LONG),
+        (artifacts::DEEP_RECURSION, LONG),
+        (artifacts::PANICS, LONG),
+        (artifacts::HUGE_OUTPUT, LONG),
+        (artifacts::HOST_CALL_FLOOD, LONG),
     ];
     std::thread::scope(|s| {
-        for (path, settings) in bad {
-            s.spawn(move || run(path, settings));
+        for (path, deadline) in bad {
+            s.spawn(move || run_until(path, "{}", deadline));
         }
         s.spawn(|| {
             for _ in 0..50 {
@@ -517,7 +606,7 @@ fn every_misbehaving_guest_fails_alone_and_the_engine_keeps_serving() {
 
 fn load_err(bytes: &[u8]) -> LoadError {
     runtime()
-        .load("bad", bytes, RELAXED)
+        .load("bad", bytes, relaxed())
         .expect_err("must be refused")
 }
 
@@ -548,6 +637,14 @@ fn files_that_are_not_clientele_components_are_refused_with_clear_errors() {
         "{err:?}"
     );
 
+    // A calculated field is read-only: one that imports `data-write`
+    // (through a world of its own) does not load.
+    let err = load_err(&std::fs::read(artifacts::FIELD_WRITES).unwrap());
+    assert!(
+        matches!(&err, LoadError::UnsupportedImport { world: World::CalculatedField, reason } if reason.contains("data-write")),
+        "{err:?}"
+    );
+
     let small = Limits {
         max_component_bytes: 1024,
         ..Limits::default()
@@ -562,17 +659,8 @@ fn files_that_are_not_clientele_components_are_refused_with_clear_errors() {
 #[test]
 fn calling_the_wrong_world_is_an_error_not_a_trap() {
     let tenant = Tenant::new();
-    let ext = load(artifacts::THRESHOLD_ALARM, RELAXED);
-    let err = ext
-        .compute(
-            &tenant.host(),
-            &tenant.field_scope(),
-            tenant.device_a,
-            "{}",
-            &[],
-            0,
-        )
-        .unwrap_err();
+    let ext = load(artifacts::THRESHOLD_ALARM, relaxed());
+    let err = tenant.compute(&ext, "{}", &[], 0).unwrap_err();
     assert!(matches!(
         err,
         WasmError::WrongWorld {
@@ -593,7 +681,7 @@ fn a_restart_loads_compiled_code_from_the_cache_without_compiling() {
         let engine = WasmEngine::new(EngineConfig::default()).unwrap();
         let cache = ComponentCache::open(dir.path(), engine.engine()).unwrap();
         let runtime = Runtime::new(engine, Some(cache)).unwrap();
-        let ext = runtime.load("dew-point", &bytes, RELAXED).unwrap();
+        let ext = runtime.load("dew-point", &bytes, relaxed()).unwrap();
         let cache = runtime.cache().unwrap();
         assert_eq!(
             (cache.compilations(), cache.hits()),
@@ -617,6 +705,76 @@ fn a_restart_loads_compiled_code_from_the_cache_without_compiling() {
     start(0, 1);
 }
 
+#[test]
+fn loading_the_same_component_again_reuses_it_while_an_extension_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = WasmEngine::new(EngineConfig::default()).unwrap();
+    let cache = ComponentCache::open(dir.path(), engine.engine()).unwrap();
+    let runtime = Runtime::new(engine, Some(cache)).unwrap();
+    let bytes = std::fs::read(artifacts::ECHO_SUM).unwrap();
+    let counts = || {
+        let cache = runtime.cache().unwrap();
+        (cache.compilations(), cache.hits())
+    };
+
+    let first = runtime.load("first", &bytes, relaxed()).unwrap();
+    let few_calls = Limits {
+        max_host_calls: 5,
+        ..relaxed()
+    };
+    let second = runtime.load("second", &bytes, few_calls).unwrap();
+    assert_eq!(counts(), (1, 0), "loaded again without the cache");
+    assert_eq!(first.hash(), second.hash());
+
+    // Each is an extension of its own: its own limits, its own instances.
+    let tenant = Tenant::new();
+    let args = [single("a", Value::Long(3))];
+    for ext in [&first, &second] {
+        let out = tenant.compute(ext, "{}", &args, 0).unwrap();
+        assert_eq!(out[0].value, Value::Double(3.0));
+        assert_eq!(ext.warm_instances(), 1);
+    }
+
+    // Once no extension holds it, the next load reads the cache.
+    drop((first, second));
+    runtime.load("third", &bytes, relaxed()).unwrap();
+    assert_eq!(counts(), (1, 1));
+}
+
+#[test]
+fn opening_the_cache_deletes_other_engines_entries_and_temporary_files() {
+    let root = tempfile::tempdir().unwrap();
+    let engine = WasmEngine::new(EngineConfig::default()).unwrap();
+    let dir = ComponentCache::open(root.path(), engine.engine())
+        .unwrap()
+        .dir()
+        .to_owned();
+    // The directory is named by a sha256, stable across Rust releases.
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{name}"
+    );
+
+    // Left behind by an older wasmtime (one with the former 16-digit
+    // keys), by a crash mid-write, and something that is not the cache's.
+    let other_engine = root.path().join("0123456789abcdef");
+    std::fs::create_dir(&other_engine).unwrap();
+    std::fs::write(other_engine.join("x.cwasm"), b"old code").unwrap();
+    let tmp = dir.join("abc.cwasm.1-0.tmp");
+    std::fs::write(&tmp, b"half").unwrap();
+    let kept = dir.join("abc.cwasm");
+    std::fs::write(&kept, b"entry").unwrap();
+    let foreign = root.path().join("notes");
+    std::fs::create_dir(&foreign).unwrap();
+
+    let reopened = ComponentCache::open(root.path(), engine.engine()).unwrap();
+    assert_eq!(reopened.dir(), dir, "the same engine, the same directory");
+    assert!(!other_engine.exists());
+    assert!(!tmp.exists());
+    assert!(kept.exists() && foreign.exists());
+}
+
 /// Regression: two threads loading the same component into an empty cache
 /// wrote the same temporary file (named by process id only), and the one
 /// whose rename lost failed to load a perfectly good component.
@@ -629,7 +787,7 @@ fn loading_one_component_from_many_threads_at_once_succeeds() {
     let bytes = std::fs::read(artifacts::ECHO_SUM).unwrap();
     std::thread::scope(|s| {
         for _ in 0..4 {
-            s.spawn(|| runtime.load("echo-sum", &bytes, RELAXED).unwrap());
+            s.spawn(|| runtime.load("echo-sum", &bytes, relaxed()).unwrap());
         }
     });
     let left: Vec<_> = std::fs::read_dir(runtime.cache().unwrap().dir())

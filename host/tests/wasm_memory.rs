@@ -8,9 +8,9 @@ mod wasm_support;
 
 use std::time::Duration;
 
-use clientele::wasm::{Argument, ArgumentValue, Limits, TsKv, Value, WasmError};
+use clientele::wasm::{Limits, Value, WasmError};
 use clientele_guest_artifacts as artifacts;
-use wasm_support::{World as Tenant, load};
+use wasm_support::{World as Tenant, load, single};
 
 /// Resident set size of this process, in bytes (Linux).
 fn resident_bytes() -> u64 {
@@ -44,27 +44,16 @@ fn a_thousand_failing_calls_leave_resident_memory_flat() {
     ];
     let endless = load(artifacts::ENDLESS_LOOP, limits);
     let good = load(artifacts::ECHO_SUM, Limits::default());
-    let args = [Argument {
-        name: "a".into(),
-        value: ArgumentValue::Single(Some(TsKv {
-            ts: 0,
-            key: "a".into(),
-            value: Value::Long(2),
-        })),
-    }];
-    let host = tenant.host();
-    let scope = tenant.field_scope();
+    let args = [single("a", Value::Long(2))];
     let fail = |i: usize| {
-        // One in fifty is a timeout: they are slow (5 ms each) but must not
-        // leak either.
+        // One in fifty is a timeout: they are slow (5 ms, rounded up to a
+        // tick of the epoch) but must not leak either.
         let (ext, settings) = if i.is_multiple_of(50) {
             (&endless, "{}")
         } else {
             (&guests[i % guests.len()].0, guests[i % guests.len()].1)
         };
-        let err = ext
-            .compute(&host, &scope, tenant.device_a, settings, &args, 0)
-            .unwrap_err();
+        let err = tenant.compute(ext, settings, &args, 0).unwrap_err();
         assert!(
             !matches!(err, WasmError::Instantiate(_)),
             "the pool must not run dry: {err}"
@@ -90,8 +79,6 @@ fn a_thousand_failing_calls_leave_resident_memory_flat() {
         growth >> 10
     );
 
-    let out = good
-        .compute(&host, &scope, tenant.device_a, "{}", &args, 0)
-        .unwrap();
+    let out = tenant.compute(&good, "{}", &args, 0).unwrap();
     assert_eq!(out[0].value, Value::Double(2.0));
 }

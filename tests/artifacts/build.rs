@@ -12,9 +12,30 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The guest workspaces, relative to the repository root, and where their
-/// member crates live. A member's package name is its directory's name.
-const WORKSPACES: &[(&str, &[&str])] = &[("guest", &["examples"]), ("tests/guests", &["."])];
+/// A guest workspace to build.
+struct Workspace {
+    /// Its directory, relative to the repository root.
+    dir: &'static str,
+    /// Where its member crates live, relative to `dir`. A member's package
+    /// name is its directory's name.
+    members: &'static [&'static str],
+    /// What else its guests are built from, relative to the repository
+    /// root: a change there builds them again.
+    inputs: &'static [&'static str],
+}
+
+const WORKSPACES: &[Workspace] = &[
+    Workspace {
+        dir: "guest",
+        members: &["examples"],
+        inputs: &["wit", "guest/sdk"],
+    },
+    Workspace {
+        dir: "tests/guests",
+        members: &["."],
+        inputs: &["wit", "guest/sdk"],
+    },
+];
 
 fn main() {
     let manifest_dir =
@@ -29,10 +50,14 @@ fn main() {
     let target_dir = out_dir.join("wasm-target");
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
 
-    watch(&root.join("wit"));
     let mut artifacts = Vec::new();
-    for (workspace, member_dirs) in WORKSPACES {
-        let workspace = root.join(workspace);
+    for Workspace {
+        dir,
+        members: member_dirs,
+        inputs,
+    } in WORKSPACES
+    {
+        let workspace = root.join(dir);
         println!(
             "cargo:rerun-if-changed={}",
             workspace.join("Cargo.toml").display()
@@ -45,8 +70,8 @@ fn main() {
         for dir in *member_dirs {
             members.extend(crates_in(&workspace.join(dir)));
         }
-        if *workspace == *root.join("guest") {
-            watch(&workspace.join("sdk"));
+        for input in *inputs {
+            watch(&root.join(input));
         }
         for member in &members {
             watch(member);
@@ -98,12 +123,6 @@ fn main() {
         )
         .unwrap();
     }
-    writeln!(code, "/// Every component, by crate name.").unwrap();
-    writeln!(code, "pub const ALL: &[(&str, &str)] = &[").unwrap();
-    for (name, wasm) in &artifacts {
-        writeln!(code, "    ({name:?}, {:?}),", wasm.display().to_string()).unwrap();
-    }
-    writeln!(code, "];").unwrap();
     fs::write(out_dir.join("artifacts.rs"), code).expect("write artifacts.rs");
 }
 

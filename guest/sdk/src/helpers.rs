@@ -176,6 +176,14 @@ impl Arguments for [Argument] {
     }
 }
 
+/// The guest's JSON settings (`settings-json`) as a `T` of its own, or
+/// `invalid-argument` saying what does not fit: how a guest reads the
+/// settings of `compute` or `init`. Needs the `serde` feature.
+#[cfg(feature = "serde")]
+pub fn settings<T: serde::de::DeserializeOwned>(settings_json: &str) -> Result<T, Error> {
+    serde_json::from_str(settings_json).map_err(|e| Error::invalid(format!("settings: {e}")))
+}
+
 /// Logs a formatted message to the host's log:
 /// `log!(Info, "dew point {dp:.1} from {t} and {rh}")`. The level is a
 /// variant of [`log::Level`](crate::log::Level).

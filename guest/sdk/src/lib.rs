@@ -50,7 +50,8 @@ pub mod calculated_field {
 /// [`customer_logic::Guest`] and export it with [`export_customer_logic!`].
 ///
 /// The interfaces it shares with `calculated-field` are the same Rust types
-/// (re-exported at the crate root), so helpers work for both.
+/// (re-exported at the crate root), so helpers work for both. It also
+/// imports [`data_write`] and [`alarms`], which a calculated field cannot.
 pub mod customer_logic {
     wit_bindgen::generate!({
         path: "../../wit",
@@ -70,8 +71,12 @@ pub mod customer_logic {
 /// Entity ids, values, the error type: `clientele:platform/types`.
 pub use calculated_field::clientele::platform::types;
 
-/// Read and save attributes and telemetry: `clientele:platform/data`.
+/// Read attributes and telemetry: `clientele:platform/data`.
 pub use calculated_field::clientele::platform::data;
+
+/// Save attributes and telemetry (customer logic only):
+/// `clientele:platform/data-write`.
+pub use customer_logic::clientele::platform::data_write;
 
 /// Write to the host's log: `clientele:platform/log`. See also [`log!`].
 pub use calculated_field::clientele::platform::log;
@@ -82,3 +87,5 @@ pub use customer_logic::clientele::platform::alarms;
 pub use calculated_field::export_calculated_field;
 pub use customer_logic::export_customer_logic;
 pub use helpers::Arguments;
+#[cfg(feature = "serde")]
+pub use helpers::settings;

@@ -119,7 +119,7 @@ fn shape(msg: impl Into<String>) -> PayloadError {
     PayloadError::Shape(msg.into())
 }
 
-fn check_key(key: &str) -> Result<(), PayloadError> {
+pub(crate) fn check_key(key: &str) -> Result<(), PayloadError> {
     if key.is_empty() || key.len() > MAX_KEY_LEN || key.contains('\0') {
         return Err(shape(format!("invalid key '{}'", key.escape_debug())));
     }

@@ -4,8 +4,8 @@
 //!
 //! Every import is `trappable`: a host function returns
 //! `wasmtime::Result<Result<T, Error>>`, where the inner `Err` is what the
-//! guest sees (`access-denied`, `limit-exceeded`, ...) and the outer one
-//! ends the invocation (the host-call limit, a host bug).
+//! guest sees (`access-denied`, `invalid-argument`, ...) and the outer one
+//! ends the invocation (a per-invocation limit crossed, a host bug).
 
 /// The `calculated-field` world, and the interfaces it shares with
 /// `customer-logic` (`types`, `data`, `log`).
@@ -18,8 +18,9 @@ pub mod calculated_field {
     });
 }
 
-/// The `customer-logic` world; shared interfaces are those of
-/// [`calculated_field`], so one host implementation serves both.
+/// The `customer-logic` world: the interfaces of [`calculated_field`] (the
+/// same Rust types, so one host implementation serves both) plus
+/// `data-write` and `alarms`.
 pub mod customer_logic {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -35,4 +36,4 @@ pub mod customer_logic {
 }
 
 pub use calculated_field::clientele::platform::{data, log, types};
-pub use customer_logic::clientele::platform::alarms;
+pub use customer_logic::clientele::platform::{alarms, data_write};

@@ -1,12 +1,13 @@
 //! Compiled components on disk, so that a restart does not compile again.
 //!
 //! Layout: `<dir>/<engine key>/<sha256 of the component>.cwasm`. The engine
-//! key hashes [`Engine::precompile_compatibility_hash`] (wasmtime version,
-//! target, settings): code compiled by another engine is never looked at,
-//! it is in another directory.
+//! key is the sha256 of [`Engine::precompile_compatibility_hash`] (wasmtime
+//! version, target, settings): code compiled by another engine is never
+//! looked at, it is in another directory, and opening the cache deletes
+//! the directories of other engines (an upgrade leaves them behind).
 
 use std::fs;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,12 +28,15 @@ pub struct ComponentCache {
 
 impl ComponentCache {
     /// The cache under `root` (for example `<data dir>/wasm-cache`) for
-    /// `engine`; creates the directory.
+    /// `engine`; creates the directory. Entries of other engines (other
+    /// wasmtime versions or settings) and temporary files left by a crash
+    /// are deleted: nothing would ever read them.
     pub fn open(root: &Path, engine: &Engine) -> io::Result<Self> {
-        let mut hasher = DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut hasher);
-        let dir = root.join(format!("{:016x}", hasher.finish()));
+        let mut key = Sha256Hasher(Sha256::new());
+        engine.precompile_compatibility_hash().hash(&mut key);
+        let dir = root.join(hex(&key.0.finalize()));
         fs::create_dir_all(&dir)?;
+        prune(root, &dir);
         Ok(ComponentCache {
             dir,
             compiled: AtomicU64::new(0),
@@ -112,13 +116,70 @@ pub(crate) fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, LoadEr
 }
 
 /// The sha256 of `bytes`, in lowercase hex: a component's identity.
-pub fn content_hash(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for b in digest {
+pub(crate) fn content_hash(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         hex.push_str(&format!("{b:02x}"));
     }
     hex
+}
+
+/// Feeds what a [`Hash`] writes into sha256. Unlike `DefaultHasher`, whose
+/// algorithm may change with any Rust release (and with it every cache
+/// directory's name), sha256 gives the same key for the same engine
+/// whatever compiled the service.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Not what the key is made of (that is the whole digest), but a
+    /// `Hasher` must answer.
+    fn finish(&self) -> u64 {
+        let digest = self.0.clone().finalize();
+        u64::from_le_bytes(digest[..8].try_into().expect("sha256 has 32 bytes"))
+    }
+}
+
+/// Deletes what no one will read under `root`: the directories of other
+/// engines (named by a hex key: 64 digits, or 16 before keys were sha256),
+/// and the temporary files of writes a crash interrupted in `dir`. Only
+/// one service uses a data directory, and nothing is being written while
+/// it opens its cache. Failures are logged, not fatal: the cache works
+/// all the same.
+fn prune(root: &Path, dir: &Path) {
+    let is_engine_key =
+        |name: &str| matches!(name.len(), 16 | 64) && name.bytes().all(|b| b.is_ascii_hexdigit());
+    let mut doomed = Vec::new();
+    for entry in fs::read_dir(root).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let is_other_engine = path != dir
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+            && name.to_str().is_some_and(is_engine_key);
+        if is_other_engine {
+            doomed.push(path);
+        }
+    }
+    for path in doomed {
+        if let Err(e) = fs::remove_dir_all(&path) {
+            tracing::warn!(path = %path.display(), "could not delete another engine's cache: {e}");
+        }
+    }
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "tmp")
+            && let Err(e) = fs::remove_file(&path)
+        {
+            tracing::warn!(path = %path.display(), "could not delete a temporary file: {e}");
+        }
+    }
 }
 
 #[allow(unsafe_code)]

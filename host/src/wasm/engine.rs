@@ -1,7 +1,7 @@
 //! The one wasmtime engine: component model, epoch deadlines, pooling.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -14,9 +14,12 @@ use super::limits::Limits;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineConfig {
     /// Interval of the epoch ticker: the granularity of call deadlines.
+    /// The ticker runs only while a call is in progress.
     pub tick: Duration,
     /// Instances alive at once (warm and running), across all components.
-    /// Instantiating past it fails rather than taking more memory.
+    /// Instantiating past it fails rather than taking more memory. Half of
+    /// them at most are kept warm between calls, and a warm instance is
+    /// thrown away when a call needs its slot.
     pub max_instances: u32,
     /// Linear memory per instance the pool is built for; every
     /// [`Limits::memory_bytes`] used with this engine must fit in it.
@@ -26,7 +29,9 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
-            tick: Duration::from_millis(2),
+            // Deadlines are tens of milliseconds: 10 ms is plenty fine, and
+            // a fifth of the wake-ups of a 2 ms tick.
+            tick: Duration::from_millis(10),
             max_instances: 64,
             max_memory_bytes: Limits::default().memory_bytes,
         }
@@ -34,7 +39,8 @@ impl Default for EngineConfig {
 }
 
 /// A wasmtime [`Engine`] configured for Clientele's guests, plus the thread
-/// that advances its epoch so that a call's deadline can stop it.
+/// that advances its epoch so that a call's deadline can stop it (while
+/// calls hold a [`Busy`] guard).
 ///
 /// Cloning shares the engine and the ticker; the ticker stops when the last
 /// clone is dropped.
@@ -42,7 +48,7 @@ impl Default for EngineConfig {
 pub struct WasmEngine {
     engine: Engine,
     config: EngineConfig,
-    _ticker: Arc<Ticker>,
+    ticker: Arc<Ticker>,
 }
 
 impl std::fmt::Debug for WasmEngine {
@@ -99,7 +105,7 @@ impl WasmEngine {
         Ok(WasmEngine {
             engine,
             config,
-            _ticker: Arc::new(ticker),
+            ticker: Arc::new(ticker),
         })
     }
 
@@ -113,31 +119,81 @@ impl WasmEngine {
         &self.config
     }
 
-    /// Epoch ticks for `deadline`: at least one, rounded up, so that a call
-    /// is stopped between `deadline - tick` and `deadline` after it starts.
+    /// Epoch ticks for `deadline`: at least one, rounded up. A call starts
+    /// part-way through a tick, so it is stopped between `deadline - tick`
+    /// and `deadline` (rounded up to a tick) after it starts, plus however
+    /// late the ticker thread wakes.
     pub fn deadline_ticks(&self, deadline: Duration) -> u64 {
         let tick = self.config.tick.as_nanos().max(1);
         (deadline.as_nanos().div_ceil(tick) as u64).max(1)
     }
+
+    /// Keeps the epoch ticking until the guard is dropped. Anything that
+    /// runs guest code under a deadline (instantiation, calls) must hold
+    /// one, or the deadline never comes.
+    pub(crate) fn busy(&self) -> Busy<'_> {
+        let shared = &*self.ticker.shared;
+        if shared.busy.fetch_add(1, Ordering::SeqCst) == 0 {
+            // Under the lock, so that the wake-up cannot fall between the
+            // ticker's look at `busy` and its wait.
+            let _stop = shared.stop.lock().unwrap_or_else(PoisonError::into_inner);
+            shared.wake.notify_one();
+        }
+        Busy(shared)
+    }
 }
 
-/// A thread that calls [`Engine::increment_epoch`] every tick until it is
-/// dropped.
+/// A call in progress; see [`WasmEngine::busy`].
+pub(crate) struct Busy<'a>(&'a TickerShared);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A thread that calls [`Engine::increment_epoch`] every tick while any
+/// call is in progress, and sleeps otherwise: an idle service does not
+/// wake up a hundred times a second for nothing. Stops when dropped.
 struct Ticker {
-    stop: Arc<AtomicBool>,
+    shared: Arc<TickerShared>,
     thread: Option<JoinHandle<()>>,
+}
+
+struct TickerShared {
+    /// Calls in progress: [`Busy`] guards alive.
+    busy: AtomicUsize,
+    /// Set when the ticker must stop.
+    stop: Mutex<bool>,
+    /// Wakes the ticker: a first call began, or it must stop.
+    wake: Condvar,
 }
 
 impl Ticker {
     fn start(engine: &Engine, tick: Duration) -> wasmtime::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(TickerShared {
+            busy: AtomicUsize::new(0),
+            stop: Mutex::new(false),
+            wake: Condvar::new(),
+        });
         // A weak handle: the ticker must not keep the engine alive.
         let weak = engine.weak();
-        let flag = stop.clone();
+        let ticker = shared.clone();
         let thread = thread::Builder::new()
             .name("wasm-epoch".into())
             .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
+                loop {
+                    let mut stop = ticker.stop.lock().unwrap_or_else(PoisonError::into_inner);
+                    while !*stop && ticker.busy.load(Ordering::SeqCst) == 0 {
+                        stop = ticker
+                            .wake
+                            .wait(stop)
+                            .unwrap_or_else(PoisonError::into_inner);
+                    }
+                    if *stop {
+                        break;
+                    }
+                    drop(stop);
                     thread::sleep(tick);
                     match weak.upgrade() {
                         Some(engine) => engine.increment_epoch(),
@@ -146,7 +202,7 @@ impl Ticker {
                 }
             })?;
         Ok(Ticker {
-            stop,
+            shared,
             thread: Some(thread),
         })
     }
@@ -154,7 +210,12 @@ impl Ticker {
 
 impl Drop for Ticker {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        *self
+            .shared
+            .stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
+        self.shared.wake.notify_one();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -1,7 +1,7 @@
-//! The host side of the WIT imports (`data`, `alarms`, `log`): every entity
-//! a guest names is checked against the invocation's [`AccessScope`], every
-//! call is counted, every value is validated, and only then is the service's
-//! [`GuestHost`] asked.
+//! The host side of the WIT imports (`data`, `data-write`, `alarms`, `log`):
+//! every entity a guest names is checked against the invocation's
+//! [`AccessScope`], every call is counted, every value is validated, and
+//! only then is the service's [`GuestHost`] asked.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::bindings::types::{
     AlarmSeverity, AttributeScope, EntityId, EntityType, Error as GuestError, KeyValue, TsKv,
 };
-use super::bindings::{alarms, data, log, types};
-use super::limits::{MAX_KEY_BYTES, MAX_LOG_MESSAGE_BYTES};
+use super::bindings::{alarms, data, data_write, log, types};
+use super::limits::MAX_LOG_MESSAGE_BYTES;
 use super::state::HostState;
 use super::validate::{self, Refusal};
 
@@ -42,22 +42,8 @@ impl EntityRef {
         }
     }
 
-    pub fn asset(id: Uuid) -> Self {
-        EntityRef {
-            kind: EntityKind::Asset,
-            id,
-        }
-    }
-
-    pub fn customer(id: Uuid) -> Self {
-        EntityRef {
-            kind: EntityKind::Customer,
-            id,
-        }
-    }
-
     /// The WIT form, to hand to a guest.
-    pub fn to_wit(self) -> EntityId {
+    pub(crate) fn to_wit(self) -> EntityId {
         EntityId {
             entity_type: match self.kind {
                 EntityKind::Device => EntityType::Device,
@@ -70,7 +56,7 @@ impl EntityRef {
     }
 
     /// Parses what a guest sent; a malformed UUID is `invalid-argument`.
-    pub fn from_wit(id: &EntityId) -> Result<Self, GuestError> {
+    pub(crate) fn from_wit(id: &EntityId) -> Result<Self, GuestError> {
         let kind = match id.entity_type {
             EntityType::Device => EntityKind::Device,
             EntityType::Asset => EntityKind::Asset,
@@ -80,12 +66,6 @@ impl EntityRef {
         let uuid = Uuid::parse_str(&id.id)
             .map_err(|_| GuestError::InvalidArgument(format!("not a UUID: {:.64}", id.id)))?;
         Ok(EntityRef { kind, id: uuid })
-    }
-}
-
-impl fmt::Display for EntityRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}:{}", self.kind, self.id)
     }
 }
 
@@ -235,80 +215,6 @@ pub trait GuestHost: Send + Sync {
     }
 }
 
-/// Returned as a trap by a host call after the guest has been told
-/// `limit-exceeded` once: the invocation ends there.
-#[derive(Debug)]
-pub(crate) struct HostCallLimitReached;
-
-impl fmt::Display for HostCallLimitReached {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("host call limit reached")
-    }
-}
-
-impl std::error::Error for HostCallLimitReached {}
-
-/// A host call allowed to go ahead: the host to ask, about this entity.
-type Admitted = (Arc<dyn GuestHost>, EntityRef);
-
-/// The outcome of counting one host call.
-enum Admit {
-    /// Within budget: do it.
-    Go(Arc<dyn GuestHost>),
-    /// Just past the budget, or no host set: answer this error.
-    Refuse(GuestError),
-}
-
-impl HostState {
-    /// Counts a host call: within the budget the call goes ahead; the first
-    /// one past it is refused with `limit-exceeded`; any later one traps.
-    fn admit(&mut self) -> wasmtime::Result<Admit> {
-        let call = &mut self.call;
-        call.host_calls = call.host_calls.saturating_add(1);
-        if call.host_calls > call.max_host_calls {
-            if call.told_limit {
-                return Err(wasmtime::Error::new(HostCallLimitReached));
-            }
-            call.told_limit = true;
-            return Ok(Admit::Refuse(GuestError::LimitExceeded(format!(
-                "more than {} host calls in one invocation",
-                call.max_host_calls
-            ))));
-        }
-        Ok(match &call.host {
-            Some(host) => Admit::Go(host.clone()),
-            None => Admit::Refuse(GuestError::Internal("no host for this call".into())),
-        })
-    }
-
-    /// Admits the call and checks that `entity` is in scope.
-    fn admit_entity(
-        &mut self,
-        entity: &EntityId,
-    ) -> wasmtime::Result<Result<Admitted, GuestError>> {
-        let host = match self.admit()? {
-            Admit::Go(host) => host,
-            Admit::Refuse(e) => return Ok(Err(e)),
-        };
-        let entity = match EntityRef::from_wit(entity) {
-            Ok(e) => e,
-            Err(e) => return Ok(Err(e)),
-        };
-        if !self.call.scope.allows(&entity, host.as_ref()) {
-            self.call.denied += 1;
-            return Ok(Err(GuestError::AccessDenied));
-        }
-        Ok(Ok((host, entity)))
-    }
-}
-
-fn refusal(r: Refusal) -> GuestError {
-    match r {
-        Refusal::TooLarge(m) => GuestError::LimitExceeded(format!("data to save: {m}")),
-        Refusal::Invalid(m) => GuestError::InvalidArgument(m),
-    }
-}
-
 /// `?` for the inner (guest-visible) error inside a trappable host function.
 macro_rules! guest_try {
     ($e:expr) => {
@@ -317,6 +223,74 @@ macro_rules! guest_try {
             Err(e) => return Ok(Err(e)),
         }
     };
+}
+
+/// A per-invocation limit crossed by a host call. It is returned as a trap,
+/// so the invocation ends at that call: a guest is never left to carry on
+/// with part of what it asked for (the WIT docs promise exactly this).
+#[derive(Debug)]
+pub(crate) enum LimitReached {
+    /// One host call more than [`Limits::max_host_calls`](super::Limits).
+    HostCalls,
+    /// Data to save or alarm details past the invocation's byte budget
+    /// (shared with the outputs): what was too large.
+    Bytes(String),
+}
+
+impl fmt::Display for LimitReached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimitReached::HostCalls => f.write_str("host call limit reached"),
+            LimitReached::Bytes(m) => write!(f, "output byte limit reached: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for LimitReached {}
+
+/// A host call allowed to go ahead: the host to ask, about this entity.
+type Admitted = (Arc<dyn GuestHost>, EntityRef);
+
+impl HostState {
+    /// Counts a host call. Within the budget it goes ahead (with the host
+    /// of the call in progress); the first call past it ends the invocation.
+    fn admit(&mut self) -> wasmtime::Result<Result<Arc<dyn GuestHost>, GuestError>> {
+        let call = &mut self.call;
+        call.host_calls = call.host_calls.saturating_add(1);
+        if call.host_calls > self.limits.max_host_calls {
+            return Err(wasmtime::Error::new(LimitReached::HostCalls));
+        }
+        // No host outside a call: a guest calling in from its start
+        // function, while it is being instantiated.
+        Ok(call
+            .host
+            .clone()
+            .ok_or_else(|| GuestError::Internal("no host outside a call".into())))
+    }
+
+    /// Admits the call and checks that `entity` is in scope.
+    fn admit_entity(
+        &mut self,
+        entity: &EntityId,
+    ) -> wasmtime::Result<Result<Admitted, GuestError>> {
+        let host = guest_try!(self.admit()?);
+        let entity = guest_try!(EntityRef::from_wit(entity));
+        if !self.call.scope.allows(&entity, host.as_ref()) {
+            return Ok(Err(GuestError::AccessDenied));
+        }
+        Ok(Ok((host, entity)))
+    }
+}
+
+/// What a refused batch means: too large ends the invocation (like too
+/// many host calls), invalid is an error the guest can handle.
+fn refused(r: Refusal) -> wasmtime::Result<GuestError> {
+    match r {
+        Refusal::TooLarge(m) => Err(wasmtime::Error::new(LimitReached::Bytes(format!(
+            "data to save: {m}"
+        )))),
+        Refusal::Invalid(m) => Ok(GuestError::InvalidArgument(m)),
+    }
 }
 
 impl types::Host for HostState {}
@@ -342,14 +316,18 @@ impl data::Host for HostState {
         guest_try!(check_keys(&keys));
         Ok(host.read_latest(&self.call.scope, &entity, &keys))
     }
+}
 
+impl data_write::Host for HostState {
     fn save_telemetry(
         &mut self,
         entity: EntityId,
         values: Vec<TsKv>,
     ) -> wasmtime::Result<Result<(), GuestError>> {
         let (host, entity) = guest_try!(self.admit_entity(&entity)?);
-        guest_try!(validate::check_ts_kvs(&values, &mut self.call.budget).map_err(refusal));
+        if let Err(r) = validate::check_ts_kvs(&values, &mut self.call.budget) {
+            return Ok(Err(refused(r)?));
+        }
         Ok(host.save_telemetry(&self.call.scope, &entity, values))
     }
 
@@ -365,7 +343,9 @@ impl data::Host for HostState {
                 "client attributes belong to the device".into(),
             )));
         }
-        guest_try!(validate::check_key_values(&values, &mut self.call.budget).map_err(refusal));
+        if let Err(r) = validate::check_key_values(&values, &mut self.call.budget) {
+            return Ok(Err(refused(r)?));
+        }
         Ok(host.save_attributes(&self.call.scope, &entity, scope, values))
     }
 }
@@ -380,12 +360,10 @@ impl alarms::Host for HostState {
     ) -> wasmtime::Result<Result<(), GuestError>> {
         let (host, originator) = guest_try!(self.admit_entity(&originator)?);
         guest_try!(check_alarm_type(&alarm_type));
-        guest_try!(
-            self.call
-                .budget
-                .take(alarm_type.len() + details_json.len())
-                .map_err(|m| GuestError::LimitExceeded(format!("alarm details: {m}")))
-        );
+        if let Err(m) = self.call.budget.take(alarm_type.len() + details_json.len()) {
+            let m = format!("alarm details: {m}");
+            return Err(wasmtime::Error::new(LimitReached::Bytes(m)));
+        }
         let details: serde_json::Value = guest_try!(
             serde_json::from_str(&details_json)
                 .map_err(|e| GuestError::InvalidArgument(format!("details-json: {e}")))
@@ -417,11 +395,7 @@ impl alarms::Host for HostState {
 
 impl log::Host for HostState {
     fn log(&mut self, level: LogLevel, mut message: String) -> wasmtime::Result<()> {
-        let host = match self.admit()? {
-            Admit::Go(host) => host,
-            // Past the budget a log line is dropped; the next call traps.
-            Admit::Refuse(_) => return Ok(()),
-        };
+        let host = self.admit()?;
         if message.len() > MAX_LOG_MESSAGE_BYTES {
             let mut end = MAX_LOG_MESSAGE_BYTES;
             while !message.is_char_boundary(end) {
@@ -429,7 +403,7 @@ impl log::Host for HostState {
             }
             message.truncate(end);
         }
-        let extension = &self.call.extension;
+        let extension = &self.extension;
         match level {
             LogLevel::Trace => tracing::trace!(target: "clientele::guest", %extension, "{message}"),
             LogLevel::Debug => tracing::debug!(target: "clientele::guest", %extension, "{message}"),
@@ -437,7 +411,9 @@ impl log::Host for HostState {
             LogLevel::Warn => tracing::warn!(target: "clientele::guest", %extension, "{message}"),
             LogLevel::Error => tracing::error!(target: "clientele::guest", %extension, "{message}"),
         }
-        host.log(&self.call.scope, level, &message);
+        if let Ok(host) = host {
+            host.log(&self.call.scope, level, &message);
+        }
         Ok(())
     }
 }
@@ -451,12 +427,8 @@ fn check_keys(keys: &[String]) -> Result<(), GuestError> {
         .map_err(GuestError::InvalidArgument)
 }
 
+/// Alarm types follow the rule for keys.
 fn check_alarm_type(alarm_type: &str) -> Result<(), GuestError> {
-    if alarm_type.is_empty() || alarm_type.len() > MAX_KEY_BYTES {
-        return Err(GuestError::InvalidArgument(format!(
-            "alarm type of {} bytes: 1 to {MAX_KEY_BYTES} allowed",
-            alarm_type.len()
-        )));
-    }
-    Ok(())
+    validate::check_key(alarm_type)
+        .map_err(|m| GuestError::InvalidArgument(format!("alarm type: {m}")))
 }

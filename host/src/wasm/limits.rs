@@ -12,14 +12,15 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Wall time one call may run before it is stopped (epoch deadline).
-    /// The engine's tick is the granularity: a call may run up to one tick
-    /// longer.
+    /// The engine's tick is the granularity: the deadline is rounded up to
+    /// whole ticks, and since a call starts part-way through a tick it is
+    /// stopped up to one tick earlier than that (see
+    /// [`WasmEngine::deadline_ticks`](super::WasmEngine::deadline_ticks)).
     pub deadline: Duration,
     /// Linear memory one instance may grow to, in bytes.
     pub memory_bytes: usize,
-    /// Size of what one call returns, in bytes: keys and values, plus
-    /// [`OUTPUT_ENTRY_OVERHEAD`] per output so that a million empty outputs
-    /// count too.
+    /// Size of what one call returns or saves, in bytes: keys and values,
+    /// plus 16 bytes per entry so that a million empty outputs count too.
     pub max_output_bytes: usize,
     /// Host calls (reads, writes, alarms, log lines) one call may make.
     pub max_host_calls: u32,
@@ -29,13 +30,10 @@ pub struct Limits {
 
 /// Bytes one output counts for on top of its key and value (see
 /// [`Limits::max_output_bytes`]).
-pub const OUTPUT_ENTRY_OVERHEAD: usize = 16;
-
-/// Longest key accepted from a guest, as ThingsBoard.
-pub const MAX_KEY_BYTES: usize = 255;
+pub(crate) const OUTPUT_ENTRY_OVERHEAD: usize = 16;
 
 /// Longest log message kept; longer ones are cut.
-pub const MAX_LOG_MESSAGE_BYTES: usize = 1024;
+pub(crate) const MAX_LOG_MESSAGE_BYTES: usize = 1024;
 
 impl Default for Limits {
     fn default() -> Self {

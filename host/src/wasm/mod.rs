@@ -40,9 +40,9 @@ pub use bindings::customer_logic::LifecycleEvent;
 pub use bindings::types::{
     AlarmSeverity, AttributeScope, Error as GuestError, KeyValue, TsKv, Value,
 };
-pub use cache::{ComponentCache, content_hash};
+pub use cache::ComponentCache;
 pub use engine::{EngineConfig, WasmEngine};
 pub use error::{LoadError, WasmError};
 pub use host_api::{AccessScope, EntityKind, EntityRef, GuestHost, LogLevel, Owner};
-pub use limits::{Limits, MAX_KEY_BYTES, MAX_LOG_MESSAGE_BYTES, OUTPUT_ENTRY_OVERHEAD};
+pub use limits::Limits;
 pub use runtime::{Extension, Runtime, World};

@@ -1,10 +1,12 @@
 //! Loading components and calling guests under limits.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Store, Trap};
+use wasmtime::{PoolConcurrencyLimitError, Store, Trap};
 
 use super::bindings::calculated_field::{Argument, CalculatedField, CalculatedFieldPre, Output};
 use super::bindings::customer_logic::{CustomerLogic, CustomerLogicPre, LifecycleEvent};
@@ -12,7 +14,7 @@ use super::bindings::types::{AttributeScope, Error as GuestError, KeyValue, TsKv
 use super::cache::{self, ComponentCache};
 use super::engine::WasmEngine;
 use super::error::{LoadError, WasmError};
-use super::host_api::{AccessScope, EntityRef, GuestHost, HostCallLimitReached};
+use super::host_api::{AccessScope, EntityRef, GuestHost, LimitReached};
 use super::limits::Limits;
 use super::state::{self, HostState, STDERR_BYTES};
 use super::validate::{self, Refusal};
@@ -33,18 +35,30 @@ impl fmt::Display for World {
     }
 }
 
-/// Warm instances kept per extension, all scopes together.
-const MAX_WARM_PER_EXTENSION: usize = 8;
 /// Warm instances kept per extension and scope (concurrent callers).
 const MAX_WARM_PER_KEY: usize = 2;
 
+/// Times an instantiation that found the engine's pool full is tried again,
+/// each time after throwing away the least recently used warm instance (if
+/// any is left). More than once: between the failure and the eviction
+/// another call may take that warm instance, and free a slot only a moment
+/// later.
+const POOL_FULL_RETRIES: u32 = 3;
+
 /// Loads components into [`Extension`]s. One per process: it holds the
-/// engine, the linkers of both worlds and the compiled-code cache.
+/// engine, the linkers of both worlds, the compiled-code cache and the warm
+/// instances of every extension it loaded.
 pub struct Runtime {
     engine: WasmEngine,
     cache: Option<ComponentCache>,
     calculated_field: Linker<HostState>,
     customer_logic: Linker<HostState>,
+    warm: Arc<WarmPool>,
+    /// Components prepared by this runtime, by content hash, for as long
+    /// as an extension holds them: loading the same bytes again (under
+    /// other limits, under another name) reuses the compiled code and its
+    /// pre-instantiation instead of deserializing and linking it again.
+    prepared: Mutex<HashMap<String, Weak<Prepared>>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -70,17 +84,17 @@ impl Runtime {
         state::add_wasi_to_linker(&mut customer_logic)?;
         Cl::add_to_linker::<_, HasSelf<_>>(&mut customer_logic, |s| s)?;
 
+        // Warm instances hold slots of the engine's pool: half of it is
+        // left to calls that need a new instance.
+        let warm = Arc::new(WarmPool::new(engine.config().max_instances as usize / 2));
         Ok(Runtime {
             engine,
             cache,
             calculated_field,
             customer_logic,
+            warm,
+            prepared: Mutex::new(HashMap::new()),
         })
-    }
-
-    /// The engine guests run on.
-    pub fn engine(&self) -> &WasmEngine {
-        &self.engine
     }
 
     /// The compiled-code cache, if any.
@@ -90,7 +104,8 @@ impl Runtime {
 
     /// Validates and prepares a component: it must be a component (not a
     /// core module), implement one of the two worlds, and import nothing
-    /// else; compiled code comes from the cache when it is there. `name`
+    /// else; compiled code comes from the cache when it is there, and from
+    /// an extension already loaded from the same bytes before that. `name`
     /// appears in the guest's log lines. `limits.memory_bytes` is capped by
     /// the engine's pool.
     pub fn load(&self, name: &str, bytes: &[u8], limits: Limits) -> Result<Extension, LoadError> {
@@ -102,6 +117,40 @@ impl Runtime {
         }
         check_header(bytes)?;
         let hash = cache::content_hash(bytes);
+        let prepared = match self.prepared_already(&hash) {
+            Some(prepared) => prepared,
+            None => {
+                let prepared = Arc::new(self.prepare(bytes, hash.clone())?);
+                if let Ok(mut map) = self.prepared.lock() {
+                    map.retain(|_, p| p.strong_count() > 0);
+                    map.insert(hash, Arc::downgrade(&prepared));
+                }
+                prepared
+            }
+        };
+        let limits = Limits {
+            memory_bytes: limits
+                .memory_bytes
+                .min(self.engine.config().max_memory_bytes),
+            ..limits
+        };
+        Ok(Extension(Arc::new(Inner {
+            name: name.to_owned(),
+            prepared,
+            limits,
+            ticks: self.engine.deadline_ticks(limits.deadline),
+            engine: self.engine.clone(),
+            id: NEXT_EXTENSION_ID.fetch_add(1, Ordering::Relaxed),
+            warm: self.warm.clone(),
+        })))
+    }
+
+    fn prepared_already(&self, hash: &str) -> Option<Arc<Prepared>> {
+        self.prepared.lock().ok()?.get(hash)?.upgrade()
+    }
+
+    /// Compiles (or loads from the cache), checks the world and links.
+    fn prepare(&self, bytes: &[u8], hash: String) -> Result<Prepared, LoadError> {
         let engine = self.engine.engine();
         let component = match &self.cache {
             Some(cache) => cache.load_or_compile(engine, bytes, &hash)?,
@@ -130,22 +179,7 @@ impl Runtime {
                 Pre::CustomerLogic(CustomerLogicPre::new(pre).map_err(mismatch)?)
             }
         };
-        let limits = Limits {
-            memory_bytes: limits
-                .memory_bytes
-                .min(self.engine.config().max_memory_bytes),
-            ..limits
-        };
-        Ok(Extension(Arc::new(Inner {
-            name: name.to_owned(),
-            hash,
-            world,
-            limits,
-            ticks: self.engine.deadline_ticks(limits.deadline),
-            engine: self.engine.clone(),
-            pre,
-            warm: Mutex::new(Vec::new()),
-        })))
+        Ok(Prepared { hash, pre })
     }
 }
 
@@ -180,6 +214,15 @@ enum Pre {
     CustomerLogic(CustomerLogicPre<HostState>),
 }
 
+impl Pre {
+    fn world(&self) -> World {
+        match self {
+            Pre::CalculatedField(_) => World::CalculatedField,
+            Pre::CustomerLogic(_) => World::CustomerLogic,
+        }
+    }
+}
+
 enum Instance {
     CalculatedField(CalculatedField),
     CustomerLogic(CustomerLogic),
@@ -187,29 +230,197 @@ enum Instance {
 
 /// Which callers may share a warm instance: the same tenant and customer
 /// (a guest's globals must never carry one customer's data to another),
-/// and for customer logic the same settings (given to `init`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct WarmKey {
+/// and for customer logic the same settings (given to `init`). Borrowed,
+/// so that looking for a warm instance allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct WarmKey<'a> {
+    tenant: uuid::Uuid,
+    customer: Option<uuid::Uuid>,
+    settings: &'a str,
+}
+
+/// A [`WarmKey`] kept with its instance.
+struct OwnedWarmKey {
     tenant: uuid::Uuid,
     customer: Option<uuid::Uuid>,
     settings: String,
 }
 
+impl WarmKey<'_> {
+    fn to_owned(self) -> OwnedWarmKey {
+        OwnedWarmKey {
+            tenant: self.tenant,
+            customer: self.customer,
+            settings: self.settings.to_owned(),
+        }
+    }
+}
+
+impl OwnedWarmKey {
+    fn borrow(&self) -> WarmKey<'_> {
+        WarmKey {
+            tenant: self.tenant,
+            customer: self.customer,
+            settings: &self.settings,
+        }
+    }
+}
+
 struct Warm {
-    key: WarmKey,
+    key: OwnedWarmKey,
     store: Store<HostState>,
     instance: Instance,
 }
 
+/// Identifies an [`Extension`] (all its clones) in the [`WarmPool`].
+static NEXT_EXTENSION_ID: AtomicU64 = AtomicU64::new(0);
+
+/// The instances kept warm between calls, for every extension of a
+/// [`Runtime`] together. Each holds a slot of the engine's instance pool,
+/// so there are at most `budget` of them: keeping one more throws away the
+/// least recently used, whichever extension it belongs to. An extension
+/// that is no longer called thus gives its slots back to those that are.
+struct WarmPool {
+    budget: usize,
+    parked: Mutex<Parked>,
+}
+
+#[derive(Default)]
+struct Parked {
+    /// Counts puts, to order instances by last use.
+    clock: u64,
+    instances: Vec<ParkedInstance>,
+}
+
+struct ParkedInstance {
+    extension: u64,
+    last_used: u64,
+    warm: Warm,
+}
+
+impl WarmPool {
+    fn new(budget: usize) -> Self {
+        WarmPool {
+            budget,
+            parked: Mutex::new(Parked::default()),
+        }
+    }
+
+    /// A warm instance of `extension` for `key`, the most recently used.
+    fn take(&self, extension: u64, key: WarmKey<'_>) -> Option<Warm> {
+        let mut parked = self.parked.lock().ok()?;
+        let i = parked
+            .instances
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.extension == extension && p.warm.key.borrow() == key)
+            .max_by_key(|(_, p)| p.last_used)?
+            .0;
+        Some(parked.instances.swap_remove(i).warm)
+    }
+
+    /// Keeps `warm` for later calls of `extension`, unless as many
+    /// instances are kept for its key already; past the budget, throws
+    /// away the least recently used instance.
+    fn put(&self, extension: u64, warm: Warm) {
+        let Ok(mut parked) = self.parked.lock() else {
+            return;
+        };
+        let same_key = parked
+            .instances
+            .iter()
+            .filter(|p| p.extension == extension && p.warm.key.borrow() == warm.key.borrow())
+            .count();
+        if same_key >= MAX_WARM_PER_KEY {
+            drop(parked);
+            return; // `warm` is dropped after the lock is released.
+        }
+        parked.clock += 1;
+        let last_used = parked.clock;
+        parked.instances.push(ParkedInstance {
+            extension,
+            last_used,
+            warm,
+        });
+        let evicted = (parked.instances.len() > self.budget)
+            .then(|| parked.remove_least_recently_used())
+            .flatten();
+        // Dropping a store returns its slot to the pool: not under the lock.
+        drop(parked);
+        drop(evicted);
+    }
+
+    /// Throws away the least recently used warm instance, of any extension,
+    /// to free a slot of the pool.
+    fn evict_one(&self) {
+        let evicted = self
+            .parked
+            .lock()
+            .ok()
+            .and_then(|mut p| p.remove_least_recently_used());
+        drop(evicted);
+    }
+
+    /// Throws away every warm instance of `extension`.
+    fn remove(&self, extension: u64) {
+        let Ok(mut parked) = self.parked.lock() else {
+            return;
+        };
+        let (gone, kept) = std::mem::take(&mut parked.instances)
+            .into_iter()
+            .partition(|p| p.extension == extension);
+        parked.instances = kept;
+        drop(parked);
+        drop::<Vec<ParkedInstance>>(gone);
+    }
+
+    fn count(&self, extension: u64) -> usize {
+        self.parked.lock().map_or(0, |p| {
+            p.instances
+                .iter()
+                .filter(|p| p.extension == extension)
+                .count()
+        })
+    }
+}
+
+impl Parked {
+    fn remove_least_recently_used(&mut self) -> Option<ParkedInstance> {
+        let i = self
+            .instances
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, p)| p.last_used)?
+            .0;
+        Some(self.instances.swap_remove(i))
+    }
+}
+
+/// A validated component, compiled and linked: what every extension
+/// loaded from the same bytes shares.
+struct Prepared {
+    /// The sha256 of the component, in hex.
+    hash: String,
+    pre: Pre,
+}
+
+/// An extension: a prepared component, and how it is called.
 struct Inner {
     name: String,
-    hash: String,
-    world: World,
+    prepared: Arc<Prepared>,
     limits: Limits,
     ticks: u64,
     engine: WasmEngine,
-    pre: Pre,
-    warm: Mutex<Vec<Warm>>,
+    id: u64,
+    warm: Arc<WarmPool>,
+}
+
+impl Drop for Inner {
+    /// The last clone of an extension is gone: so are its warm instances,
+    /// and their slots of the pool.
+    fn drop(&mut self) {
+        self.warm.remove(self.id);
+    }
 }
 
 /// A loaded, validated component, ready to call. Cheap to clone; safe to
@@ -226,8 +437,8 @@ impl fmt::Debug for Extension {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Extension")
             .field("name", &self.0.name)
-            .field("world", &self.0.world)
-            .field("hash", &self.0.hash)
+            .field("world", &self.world())
+            .field("hash", &self.0.prepared.hash)
             .finish_non_exhaustive()
     }
 }
@@ -235,30 +446,17 @@ impl fmt::Debug for Extension {
 impl Extension {
     /// The world it implements.
     pub fn world(&self) -> World {
-        self.0.world
+        self.0.prepared.pre.world()
     }
 
     /// The sha256 of the component, in hex.
     pub fn hash(&self) -> &str {
-        &self.0.hash
-    }
-
-    /// The limits its calls run under.
-    pub fn limits(&self) -> &Limits {
-        &self.0.limits
+        &self.0.prepared.hash
     }
 
     /// Warm instances kept for reuse.
     pub fn warm_instances(&self) -> usize {
-        self.0.warm.lock().map(|w| w.len()).unwrap_or(0)
-    }
-
-    /// Throws away every warm instance (for example when the extension is
-    /// replaced or its customer's scope changed).
-    pub fn drop_warm_instances(&self) {
-        if let Ok(mut warm) = self.0.warm.lock() {
-            warm.clear();
-        }
+        self.0.warm.count(self.0.id)
     }
 
     /// Runs a calculated field: `compute` for `entity`, with its settings,
@@ -345,20 +543,19 @@ impl Extension {
     /// the instance away: checks that it starts, and lets a benchmark time
     /// instantiation alone.
     pub fn instantiate_once(&self) -> Result<(), WasmError> {
+        let _busy = self.0.engine.busy();
         let key = WarmKey {
             tenant: uuid::Uuid::nil(),
             customer: None,
-            settings: String::new(),
+            settings: "",
         };
         self.instantiate(key).map(drop)
     }
 
     fn expect(&self, called: World) -> Result<(), WasmError> {
-        if self.0.world != called {
-            return Err(WasmError::WrongWorld {
-                called,
-                actual: self.0.world,
-            });
+        let actual = self.world();
+        if actual != called {
+            return Err(WasmError::WrongWorld { called, actual });
         }
         Ok(())
     }
@@ -398,23 +595,22 @@ impl Extension {
         check: impl FnOnce(&mut HostState, &R) -> Result<(), WasmError>,
     ) -> Result<R, WasmError> {
         let inner = &*self.0;
+        let _busy = inner.engine.busy();
         let key = WarmKey {
             tenant: scope.tenant_id,
             customer: scope.customer_id,
             // Calculated fields get their settings per call, not at init.
-            settings: match inner.world {
-                World::CalculatedField => String::new(),
-                World::CustomerLogic => settings_json.to_owned(),
+            settings: match self.world() {
+                World::CalculatedField => "",
+                World::CustomerLogic => settings_json,
             },
         };
-        let (mut warm, fresh) = match self.take_warm(&key) {
+        let (mut warm, fresh) = match self.take_warm(key) {
             Some(warm) => (warm, false),
             None => (self.instantiate(key)?, true),
         };
         let store = &mut warm.store;
-        store
-            .data_mut()
-            .begin_call(host.clone(), scope.clone(), &inner.limits);
+        store.data_mut().begin_call(host.clone(), scope);
         store.set_epoch_deadline(inner.ticks);
 
         let result = match (&warm.instance, fresh) {
@@ -436,9 +632,28 @@ impl Extension {
         outcome
     }
 
+    /// A new store and instance. When the engine's pool is full, warm
+    /// instances (of any extension) make room, least recently used first.
+    fn instantiate(&self, key: WarmKey<'_>) -> Result<Warm, WasmError> {
+        let mut retries = 0;
+        loop {
+            match self.try_instantiate(key) {
+                Err(Instantiation::PoolFull(_)) if retries < POOL_FULL_RETRIES => {
+                    retries += 1;
+                    self.0.warm.evict_one();
+                }
+                Err(Instantiation::PoolFull(e)) => {
+                    return Err(WasmError::Instantiate(format!("{e:#}")));
+                }
+                Err(Instantiation::Failed(e)) => return Err(e),
+                Ok(warm) => return Ok(warm),
+            }
+        }
+    }
+
     /// A new store and instance, under the deadline (instantiation runs
     /// guest code: start functions, data initialisation).
-    fn instantiate(&self, key: WarmKey) -> Result<Warm, WasmError> {
+    fn try_instantiate(&self, key: WarmKey<'_>) -> Result<Warm, Instantiation> {
         let inner = &*self.0;
         let mut store = Store::new(
             inner.engine.engine(),
@@ -447,22 +662,25 @@ impl Extension {
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(inner.ticks);
-        let instance = match &inner.pre {
+        let instance = match &inner.prepared.pre {
             Pre::CalculatedField(pre) => pre.instantiate(&mut store).map(Instance::CalculatedField),
             Pre::CustomerLogic(pre) => pre.instantiate(&mut store).map(Instance::CustomerLogic),
         };
         match instance {
             Ok(instance) => Ok(Warm {
-                key,
+                key: key.to_owned(),
                 store,
                 instance,
             }),
             // A trap while starting is the guest's; anything else (the
             // instance pool is full) is the host's.
             Err(e) if e.downcast_ref::<Trap>().is_some() || store.data().limiter.hit => {
-                Err(self.trap_error(e, store.data()))
+                Err(Instantiation::Failed(self.trap_error(e, store.data())))
             }
-            Err(e) => Err(WasmError::Instantiate(format!("{e:#}"))),
+            Err(e) if e.is::<PoolConcurrencyLimitError>() => Err(Instantiation::PoolFull(e)),
+            Err(e) => Err(Instantiation::Failed(WasmError::Instantiate(format!(
+                "{e:#}"
+            )))),
         }
     }
 
@@ -471,11 +689,7 @@ impl Extension {
         result: wasmtime::Result<Result<R, GuestError>>,
         state: &HostState,
     ) -> Result<R, WasmError> {
-        let call = &state.call;
         match result {
-            // A guest told `limit-exceeded` did not get all it asked for;
-            // whatever it made of that is not trusted.
-            Ok(_) if call.told_limit => Err(WasmError::HostCallLimit(call.max_host_calls)),
             Ok(Ok(r)) => Ok(r),
             Ok(Err(e)) => Err(WasmError::Guest(e)),
             Err(e) => Err(self.trap_error(e, state)),
@@ -483,8 +697,12 @@ impl Extension {
     }
 
     fn trap_error(&self, err: wasmtime::Error, state: &HostState) -> WasmError {
-        if err.downcast_ref::<HostCallLimitReached>().is_some() {
-            return WasmError::HostCallLimit(state.call.max_host_calls);
+        match err.downcast_ref::<LimitReached>() {
+            Some(LimitReached::HostCalls) => {
+                return WasmError::HostCallLimit(self.0.limits.max_host_calls);
+            }
+            Some(LimitReached::Bytes(m)) => return WasmError::OutputTooLarge(m.clone()),
+            None => {}
         }
         if state.limiter.hit {
             return WasmError::OutOfMemory(state.limiter.cap);
@@ -508,10 +726,8 @@ impl Extension {
         }
     }
 
-    fn take_warm(&self, key: &WarmKey) -> Option<Warm> {
-        let mut warm = self.0.warm.lock().ok()?;
-        let i = warm.iter().rposition(|w| w.key == *key)?;
-        Some(warm.swap_remove(i))
+    fn take_warm(&self, key: WarmKey<'_>) -> Option<Warm> {
+        self.0.warm.take(self.0.id, key)
     }
 
     fn put_warm(&self, instance: Warm) {
@@ -520,14 +736,15 @@ impl Extension {
         if instance.store.data().stderr.contents().len() > STDERR_BYTES / 2 {
             return;
         }
-        let Ok(mut warm) = self.0.warm.lock() else {
-            return;
-        };
-        let same_key = warm.iter().filter(|w| w.key == instance.key).count();
-        if same_key < MAX_WARM_PER_KEY && warm.len() < MAX_WARM_PER_EXTENSION {
-            warm.push(instance);
-        }
+        self.0.warm.put(self.0.id, instance);
     }
+}
+
+/// Why an instantiation failed: the pool was full (worth a retry once a
+/// warm instance is gone), or anything else.
+enum Instantiation {
+    PoolFull(wasmtime::Error),
+    Failed(WasmError),
 }
 
 fn unreachable_world<R>() -> wasmtime::Result<R> {

@@ -19,24 +19,24 @@ pub(crate) const STDERR_BYTES: usize = 8 << 10;
 /// The data of one guest's `Store`.
 pub struct HostState {
     pub(crate) call: CallState,
+    /// The limits of the extension the store belongs to.
+    pub(crate) limits: Limits,
+    /// Name of the extension, for log lines.
+    pub(crate) extension: String,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) stderr: MemoryOutputPipe,
     wasi: WasiCtx,
     table: ResourceTable,
 }
 
-/// The context of the invocation in progress, reset by every call.
+/// The context of the invocation in progress, set by [`HostState::begin_call`].
 pub(crate) struct CallState {
+    /// The service, during a call only (see [`HostState::end_call`]).
+    /// Host calls outside one, from a start function while the instance
+    /// is being created, are refused.
     pub(crate) host: Option<Arc<dyn GuestHost>>,
     pub(crate) scope: AccessScope,
-    /// Name of the extension, for log lines.
-    pub(crate) extension: String,
     pub(crate) host_calls: u32,
-    pub(crate) max_host_calls: u32,
-    /// The guest has been answered `limit-exceeded` once.
-    pub(crate) told_limit: bool,
-    /// Entities refused in this call (for tests and events).
-    pub(crate) denied: u32,
     pub(crate) budget: Budget,
 }
 
@@ -54,6 +54,7 @@ impl HostState {
             .allow_ip_name_lookup(false)
             .build();
         HostState {
+            // No call yet: no host, a scope that allows nothing, no budget.
             call: CallState {
                 host: None,
                 scope: AccessScope {
@@ -62,13 +63,11 @@ impl HostState {
                     entities: Vec::new(),
                     customer_entities: false,
                 },
-                extension: extension.to_owned(),
                 host_calls: 0,
-                max_host_calls: limits.max_host_calls,
-                told_limit: false,
-                denied: 0,
-                budget: Budget::new(limits.max_output_bytes),
+                budget: Budget::new(0),
             },
+            limits: *limits,
+            extension: extension.to_owned(),
             limiter: MemoryLimiter::new(limits.memory_bytes),
             stderr,
             wasi,
@@ -77,20 +76,16 @@ impl HostState {
     }
 
     /// Prepares for a call on behalf of `host` within `scope`.
-    pub(crate) fn begin_call(
-        &mut self,
-        host: Arc<dyn GuestHost>,
-        scope: AccessScope,
-        limits: &Limits,
-    ) {
+    pub(crate) fn begin_call(&mut self, host: Arc<dyn GuestHost>, scope: &AccessScope) {
         let call = &mut self.call;
         call.host = Some(host);
-        call.scope = scope;
+        // A warm instance mostly serves the scope of its last call again:
+        // compared, not copied, on every call.
+        if call.scope != *scope {
+            call.scope = scope.clone();
+        }
         call.host_calls = 0;
-        call.max_host_calls = limits.max_host_calls;
-        call.told_limit = false;
-        call.denied = 0;
-        call.budget = Budget::new(limits.max_output_bytes);
+        call.budget = Budget::new(self.limits.max_output_bytes);
     }
 
     /// Lets go of the host, so a warm instance does not keep the service's
@@ -121,12 +116,11 @@ pub(crate) struct MemoryLimiter {
 impl MemoryLimiter {
     fn new(cap: usize) -> Self {
         MemoryLimiter {
+            // How many instances, tables and memories a component may have
+            // is the engine's pool's to say (`engine.rs`), not repeated here.
             limits: StoreLimitsBuilder::new()
                 .memory_size(cap)
                 .table_elements(100_000)
-                .instances(32)
-                .tables(16)
-                .memories(2)
                 // Trap at the failed memory.grow instead of letting the
                 // guest's allocator abort somewhere less clear.
                 .trap_on_grow_failure(true)

@@ -3,7 +3,8 @@
 
 use super::bindings::calculated_field::Output;
 use super::bindings::types::{KeyValue, TsKv, Value};
-use super::limits::{MAX_KEY_BYTES, OUTPUT_ENTRY_OVERHEAD};
+use super::limits::OUTPUT_ENTRY_OVERHEAD;
+use crate::domain::telemetry::{self, MAX_KEY_LEN};
 
 /// Why a value or key is refused, for `invalid-argument` or
 /// [`WasmError::InvalidOutput`](super::WasmError::InvalidOutput).
@@ -36,14 +37,16 @@ impl Budget {
     }
 }
 
+/// A key a guest reads, saves or returns (or an alarm type): the rule for
+/// keys from devices, so a guest cannot save a key no device could send.
+/// The message gives the size, not the key, which may be megabytes long.
 pub(crate) fn check_key(key: &str) -> Result<(), Invalid> {
-    if key.is_empty() || key.len() > MAX_KEY_BYTES {
-        return Err(format!(
-            "key of {} bytes: keys are 1 to {MAX_KEY_BYTES} bytes",
+    telemetry::check_key(key).map_err(|_| {
+        format!(
+            "key of {} bytes: keys are 1 to {MAX_KEY_LEN} bytes, without NUL",
             key.len()
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 pub(crate) fn check_value(key: &str, value: &Value) -> Result<(), Invalid> {

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use clientele::wasm::{
-    AccessScope, AlarmSeverity, AttributeScope, ComponentCache, EngineConfig, EntityRef, Extension,
-    GuestError, GuestHost, KeyValue, Limits, Owner, Runtime, TsKv, Value, WasmEngine,
+    AccessScope, AlarmSeverity, Argument, ArgumentValue, AttributeScope, ComponentCache,
+    EngineConfig, EntityRef, Extension, GuestError, GuestHost, KeyValue, Limits, Output, Owner,
+    Runtime, TsKv, Value, WasmEngine, WasmError,
 };
 use uuid::Uuid;
 
@@ -31,6 +32,18 @@ pub fn load(path: &str, limits: Limits) -> Extension {
     runtime()
         .load(path.rsplit('/').next().unwrap_or(path), &bytes, limits)
         .unwrap_or_else(|e| panic!("load {path}: {e}"))
+}
+
+/// An argument with a single value, at ts 1, its key the argument's name.
+pub fn single(name: &str, value: Value) -> Argument {
+    Argument {
+        name: name.to_owned(),
+        value: ArgumentValue::Single(Some(TsKv {
+            ts: 1,
+            key: name.to_owned(),
+            value,
+        })),
+    }
 }
 
 /// Attribute scopes as map keys (the generated enum is not `Ord`).
@@ -271,5 +284,46 @@ impl World {
     /// Scope of customer A's customer logic.
     pub fn customer_scope(&self) -> AccessScope {
         AccessScope::for_customer(self.tenant, self.customer_a)
+    }
+
+    /// Runs the calculated field `ext` as customer A's field of device A.
+    pub fn compute(
+        &self,
+        ext: &Extension,
+        settings: &str,
+        arguments: &[Argument],
+        now_ms: i64,
+    ) -> Result<Vec<Output>, WasmError> {
+        ext.compute(
+            &self.host(),
+            &self.field_scope(),
+            self.device_a,
+            settings,
+            arguments,
+            now_ms,
+        )
+    }
+
+    /// Runs the customer logic `ext` as customer A's, on one telemetry
+    /// point of `device`: `key` = `value` at `ts`.
+    pub fn telemetry(
+        &self,
+        ext: &Extension,
+        settings: &str,
+        device: EntityRef,
+        (ts, key, value): (i64, &str, f64),
+    ) -> Result<(), WasmError> {
+        let values = [TsKv {
+            ts,
+            key: key.to_owned(),
+            value: Value::Double(value),
+        }];
+        ext.on_telemetry(
+            &self.host(),
+            &self.customer_scope(),
+            settings,
+            device,
+            &values,
+        )
     }
 }

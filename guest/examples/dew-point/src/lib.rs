@@ -41,8 +41,7 @@ impl Guest for DewPoint {
         args: Vec<Argument>,
         _now_ms: i64,
     ) -> Result<Vec<Output>, Error> {
-        let settings: Settings = serde_json::from_str(&settings)
-            .map_err(|e| Error::invalid(format!("settings: {e}")))?;
+        let settings: Settings = clientele_guest::settings(&settings)?;
         let t = args.number("temperature")?;
         let rh = args.number("humidity")?;
         // ln(0) is -inf and the formula means nothing below -C: say so

@@ -18,7 +18,7 @@ use clientele_guest::customer_logic::{Guest, LifecycleEvent};
 use clientele_guest::types::{
     AlarmSeverity, AttributeScope, EntityId, Error, KeyValue, TsKv, Value,
 };
-use clientele_guest::{alarms, data};
+use clientele_guest::{alarms, data, data_write};
 use serde::Deserialize;
 
 const ACTIVE: &str = "ACTIVE";
@@ -73,8 +73,7 @@ struct ThresholdAlarm;
 
 impl Guest for ThresholdAlarm {
     fn init(settings_json: String) -> Result<(), Error> {
-        let settings: Settings = serde_json::from_str(&settings_json)
-            .map_err(|e| Error::invalid(format!("settings: {e}")))?;
+        let settings: Settings = clientele_guest::settings(&settings_json)?;
         if settings.low > settings.high {
             return Err(Error::invalid("low must not be above high"));
         }
@@ -162,7 +161,7 @@ fn is_active(settings: &Settings, entity: &EntityId) -> Result<bool, Error> {
 }
 
 fn save_state(settings: &Settings, entity: &EntityId, state: &str) -> Result<(), Error> {
-    data::save_attributes(
+    data_write::save_attributes(
         entity,
         AttributeScope::Server,
         &[KeyValue {

@@ -1,8 +1,9 @@
-//! Calculated field that calls the host a million times, ignoring every
-//! error, chosen by settings `{"call": ...}`: `"log"` (default) or
-//! `"read"` (the latest telemetry of its own entity). The host's cap on
-//! host calls per invocation must stop it. Host setup: the entity the
-//! field runs for is in scope.
+//! Calculated field that calls the host `times` times (default a million),
+//! ignoring every error, chosen by settings `{"call": ..., "times": n}`:
+//! `"log"` (default) or `"read"` (the latest telemetry of its own entity).
+//! The host's cap on host calls per invocation must stop it at the first
+//! call past the cap, and let it finish within the cap. Host setup: the
+//! entity the field runs for is in scope.
 
 use clientele_guest::calculated_field::{Argument, Guest, Output};
 use clientele_guest::data;
@@ -17,10 +18,10 @@ impl Guest for HostCallFlood {
         _: Vec<Argument>,
         _: i64,
     ) -> Result<Vec<Output>, Error> {
-        let settings: serde_json::Value =
-            serde_json::from_str(&settings).map_err(|e| Error::invalid(e.to_string()))?;
+        let settings: serde_json::Value = clientele_guest::settings(&settings)?;
         let read = settings["call"].as_str() == Some("read");
-        for i in 0..1_000_000 {
+        let times = settings["times"].as_u64().unwrap_or(1_000_000);
+        for i in 0..times {
             if read {
                 let _ = data::read_latest(&entity, &[]);
             } else {

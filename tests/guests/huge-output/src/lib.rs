@@ -3,7 +3,8 @@
 //! - `"string"` (default): one 10 MiB string value;
 //! - `"many"`: 100,000 outputs;
 //! - `"nan"`: a NaN double;
-//! - `"long-key"`: a 300-byte key.
+//! - `"long-key"`: a 300-byte key;
+//! - `"nul-key"`: a key with a NUL byte in it.
 //!
 //! Host setup: a memory cap of at least 16 MiB (the string must fit).
 
@@ -19,14 +20,14 @@ impl Guest for HugeOutput {
         _: Vec<Argument>,
         _: i64,
     ) -> Result<Vec<Output>, Error> {
-        let settings: serde_json::Value =
-            serde_json::from_str(&settings).map_err(|e| Error::invalid(e.to_string()))?;
+        let settings: serde_json::Value = clientele_guest::settings(&settings)?;
         let mode = settings["mode"].as_str().unwrap_or("string");
         Ok(match mode {
             "string" => vec![Output::telemetry("big", "x".repeat(10 << 20))],
             "many" => (0..100_000i64).map(|i| Output::telemetry("k", i)).collect(),
             "nan" => vec![Output::telemetry("bad", f64::NAN)],
             "long-key" => vec![Output::telemetry("k".repeat(300), 1.0)],
+            "nul-key" => vec![Output::telemetry("k\0", 1.0)],
             other => return Err(Error::invalid(format!("unknown mode {other}"))),
         })
     }

@@ -1,13 +1,13 @@
-//! Calculated field that reaches for the device named in its settings,
-//! `{"device": "<uuid>", "what": "latest" | "attributes" | "save"}`, and
-//! returns whatever it got as outputs, or the host's error as its own. Given
+//! Calculated field that reads the device named in its settings,
+//! `{"device": "<uuid>", "what": "latest" | "attributes"}`, and returns
+//! whatever it got as outputs, or the host's error as its own. Given
 //! another customer's device, the host must answer `access-denied` and the
 //! data must never come back. Host setup: an access scope without that
-//! device.
+//! device. (Writing is `write-other`'s: a calculated field cannot.)
 
 use clientele_guest::calculated_field::{Argument, Guest, Output};
 use clientele_guest::data;
-use clientele_guest::types::{AttributeScope, TsKv, Value};
+use clientele_guest::types::AttributeScope;
 use clientele_guest::types::{EntityId, Error};
 
 struct ReadOther;
@@ -17,23 +17,13 @@ impl Guest for ReadOther {
         _: EntityId,
         settings: String,
         _: Vec<Argument>,
-        now_ms: i64,
+        _: i64,
     ) -> Result<Vec<Output>, Error> {
-        let settings: serde_json::Value =
-            serde_json::from_str(&settings).map_err(|e| Error::invalid(e.to_string()))?;
+        let settings: serde_json::Value = clientele_guest::settings(&settings)?;
         let device = EntityId::device(settings["device"].as_str().unwrap_or_default());
         let points = match settings["what"].as_str().unwrap_or("latest") {
             "latest" => data::read_latest(&device, &[])?,
             "attributes" => data::read_attributes(&device, AttributeScope::Server, &[])?,
-            "save" => {
-                let point = TsKv {
-                    ts: now_ms,
-                    key: "planted".into(),
-                    value: Value::Boolean(true),
-                };
-                data::save_telemetry(&device, &[point])?;
-                vec![]
-            }
             other => return Err(Error::invalid(format!("unknown what {other}"))),
         };
         Ok(points
