@@ -9,20 +9,12 @@ use serde_json::Value;
 
 use crate::domain::device::Device;
 use crate::domain::telemetry::{
-    KvEntry, PayloadError, TsKvEntry, parse_kv_object, parse_telemetry,
+    KvEntry, PayloadError, TsKvEntry, parse_kv_object, parse_object, parse_telemetry, shape,
 };
 use crate::service::{App, ServiceResult};
 
-fn shape(msg: impl Into<String>) -> PayloadError {
-    PayloadError::Shape(msg.into())
-}
-
-fn parse_object(payload: &[u8]) -> Result<serde_json::Map<String, Value>, PayloadError> {
-    match serde_json::from_slice(payload).map_err(|e| PayloadError::Json(e.to_string()))? {
-        Value::Object(map) => Ok(map),
-        _ => Err(shape("a gateway payload must be a JSON object")),
-    }
-}
+/// What the gateway payloads are called in their errors.
+const PAYLOAD: &str = "a gateway payload";
 
 /// `{"device":"A","type":"t"}` of `v1/gateway/connect` and `disconnect`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +24,7 @@ pub struct Named {
 }
 
 pub fn parse_named(payload: &[u8]) -> Result<Named, PayloadError> {
-    let obj = parse_object(payload)?;
+    let obj = parse_object(payload, PAYLOAD)?;
     let device = obj
         .get("device")
         .and_then(Value::as_str)
@@ -55,7 +47,7 @@ pub fn parse_telemetry_by_device(
     payload: &[u8],
     server_ts: i64,
 ) -> Result<Vec<(String, Vec<TsKvEntry>)>, PayloadError> {
-    parse_object(payload)?
+    parse_object(payload, PAYLOAD)?
         .into_iter()
         .map(|(device, items)| {
             if !items.is_array() {
@@ -70,7 +62,7 @@ pub fn parse_telemetry_by_device(
 pub fn parse_attributes_by_device(
     payload: &[u8],
 ) -> Result<Vec<(String, Vec<KvEntry>)>, PayloadError> {
-    parse_object(payload)?
+    parse_object(payload, PAYLOAD)?
         .into_iter()
         .map(|(device, attrs)| match attrs {
             Value::Object(map) => Ok((device, parse_kv_object(&map)?)),
