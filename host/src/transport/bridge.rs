@@ -19,7 +19,6 @@ use crate::domain::device::Device;
 use crate::domain::ids::now_ms;
 use crate::service::App;
 
-use super::mqtt::gateway::Devices;
 use super::mqtt::publish::{self, Context};
 use super::mqtt::topics;
 use super::mqtt::wire::Reason;
@@ -31,11 +30,7 @@ pub async fn run(app: App, settings: BridgeSettings, mut shutdown: watch::Receiv
         return;
     };
     tracing::info!(broker = %format!("{}:{}", settings.host, settings.port), gateway = %gateway.name, "bridge starting");
-    let ctx = Arc::new(Context {
-        app,
-        gateway: Some(Devices::new(gateway.clone())),
-        device: gateway,
-    });
+    let ctx = Arc::new(Context::new(app, gateway));
     let (client, mut events) = AsyncClient::new(options(&settings), settings.max_inflight.into());
     let working = Arc::new(Semaphore::new(settings.max_inflight.into()));
     loop {

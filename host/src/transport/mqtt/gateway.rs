@@ -72,35 +72,32 @@ pub fn parse_attributes_by_device(
 }
 
 /// The devices a gateway connection has named, by name.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Devices {
-    gateway: Device,
     known: Mutex<HashMap<String, Device>>,
 }
 
 impl Devices {
-    pub fn new(gateway: Device) -> Devices {
-        Devices {
-            gateway,
-            known: Mutex::new(HashMap::new()),
-        }
+    pub fn new() -> Devices {
+        Devices::default()
     }
 
     fn cached(&self, name: &str) -> Option<Device> {
         self.known.lock().ok()?.get(name).cloned()
     }
 
-    /// The device behind the gateway with this name, created if new.
+    /// The device behind `gateway` with this name, created if new.
     pub async fn resolve(
         &self,
         app: &App,
+        gateway: &Device,
         name: &str,
         device_type: Option<&str>,
     ) -> ServiceResult<Device> {
         if let Some(d) = self.cached(name) {
             return Ok(d);
         }
-        let d = app.gateway_device(&self.gateway, name, device_type).await?;
+        let d = app.gateway_device(gateway, name, device_type).await?;
         if let Ok(mut known) = self.known.lock() {
             known.insert(name.to_owned(), d.clone());
         }

@@ -87,14 +87,7 @@ async fn connection(
     let mut buf = BytesMut::with_capacity(512);
     match handshake::accept(&mut stream, peer, &mut buf, &app).await {
         Ok(Some((hello, device))) => {
-            let ctx = Context {
-                gateway: device
-                    .is_gateway()
-                    .then(|| gateway::Devices::new(device.clone())),
-                device,
-                app,
-            };
-            session::Session::new(&hello, ctx, buf)
+            session::Session::new(&hello, Context::new(app, device), buf)
                 .run(&mut stream, stop)
                 .await;
         }

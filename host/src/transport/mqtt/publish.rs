@@ -21,6 +21,18 @@ pub struct Context {
     pub gateway: Option<Devices>,
 }
 
+impl Context {
+    /// What `device`'s messages are handled with; a gateway also gets its
+    /// own cache of the devices it names.
+    pub fn new(app: App, device: Device) -> Context {
+        Context {
+            gateway: device.is_gateway().then(Devices::new),
+            device,
+            app,
+        }
+    }
+}
+
 /// A message published back to the device, if it subscribed to `needs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -110,7 +122,7 @@ pub async fn handle(ctx: &Context, route: Route, payload: Bytes, now: i64) -> Ha
             let request = topics::parse_gateway_attribute_request(&payload)
                 .map_err(|e| invalid(ctx, &route, e))?;
             let device = devices
-                .resolve(app, &request.device, None)
+                .resolve(app, &ctx.device, &request.device, None)
                 .await
                 .map_err(|e| failed(ctx, e))?;
             let none: &[String] = &[];
@@ -148,7 +160,12 @@ async fn handle_gateway(
         Route::GatewayConnect => {
             let named = gateway::parse_named(payload).map_err(|e| invalid(ctx, route, e))?;
             devices
-                .resolve(app, &named.device, named.device_type.as_deref())
+                .resolve(
+                    app,
+                    &ctx.device,
+                    &named.device,
+                    named.device_type.as_deref(),
+                )
                 .await
                 .map_err(|e| failed(ctx, e))?;
         }
@@ -163,7 +180,7 @@ async fn handle_gateway(
             let mut batches = Vec::with_capacity(by_device.len());
             for (name, entries) in by_device {
                 let device = devices
-                    .resolve(app, &name, None)
+                    .resolve(app, &ctx.device, &name, None)
                     .await
                     .map_err(|e| failed(ctx, e))?;
                 batches.push((device, entries));
@@ -181,7 +198,7 @@ async fn handle_gateway(
                 gateway::parse_attributes_by_device(payload).map_err(|e| invalid(ctx, route, e))?;
             for (name, entries) in by_device {
                 let device = devices
-                    .resolve(app, &name, None)
+                    .resolve(app, &ctx.device, &name, None)
                     .await
                     .map_err(|e| failed(ctx, e))?;
                 app.ingest_client_attributes(&device, entries)
