@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use crate::domain::device::Device;
 use crate::service::App;
 
-use super::wire::{self, ConnAckCode, Hello, Limits, Opening};
+use super::wire::{self, ConnAckCode, Hello, Limits, Opening, Version};
 
 /// Reads one whole packet into `buf`'s front and splits it off; `None` when
 /// the peer closes first. Bytes after it stay in `buf` for the session.
@@ -65,7 +65,12 @@ pub async fn accept(
         Ok(Opening::Unsupported { level }) => {
             tracing::debug!(%peer, level, "MQTT protocol level refused");
             let mut out = BytesMut::new();
-            wire::encode_unsupported_version(level, &mut out);
+            wire::encode_connack(
+                Version::to_refuse(level),
+                ConnAckCode::UnsupportedProtocolVersion,
+                &Limits::default(),
+                &mut out,
+            );
             stream.write_all(&out).await?;
             return Ok(None);
         }

@@ -18,6 +18,19 @@ pub enum Version {
     V5,
 }
 
+impl Version {
+    /// The CONNACK shape to refuse protocol `level` in: 3.1.1's for levels
+    /// below 5, MQTT 5's for levels above (a newer client is likelier to
+    /// read a CONNACK of MQTT 5's shape, as MQTT 5 section 3.1.2.2 suggests).
+    pub fn to_refuse(level: u8) -> Version {
+        if level > 5 {
+            Version::V5
+        } else {
+            Version::V311
+        }
+    }
+}
+
 /// Why a packet could not be framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameError {
@@ -291,10 +304,14 @@ pub enum ConnAckCode {
     NotAuthorized,
     /// The store could not be read: 3.1.1 code 3, MQTT 5 0x88.
     ServerUnavailable,
+    /// A protocol level this endpoint does not speak: 3.1.1 code 1, MQTT 5
+    /// 0x84; sent in the shape [`Version::to_refuse`] picks.
+    UnsupportedProtocolVersion,
 }
 
-/// What an MQTT 5 client is told in an accepting CONNACK.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an MQTT 5 client is told in an accepting CONNACK (a refusal
+/// carries none of it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Limits {
     pub receive_max: u16,
     pub max_packet: u32,
@@ -311,6 +328,9 @@ pub fn encode_connack(version: Version, code: ConnAckCode, limits: &Limits, buf:
                 ConnAckCode::BadUserNameOrPassword => v4::ConnectReturnCode::BadUserNamePassword,
                 ConnAckCode::NotAuthorized => v4::ConnectReturnCode::NotAuthorized,
                 ConnAckCode::ServerUnavailable => v4::ConnectReturnCode::ServiceUnavailable,
+                ConnAckCode::UnsupportedProtocolVersion => {
+                    v4::ConnectReturnCode::RefusedProtocolVersion
+                }
             };
             // A CONNACK is 4 bytes: it cannot exceed any limit.
             let _ = v4::Packet::ConnAck(v4::ConnAck::new(code, false)).write(buf, usize::MAX);
@@ -323,6 +343,9 @@ pub fn encode_connack(version: Version, code: ConnAckCode, limits: &Limits, buf:
                 }
                 ConnAckCode::NotAuthorized => (v5::ConnectReturnCode::NotAuthorized, None),
                 ConnAckCode::ServerUnavailable => (v5::ConnectReturnCode::ServerUnavailable, None),
+                ConnAckCode::UnsupportedProtocolVersion => {
+                    (v5::ConnectReturnCode::UnsupportedProtocolVersion, None)
+                }
             };
             let ack = v5::ConnAck {
                 session_present: false,
@@ -354,23 +377,6 @@ fn accepting(limits: &Limits) -> v5::ConnAckProperties {
         server_reference: None,
         authentication_method: None,
         authentication_data: None,
-    }
-}
-
-/// Refuses a protocol level: 3.1.1's return code 1 for levels below 5, and
-/// MQTT 5's reason 0x84 for levels above (a newer client is likelier to
-/// read a CONNACK of MQTT 5's shape, as MQTT 5 section 3.1.2.2 suggests).
-pub fn encode_unsupported_version(level: u8, buf: &mut BytesMut) {
-    if level > 5 {
-        let ack = v5::ConnAck {
-            session_present: false,
-            code: v5::ConnectReturnCode::UnsupportedProtocolVersion,
-            properties: None,
-        };
-        let _ = v5::Packet::ConnAck(ack).write(buf, None);
-    } else {
-        let ack = v4::ConnAck::new(v4::ConnectReturnCode::RefusedProtocolVersion, false);
-        let _ = v4::Packet::ConnAck(ack).write(buf, usize::MAX);
     }
 }
 
