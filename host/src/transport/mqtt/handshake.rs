@@ -37,6 +37,15 @@ async fn read_packet(
     }
 }
 
+/// A device let in.
+pub struct Accepted {
+    pub hello: Hello,
+    pub device: Device,
+    /// Messages it may have in flight: what an MQTT 5 client is told as
+    /// its receive maximum, and the session's window for every version.
+    pub window: u16,
+}
+
 /// Answers the CONNECT. `Some` when the device is in; otherwise the refusal
 /// has been sent (where MQTT has one) and the connection is to be closed.
 pub async fn accept(
@@ -44,7 +53,7 @@ pub async fn accept(
     peer: SocketAddr,
     buf: &mut BytesMut,
     app: &App,
-) -> io::Result<Option<(Hello, Device)>> {
+) -> io::Result<Option<Accepted>> {
     let limits = &app.settings().mqtt;
     let deadline = Duration::from_secs(limits.connect_timeout_s);
     let frame =
@@ -106,7 +115,11 @@ pub async fn accept(
     match device {
         Some(device) => {
             tracing::debug!(%peer, device = %device.id.0, version = ?hello.version, "MQTT device connected");
-            Ok(Some((hello, device)))
+            Ok(Some(Accepted {
+                hello,
+                device,
+                window: accepted.receive_max,
+            }))
         }
         None => {
             tracing::debug!(%peer, ?code, "MQTT connection refused");

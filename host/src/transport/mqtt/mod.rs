@@ -30,8 +30,6 @@ use tokio::task::JoinSet;
 
 use crate::service::App;
 
-use self::publish::Context;
-
 /// How long connections get at shutdown to answer what is in flight; a
 /// client that does not read its socket cannot hold the shutdown up longer.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -86,8 +84,8 @@ async fn connection(
     let _ = stream.set_nodelay(true);
     let mut buf = BytesMut::with_capacity(512);
     match handshake::accept(&mut stream, peer, &mut buf, &app).await {
-        Ok(Some((hello, device))) => {
-            session::Session::new(&hello, Context::new(app, device), buf)
+        Ok(Some(accepted)) => {
+            session::Session::new(accepted, app, buf)
                 .run(&mut stream, stop)
                 .await;
         }

@@ -15,11 +15,12 @@ use tokio::sync::{broadcast, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::domain::ids::now_ms;
-use crate::service::DeviceEvent;
+use crate::service::{App, DeviceEvent};
 
+use super::handshake::Accepted;
 use super::publish::{self, Context, Handled};
 use super::topics::{self, Filter};
-use super::wire::{self, FrameError, Hello, Inbound, Outbound, Reason, Version, Written};
+use super::wire::{self, FrameError, Inbound, Outbound, Reason, Version, Written};
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 1024;
@@ -73,14 +74,18 @@ fn event_device(e: &DeviceEvent) -> uuid::Uuid {
 }
 
 impl Session {
-    pub fn new(hello: &Hello, ctx: Context, read: BytesMut) -> Session {
-        let limits = &ctx.app.settings().mqtt;
-        let (max_packet, max_inflight) = (limits.max_packet_bytes, limits.max_inflight.max(1));
+    pub fn new(accepted: Accepted, app: App, read: BytesMut) -> Session {
+        let Accepted {
+            hello,
+            device,
+            window,
+        } = accepted;
+        let ctx = Context::new(app, device);
         Session {
             version: hello.version,
             client_max: hello.max_packet,
-            max_packet,
-            max_inflight,
+            max_packet: ctx.app.settings().mqtt.max_packet_bytes,
+            max_inflight: usize::from(window),
             silence_limit: (hello.keep_alive > 0)
                 .then(|| Duration::from_millis(u64::from(hello.keep_alive) * 1500)),
             subscriptions: HashSet::new(),
