@@ -67,7 +67,7 @@ pub fn route(topic: &str) -> Option<Route> {
         "v1/gateway/connect" => Route::GatewayConnect,
         "v1/gateway/disconnect" => Route::GatewayDisconnect,
         "v1/gateway/telemetry" => Route::GatewayTelemetry,
-        "v1/gateway/attributes" => Route::GatewayAttributes,
+        GATEWAY_ATTRIBUTES => Route::GatewayAttributes,
         GATEWAY_ATTRIBUTE_REQUEST => Route::GatewayAttributeRequest,
         _ => {
             if let Some(rest) = topic.strip_prefix(ATTRIBUTE_REQUEST) {
