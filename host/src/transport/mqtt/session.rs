@@ -46,23 +46,13 @@ pub struct Session {
     /// 1.5 x the client's keep-alive; `None` when it asked for none.
     silence_limit: Option<Duration>,
     subscriptions: HashSet<Filter>,
-    events: Option<broadcast::Receiver<DeviceEvent>>,
+    events: broadcast::Receiver<DeviceEvent>,
     /// Yields outcomes in the order the messages came.
     inflight: FuturesOrdered<Pending>,
     /// Done when the last message that must keep its order is handled.
     ordered_tail: Option<oneshot::Receiver<()>>,
     read: BytesMut,
     write: BytesMut,
-}
-
-/// The next shared-attribute event, or never when not subscribed.
-async fn next_event(
-    events: &mut Option<broadcast::Receiver<DeviceEvent>>,
-) -> Result<DeviceEvent, broadcast::error::RecvError> {
-    match events {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
 }
 
 fn event_device(e: &DeviceEvent) -> uuid::Uuid {
@@ -91,7 +81,7 @@ impl Session {
             subscriptions: HashSet::new(),
             // Every session hears about its device: shared-attribute
             // changes (forwarded while subscribed) and revocation.
-            events: Some(ctx.app.subscribe_device_events()),
+            events: ctx.app.subscribe_device_events(),
             inflight: FuturesOrdered::new(),
             ordered_tail: None,
             read,
@@ -175,7 +165,7 @@ impl Session {
                         }
                     }
                 }
-                event = next_event(&mut self.events), if self.events.is_some() => {
+                event = self.events.recv() => {
                     if let Some(reason) = self.forward(event) {
                         ending.get_or_insert(Some(reason));
                     }
@@ -379,7 +369,8 @@ impl Session {
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(device = %self.device(), missed, "shared attribute updates missed");
             }
-            Err(broadcast::error::RecvError::Closed) => self.events = None,
+            // Never: the sender lives in the App this session holds.
+            Err(broadcast::error::RecvError::Closed) => {}
         }
         None
     }
