@@ -3,7 +3,7 @@
 //! then remembered for the rest of the connection.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -71,10 +71,11 @@ pub fn parse_attributes_by_device(
         .collect()
 }
 
-/// The devices a gateway connection has named, by name.
+/// The devices a gateway connection has named, by name. Shared, so that a
+/// message costs a reference count per device rather than a copy of it.
 #[derive(Debug, Default)]
 pub struct Devices {
-    known: Mutex<HashMap<String, Device>>,
+    known: Mutex<HashMap<String, Arc<Device>>>,
 }
 
 impl Devices {
@@ -82,7 +83,7 @@ impl Devices {
         Devices::default()
     }
 
-    fn cached(&self, name: &str) -> Option<Device> {
+    fn cached(&self, name: &str) -> Option<Arc<Device>> {
         self.known.lock().ok()?.get(name).cloned()
     }
 
@@ -93,13 +94,13 @@ impl Devices {
         gateway: &Device,
         name: &str,
         device_type: Option<&str>,
-    ) -> ServiceResult<Device> {
+    ) -> ServiceResult<Arc<Device>> {
         if let Some(d) = self.cached(name) {
             return Ok(d);
         }
-        let d = app.gateway_device(gateway, name, device_type).await?;
+        let d = Arc::new(app.gateway_device(gateway, name, device_type).await?);
         if let Ok(mut known) = self.known.lock() {
-            known.insert(name.to_owned(), d.clone());
+            known.insert(name.to_owned(), Arc::clone(&d));
         }
         Ok(d)
     }

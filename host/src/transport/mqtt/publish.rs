@@ -154,7 +154,7 @@ pub async fn handle(ctx: &Context, route: Route, payload: Bytes, now: i64) -> Ha
             }
             let batches = batches
                 .iter_mut()
-                .map(|(d, e)| (&*d, std::mem::take(e)))
+                .map(|(d, e)| (&**d, std::mem::take(e)))
                 .collect();
             app.ingest_telemetry_of(batches)
                 .await
