@@ -164,15 +164,22 @@ pub async fn handle(ctx: &Context, route: Route, payload: Bytes, now: i64) -> Ha
             let devices = gateway(ctx, route)?;
             let by_device = gateway::parse_attributes_by_device(&payload)
                 .map_err(|e| invalid(ctx, route, e))?;
+            // One commit for the whole message, as for telemetry.
+            let mut batches = Vec::with_capacity(by_device.len());
             for (name, entries) in by_device {
                 let device = devices
                     .resolve(app, &ctx.device, &name, None)
                     .await
                     .map_err(|e| failed(ctx, e))?;
-                app.ingest_client_attributes(&device, entries)
-                    .await
-                    .map_err(|e| failed(ctx, e))?;
+                batches.push((device, entries));
             }
+            let batches = batches
+                .iter_mut()
+                .map(|(d, e)| (&**d, std::mem::take(e)))
+                .collect();
+            app.ingest_client_attributes_of(batches)
+                .await
+                .map_err(|e| failed(ctx, e))?;
         }
         Route::GatewayAttributeRequest => {
             let devices = gateway(ctx, route)?;
