@@ -5,21 +5,27 @@
 //! The session is persistent (clean session off) and acknowledgements are
 //! manual: a message is acknowledged only after the commit that holds it,
 //! so a Clientele that stops or crashes mid-stream gets the rest (and the
-//! unacknowledged part again) from the broker when it comes back. Lost
-//! connections are retried with exponential backoff.
+//! unacknowledged part again) from the broker when it comes back. Messages
+//! go through the same in-flight window as a device's session: handled side
+//! by side, applied in order where their topic needs it, and acknowledged
+//! in the order they came. Lost connections are retried with exponential
+//! backoff.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
-use tokio::sync::{Semaphore, watch};
+use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use crate::config::BridgeSettings;
 use crate::domain::device::Device;
 use crate::domain::ids::now_ms;
 use crate::service::App;
 
-use super::mqtt::publish::{self, Context};
+use super::mqtt::inflight::Window;
+use super::mqtt::publish::{self, Context, Handled};
 use super::mqtt::topics;
 use super::mqtt::wire::Reason;
 
@@ -30,65 +36,163 @@ pub async fn run(app: App, settings: BridgeSettings, mut shutdown: watch::Receiv
         return;
     };
     tracing::info!(broker = %format!("{}:{}", settings.host, settings.port), gateway = %gateway.name, "bridge starting");
-    let ctx = Arc::new(Context::new(app, gateway));
-    let (client, mut events) = AsyncClient::new(options(&settings), settings.max_inflight.into());
-    let working = Arc::new(Semaphore::new(settings.max_inflight.into()));
-    loop {
-        let event = tokio::select! {
-            _ = shutdown.changed() => break,
-            event = events.poll() => event,
-        };
-        match event {
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                backoff.reset();
-                tracing::info!(session_present = ack.session_present, "bridge connected");
-                for filter in filters(&settings) {
-                    if let Err(e) = client.try_subscribe(filter.clone(), QoS::AtLeastOnce) {
-                        tracing::warn!(%filter, error = %e, "bridge could not subscribe");
+    let (client, events) = AsyncClient::new(options(&settings), settings.max_inflight.into());
+    let (reports, resume, pump) = pump(events);
+    let mut bridge = Bridge {
+        ctx: Arc::new(Context::new(app, gateway)),
+        client,
+        reports,
+        resume,
+        filters: filters(&settings),
+        max_inflight: usize::from(settings.max_inflight.max(1)),
+        window: Window::new(),
+        waiting: VecDeque::new(),
+        backoff,
+    };
+    bridge.serve(&mut shutdown).await;
+    bridge.disconnect().await;
+    pump.abort();
+}
+
+/// What the connection to the broker reports.
+type Report = Result<Event, ConnectionError>;
+
+/// Polls rumqttc's event loop in a task of its own, reporting each event.
+/// The bridge waits on its window and on shutdown too, and the event loop
+/// must not be one branch of that wait: dropping its poll midway can lose
+/// a request it has taken from the client's channel (an acknowledgement).
+/// After an error it waits for a word on `resume` before reconnecting, so
+/// that the bridge decides when (backoff).
+fn pump(
+    mut events: EventLoop,
+) -> (
+    mpsc::UnboundedReceiver<Report>,
+    mpsc::Sender<()>,
+    JoinHandle<()>,
+) {
+    // Unbounded: the broker's in-flight limit bounds the messages, and the
+    // pump must never wait on the bridge while the bridge waits for room in
+    // the client's channel, which only the pump empties.
+    let (tx, reports) = mpsc::unbounded_channel();
+    let (resume, mut resumed) = mpsc::channel(1);
+    let task = tokio::spawn(async move {
+        loop {
+            let report = events.poll().await;
+            let failed = report.is_err();
+            if tx.send(report).is_err() || (failed && resumed.recv().await.is_none()) {
+                return;
+            }
+        }
+    });
+    (reports, resume, task)
+}
+
+/// The bridge's side of the connection.
+struct Bridge {
+    ctx: Arc<Context>,
+    client: AsyncClient,
+    reports: mpsc::UnboundedReceiver<Report>,
+    resume: mpsc::Sender<()>,
+    filters: Vec<String>,
+    max_inflight: usize,
+    /// The messages being stored, oldest first.
+    window: Window<Publish>,
+    /// Messages received while the window was full, in the order they came.
+    /// The broker's in-flight limit bounds them; they are kept rather than
+    /// left unread so that the connection (keep-alive) is served meanwhile.
+    waiting: VecDeque<Publish>,
+    backoff: Backoff,
+}
+
+impl Bridge {
+    /// Ingests until `shutdown` turns true.
+    async fn serve(&mut self, shutdown: &mut watch::Receiver<bool>) {
+        loop {
+            while self.window.len() < self.max_inflight
+                && let Some(message) = self.waiting.pop_front()
+            {
+                self.start(message);
+            }
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                Some((message, handled)) = self.window.next(), if !self.window.is_empty() => {
+                    self.settle(message, handled).await;
+                    // Messages committed together are acknowledged together.
+                    while let Some((message, handled)) = self.window.ready() {
+                        self.settle(message, handled).await;
                     }
                 }
-            }
-            Ok(Event::Incoming(Packet::Publish(message))) => {
-                let (ctx, client, working) =
-                    (Arc::clone(&ctx), client.clone(), Arc::clone(&working));
-                tokio::spawn(async move {
-                    let _permit = working.acquire_owned().await;
-                    ingest(&ctx, &client, message).await;
-                });
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "bridge connection lost; retrying");
-                if !backoff.wait(&mut shutdown).await {
-                    break;
-                }
+                report = self.reports.recv() => match report {
+                    Some(Ok(Event::Incoming(Packet::ConnAck(ack)))) => {
+                        self.backoff.reset();
+                        tracing::info!(session_present = ack.session_present, "bridge connected");
+                        for filter in &self.filters {
+                            if let Err(e) = self.client.subscribe(filter.clone(), QoS::AtLeastOnce).await {
+                                tracing::warn!(%filter, error = %e, "bridge could not subscribe");
+                            }
+                        }
+                    }
+                    Some(Ok(Event::Incoming(Packet::Publish(message)))) => {
+                        self.waiting.push_back(message);
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "bridge connection lost; retrying");
+                        if !self.backoff.wait(shutdown).await || self.resume.send(()).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => return,
+                },
             }
         }
     }
-    let _ = client.try_disconnect();
-    drain(&mut events).await;
-}
 
-/// Stores one message and acknowledges it once stored, or once it is known
-/// never to be storable (bad payload, foreign topic) so the broker stops
-/// redelivering it. A store failure leaves it unacknowledged: the broker
-/// sends it again after the next reconnect.
-async fn ingest(ctx: &Context, client: &AsyncClient, message: Publish) {
-    let Some(route) = topics::route(&message.topic).filter(topics::Route::is_gateway) else {
-        tracing::debug!(topic = %message.topic, "bridge ignores a topic outside the gateway API");
-        let _ = client.ack(&message).await;
-        return;
-    };
-    match publish::handle(ctx, route, message.payload.clone(), now_ms()).await {
-        Ok(_) => {
-            let _ = client.ack(&message).await;
+    /// Puts a message in the window.
+    fn start(&mut self, message: Publish) {
+        let route = topics::route(&message.topic).filter(topics::Route::is_gateway);
+        let ctx = Arc::clone(&self.ctx);
+        let payload = message.payload.clone();
+        let ordered_as = route.clone();
+        self.window.push(message, ordered_as.as_ref(), async move {
+            match route {
+                Some(route) => publish::handle(&ctx, route, payload, now_ms()).await,
+                None => Err(Reason::TopicNameInvalid),
+            }
+        });
+    }
+
+    /// Acknowledges a stored message, or one known never to be storable
+    /// (bad payload, foreign topic) so that the broker stops redelivering
+    /// it. A store failure leaves it unacknowledged: the broker sends it
+    /// again after the next reconnect.
+    async fn settle(&mut self, message: Publish, handled: Handled) {
+        match handled {
+            Ok(_) => {}
+            Err(Reason::ServerError) => {
+                tracing::warn!(topic = %message.topic, "bridged message not stored; left for redelivery");
+                return;
+            }
+            Err(Reason::TopicNameInvalid) => {
+                tracing::debug!(topic = %message.topic, "bridge ignores a topic outside the gateway API");
+            }
+            Err(reason) => {
+                tracing::debug!(topic = %message.topic, reason = reason.text(), "bridged message refused");
+            }
         }
-        Err(Reason::ServerError) => {
-            tracing::warn!(topic = %message.topic, "bridged message not stored; left for redelivery");
-        }
-        Err(reason) => {
-            tracing::debug!(topic = %message.topic, reason = reason.text(), "bridged message refused");
-            let _ = client.ack(&message).await;
+        let _ = self.client.ack(&message).await;
+    }
+
+    /// Sends the DISCONNECT after the acknowledgements already given, and
+    /// waits (briefly) until it is out.
+    async fn disconnect(&mut self) {
+        let _ = self.client.try_disconnect();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while let Ok(Some(Ok(event))) = tokio::time::timeout_at(deadline, self.reports.recv()).await
+        {
+            if matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                break;
+            }
         }
     }
 }
@@ -138,16 +242,6 @@ fn filters(s: &BridgeSettings) -> Vec<String> {
             None => t.clone(),
         })
         .collect()
-}
-
-/// Lets in-flight acknowledgements and the DISCONNECT go out.
-async fn drain(events: &mut EventLoop) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    while let Ok(Ok(event)) = tokio::time::timeout_at(deadline, events.poll()).await {
-        if matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
-            break;
-        }
-    }
 }
 
 struct Backoff {

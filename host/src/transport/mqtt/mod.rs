@@ -6,12 +6,15 @@
 //!
 //! - [`wire`]: packets in and out, over rumqttc's v4 and v5 codecs;
 //! - `handshake`: CONNECT, the token, the CONNACK;
-//! - `session`: one task per connection: in-flight window, ordered answers;
+//! - `session`: one task per connection: its packets in and answers out;
+//! - `inflight`: the in-flight window (the session's and the bridge's):
+//!   messages handled side by side, outcomes in the order they came;
 //! - `publish`: what each PUBLISH does with the App;
 //! - [`topics`], [`gateway`]: topics and payloads, pure.
 
 pub mod gateway;
 mod handshake;
+pub(crate) mod inflight;
 pub(crate) mod publish;
 mod session;
 pub mod topics;

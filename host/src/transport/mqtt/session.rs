@@ -7,29 +7,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures_util::stream::{FuturesOrdered, StreamExt};
-use futures_util::{FutureExt, future::BoxFuture};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 use crate::domain::ids::now_ms;
 use crate::service::{App, DeviceEvent};
 
 use super::handshake::Accepted;
+use super::inflight::Window;
 use super::publish::{self, Context, Handled};
 use super::topics::{self, Filter};
 use super::wire::{self, FrameError, Inbound, Outbound, Reason, Version, Written};
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 1024;
-
-/// A message being handled: its outcome, with the packet id its PUBACK
-/// needs (QoS 1). Polled by the session itself rather than spawned, so the
-/// writer's commit wakes one task per connection, not one per message and
-/// then the connection.
-type Pending = BoxFuture<'static, (Option<u16>, Handled)>;
 
 /// Keep going, or close (with the reason an MQTT 5 client is told).
 enum Flow {
@@ -47,10 +40,9 @@ pub struct Session {
     silence_limit: Option<Duration>,
     subscriptions: HashSet<Filter>,
     events: broadcast::Receiver<DeviceEvent>,
-    /// Yields outcomes in the order the messages came.
-    inflight: FuturesOrdered<Pending>,
-    /// Done when the last message that must keep its order is handled.
-    ordered_tail: Option<oneshot::Receiver<()>>,
+    /// The messages being handled, tagged with the packet id their PUBACK
+    /// needs (QoS 1); yields outcomes in the order the messages came.
+    inflight: Window<Option<u16>>,
     read: BytesMut,
     write: BytesMut,
 }
@@ -82,8 +74,7 @@ impl Session {
             // Every session hears about its device: shared-attribute
             // changes (forwarded while subscribed) and revocation.
             events: ctx.app.subscribe_device_events(),
-            inflight: FuturesOrdered::new(),
-            ordered_tail: None,
+            inflight: Window::new(),
             read,
             write: BytesMut::new(),
             ctx: Arc::new(ctx),
@@ -159,7 +150,7 @@ impl Session {
                         ending.get_or_insert(reason);
                     }
                     // Messages committed together are answered in one write.
-                    while let Some(Some((pkid, handled))) = self.inflight.next().now_or_never() {
+                    while let Some((pkid, handled)) = self.inflight.ready() {
                         if let Flow::Close(reason) = self.answer(pkid, handled) {
                             ending.get_or_insert(reason);
                         }
@@ -257,42 +248,17 @@ impl Session {
         }
         let now = now_ms();
         let route = topics::route(&p.topic);
-        // Messages that must keep their order wait for the one before.
-        let (before, done) = match &route {
-            Some(r) if r.needs_order() => {
-                let (tx, rx) = oneshot::channel::<()>();
-                (self.ordered_tail.replace(rx), Some(tx))
-            }
-            _ => (None, None),
-        };
         let ctx = Arc::clone(&self.ctx);
         let (topic, payload): (String, Bytes) = (p.topic, p.payload);
         let pkid = (p.qos == 1).then_some(p.pkid);
-        let handling = async move {
+        let ordered_as = route.clone();
+        self.inflight.push(pkid, ordered_as.as_ref(), async move {
             let Some(route) = route else {
                 tracing::debug!(device = %ctx.device.id.0, %topic, "PUBLISH to an unknown topic");
                 return Err(Reason::TopicNameInvalid);
             };
-            if let Some(before) = before {
-                // Err only says the message before has ended, which is what we wait for.
-                let _ = before.await;
-            }
-            let handled = publish::handle(&ctx, route, payload, now).await;
-            drop(done);
-            handled
-        };
-        // A panic is a bug in handling this message: it is refused, the
-        // connection and the others in flight carry on.
-        let handling = std::panic::AssertUnwindSafe(handling)
-            .catch_unwind()
-            .map(move |outcome| {
-                let handled = outcome.unwrap_or_else(|_| {
-                    tracing::error!("handling an MQTT message panicked");
-                    Err(Reason::ServerError)
-                });
-                (pkid, handled)
-            });
-        self.inflight.push_back(Box::pin(handling));
+            publish::handle(&ctx, route, payload, now).await
+        });
         Flow::Continue
     }
 
