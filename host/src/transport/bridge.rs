@@ -10,12 +10,22 @@
 //! by side, applied in order where their topic needs it, and acknowledged
 //! in the order they came. Lost connections are retried with exponential
 //! backoff.
+//!
+//! A message that fails for good (a bad payload, a refusal of the store) is
+//! acknowledged and logged: the broker would only send it again to fail
+//! again, and meanwhile it would hold a slot of the broker's in-flight
+//! window. One that fails in a way that may pass (the store's I/O) is not:
+//! the bridge disconnects and, after a backoff, reconnects, so that the
+//! broker sends it (and everything after it) again; a broker resends
+//! unacknowledged messages only on a new connection.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{
+    AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, Publish, QoS, Request,
+};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -47,6 +57,9 @@ pub async fn run(app: App, settings: BridgeSettings, mut shutdown: watch::Receiv
         max_inflight: usize::from(settings.max_inflight.max(1)),
         window: Window::new(),
         waiting: VecDeque::new(),
+        generation: 0,
+        connected: false,
+        store_failing: false,
         backoff,
     };
     bridge.serve(&mut shutdown).await;
@@ -82,6 +95,16 @@ fn pump(
             if tx.send(report).is_err() || (failed && resumed.recv().await.is_none()) {
                 return;
             }
+            if failed {
+                // Requests made since the error belong to the lost
+                // connection: acknowledgements (whose packet ids may name
+                // other messages on the next one; rumqttc drops them) and
+                // the DISCONNECT that ended it, which must not end the next.
+                events.clean();
+                events
+                    .pending
+                    .retain(|r| !matches!(r, Request::Disconnect(_)));
+            }
         }
     });
     (reports, resume, task)
@@ -96,12 +119,27 @@ struct Bridge {
     filters: Vec<String>,
     max_inflight: usize,
     /// The messages being stored, oldest first.
-    window: Window<Publish>,
+    window: Window<Delivery>,
     /// Messages received while the window was full, in the order they came.
     /// The broker's in-flight limit bounds them; they are kept rather than
     /// left unread so that the connection (keep-alive) is served meanwhile.
-    waiting: VecDeque<Publish>,
+    waiting: VecDeque<Delivery>,
+    /// Counts connections (CONNACKs).
+    generation: u64,
+    /// Between a CONNACK and the connection's end, or the bridge asking
+    /// for its end.
+    connected: bool,
+    /// The last connection was ended because the store failed: the backoff
+    /// keeps growing over reconnects until a message is stored again.
+    store_failing: bool,
     backoff: Backoff,
+}
+
+/// A message from the broker, with the connection it came on: its packet
+/// id means something on that connection only.
+struct Delivery {
+    message: Publish,
+    generation: u64,
 }
 
 impl Bridge {
@@ -124,7 +162,11 @@ impl Bridge {
                 }
                 report = self.reports.recv() => match report {
                     Some(Ok(Event::Incoming(Packet::ConnAck(ack)))) => {
-                        self.backoff.reset();
+                        self.generation += 1;
+                        self.connected = true;
+                        if !self.store_failing {
+                            self.backoff.reset();
+                        }
                         tracing::info!(session_present = ack.session_present, "bridge connected");
                         for filter in &self.filters {
                             if let Err(e) = self.client.subscribe(filter.clone(), QoS::AtLeastOnce).await {
@@ -133,11 +175,28 @@ impl Bridge {
                         }
                     }
                     Some(Ok(Event::Incoming(Packet::Publish(message)))) => {
-                        self.waiting.push_back(message);
+                        // Once the bridge has asked to disconnect, what still
+                        // arrives is left for the broker to send again.
+                        if self.connected {
+                            self.waiting.push_back(Delivery {
+                                message,
+                                generation: self.generation,
+                            });
+                        }
                     }
                     Some(Ok(_)) => {}
                     Some(Err(e)) => {
-                        tracing::warn!(error = %e, "bridge connection lost; retrying");
+                        if self.connected || !self.store_failing {
+                            tracing::warn!(error = %e, "bridge connection lost or refused; retrying");
+                        } else {
+                            // The end of the DISCONNECT a store failure asked for.
+                            tracing::debug!(error = %e, "bridge disconnected; reconnecting after the backoff");
+                        }
+                        self.connected = false;
+                        // Nothing of the lost connection can be acknowledged
+                        // any more: the broker sends it all again.
+                        self.window.clear();
+                        self.waiting.clear();
                         if !self.backoff.wait(shutdown).await || self.resume.send(()).await.is_err() {
                             return;
                         }
@@ -149,12 +208,12 @@ impl Bridge {
     }
 
     /// Puts a message in the window.
-    fn start(&mut self, message: Publish) {
-        let route = topics::route(&message.topic).filter(topics::Route::is_gateway);
+    fn start(&mut self, delivery: Delivery) {
+        let route = topics::route(&delivery.message.topic).filter(topics::Route::is_gateway);
         let ctx = Arc::clone(&self.ctx);
-        let payload = message.payload.clone();
+        let payload = delivery.message.payload.clone();
         let ordered_as = route.clone();
-        self.window.push(message, ordered_as.as_ref(), async move {
+        self.window.push(delivery, ordered_as.as_ref(), async move {
             match route {
                 Some(route) => publish::handle(&ctx, route, payload, now_ms()).await,
                 None => Err(Reason::TopicNameInvalid),
@@ -162,16 +221,41 @@ impl Bridge {
         });
     }
 
-    /// Acknowledges a stored message, or one known never to be storable
-    /// (bad payload, foreign topic) so that the broker stops redelivering
-    /// it. A store failure leaves it unacknowledged: the broker sends it
-    /// again after the next reconnect.
-    async fn settle(&mut self, message: Publish, handled: Handled) {
+    /// Acknowledges a stored message, or one that would never be stored
+    /// (a bad payload, a foreign topic, a failure that would recur) so that
+    /// the broker stops sending it. A failure that may pass reconnects
+    /// instead: see the module doc.
+    async fn settle(&mut self, delivery: Delivery, handled: Handled) {
+        let Delivery {
+            message,
+            generation,
+        } = delivery;
+        if !self.connected || generation != self.generation {
+            // From an earlier connection: its packet id may name another
+            // message now. The broker sends it again.
+            return;
+        }
         match handled {
-            Ok(_) => {}
-            Err(Reason::ServerError) => {
-                tracing::warn!(topic = %message.topic, "bridged message not stored; left for redelivery");
+            Ok(_) => {
+                if self.store_failing {
+                    self.store_failing = false;
+                    self.backoff.reset();
+                }
+            }
+            Err(Reason::ServerBusy) => {
+                tracing::warn!(topic = %message.topic, "bridged message not stored; reconnecting for the broker to send it again");
+                self.store_failing = true;
+                self.connected = false;
+                self.window.clear();
+                self.waiting.clear();
+                // After the acknowledgements already given. The broker keeps
+                // the session; the pump reports the connection's end, and
+                // the reconnect waits for the backoff.
+                let _ = self.client.disconnect().await;
                 return;
+            }
+            Err(Reason::ServerError) => {
+                tracing::warn!(topic = %message.topic, "bridged message cannot be stored and would fail again: acknowledged and dropped");
             }
             Err(Reason::TopicNameInvalid) => {
                 tracing::debug!(topic = %message.topic, "bridge ignores a topic outside the gateway API");

@@ -91,6 +91,13 @@ impl<T: Send + 'static> Window<T> {
     pub fn ready(&mut self) -> Option<(T, Handled)> {
         self.pending.next().now_or_never().flatten()
     }
+
+    /// Drops every message in flight, unanswered (what they had committed
+    /// stays committed).
+    pub fn clear(&mut self) {
+        self.pending = FuturesOrdered::new();
+        self.ordered_tail = None;
+    }
 }
 
 impl<T: Send + 'static> Default for Window<T> {

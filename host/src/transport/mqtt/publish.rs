@@ -8,6 +8,7 @@ use bytes::Bytes;
 use crate::domain::device::Device;
 use crate::domain::telemetry::{PayloadError, parse_attributes_bytes, parse_telemetry_bytes};
 use crate::service::{App, ServiceError};
+use crate::store::StoreError;
 
 use super::gateway::{self, Devices};
 use super::topics::{self, Filter, Route};
@@ -59,6 +60,15 @@ fn failed(ctx: &Context, e: ServiceError) -> Reason {
             tracing::debug!(device = %ctx.device.id.0, %msg, "MQTT message refused");
             Reason::PayloadFormatInvalid
         }
+        // The store's I/O, a full queue, the service shutting down: the
+        // same message may well be stored when it comes again.
+        ServiceError::Store(StoreError::Backend(_) | StoreError::Closed)
+        | ServiceError::TooManyRequests(_)
+        | ServiceError::Internal(_) => {
+            tracing::warn!(device = %ctx.device.id.0, error = %e, "MQTT message not stored for now");
+            Reason::ServerBusy
+        }
+        // A corrupt record, a conflict, a missing entity: it would fail again.
         other => {
             tracing::warn!(device = %ctx.device.id.0, error = %other, "MQTT message not stored");
             Reason::ServerError

@@ -386,8 +386,12 @@ pub enum Reason {
     NotAuthorized,
     PayloadFormatInvalid,
     TopicNameInvalid,
-    /// The store failed; the cause is logged, not sent.
+    /// Handling failed in a way that would fail again (a bug, a refusal
+    /// of the store); the cause is logged, not sent.
     ServerError,
+    /// The store failed in a way that may pass (I/O, shutting down): the
+    /// same message may be stored if sent again. The cause is logged.
+    ServerBusy,
     PacketTooLarge,
     MalformedPacket,
     ProtocolError,
@@ -403,6 +407,7 @@ impl Reason {
             Reason::PayloadFormatInvalid => "payload format invalid",
             Reason::TopicNameInvalid => "topic name invalid",
             Reason::ServerError => "server error",
+            Reason::ServerBusy => "server busy",
             Reason::PacketTooLarge => "packet too large",
             Reason::MalformedPacket => "malformed packet",
             Reason::ProtocolError => "protocol error",
@@ -417,7 +422,10 @@ impl Reason {
             Reason::NotAuthorized => v5::PubAckReason::NotAuthorized,
             Reason::PayloadFormatInvalid => v5::PubAckReason::PayloadFormatInvalid,
             Reason::TopicNameInvalid => v5::PubAckReason::TopicNameInvalid,
-            Reason::ServerError => v5::PubAckReason::ImplementationSpecificError,
+            // MQTT 5 has no PUBACK code for a failure that may pass.
+            Reason::ServerError | Reason::ServerBusy => {
+                v5::PubAckReason::ImplementationSpecificError
+            }
             _ => v5::PubAckReason::UnspecifiedError,
         }
     }
@@ -429,6 +437,7 @@ impl Reason {
             Reason::PayloadFormatInvalid => D::PayloadFormatInvalid,
             Reason::TopicNameInvalid => D::TopicNameInvalid,
             Reason::ServerError => D::ImplementationSpecificError,
+            Reason::ServerBusy => D::ServerBusy,
             Reason::PacketTooLarge => D::PacketTooLarge,
             Reason::MalformedPacket => D::MalformedPacket,
             Reason::ProtocolError => D::ProtocolError,
