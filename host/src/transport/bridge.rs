@@ -34,6 +34,7 @@ use crate::domain::device::Device;
 use crate::domain::ids::now_ms;
 use crate::service::App;
 
+use super::mqtt::SHUTDOWN_GRACE;
 use super::mqtt::inflight::Window;
 use super::mqtt::publish::{self, Context, Handled};
 use super::mqtt::topics;
@@ -63,7 +64,7 @@ pub async fn run(app: App, settings: BridgeSettings, mut shutdown: watch::Receiv
         backoff,
     };
     bridge.serve(&mut shutdown).await;
-    bridge.disconnect().await;
+    bridge.finish().await;
     pump.abort();
 }
 
@@ -267,17 +268,54 @@ impl Bridge {
         let _ = self.client.ack(&message).await;
     }
 
-    /// Sends the DISCONNECT after the acknowledgements already given, and
-    /// waits (briefly) until it is out.
-    async fn disconnect(&mut self) {
-        let _ = self.client.try_disconnect();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        while let Ok(Some(Ok(event))) = tokio::time::timeout_at(deadline, self.reports.recv()).await
-        {
-            if matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
-                break;
+    /// At shutdown: the messages being stored get up to [`SHUTDOWN_GRACE`]
+    /// to finish and be acknowledged; those not started, and any that
+    /// still arrive, are left for the broker to send again after the
+    /// restart. Then the DISCONNECT goes out after the acknowledgements,
+    /// and is waited for briefly.
+    async fn finish(&mut self) {
+        self.waiting.clear();
+        let grace = tokio::time::sleep(SHUTDOWN_GRACE);
+        tokio::pin!(grace);
+        // Whether the connection has ended (then there is nothing to close).
+        let mut gone = !self.connected;
+        while self.connected && !self.window.is_empty() {
+            tokio::select! {
+                () = &mut grace => {
+                    tracing::warn!(
+                        unfinished = self.window.len(),
+                        "bridged messages still being stored at shutdown are left for the broker to send again"
+                    );
+                    break;
+                }
+                Some((delivery, handled)) = self.window.next() => {
+                    self.settle(delivery, handled).await;
+                }
+                report = self.reports.recv() => {
+                    if !matches!(report, Some(Ok(_))) {
+                        self.connected = false;
+                        gone = true;
+                    }
+                }
             }
         }
+        self.window.clear();
+        if gone {
+            return;
+        }
+        let closing = async {
+            // Unless a store failure asked for it already.
+            if self.connected {
+                self.connected = false;
+                let _ = self.client.disconnect().await;
+            }
+            while let Some(Ok(event)) = self.reports.recv().await {
+                if matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
     }
 }
 

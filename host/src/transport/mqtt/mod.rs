@@ -33,9 +33,10 @@ use tokio::task::JoinSet;
 
 use crate::service::App;
 
-/// How long connections get at shutdown to answer what is in flight; a
-/// client that does not read its socket cannot hold the shutdown up longer.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long connections (and the bridge) get at shutdown to answer what is
+/// in flight; a client that does not read its socket cannot hold the
+/// shutdown up longer.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How long a closing connection's last bytes from the client are drained.
 const LINGER: Duration = Duration::from_millis(500);
