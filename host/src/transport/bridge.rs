@@ -26,13 +26,13 @@ use std::time::Duration;
 use rumqttc::{
     AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, Publish, QoS, Request,
 };
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::BridgeSettings;
 use crate::domain::device::Device;
 use crate::domain::ids::now_ms;
-use crate::service::App;
+use crate::service::{App, DeviceEvent};
 
 use super::mqtt::SHUTDOWN_GRACE;
 use super::mqtt::inflight::Window;
@@ -50,6 +50,7 @@ pub async fn run(app: App, settings: BridgeSettings, mut shutdown: watch::Receiv
     let (client, events) = AsyncClient::new(options(&settings), settings.max_inflight.into());
     let (reports, resume, pump) = pump(events);
     let mut bridge = Bridge {
+        device_events: app.subscribe_device_events(),
         ctx: Arc::new(Context::new(app, gateway)),
         client,
         reports,
@@ -114,6 +115,8 @@ fn pump(
 /// The bridge's side of the connection.
 struct Bridge {
     ctx: Arc<Context>,
+    /// Deletions of devices, for the gateway's cache of names.
+    device_events: broadcast::Receiver<DeviceEvent>,
     client: AsyncClient,
     reports: mpsc::UnboundedReceiver<Report>,
     resume: mpsc::Sender<()>,
@@ -152,8 +155,12 @@ impl Bridge {
             {
                 self.start(message);
             }
+            // A device event (a device deleted) is taken in before messages
+            // that came after it, which may name that device.
             tokio::select! {
+                biased;
                 _ = shutdown.changed() => return,
+                event = self.device_events.recv() => self.forget(event),
                 Some((message, handled)) = self.window.next(), if !self.window.is_empty() => {
                     self.settle(message, handled).await;
                     // Messages committed together are acknowledged together.
@@ -205,6 +212,22 @@ impl Bridge {
                     None => return,
                 },
             }
+        }
+    }
+
+    /// Forgets the name of a device deleted or given a new token: named
+    /// again, it is looked up again (created anew if it is gone).
+    fn forget(&self, event: Result<DeviceEvent, broadcast::error::RecvError>) {
+        let Some(devices) = &self.ctx.gateway else {
+            return;
+        };
+        match event {
+            Ok(DeviceEvent::Revoked { device }) => devices.forget_id(device.0),
+            Ok(_) => {}
+            // Deletions may be among those missed.
+            Err(broadcast::error::RecvError::Lagged(_)) => devices.forget_all(),
+            // Never: the sender lives in the App the bridge holds.
+            Err(broadcast::error::RecvError::Closed) => {}
         }
     }
 

@@ -137,7 +137,12 @@ impl Session {
                 self.read.reserve(READ_CHUNK);
             }
             let silent_until = self.silence_limit.map(|l| heard + l);
+            // In this order: answers free slots before more is read, and a
+            // device event (a device deleted) is taken in before packets
+            // that arrived after it, which may name that device. Events
+            // come from REST writes, too few to starve the reading.
             tokio::select! {
+                biased;
                 changed = stop.changed(), if ending.is_none() => {
                     if changed.is_err() || *stop.borrow() {
                         ending = Some(Some(Reason::ServerShuttingDown));
@@ -308,6 +313,14 @@ impl Session {
                 tracing::info!(device = %self.device(), "device deleted or its token replaced: session closed");
                 return Some(Reason::NotAuthorized);
             }
+            // A device behind this gateway, deleted or given a new token:
+            // its name, used again, is looked up again (a device created
+            // anew under the same name has another id).
+            Ok(DeviceEvent::Revoked { device }) => {
+                if let Some(devices) = &self.ctx.gateway {
+                    devices.forget_id(device.0);
+                }
+            }
             Ok(e)
                 if event_device(&e) == self.device()
                     && self.subscriptions.contains(&Filter::Attributes) =>
@@ -318,10 +331,7 @@ impl Session {
                 });
             }
             // A device behind this gateway: told through the gateway.
-            Ok(e)
-                if self.subscriptions.contains(&Filter::GatewayAttributes)
-                    && !matches!(e, DeviceEvent::Revoked { .. }) =>
-            {
+            Ok(e) if self.subscriptions.contains(&Filter::GatewayAttributes) => {
                 let device = event_device(&e);
                 let name = self.ctx.gateway.as_ref().and_then(|g| g.name_of(device));
                 if let Some(name) = name {
@@ -334,6 +344,10 @@ impl Session {
             Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(device = %self.device(), missed, "shared attribute updates missed");
+                // Deletions may be among them.
+                if let Some(devices) = &self.ctx.gateway {
+                    devices.forget_all();
+                }
             }
             // Never: the sender lives in the App this session holds.
             Err(broadcast::error::RecvError::Closed) => {}
