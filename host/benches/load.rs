@@ -18,22 +18,6 @@ use tokio::net::TcpStream;
 
 const MAX_PACKET: usize = 1 << 20;
 
-/// A loopback address nothing listens on yet.
-pub fn free_addr() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-}
-
-/// Waits (up to 30 s) until something accepts connections on `addr`.
-pub fn wait_for(addr: std::net::SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "{addr} never opened");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
 /// What one run measured.
 #[derive(Debug, Default)]
 pub struct Outcome {

@@ -6,6 +6,8 @@
 #[allow(dead_code)]
 #[path = "../benches/load.rs"]
 mod load;
+#[allow(dead_code)]
+mod support;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -31,8 +33,8 @@ fn start(dir: &std::path::Path, http: SocketAddr, mqtt: SocketAddr) -> Child {
         .stdout(Stdio::null())
         .spawn()
         .expect("start clientele");
-    load::wait_for(http);
-    load::wait_for(mqtt);
+    support::wait_for(http);
+    support::wait_for(mqtt);
     child
 }
 
@@ -53,7 +55,7 @@ async fn rest(http: SocketAddr) -> (reqwest::Client, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_message_survives_sigkill_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (http, mqtt) = (load::free_addr(), load::free_addr());
+    let (http, mqtt) = (support::free_addr(), support::free_addr());
     let mut server = start(dir.path(), http, mqtt);
     let (client, token) = rest(http).await;
     let mut ids = Vec::new();
