@@ -87,10 +87,27 @@ async fn every_acknowledged_message_survives_sigkill_once() {
                 .expect("connect");
             let stop = Arc::clone(&stop);
             tasks.push(tokio::spawn(async move {
-                (
-                    first,
-                    load::publish_numbered(conn.0, conn.1, first, 4, stop).await,
+                let (mut acked, mut count) = (Vec::new(), 0);
+                let plan = load::Plan {
+                    inflight: 4,
+                    interval: None,
+                    first_due: std::time::Instant::now(),
+                };
+                let _ = load::publish(
+                    conn.0,
+                    conn.1,
+                    "v1/devices/me/telemetry",
+                    &plan,
+                    |n| {
+                        count = n + 1;
+                        let n = first + n;
+                        format!("{{\"ts\":{n},\"values\":{{\"seq\":{n}}}}}").into_bytes()
+                    },
+                    || stop.load(std::sync::atomic::Ordering::Relaxed),
+                    |n, _| acked.push(first + n),
                 )
+                .await;
+                (first, (acked, count))
             }));
         }
         // Let the burst run, then pull the plug at a different moment each round.
