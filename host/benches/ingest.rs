@@ -10,11 +10,16 @@
 
 #[allow(dead_code)] // shared with tests/crash.rs, which uses other parts
 mod load;
+#[allow(dead_code)] // shared with the tests, which use other parts
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
 use std::sync::Arc;
 use std::time::Duration;
+use support::Killed;
 
 use bytes::BytesMut;
 use tokio::net::TcpStream;
@@ -42,15 +47,6 @@ fn memory_mib(pid: u32) -> (f64, f64) {
             .map_or(0.0, |kb| kb / 1024.0)
     };
     (field("VmRSS:"), field("VmHWM:"))
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn payload(n: u64) -> Vec<u8> {
@@ -100,8 +96,8 @@ fn start_clientele(dir: &std::path::Path, http: SocketAddr, mqtt: SocketAddr) ->
         .stdout(Stdio::null())
         .spawn()
         .expect("start clientele");
-    load::wait_for(http);
-    load::wait_for(mqtt);
+    support::wait_for(http);
+    support::wait_for(mqtt);
     Killed(child)
 }
 
@@ -122,7 +118,7 @@ fn start_mosquitto(dir: &std::path::Path, addr: SocketAddr) -> Option<Killed> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    load::wait_for(addr);
+    support::wait_for(addr);
     Some(Killed(child))
 }
 
@@ -213,7 +209,7 @@ async fn main() {
     };
     let idle = env_or("IDLE", 10_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let (http, mqtt) = (load::free_addr(), load::free_addr());
+    let (http, mqtt) = (support::free_addr(), support::free_addr());
     let server = start_clientele(dir.path(), http, mqtt);
     let pid = server.0.id();
     let token = login(http).await;
@@ -237,7 +233,7 @@ async fn main() {
     let (_, peak) = memory_mib(pid);
     println!("clientele: peak memory {peak:.0} MiB");
 
-    let broker_addr = load::free_addr();
+    let broker_addr = support::free_addr();
     match start_mosquitto(dir.path(), broker_addr) {
         None => println!("mosquitto: not installed (apt-get install mosquitto); no comparison"),
         Some(_broker) => {

@@ -6,6 +6,7 @@
 //! a lower rate rather than hiding in the latency). It skips rumqttc's event loop so that the
 //! generator, not the client library, is the cheap side of the measurement.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,22 +18,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const MAX_PACKET: usize = 1 << 20;
-
-/// A loopback address nothing listens on yet.
-pub fn free_addr() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-}
-
-/// Waits (up to 30 s) until something accepts connections on `addr`.
-pub fn wait_for(addr: std::net::SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "{addr} never opened");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
 
 /// What one run measured.
 #[derive(Debug, Default)]
@@ -125,20 +110,33 @@ pub async fn publish_for(
     let mut tasks = Vec::new();
     for (i, (stream, buf)) in connections.into_iter().enumerate() {
         let (topic, payload) = (Arc::clone(&topic), Arc::clone(&payload));
-        let first_due = started + interval.map_or(Duration::ZERO, |d| d * i as u32 / count as u32);
         let plan = Plan {
             inflight: pacing.inflight,
             interval,
-            first_due,
-            deadline,
+            first_due: started + interval.map_or(Duration::ZERO, |d| d * i as u32 / count as u32),
         };
         tasks.push(tokio::spawn(async move {
-            one_connection(stream, buf, &topic, plan, &*payload).await
+            let (mut acked, mut latencies) = (0u64, Vec::new());
+            // A connection that fails still counts what it had acknowledged.
+            let _ = publish(
+                stream,
+                buf,
+                &topic,
+                &plan,
+                |n| payload(n),
+                || Instant::now() >= deadline,
+                |_, latency| {
+                    acked += 1;
+                    latencies.push(latency.as_micros().min(u128::from(u32::MAX)) as u32);
+                },
+            )
+            .await;
+            (acked, latencies)
         }));
     }
     let mut outcome = Outcome::default();
     for t in tasks {
-        if let Ok(Ok((acked, mut lat))) = t.await {
+        if let Ok((acked, mut lat)) = t.await {
             outcome.acked += acked;
             outcome.latencies_us.append(&mut lat);
         }
@@ -148,74 +146,94 @@ pub async fn publish_for(
 }
 
 /// One connection's schedule.
-struct Plan {
-    inflight: usize,
-    interval: Option<Duration>,
-    first_due: Instant,
-    deadline: Instant,
+pub struct Plan {
+    /// PUBLISHes awaiting their PUBACK, at most.
+    pub inflight: usize,
+    /// Paced: one message per `interval`, the first at `first_due`;
+    /// otherwise as fast as acknowledgements allow.
+    pub interval: Option<Duration>,
+    pub first_due: Instant,
 }
 
-async fn one_connection(
+/// How often a connection waiting on its socket checks `stop`.
+const RECHECK: Duration = Duration::from_millis(200);
+
+/// How long a connection that has stopped sending waits for the PUBACKs
+/// still due.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Publishes QoS 1 `payload(n)` to `topic` for n = 0, 1, 2, ... on one
+/// connection as `plan` says, until `stop()` (checked at least every
+/// [`RECHECK`]), then waits for the PUBACKs still due (up to [`DRAIN`]).
+/// Each PUBACK calls `on_ack(n, time since its PUBLISH was written)`.
+/// Returns how many were sent; a server that closes the connection ends it
+/// early, with `Ok` when it closed cleanly.
+pub async fn publish(
     mut stream: TcpStream,
     mut buf: BytesMut,
     topic: &str,
-    plan: Plan,
-    payload: &(dyn Fn(u64) -> Vec<u8> + Send + Sync),
-) -> std::io::Result<(u64, Vec<u32>)> {
-    let mut sent_at: Vec<Option<Instant>> = vec![None; 65536];
-    let (mut next_pkid, mut outstanding, mut acked, mut n) = (1u16, 0usize, 0u64, 0u64);
-    let mut latencies = Vec::new();
+    plan: &Plan,
+    mut payload: impl FnMut(u64) -> Vec<u8>,
+    stop: impl Fn() -> bool,
+    mut on_ack: impl FnMut(u64, Duration),
+) -> std::io::Result<u64> {
+    // (packet id, n, written at) of each message awaiting its PUBACK, oldest
+    // first: packet ids go in sequence and a server acknowledges in order
+    // (MQTT requires it), so a PUBACK is found at the front.
+    let mut awaiting: VecDeque<(u16, u64, Instant)> = VecDeque::with_capacity(plan.inflight);
+    let (mut next_pkid, mut n) = (1u16, 0u64);
     let mut out = BytesMut::with_capacity(64 * 1024);
     let mut due = plan.first_due;
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut draining_until: Option<Instant> = None;
     loop {
         let now = Instant::now();
-        while outstanding < plan.inflight
-            && now < plan.deadline
-            && (plan.interval.is_none() || due <= now)
-        {
+        if draining_until.is_none() && stop() {
+            draining_until = Some(now + DRAIN);
+        }
+        let sending = draining_until.is_none();
+        while sending && awaiting.len() < plan.inflight && (plan.interval.is_none() || due <= now) {
             let mut p = Publish::new(topic, QoS::AtLeastOnce, payload(n));
             p.pkid = next_pkid;
             Packet::Publish(p).write(&mut out, MAX_PACKET).map_err(io)?;
             // Timed from the write: on two shared cores the generator itself
             // runs late at high rates, and that lateness is not the server's.
-            sent_at[usize::from(next_pkid)] = Some(now);
+            awaiting.push_back((next_pkid, n, now));
             if let Some(interval) = plan.interval {
                 due += interval;
             }
-            next_pkid = if next_pkid == u16::MAX {
-                1
-            } else {
-                next_pkid + 1
-            };
-            outstanding += 1;
+            // 0 is not a packet id.
+            next_pkid = next_pkid.checked_add(1).unwrap_or(1);
             n += 1;
         }
         if !out.is_empty() {
             stream.write_all(&out).await?;
             out.clear();
         }
-        let sending = now < plan.deadline;
-        if outstanding == 0 && (plan.interval.is_none() || !sending) {
-            return Ok((acked, latencies));
+        if let Some(until) = draining_until
+            && (awaiting.is_empty() || now >= until)
+        {
+            return Ok(n);
         }
         // Paced and free to send: wake when the next message is due.
         let wake =
-            (plan.interval.is_some() && sending && outstanding < plan.inflight).then_some(due);
+            (sending && plan.interval.is_some() && awaiting.len() < plan.inflight).then_some(due);
         tokio::select! {
             read = stream.read_buf(&mut buf) => {
                 if read? == 0 {
-                    return Ok((acked, latencies));
+                    return Ok(n);
                 }
             }
             () = tokio::time::sleep_until(wake.unwrap_or(now).into()), if wake.is_some() => continue,
+            _ = recheck.tick() => continue,
         }
         loop {
             match Packet::read(&mut buf, MAX_PACKET) {
                 Ok(Packet::PubAck(ack)) => {
-                    if let Some(t) = sent_at[usize::from(ack.pkid)].take() {
-                        latencies.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-                        acked += 1;
-                        outstanding -= 1;
+                    if let Some(i) = awaiting.iter().position(|(pkid, ..)| *pkid == ack.pkid) {
+                        let (_, acked, sent) = awaiting.remove(i).expect("found");
+                        on_ack(acked, sent.elapsed());
                     }
                 }
                 Ok(_) => {}
@@ -269,73 +287,6 @@ pub async fn count_deliveries(
         if !out.is_empty() {
             stream.write_all(&out).await?;
             out.clear();
-        }
-    }
-}
-
-/// Publishes `{"ts":n,"values":{"seq":n}}` for n = `first`, `first + 1`, ...
-/// at QoS 1 until `stop` is set or the connection drops; returns every n
-/// whose PUBACK arrived (the ones the server promised to keep) and how many
-/// were sent.
-pub async fn publish_numbered(
-    mut stream: TcpStream,
-    mut buf: BytesMut,
-    first: u64,
-    inflight: usize,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-) -> (Vec<u64>, u64) {
-    let mut seq_of: Vec<Option<u64>> = vec![None; 65536];
-    let (mut next_pkid, mut outstanding, mut n) = (1u16, 0usize, first);
-    let mut acked = Vec::new();
-    let mut out = BytesMut::new();
-    loop {
-        let stopping = stop.load(std::sync::atomic::Ordering::Relaxed);
-        while outstanding < inflight && !stopping {
-            let body = format!("{{\"ts\":{n},\"values\":{{\"seq\":{n}}}}}");
-            let mut p = Publish::new(
-                "v1/devices/me/telemetry",
-                QoS::AtLeastOnce,
-                body.into_bytes(),
-            );
-            p.pkid = next_pkid;
-            if Packet::Publish(p).write(&mut out, MAX_PACKET).is_err() {
-                return (acked, n - first);
-            }
-            seq_of[usize::from(next_pkid)] = Some(n);
-            next_pkid = if next_pkid == u16::MAX {
-                1
-            } else {
-                next_pkid + 1
-            };
-            outstanding += 1;
-            n += 1;
-        }
-        if (!out.is_empty() && stream.write_all(&out).await.is_err())
-            || (stopping && outstanding == 0)
-        {
-            return (acked, n - first);
-        }
-        out.clear();
-        let read =
-            tokio::time::timeout(Duration::from_millis(200), stream.read_buf(&mut buf)).await;
-        match read {
-            Ok(Ok(0)) | Ok(Err(_)) => return (acked, n - first),
-            Ok(Ok(_)) => {}
-            Err(_) if stopping => return (acked, n - first),
-            Err(_) => continue,
-        }
-        loop {
-            match Packet::read(&mut buf, MAX_PACKET) {
-                Ok(Packet::PubAck(ack)) => {
-                    if let Some(seq) = seq_of[usize::from(ack.pkid)].take() {
-                        acked.push(seq);
-                        outstanding -= 1;
-                    }
-                }
-                Ok(_) => {}
-                Err(rumqttc::mqttbytes::Error::InsufficientBytes(_)) => break,
-                Err(_) => return (acked, n - first),
-            }
         }
     }
 }

@@ -1,40 +1,27 @@
 //! The `clientele` binary as an operator runs it: embedded defaults, the
 //! first start's printed credentials, SIGTERM, a restart, a bad config file.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use support::{Killed, free_addr, wait_for};
 
-fn start(dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_clientele"))
+fn start(dir: &std::path::Path, http: SocketAddr) -> Killed {
+    let child = Command::new(env!("CARGO_BIN_EXE_clientele"))
         .current_dir(dir)
         .env_clear()
-        .env("CLIENTELE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("CLIENTELE_HTTP_ADDR", http.to_string())
         .env("CLIENTELE_MQTT_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("start clientele")
-}
-
-/// Waits (bounded) until the port accepts connections.
-fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the service did not start listening"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        .expect("start clientele");
+    Killed(child)
 }
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
@@ -56,9 +43,9 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
 #[test]
 fn defaults_print_generated_credentials_once_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = start(dir.path(), port);
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let http = free_addr();
+    let mut child = start(dir.path(), http);
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
     let mut lines = Vec::new();
     for _ in 0..3 {
         let mut line = String::new();
@@ -77,7 +64,7 @@ fn defaults_print_generated_credentials_once_and_sigterm_stops_cleanly() {
         .and_then(|r| r.split_whitespace().next())
         .unwrap()
         .to_owned();
-    wait_for_port(port);
+    wait_for(http);
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -86,7 +73,7 @@ fn defaults_print_generated_credentials_once_and_sigterm_stops_cleanly() {
     let login = |password: String| {
         rt.block_on(async move {
             reqwest::Client::new()
-                .post(format!("http://127.0.0.1:{port}/api/auth/login"))
+                .post(format!("http://{http}/api/auth/login"))
                 .json(&serde_json::json!({"username": "tenant@clientele.local", "password": password}))
                 .send()
                 .await
@@ -95,19 +82,19 @@ fn defaults_print_generated_credentials_once_and_sigterm_stops_cleanly() {
         })
     };
     assert_eq!(login(password.clone()), reqwest::StatusCode::OK);
-    assert!(terminate(&mut child).success());
+    assert!(terminate(&mut child.0).success());
     assert!(
         dir.path().join("data/clientele.redb").exists(),
         "data lands in ./data"
     );
 
     // The second start finds its data: no new accounts, the same password works.
-    let mut again = start(dir.path(), port);
-    wait_for_port(port);
+    let mut again = start(dir.path(), http);
+    wait_for(http);
     assert_eq!(login(password), reqwest::StatusCode::OK);
-    assert!(terminate(&mut again).success());
+    assert!(terminate(&mut again.0).success());
     let mut rest = String::new();
-    std::io::Read::read_to_string(&mut again.stdout.take().unwrap(), &mut rest).unwrap();
+    std::io::Read::read_to_string(&mut again.0.stdout.take().unwrap(), &mut rest).unwrap();
     assert!(!rest.contains("First start"), "{rest}");
 }
 

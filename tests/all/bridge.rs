@@ -9,7 +9,7 @@ use clientele_tests::mosquitto::Mosquitto;
 use clientele_tests::{Client, TestServer};
 use reqwest::StatusCode;
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn bridge_to(broker: &Mosquitto) -> BridgeSettings {
     BridgeSettings {
@@ -26,19 +26,30 @@ fn bridge_to(broker: &Mosquitto) -> BridgeSettings {
 /// A publisher on the broker that sends `count` gateway telemetry messages
 /// at QoS 1 and returns once the broker has acknowledged them all.
 async fn publish(broker: &Mosquitto, device: &str, from: u64, count: u64) {
-    let mut opts = MqttOptions::new(
-        format!("publisher-{device}-{from}"),
-        broker.addr.ip().to_string(),
-        broker.addr.port(),
-    );
+    let bodies = (from..from + count)
+        .map(|n| json!({ device: [{"ts": n, "values": {"n": n}}] }).to_string())
+        .collect();
+    publish_all(
+        broker,
+        &format!("publisher-{device}-{from}"),
+        "v1/gateway/telemetry",
+        bodies,
+    )
+    .await;
+}
+
+/// Publishes `bodies` to `topic` at QoS 1, in order, and returns once the
+/// broker has acknowledged them all.
+async fn publish_all(broker: &Mosquitto, client_id: &str, topic: &str, bodies: Vec<String>) {
+    let mut opts = MqttOptions::new(client_id, broker.addr.ip().to_string(), broker.addr.port());
     opts.set_keep_alive(Duration::from_secs(30));
     let (client, mut events) = AsyncClient::new(opts, 100);
-    let device = device.to_owned();
+    let count = bodies.len();
+    let topic = topic.to_owned();
     let sender = tokio::spawn(async move {
-        for n in from..from + count {
-            let body = json!({ device.as_str(): [{"ts": n, "values": {"n": n}}] }).to_string();
+        for body in bodies {
             client
-                .publish("v1/gateway/telemetry", QoS::AtLeastOnce, false, body)
+                .publish(topic.as_str(), QoS::AtLeastOnce, false, body)
                 .await
                 .expect("queue");
         }
@@ -146,4 +157,60 @@ async fn a_restart_mid_stream_loses_nothing() {
         (1..=600).collect::<Vec<_>>(),
         "every message, once, in order of its number"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attribute_messages_apply_in_the_order_they_were_published() {
+    let broker = Mosquitto::start();
+    let server = TestServer::start_with(|s| s.bridge = Some(bridge_to(&broker))).await;
+    let admin = server.tenant_admin().await;
+    gateway(&admin).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The first message creates the device and takes longer than the rest:
+    // messages handled side by side finish out of order unless something
+    // holds the ones that need order in line.
+    const LAST: u64 = 60;
+    let bodies = (1..=LAST)
+        .map(|n| json!({ "Valve": { "position": n } }).to_string())
+        .collect();
+    publish_all(
+        &broker,
+        "attribute-publisher",
+        "v1/gateway/attributes",
+        bodies,
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut position = Value::Null;
+    while Instant::now() < deadline {
+        let (status, d) = admin.get("/api/tenant/devices?deviceName=Valve").await;
+        if status == StatusCode::OK {
+            let id = d["id"]["id"].as_str().unwrap();
+            let (_, attrs) = admin
+                .get(&format!(
+                    "/api/plugins/telemetry/DEVICE/{id}/values/attributes/CLIENT_SCOPE?keys=position"
+                ))
+                .await;
+            position = attrs[0]["value"].clone();
+            if position == json!(LAST) {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        position,
+        json!(LAST),
+        "the last message published is the one that stays"
+    );
+    // Nothing applies after it either.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, d) = admin.get("/api/tenant/devices?deviceName=Valve").await;
+    let id = d["id"]["id"].as_str().unwrap();
+    let (_, attrs) = admin
+        .get(&format!(
+            "/api/plugins/telemetry/DEVICE/{id}/values/attributes/CLIENT_SCOPE?keys=position"
+        ))
+        .await;
+    assert_eq!(attrs[0]["value"], json!(LAST));
 }

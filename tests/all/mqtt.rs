@@ -413,6 +413,45 @@ async fn a_gateway_creates_and_feeds_the_devices_behind_it() {
 }
 
 #[tokio::test]
+async fn a_device_deleted_behind_a_gateway_is_created_anew_when_named_again() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    device(&admin, "Gateway", "GW_AGAIN_TOKEN", true).await;
+    let mut gw = Device::connect(&server, "GW_AGAIN_TOKEN").await;
+    let by_name = |admin: Client| async move {
+        let (status, d) = admin.get("/api/tenant/devices?deviceName=Sensor").await;
+        assert_eq!(status, StatusCode::OK, "{d}");
+        d["id"]["id"].as_str().unwrap().to_owned()
+    };
+    gw.publish(
+        "v1/gateway/telemetry",
+        r#"{"Sensor":[{"ts":1000,"values":{"t":1}}]}"#,
+    )
+    .await;
+    let first = by_name(admin.clone()).await;
+    assert_eq!(latest(&admin, &first, "t").await["t"][0]["value"], 1);
+
+    assert_eq!(
+        admin.delete(&format!("/api/device/{first}")).await.0,
+        StatusCode::OK
+    );
+    // The same name again, on the same connection: not the deleted device
+    // the connection had looked up, but a new one, which gets the data.
+    gw.publish(
+        "v1/gateway/telemetry",
+        r#"{"Sensor":[{"ts":2000,"values":{"t":2}}]}"#,
+    )
+    .await;
+    let second = by_name(admin.clone()).await;
+    assert_ne!(second, first, "a new device under the old name");
+    let t = latest(&admin, &second, "t").await;
+    assert_eq!(
+        (&t["t"][0]["ts"], &t["t"][0]["value"]),
+        (&json!(2000), &json!(2))
+    );
+}
+
+#[tokio::test]
 async fn gateway_topics_are_refused_to_ordinary_devices() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;

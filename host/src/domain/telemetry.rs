@@ -115,7 +115,7 @@ pub enum PayloadError {
     Shape(String),
 }
 
-fn shape(msg: impl Into<String>) -> PayloadError {
+pub fn shape(msg: impl Into<String>) -> PayloadError {
     PayloadError::Shape(msg.into())
 }
 
@@ -203,19 +203,26 @@ pub fn parse_telemetry_bytes(
     payload: &[u8],
     server_ts: i64,
 ) -> Result<Vec<TsKvEntry>, PayloadError> {
-    let json: Value =
-        serde_json::from_slice(payload).map_err(|e| PayloadError::Json(e.to_string()))?;
-    parse_telemetry(&json, server_ts)
+    parse_telemetry(&serde_json::from_slice(payload)?, server_ts)
 }
 
 /// Attributes: `{"k": v}` only.
 pub fn parse_attributes_bytes(payload: &[u8]) -> Result<Vec<KvEntry>, PayloadError> {
-    let json: Value =
-        serde_json::from_slice(payload).map_err(|e| PayloadError::Json(e.to_string()))?;
-    let obj = json
-        .as_object()
-        .ok_or_else(|| shape("attributes must be a JSON object"))?;
-    parse_kv_object(obj)
+    parse_kv_object(&parse_object(payload, "attributes")?)
+}
+
+impl From<serde_json::Error> for PayloadError {
+    fn from(e: serde_json::Error) -> Self {
+        PayloadError::Json(e.to_string())
+    }
+}
+
+/// A payload that must be one JSON object; `what` names it in the error.
+pub fn parse_object(payload: &[u8], what: &str) -> Result<Map<String, Value>, PayloadError> {
+    match serde_json::from_slice(payload)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(shape(format!("{what} must be a JSON object"))),
+    }
 }
 
 #[cfg(test)]

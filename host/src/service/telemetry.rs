@@ -308,27 +308,45 @@ impl App {
         device: &Device,
         entries: Vec<KvEntry>,
     ) -> ServiceResult<()> {
-        if entries.is_empty() {
+        self.ingest_client_attributes_of(vec![(device, entries)])
+            .await
+    }
+
+    /// Client-side attributes of several devices (a gateway's message) in
+    /// one commit: all of them are durable once this returns, or none.
+    pub async fn ingest_client_attributes_of(
+        &self,
+        batches: Vec<(&Device, Vec<KvEntry>)>,
+    ) -> ServiceResult<()> {
+        let batches: Vec<(TenantId, DeviceId, Arc<Vec<KvEntry>>)> = batches
+            .into_iter()
+            .filter(|(_, e)| !e.is_empty())
+            .map(|(d, e)| (d.tenant_id, d.id, Arc::new(e)))
+            .collect();
+        if batches.is_empty() {
             return Ok(());
         }
-        let (tenant, entity, now) = (device.tenant_id, device.id.0, now_ms());
-        let entries = Arc::new(entries);
-        let staged = Arc::clone(&entries);
+        let now = now_ms();
+        let staged = batches.clone();
         self.write(move |view| {
             let mut changes = Changes::new();
-            if !assignable::exists::<Device>(view, tenant, entity)? {
-                return Ok(((), changes));
+            for (tenant, device, entries) in &staged {
+                // As for telemetry: nothing under a device deleted meanwhile.
+                if assignable::exists::<Device>(view, *tenant, device.0)? {
+                    stage_attributes(&mut changes, *tenant, device.0, Scope::Client, entries, now);
+                }
             }
-            stage_attributes(&mut changes, tenant, entity, Scope::Client, &staged, now);
             Ok(((), changes))
         })
         .await?;
-        let change = DataChange::Attributes {
-            scope: Scope::Client,
-            ts: now,
-            values: entries,
-        };
-        self.publish(tenant, device.id.entity_id(), change);
+        for (tenant, device, values) in batches {
+            let change = DataChange::Attributes {
+                scope: Scope::Client,
+                ts: now,
+                values,
+            };
+            self.publish(tenant, device.entity_id(), change);
+        }
         Ok(())
     }
 

@@ -3,26 +3,19 @@
 //! then remembered for the rest of the connection.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::domain::device::Device;
 use crate::domain::telemetry::{
-    KvEntry, PayloadError, TsKvEntry, parse_kv_object, parse_telemetry,
+    KvEntry, PayloadError, TsKvEntry, parse_kv_object, parse_object, parse_telemetry, shape,
 };
 use crate::service::{App, ServiceResult};
 
-fn shape(msg: impl Into<String>) -> PayloadError {
-    PayloadError::Shape(msg.into())
-}
-
-fn parse_object(payload: &[u8]) -> Result<serde_json::Map<String, Value>, PayloadError> {
-    match serde_json::from_slice(payload).map_err(|e| PayloadError::Json(e.to_string()))? {
-        Value::Object(map) => Ok(map),
-        _ => Err(shape("a gateway payload must be a JSON object")),
-    }
-}
+/// What the gateway payloads are called in their errors.
+const PAYLOAD: &str = "a gateway payload";
 
 /// `{"device":"A","type":"t"}` of `v1/gateway/connect` and `disconnect`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +25,7 @@ pub struct Named {
 }
 
 pub fn parse_named(payload: &[u8]) -> Result<Named, PayloadError> {
-    let obj = parse_object(payload)?;
+    let obj = parse_object(payload, PAYLOAD)?;
     let device = obj
         .get("device")
         .and_then(Value::as_str)
@@ -55,7 +48,7 @@ pub fn parse_telemetry_by_device(
     payload: &[u8],
     server_ts: i64,
 ) -> Result<Vec<(String, Vec<TsKvEntry>)>, PayloadError> {
-    parse_object(payload)?
+    parse_object(payload, PAYLOAD)?
         .into_iter()
         .map(|(device, items)| {
             if !items.is_array() {
@@ -70,7 +63,7 @@ pub fn parse_telemetry_by_device(
 pub fn parse_attributes_by_device(
     payload: &[u8],
 ) -> Result<Vec<(String, Vec<KvEntry>)>, PayloadError> {
-    parse_object(payload)?
+    parse_object(payload, PAYLOAD)?
         .into_iter()
         .map(|(device, attrs)| match attrs {
             Value::Object(map) => Ok((device, parse_kv_object(&map)?)),
@@ -79,56 +72,95 @@ pub fn parse_attributes_by_device(
         .collect()
 }
 
-/// The devices a gateway connection has named, by name.
-#[derive(Debug)]
+/// The devices a gateway connection has named, by name. Shared, so that a
+/// message costs a reference count per device rather than a copy of it.
+/// A device deleted (or given a new token) is forgotten when its event
+/// comes ([`Devices::forget_id`]), so that its name, used again, finds or
+/// creates the device that has it now.
+#[derive(Debug, Default)]
 pub struct Devices {
-    gateway: Device,
-    known: Mutex<HashMap<String, Device>>,
+    known: Mutex<Known>,
+}
+
+#[derive(Debug, Default)]
+struct Known {
+    by_name: HashMap<String, Arc<Device>>,
+    /// The other way round, for device events.
+    names: HashMap<Uuid, String>,
+    /// Counts forgetting by id: a lookup that raced with one may have found
+    /// the forgotten device, so it is not kept.
+    forgotten: u64,
+}
+
+impl Known {
+    fn remove_name(&mut self, name: &str) {
+        if let Some(d) = self.by_name.remove(name) {
+            self.names.remove(&d.id.0);
+        }
+    }
 }
 
 impl Devices {
-    pub fn new(gateway: Device) -> Devices {
-        Devices {
-            gateway,
-            known: Mutex::new(HashMap::new()),
-        }
+    pub fn new() -> Devices {
+        Devices::default()
     }
 
-    fn cached(&self, name: &str) -> Option<Device> {
-        self.known.lock().ok()?.get(name).cloned()
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        // The map is consistent after every statement: a panic elsewhere
+        // while it was locked leaves nothing half done.
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The device behind the gateway with this name, created if new.
+    /// The device behind `gateway` with this name, created if new.
     pub async fn resolve(
         &self,
         app: &App,
+        gateway: &Device,
         name: &str,
         device_type: Option<&str>,
-    ) -> ServiceResult<Device> {
-        if let Some(d) = self.cached(name) {
-            return Ok(d);
-        }
-        let d = app.gateway_device(&self.gateway, name, device_type).await?;
-        if let Ok(mut known) = self.known.lock() {
-            known.insert(name.to_owned(), d.clone());
+    ) -> ServiceResult<Arc<Device>> {
+        let forgotten = {
+            let known = self.known();
+            if let Some(d) = known.by_name.get(name) {
+                return Ok(Arc::clone(d));
+            }
+            known.forgotten
+        };
+        let d = Arc::new(app.gateway_device(gateway, name, device_type).await?);
+        let mut known = self.known();
+        if known.forgotten == forgotten {
+            known.remove_name(name);
+            known.names.insert(d.id.0, name.to_owned());
+            known.by_name.insert(name.to_owned(), Arc::clone(&d));
         }
         Ok(d)
     }
 
     /// The name this gateway knows a device by, if it has named it.
-    pub fn name_of(&self, id: uuid::Uuid) -> Option<String> {
-        let known = self.known.lock().ok()?;
-        known
-            .iter()
-            .find(|(_, d)| d.id.0 == id)
-            .map(|(name, _)| name.clone())
+    pub fn name_of(&self, id: Uuid) -> Option<String> {
+        self.known().names.get(&id).cloned()
     }
 
     /// Forgets a device the gateway reports disconnected.
     pub fn forget(&self, name: &str) {
-        if let Ok(mut known) = self.known.lock() {
-            known.remove(name);
+        self.known().remove_name(name);
+    }
+
+    /// Forgets a device that was deleted or given a new token.
+    pub fn forget_id(&self, id: Uuid) {
+        let mut known = self.known();
+        known.forgotten += 1;
+        if let Some(name) = known.names.remove(&id) {
+            known.by_name.remove(&name);
         }
+    }
+
+    /// Forgets every device: for when device events were missed.
+    pub fn forget_all(&self) {
+        let mut known = self.known();
+        known.forgotten += 1;
+        known.by_name.clear();
+        known.names.clear();
     }
 }
 

@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use crate::domain::device::Device;
 use crate::service::App;
 
-use super::wire::{self, ConnAckCode, Hello, Limits, Opening};
+use super::wire::{self, ConnAckCode, Hello, Limits, Opening, Version};
 
 /// Reads one whole packet into `buf`'s front and splits it off; `None` when
 /// the peer closes first. Bytes after it stay in `buf` for the session.
@@ -37,6 +37,15 @@ async fn read_packet(
     }
 }
 
+/// A device let in.
+pub struct Accepted {
+    pub hello: Hello,
+    pub device: Device,
+    /// Messages it may have in flight: what an MQTT 5 client is told as
+    /// its receive maximum, and the session's window for every version.
+    pub window: u16,
+}
+
 /// Answers the CONNECT. `Some` when the device is in; otherwise the refusal
 /// has been sent (where MQTT has one) and the connection is to be closed.
 pub async fn accept(
@@ -44,7 +53,7 @@ pub async fn accept(
     peer: SocketAddr,
     buf: &mut BytesMut,
     app: &App,
-) -> io::Result<Option<(Hello, Device)>> {
+) -> io::Result<Option<Accepted>> {
     let limits = &app.settings().mqtt;
     let deadline = Duration::from_secs(limits.connect_timeout_s);
     let frame =
@@ -65,7 +74,12 @@ pub async fn accept(
         Ok(Opening::Unsupported { level }) => {
             tracing::debug!(%peer, level, "MQTT protocol level refused");
             let mut out = BytesMut::new();
-            wire::encode_unsupported_version(level, &mut out);
+            wire::encode_connack(
+                Version::to_refuse(level),
+                ConnAckCode::UnsupportedProtocolVersion,
+                &Limits::default(),
+                &mut out,
+            );
             stream.write_all(&out).await?;
             return Ok(None);
         }
@@ -101,7 +115,11 @@ pub async fn accept(
     match device {
         Some(device) => {
             tracing::debug!(%peer, device = %device.id.0, version = ?hello.version, "MQTT device connected");
-            Ok(Some((hello, device)))
+            Ok(Some(Accepted {
+                hello,
+                device,
+                window: accepted.receive_max,
+            }))
         }
         None => {
             tracing::debug!(%peer, ?code, "MQTT connection refused");

@@ -6,12 +6,15 @@
 //!
 //! - [`wire`]: packets in and out, over rumqttc's v4 and v5 codecs;
 //! - `handshake`: CONNECT, the token, the CONNACK;
-//! - `session`: one task per connection: in-flight window, ordered answers;
+//! - `session`: one task per connection: its packets in and answers out;
+//! - `inflight`: the in-flight window (the session's and the bridge's):
+//!   messages handled side by side, outcomes in the order they came;
 //! - `publish`: what each PUBLISH does with the App;
 //! - [`topics`], [`gateway`]: topics and payloads, pure.
 
 pub mod gateway;
 mod handshake;
+pub(crate) mod inflight;
 pub(crate) mod publish;
 mod session;
 pub mod topics;
@@ -30,11 +33,10 @@ use tokio::task::JoinSet;
 
 use crate::service::App;
 
-use self::publish::Context;
-
-/// How long connections get at shutdown to answer what is in flight; a
-/// client that does not read its socket cannot hold the shutdown up longer.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long connections (and the bridge) get at shutdown to answer what is
+/// in flight; a client that does not read its socket cannot hold the
+/// shutdown up longer.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How long a closing connection's last bytes from the client are drained.
 const LINGER: Duration = Duration::from_millis(500);
@@ -86,15 +88,8 @@ async fn connection(
     let _ = stream.set_nodelay(true);
     let mut buf = BytesMut::with_capacity(512);
     match handshake::accept(&mut stream, peer, &mut buf, &app).await {
-        Ok(Some((hello, device))) => {
-            let ctx = Context {
-                gateway: device
-                    .is_gateway()
-                    .then(|| gateway::Devices::new(device.clone())),
-                device,
-                app,
-            };
-            session::Session::new(&hello, ctx, buf)
+        Ok(Some(accepted)) => {
+            session::Session::new(accepted, app, buf)
                 .run(&mut stream, stop)
                 .await;
         }

@@ -1,12 +1,14 @@
 //! What a device's PUBLISH does: its payload parsed, the App called, and
-//! the answer the device is owed. Each message runs in its own task, so the
-//! messages of one connection reach the store together and share commits.
+//! the answer the device is owed. The messages of one connection are
+//! handled side by side in its in-flight window, so they reach the store
+//! together and share commits.
 
 use bytes::Bytes;
 
 use crate::domain::device::Device;
 use crate::domain::telemetry::{PayloadError, parse_attributes_bytes, parse_telemetry_bytes};
 use crate::service::{App, ServiceError};
+use crate::store::StoreError;
 
 use super::gateway::{self, Devices};
 use super::topics::{self, Filter, Route};
@@ -19,6 +21,18 @@ pub struct Context {
     pub device: Device,
     /// Present when the device is a gateway (`additionalInfo.gateway`).
     pub gateway: Option<Devices>,
+}
+
+impl Context {
+    /// What `device`'s messages are handled with; a gateway also gets its
+    /// own cache of the devices it names.
+    pub fn new(app: App, device: Device) -> Context {
+        Context {
+            gateway: device.is_gateway().then(Devices::new),
+            device,
+            app,
+        }
+    }
 }
 
 /// A message published back to the device, if it subscribed to `needs`.
@@ -46,6 +60,15 @@ fn failed(ctx: &Context, e: ServiceError) -> Reason {
             tracing::debug!(device = %ctx.device.id.0, %msg, "MQTT message refused");
             Reason::PayloadFormatInvalid
         }
+        // The store's I/O, a full queue, the service shutting down: the
+        // same message may well be stored when it comes again.
+        ServiceError::Store(StoreError::Backend(_) | StoreError::Closed)
+        | ServiceError::TooManyRequests(_)
+        | ServiceError::Internal(_) => {
+            tracing::warn!(device = %ctx.device.id.0, error = %e, "MQTT message not stored for now");
+            Reason::ServerBusy
+        }
+        // A corrupt record, a conflict, a missing entity: it would fail again.
         other => {
             tracing::warn!(device = %ctx.device.id.0, error = %other, "MQTT message not stored");
             Reason::ServerError
@@ -53,25 +76,34 @@ fn failed(ctx: &Context, e: ServiceError) -> Reason {
     }
 }
 
+/// The device cache of a gateway; anything else is refused the gateway topics.
+fn gateway<'a>(ctx: &'a Context, route: &Route) -> Result<&'a Devices, Reason> {
+    ctx.gateway.as_ref().ok_or_else(|| {
+        tracing::debug!(device = %ctx.device.id.0, ?route, "not a gateway: message refused");
+        Reason::NotAuthorized
+    })
+}
+
 pub async fn handle(ctx: &Context, route: Route, payload: Bytes, now: i64) -> Handled {
     let app = &ctx.app;
-    match &route {
+    let route = &route;
+    match route {
         Route::Telemetry => {
             let entries =
-                parse_telemetry_bytes(&payload, now).map_err(|e| invalid(ctx, &route, e))?;
+                parse_telemetry_bytes(&payload, now).map_err(|e| invalid(ctx, route, e))?;
             app.ingest_telemetry(&ctx.device, entries)
                 .await
                 .map_err(|e| failed(ctx, e))?;
         }
         Route::Attributes => {
-            let entries = parse_attributes_bytes(&payload).map_err(|e| invalid(ctx, &route, e))?;
+            let entries = parse_attributes_bytes(&payload).map_err(|e| invalid(ctx, route, e))?;
             app.ingest_client_attributes(&ctx.device, entries)
                 .await
                 .map_err(|e| failed(ctx, e))?;
         }
         Route::AttributeRequest(id) => {
             let request =
-                topics::parse_attribute_request(&payload).map_err(|e| invalid(ctx, &route, e))?;
+                topics::parse_attribute_request(&payload).map_err(|e| invalid(ctx, route, e))?;
             let (client, shared) = app
                 .device_attributes(
                     &ctx.device,
@@ -86,7 +118,7 @@ pub async fn handle(ctx: &Context, route: Route, payload: Bytes, now: i64) -> Ha
             }));
         }
         Route::RpcRequest(id) => {
-            let method = topics::rpc_method(&payload).map_err(|e| invalid(ctx, &route, e))?;
+            let method = topics::rpc_method(&payload).map_err(|e| invalid(ctx, route, e))?;
             if method == "getSessionLimits" {
                 let limits = &app.settings().mqtt;
                 return Ok(Some(Reply {
@@ -99,18 +131,72 @@ pub async fn handle(ctx: &Context, route: Route, payload: Bytes, now: i64) -> Ha
             // as in ThingsBoard when no rule chain replies.
             tracing::debug!(device = %ctx.device.id.0, %method, "client RPC without a handler");
         }
-        Route::GatewayConnect
-        | Route::GatewayDisconnect
-        | Route::GatewayTelemetry
-        | Route::GatewayAttributes => handle_gateway(ctx, &route, &payload, now).await?,
+        Route::GatewayConnect => {
+            let devices = gateway(ctx, route)?;
+            let named = gateway::parse_named(&payload).map_err(|e| invalid(ctx, route, e))?;
+            devices
+                .resolve(
+                    app,
+                    &ctx.device,
+                    &named.device,
+                    named.device_type.as_deref(),
+                )
+                .await
+                .map_err(|e| failed(ctx, e))?;
+        }
+        Route::GatewayDisconnect => {
+            let devices = gateway(ctx, route)?;
+            let named = gateway::parse_named(&payload).map_err(|e| invalid(ctx, route, e))?;
+            devices.forget(&named.device);
+        }
+        Route::GatewayTelemetry => {
+            let devices = gateway(ctx, route)?;
+            let by_device = gateway::parse_telemetry_by_device(&payload, now)
+                .map_err(|e| invalid(ctx, route, e))?;
+            // One commit for the whole message: all of it is stored, or none.
+            let mut batches = Vec::with_capacity(by_device.len());
+            for (name, entries) in by_device {
+                let device = devices
+                    .resolve(app, &ctx.device, &name, None)
+                    .await
+                    .map_err(|e| failed(ctx, e))?;
+                batches.push((device, entries));
+            }
+            let batches = batches
+                .iter_mut()
+                .map(|(d, e)| (&**d, std::mem::take(e)))
+                .collect();
+            app.ingest_telemetry_of(batches)
+                .await
+                .map_err(|e| failed(ctx, e))?;
+        }
+        Route::GatewayAttributes => {
+            let devices = gateway(ctx, route)?;
+            let by_device = gateway::parse_attributes_by_device(&payload)
+                .map_err(|e| invalid(ctx, route, e))?;
+            // One commit for the whole message, as for telemetry.
+            let mut batches = Vec::with_capacity(by_device.len());
+            for (name, entries) in by_device {
+                let device = devices
+                    .resolve(app, &ctx.device, &name, None)
+                    .await
+                    .map_err(|e| failed(ctx, e))?;
+                batches.push((device, entries));
+            }
+            let batches = batches
+                .iter_mut()
+                .map(|(d, e)| (&**d, std::mem::take(e)))
+                .collect();
+            app.ingest_client_attributes_of(batches)
+                .await
+                .map_err(|e| failed(ctx, e))?;
+        }
         Route::GatewayAttributeRequest => {
-            let Some(devices) = &ctx.gateway else {
-                return Err(Reason::NotAuthorized);
-            };
+            let devices = gateway(ctx, route)?;
             let request = topics::parse_gateway_attribute_request(&payload)
-                .map_err(|e| invalid(ctx, &route, e))?;
+                .map_err(|e| invalid(ctx, route, e))?;
             let device = devices
-                .resolve(app, &request.device, None)
+                .resolve(app, &ctx.device, &request.device, None)
                 .await
                 .map_err(|e| failed(ctx, e))?;
             let none: &[String] = &[];
@@ -131,65 +217,4 @@ pub async fn handle(ctx: &Context, route: Route, payload: Bytes, now: i64) -> Ha
         }
     }
     Ok(None)
-}
-
-async fn handle_gateway(
-    ctx: &Context,
-    route: &Route,
-    payload: &[u8],
-    now: i64,
-) -> Result<(), Reason> {
-    let Some(devices) = &ctx.gateway else {
-        tracing::debug!(device = %ctx.device.id.0, ?route, "not a gateway: message refused");
-        return Err(Reason::NotAuthorized);
-    };
-    let app = &ctx.app;
-    match route {
-        Route::GatewayConnect => {
-            let named = gateway::parse_named(payload).map_err(|e| invalid(ctx, route, e))?;
-            devices
-                .resolve(app, &named.device, named.device_type.as_deref())
-                .await
-                .map_err(|e| failed(ctx, e))?;
-        }
-        Route::GatewayDisconnect => {
-            let named = gateway::parse_named(payload).map_err(|e| invalid(ctx, route, e))?;
-            devices.forget(&named.device);
-        }
-        Route::GatewayTelemetry => {
-            let by_device = gateway::parse_telemetry_by_device(payload, now)
-                .map_err(|e| invalid(ctx, route, e))?;
-            // One commit for the whole message: all of it is stored, or none.
-            let mut batches = Vec::with_capacity(by_device.len());
-            for (name, entries) in by_device {
-                let device = devices
-                    .resolve(app, &name, None)
-                    .await
-                    .map_err(|e| failed(ctx, e))?;
-                batches.push((device, entries));
-            }
-            let batches = batches
-                .iter_mut()
-                .map(|(d, e)| (&*d, std::mem::take(e)))
-                .collect();
-            app.ingest_telemetry_of(batches)
-                .await
-                .map_err(|e| failed(ctx, e))?;
-        }
-        Route::GatewayAttributes => {
-            let by_device =
-                gateway::parse_attributes_by_device(payload).map_err(|e| invalid(ctx, route, e))?;
-            for (name, entries) in by_device {
-                let device = devices
-                    .resolve(app, &name, None)
-                    .await
-                    .map_err(|e| failed(ctx, e))?;
-                app.ingest_client_attributes(&device, entries)
-                    .await
-                    .map_err(|e| failed(ctx, e))?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
 }

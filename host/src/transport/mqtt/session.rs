@@ -7,28 +7,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures_util::stream::{FuturesOrdered, StreamExt};
-use futures_util::{FutureExt, future::BoxFuture};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 use crate::domain::ids::now_ms;
-use crate::service::DeviceEvent;
+use crate::service::{App, DeviceEvent};
 
+use super::handshake::Accepted;
+use super::inflight::Window;
 use super::publish::{self, Context, Handled};
 use super::topics::{self, Filter};
-use super::wire::{self, FrameError, Hello, Inbound, Outbound, Reason, Version, Written};
+use super::wire::{self, FrameError, Inbound, Outbound, Reason, Version, Written};
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 1024;
-
-/// A message being handled: its outcome, with the packet id its PUBACK
-/// needs (QoS 1). Polled by the session itself rather than spawned, so the
-/// writer's commit wakes one task per connection, not one per message and
-/// then the connection.
-type Pending = BoxFuture<'static, (Option<u16>, Handled)>;
 
 /// Keep going, or close (with the reason an MQTT 5 client is told).
 enum Flow {
@@ -45,23 +39,12 @@ pub struct Session {
     /// 1.5 x the client's keep-alive; `None` when it asked for none.
     silence_limit: Option<Duration>,
     subscriptions: HashSet<Filter>,
-    events: Option<broadcast::Receiver<DeviceEvent>>,
-    /// Yields outcomes in the order the messages came.
-    inflight: FuturesOrdered<Pending>,
-    /// Done when the last message that must keep its order is handled.
-    ordered_tail: Option<oneshot::Receiver<()>>,
+    events: broadcast::Receiver<DeviceEvent>,
+    /// The messages being handled, tagged with the packet id their PUBACK
+    /// needs (QoS 1); yields outcomes in the order the messages came.
+    inflight: Window<Option<u16>>,
     read: BytesMut,
     write: BytesMut,
-}
-
-/// The next shared-attribute event, or never when not subscribed.
-async fn next_event(
-    events: &mut Option<broadcast::Receiver<DeviceEvent>>,
-) -> Result<DeviceEvent, broadcast::error::RecvError> {
-    match events {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
 }
 
 fn event_device(e: &DeviceEvent) -> uuid::Uuid {
@@ -73,22 +56,25 @@ fn event_device(e: &DeviceEvent) -> uuid::Uuid {
 }
 
 impl Session {
-    pub fn new(hello: &Hello, ctx: Context, read: BytesMut) -> Session {
-        let limits = &ctx.app.settings().mqtt;
-        let (max_packet, max_inflight) = (limits.max_packet_bytes, limits.max_inflight.max(1));
+    pub fn new(accepted: Accepted, app: App, read: BytesMut) -> Session {
+        let Accepted {
+            hello,
+            device,
+            window,
+        } = accepted;
+        let ctx = Context::new(app, device);
         Session {
             version: hello.version,
             client_max: hello.max_packet,
-            max_packet,
-            max_inflight,
+            max_packet: ctx.app.settings().mqtt.max_packet_bytes,
+            max_inflight: usize::from(window),
             silence_limit: (hello.keep_alive > 0)
                 .then(|| Duration::from_millis(u64::from(hello.keep_alive) * 1500)),
             subscriptions: HashSet::new(),
             // Every session hears about its device: shared-attribute
             // changes (forwarded while subscribed) and revocation.
-            events: Some(ctx.app.subscribe_device_events()),
-            inflight: FuturesOrdered::new(),
-            ordered_tail: None,
+            events: ctx.app.subscribe_device_events(),
+            inflight: Window::new(),
             read,
             write: BytesMut::new(),
             ctx: Arc::new(ctx),
@@ -151,7 +137,12 @@ impl Session {
                 self.read.reserve(READ_CHUNK);
             }
             let silent_until = self.silence_limit.map(|l| heard + l);
+            // In this order: answers free slots before more is read, and a
+            // device event (a device deleted) is taken in before packets
+            // that arrived after it, which may name that device. Events
+            // come from REST writes, too few to starve the reading.
             tokio::select! {
+                biased;
                 changed = stop.changed(), if ending.is_none() => {
                     if changed.is_err() || *stop.borrow() {
                         ending = Some(Some(Reason::ServerShuttingDown));
@@ -164,13 +155,13 @@ impl Session {
                         ending.get_or_insert(reason);
                     }
                     // Messages committed together are answered in one write.
-                    while let Some(Some((pkid, handled))) = self.inflight.next().now_or_never() {
+                    while let Some((pkid, handled)) = self.inflight.ready() {
                         if let Flow::Close(reason) = self.answer(pkid, handled) {
                             ending.get_or_insert(reason);
                         }
                     }
                 }
-                event = next_event(&mut self.events), if self.events.is_some() => {
+                event = self.events.recv() => {
                     if let Some(reason) = self.forward(event) {
                         ending.get_or_insert(Some(reason));
                     }
@@ -262,42 +253,17 @@ impl Session {
         }
         let now = now_ms();
         let route = topics::route(&p.topic);
-        // Messages that must keep their order wait for the one before.
-        let (before, done) = match &route {
-            Some(r) if r.needs_order() => {
-                let (tx, rx) = oneshot::channel::<()>();
-                (self.ordered_tail.replace(rx), Some(tx))
-            }
-            _ => (None, None),
-        };
         let ctx = Arc::clone(&self.ctx);
         let (topic, payload): (String, Bytes) = (p.topic, p.payload);
         let pkid = (p.qos == 1).then_some(p.pkid);
-        let handling = async move {
+        let ordered_as = route.clone();
+        self.inflight.push(pkid, ordered_as.as_ref(), async move {
             let Some(route) = route else {
                 tracing::debug!(device = %ctx.device.id.0, %topic, "PUBLISH to an unknown topic");
                 return Err(Reason::TopicNameInvalid);
             };
-            if let Some(before) = before {
-                // Err only says the message before has ended, which is what we wait for.
-                let _ = before.await;
-            }
-            let handled = publish::handle(&ctx, route, payload, now).await;
-            drop(done);
-            handled
-        };
-        // A panic is a bug in handling this message: it is refused, the
-        // connection and the others in flight carry on.
-        let handling = std::panic::AssertUnwindSafe(handling)
-            .catch_unwind()
-            .map(move |outcome| {
-                let handled = outcome.unwrap_or_else(|_| {
-                    tracing::error!("handling an MQTT message panicked");
-                    Err(Reason::ServerError)
-                });
-                (pkid, handled)
-            });
-        self.inflight.push_back(Box::pin(handling));
+            publish::handle(&ctx, route, payload, now).await
+        });
         Flow::Continue
     }
 
@@ -347,6 +313,14 @@ impl Session {
                 tracing::info!(device = %self.device(), "device deleted or its token replaced: session closed");
                 return Some(Reason::NotAuthorized);
             }
+            // A device behind this gateway, deleted or given a new token:
+            // its name, used again, is looked up again (a device created
+            // anew under the same name has another id).
+            Ok(DeviceEvent::Revoked { device }) => {
+                if let Some(devices) = &self.ctx.gateway {
+                    devices.forget_id(device.0);
+                }
+            }
             Ok(e)
                 if event_device(&e) == self.device()
                     && self.subscriptions.contains(&Filter::Attributes) =>
@@ -357,10 +331,7 @@ impl Session {
                 });
             }
             // A device behind this gateway: told through the gateway.
-            Ok(e)
-                if self.subscriptions.contains(&Filter::GatewayAttributes)
-                    && !matches!(e, DeviceEvent::Revoked { .. }) =>
-            {
+            Ok(e) if self.subscriptions.contains(&Filter::GatewayAttributes) => {
                 let device = event_device(&e);
                 let name = self.ctx.gateway.as_ref().and_then(|g| g.name_of(device));
                 if let Some(name) = name {
@@ -373,8 +344,13 @@ impl Session {
             Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(device = %self.device(), missed, "shared attribute updates missed");
+                // Deletions may be among them.
+                if let Some(devices) = &self.ctx.gateway {
+                    devices.forget_all();
+                }
             }
-            Err(broadcast::error::RecvError::Closed) => self.events = None,
+            // Never: the sender lives in the App this session holds.
+            Err(broadcast::error::RecvError::Closed) => {}
         }
         None
     }

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::domain::telemetry::{
-    DataValue, KvEntry, PayloadError, device_attributes_json, values_object,
+    DataValue, KvEntry, PayloadError, device_attributes_json, parse_object, shape, values_object,
 };
 use crate::service::DeviceEvent;
 
@@ -67,7 +67,7 @@ pub fn route(topic: &str) -> Option<Route> {
         "v1/gateway/connect" => Route::GatewayConnect,
         "v1/gateway/disconnect" => Route::GatewayDisconnect,
         "v1/gateway/telemetry" => Route::GatewayTelemetry,
-        "v1/gateway/attributes" => Route::GatewayAttributes,
+        GATEWAY_ATTRIBUTES => Route::GatewayAttributes,
         GATEWAY_ATTRIBUTE_REQUEST => Route::GatewayAttributeRequest,
         _ => {
             if let Some(rest) = topic.strip_prefix(ATTRIBUTE_REQUEST) {
@@ -119,14 +119,6 @@ pub fn rpc_response_topic(id: &str) -> String {
     format!("{RPC_RESPONSE}{id}")
 }
 
-fn parse_json(payload: &[u8]) -> Result<Value, PayloadError> {
-    serde_json::from_slice(payload).map_err(|e| PayloadError::Json(e.to_string()))
-}
-
-fn shape(msg: &str) -> PayloadError {
-    PayloadError::Shape(msg.to_owned())
-}
-
 /// The keys asked for per scope; `None` asks for all of that scope.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AttributeRequest {
@@ -143,8 +135,8 @@ fn keys(v: Option<&Value>, name: &str) -> Result<Option<Vec<String>>, PayloadErr
             .iter()
             .map(|i| i.as_str().map(|s| s.trim().to_owned()))
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| shape(&format!("'{name}' must hold strings")))?,
-        Some(_) => return Err(shape(&format!("'{name}' must be a comma-separated string"))),
+            .ok_or_else(|| shape(format!("'{name}' must hold strings")))?,
+        Some(_) => return Err(shape(format!("'{name}' must be a comma-separated string"))),
     };
     Ok(Some(list.into_iter().filter(|k| !k.is_empty()).collect()))
 }
@@ -164,10 +156,7 @@ pub struct GatewayAttributeRequest {
 pub fn parse_gateway_attribute_request(
     payload: &[u8],
 ) -> Result<GatewayAttributeRequest, PayloadError> {
-    let json = parse_json(payload)?;
-    let obj = json
-        .as_object()
-        .ok_or_else(|| shape("an attribute request must be a JSON object"))?;
+    let obj = parse_object(payload, "an attribute request")?;
     let device = obj
         .get("device")
         .and_then(Value::as_str)
@@ -221,10 +210,7 @@ pub fn parse_attribute_request(payload: &[u8]) -> Result<AttributeRequest, Paylo
     if payload.iter().all(u8::is_ascii_whitespace) {
         return Ok(AttributeRequest::default());
     }
-    let json = parse_json(payload)?;
-    let obj = json
-        .as_object()
-        .ok_or_else(|| shape("an attribute request must be a JSON object"))?;
+    let obj = parse_object(payload, "an attribute request")?;
     Ok(AttributeRequest {
         client: keys(obj.get("clientKeys"), "clientKeys")?,
         shared: keys(obj.get("sharedKeys"), "sharedKeys")?,
@@ -262,7 +248,7 @@ fn shared_change(event: &DeviceEvent) -> Value {
 
 /// The method of a client-side RPC `{"method":..,"params":..}`.
 pub fn rpc_method(payload: &[u8]) -> Result<String, PayloadError> {
-    parse_json(payload)?
+    serde_json::from_slice::<Value>(payload)?
         .get("method")
         .and_then(Value::as_str)
         .map(str::to_owned)

@@ -18,6 +18,19 @@ pub enum Version {
     V5,
 }
 
+impl Version {
+    /// The CONNACK shape to refuse protocol `level` in: 3.1.1's for levels
+    /// below 5, MQTT 5's for levels above (a newer client is likelier to
+    /// read a CONNACK of MQTT 5's shape, as MQTT 5 section 3.1.2.2 suggests).
+    pub fn to_refuse(level: u8) -> Version {
+        if level > 5 {
+            Version::V5
+        } else {
+            Version::V311
+        }
+    }
+}
+
 /// Why a packet could not be framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameError {
@@ -291,10 +304,14 @@ pub enum ConnAckCode {
     NotAuthorized,
     /// The store could not be read: 3.1.1 code 3, MQTT 5 0x88.
     ServerUnavailable,
+    /// A protocol level this endpoint does not speak: 3.1.1 code 1, MQTT 5
+    /// 0x84; sent in the shape [`Version::to_refuse`] picks.
+    UnsupportedProtocolVersion,
 }
 
-/// What an MQTT 5 client is told in an accepting CONNACK.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an MQTT 5 client is told in an accepting CONNACK (a refusal
+/// carries none of it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Limits {
     pub receive_max: u16,
     pub max_packet: u32,
@@ -311,6 +328,9 @@ pub fn encode_connack(version: Version, code: ConnAckCode, limits: &Limits, buf:
                 ConnAckCode::BadUserNameOrPassword => v4::ConnectReturnCode::BadUserNamePassword,
                 ConnAckCode::NotAuthorized => v4::ConnectReturnCode::NotAuthorized,
                 ConnAckCode::ServerUnavailable => v4::ConnectReturnCode::ServiceUnavailable,
+                ConnAckCode::UnsupportedProtocolVersion => {
+                    v4::ConnectReturnCode::RefusedProtocolVersion
+                }
             };
             // A CONNACK is 4 bytes: it cannot exceed any limit.
             let _ = v4::Packet::ConnAck(v4::ConnAck::new(code, false)).write(buf, usize::MAX);
@@ -323,6 +343,9 @@ pub fn encode_connack(version: Version, code: ConnAckCode, limits: &Limits, buf:
                 }
                 ConnAckCode::NotAuthorized => (v5::ConnectReturnCode::NotAuthorized, None),
                 ConnAckCode::ServerUnavailable => (v5::ConnectReturnCode::ServerUnavailable, None),
+                ConnAckCode::UnsupportedProtocolVersion => {
+                    (v5::ConnectReturnCode::UnsupportedProtocolVersion, None)
+                }
             };
             let ack = v5::ConnAck {
                 session_present: false,
@@ -357,31 +380,18 @@ fn accepting(limits: &Limits) -> v5::ConnAckProperties {
     }
 }
 
-/// Refuses a protocol level: 3.1.1's return code 1 for levels below 5, and
-/// MQTT 5's reason 0x84 for levels above (a newer client is likelier to
-/// read a CONNACK of MQTT 5's shape, as MQTT 5 section 3.1.2.2 suggests).
-pub fn encode_unsupported_version(level: u8, buf: &mut BytesMut) {
-    if level > 5 {
-        let ack = v5::ConnAck {
-            session_present: false,
-            code: v5::ConnectReturnCode::UnsupportedProtocolVersion,
-            properties: None,
-        };
-        let _ = v5::Packet::ConnAck(ack).write(buf, None);
-    } else {
-        let ack = v4::ConnAck::new(v4::ConnectReturnCode::RefusedProtocolVersion, false);
-        let _ = v4::Packet::ConnAck(ack).write(buf, usize::MAX);
-    }
-}
-
 /// Why a message is refused or a connection ended, as MQTT 5 reason codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
     NotAuthorized,
     PayloadFormatInvalid,
     TopicNameInvalid,
-    /// The store failed; the cause is logged, not sent.
+    /// Handling failed in a way that would fail again (a bug, a refusal
+    /// of the store); the cause is logged, not sent.
     ServerError,
+    /// The store failed in a way that may pass (I/O, shutting down): the
+    /// same message may be stored if sent again. The cause is logged.
+    ServerBusy,
     PacketTooLarge,
     MalformedPacket,
     ProtocolError,
@@ -397,6 +407,7 @@ impl Reason {
             Reason::PayloadFormatInvalid => "payload format invalid",
             Reason::TopicNameInvalid => "topic name invalid",
             Reason::ServerError => "server error",
+            Reason::ServerBusy => "server busy",
             Reason::PacketTooLarge => "packet too large",
             Reason::MalformedPacket => "malformed packet",
             Reason::ProtocolError => "protocol error",
@@ -411,7 +422,10 @@ impl Reason {
             Reason::NotAuthorized => v5::PubAckReason::NotAuthorized,
             Reason::PayloadFormatInvalid => v5::PubAckReason::PayloadFormatInvalid,
             Reason::TopicNameInvalid => v5::PubAckReason::TopicNameInvalid,
-            Reason::ServerError => v5::PubAckReason::ImplementationSpecificError,
+            // MQTT 5 has no PUBACK code for a failure that may pass.
+            Reason::ServerError | Reason::ServerBusy => {
+                v5::PubAckReason::ImplementationSpecificError
+            }
             _ => v5::PubAckReason::UnspecifiedError,
         }
     }
@@ -423,6 +437,7 @@ impl Reason {
             Reason::PayloadFormatInvalid => D::PayloadFormatInvalid,
             Reason::TopicNameInvalid => D::TopicNameInvalid,
             Reason::ServerError => D::ImplementationSpecificError,
+            Reason::ServerBusy => D::ServerBusy,
             Reason::PacketTooLarge => D::PacketTooLarge,
             Reason::MalformedPacket => D::MalformedPacket,
             Reason::ProtocolError => D::ProtocolError,

@@ -113,12 +113,18 @@ fn other_levels_and_other_openings_are_refused() {
     assert!(decode_connect(BytesMut::from(&[0xC0u8, 0x00][..])).is_err());
     assert!(decode_connect(BytesMut::from(&[0x10u8, 0x01, 0x00][..])).is_err());
 
-    let mut old = BytesMut::new();
-    encode_unsupported_version(3, &mut old);
-    assert_eq!(&old[..], [0x20, 0x02, 0x00, 0x01]);
-    let mut new = BytesMut::new();
-    encode_unsupported_version(6, &mut new);
-    assert_eq!(&new[..], [0x20, 0x03, 0x00, 0x84, 0x00]);
+    let refuse = |level: u8| {
+        let mut out = BytesMut::new();
+        encode_connack(
+            Version::to_refuse(level),
+            ConnAckCode::UnsupportedProtocolVersion,
+            &Limits::default(),
+            &mut out,
+        );
+        out
+    };
+    assert_eq!(&refuse(3)[..], [0x20, 0x02, 0x00, 0x01]);
+    assert_eq!(&refuse(6)[..], [0x20, 0x03, 0x00, 0x84, 0x00]);
 }
 
 #[test]
