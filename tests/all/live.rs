@@ -233,3 +233,100 @@ async fn garbage_commands_close_the_socket_and_subscriptions_are_capped() {
     }
     assert_eq!(refused, 300 - 256, "only 256 subscriptions per socket");
 }
+
+/// Nothing arrives on the socket for `quiet`.
+async fn assert_silent(socket: &mut Socket, quiet: Duration) {
+    if let Ok(msg) = tokio::time::timeout(quiet, socket.next()).await {
+        panic!("expected nothing, got {msg:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_subscription_ends_when_its_device_leaves_the_customer() {
+    let server = TestServer::start_with(|s| s.http.ws_token_recheck_s = 1).await;
+    let admin = server.tenant_admin().await;
+    let (status, d) = admin
+        .post(
+            "/api/device?accessToken=MOVED_TOKEN",
+            json!({"name": "Moved"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    let did = d["id"]["id"].as_str().unwrap().to_owned();
+    let c = admin.create_customer("Leaving").await;
+    let cid = c["id"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = admin
+        .post(&format!("/api/customer/{cid}/device/{did}"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    admin.create_active_user(&server, &cid, "l@l.io").await;
+    let user = server.login("l@l.io", PASSWORD).await;
+
+    let mut ws = connect(&server, &format!("?token={}", user.token.unwrap())).await;
+    send(
+        &mut ws,
+        json!({"tsSubCmds": [{"entityType": "DEVICE", "entityId": did, "cmdId": 5}]}),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await["errorCode"], 0);
+    let anon = server.anonymous();
+    let (status, body) = anon
+        .post("/api/v1/MOVED_TOKEN/telemetry", json!({"t": 1}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(next(&mut ws).await["data"]["t"][0][1], "1");
+
+    let (status, body) = admin.delete(&format!("/api/customer/device/{did}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ended = next(&mut ws).await;
+    assert_eq!(ended["subscriptionId"], 5, "{ended}");
+    assert_ne!(ended["errorCode"], 0, "{ended}");
+    // Past the next periodic check too, the device's data stays away.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (status, body) = anon
+        .post("/api/v1/MOVED_TOKEN/telemetry", json!({"t": 2}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_silent(&mut ws, Duration::from_millis(1500)).await;
+}
+
+#[tokio::test]
+async fn another_users_token_keeps_only_what_that_user_may_read() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let (status, d) = admin
+        .post(
+            "/api/device?accessToken=SWITCH_TOKEN",
+            json!({"name": "Switched"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    let did = d["id"]["id"].as_str().unwrap().to_owned();
+    let c = admin.create_customer("Switcher").await;
+    admin
+        .create_active_user(&server, c["id"]["id"].as_str().unwrap(), "s@s.io")
+        .await;
+    let user = server.login("s@s.io", PASSWORD).await;
+
+    let mut ws = connect(&server, &format!("?token={}", admin.token.unwrap())).await;
+    send(
+        &mut ws,
+        json!({"tsSubCmds": [{"entityType": "DEVICE", "entityId": did, "cmdId": 9}]}),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await["errorCode"], 0);
+    send(
+        &mut ws,
+        json!({"authCmd": {"cmdId": 0, "token": user.token.unwrap()}}),
+    )
+    .await;
+    let ended = next(&mut ws).await;
+    assert_eq!(ended["subscriptionId"], 9, "{ended}");
+    assert_ne!(ended["errorCode"], 0, "{ended}");
+    let (status, body) = server
+        .anonymous()
+        .post("/api/v1/SWITCH_TOKEN/telemetry", json!({"t": 3}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_silent(&mut ws, Duration::from_millis(1500)).await;
+}

@@ -8,7 +8,7 @@ use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, allowed};
 use crate::domain::assignable::Assignable;
 use crate::domain::audit::{ActionType, AuditLog};
-use crate::domain::ids::{CustomerId, EntityType, TenantId};
+use crate::domain::ids::{CustomerId, EntityId, EntityType, TenantId};
 use crate::domain::page::{PageData, PageLink, SortOrder};
 use crate::store::{self, Changes, KvRead, assignable, customers, telemetry};
 
@@ -175,7 +175,7 @@ impl App {
         customer: CustomerId,
     ) -> ServiceResult<T> {
         let caller = caller.clone();
-        self.write(move |view| {
+        let new: T = self.write(move |view| {
             let old: T = find(view, &caller, id, Operation::Write)?;
             let (action, data) = if customer.is_null() {
                 (ActionType::UnassignedFromCustomer, json!({ "entityId": old.entity_id(), "unassignedCustomerId": old.customer().entity_id() }))
@@ -189,7 +189,9 @@ impl App {
             store::audit_log::append(&mut changes, &audit(&caller, &new, action, data));
             Ok((new, changes))
         })
-        .await
+        .await?;
+        self.owners_changed(new.tenant(), [new.entity_id()]);
+        Ok(new)
     }
 }
 
@@ -214,15 +216,18 @@ pub(super) fn stage_delete_data(
     Ok(())
 }
 
-/// Unassigns every one of a customer that is being deleted (kept, not lost).
+/// Unassigns every one of a customer that is being deleted (kept, not
+/// lost); returns the ids of those unassigned.
 pub(super) fn stage_unassign_all<T: Assignable>(
     view: &dyn KvRead,
     changes: &mut Changes,
     actor: &Actor,
     tenant: TenantId,
     customer: CustomerId,
-) -> ServiceResult<()> {
+) -> ServiceResult<Vec<EntityId>> {
+    let mut unassigned = Vec::new();
     for e in assignable::of_customer::<T>(view, tenant, customer)? {
+        unassigned.push(e.entity_id());
         let new = e.assigned_to(CustomerId::NULL);
         assignable::put(changes, Some(&e), &new);
         let log = record(
@@ -234,5 +239,5 @@ pub(super) fn stage_unassign_all<T: Assignable>(
         );
         store::audit_log::append(changes, &log);
     }
-    Ok(())
+    Ok(unassigned)
 }

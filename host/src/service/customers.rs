@@ -7,7 +7,7 @@ use crate::auth::permissions::{Operation, Resource, Target, allowed};
 use crate::auth::tokens;
 use crate::domain::audit::ActionType;
 use crate::domain::customer::{Customer, CustomerInput};
-use crate::domain::ids::{CustomerId, now_ms};
+use crate::domain::ids::{CustomerId, EntityId, now_ms};
 use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, customers, users};
 
@@ -221,24 +221,31 @@ impl App {
         ids.sort();
         ids.dedup();
         let caller = caller.clone();
-        self.write(move |view| {
-            let mut changes = Changes::new();
-            for id in ids {
-                stage_delete(view, &caller, id, &mut changes)?;
-            }
-            Ok(((), changes))
-        })
-        .await
+        let tenant = caller.tenant_id;
+        let moved = self
+            .write(move |view| {
+                let mut changes = Changes::new();
+                let mut moved = Vec::new();
+                for id in ids {
+                    moved.extend(stage_delete(view, &caller, id, &mut changes)?);
+                }
+                Ok((moved, changes))
+            })
+            .await?;
+        self.owners_changed(tenant, moved);
+        Ok(())
     }
 }
 
-/// The changes that delete one customer with its users, and their audit records.
+/// The changes that delete one customer with its users, and their audit
+/// records. Returns the entities whose owner changed: the customer itself
+/// and the devices and assets it had.
 fn stage_delete(
     view: &dyn KvRead,
     caller: &Caller,
     id: CustomerId,
     changes: &mut Changes,
-) -> ServiceResult<()> {
+) -> ServiceResult<Vec<EntityId>> {
     let c = customers::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
     check(caller, Operation::Delete, &c)?;
     let actor = Actor::from(caller);
@@ -255,8 +262,15 @@ fn stage_delete(
         store::audit_log::append(changes, &log);
     }
     // Devices and assets are the tenant's: they are unassigned, not lost.
-    stage_unassign_all::<Device>(view, changes, &actor, c.tenant_id, c.id)?;
-    stage_unassign_all::<Asset>(view, changes, &actor, c.tenant_id, c.id)?;
+    let mut moved = stage_unassign_all::<Device>(view, changes, &actor, c.tenant_id, c.id)?;
+    moved.extend(stage_unassign_all::<Asset>(
+        view,
+        changes,
+        &actor,
+        c.tenant_id,
+        c.id,
+    )?);
+    moved.push(c.id.entity_id());
     super::dashboards::stage_unassign_all(view, changes, c.tenant_id, c.id)?;
     stage_delete_data(view, changes, c.tenant_id, c.id.0)?;
     customers::delete(changes, &c);
@@ -268,5 +282,5 @@ fn stage_delete(
         json!({ "entityId": c.id.entity_id() }),
     );
     store::audit_log::append(changes, &log);
-    Ok(())
+    Ok(moved)
 }
