@@ -316,6 +316,48 @@ async fn dashboards_are_shared_with_many_customers_and_survive_them() {
 }
 
 #[tokio::test]
+async fn a_dashboard_shows_its_customers_current_titles() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let (status, dash) = admin
+        .post("/api/dashboard", json!({"title": "Renamed view"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dash}");
+    let did = dash["id"]["id"].as_str().unwrap();
+    let c = admin.create_customer("Old Name").await;
+    let cid = c["id"]["id"].as_str().unwrap();
+    let (status, body) = admin
+        .post(&format!("/api/customer/{cid}/dashboard/{did}"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["assignedCustomers"][0]["title"], "Old Name");
+
+    let mut renamed = c.clone();
+    renamed["title"] = json!("New Name");
+    renamed["additionalInfo"] = json!({"isPublic": true});
+    let (status, body) = admin.post("/api/customer", renamed).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, after) = admin.get(&format!("/api/dashboard/{did}")).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(
+        after["assignedCustomers"],
+        json!([{"customerId": {"entityType": "CUSTOMER", "id": cid}, "title": "New Name", "public": true}]),
+        "{after}"
+    );
+    let (status, listed) = admin
+        .get(&format!(
+            "/api/customer/{cid}/dashboards?pageSize=10&page=0"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(
+        listed["data"][0]["assignedCustomers"][0]["title"],
+        "New Name"
+    );
+}
+
+#[tokio::test]
 async fn deleting_a_tenant_takes_its_devices_and_their_data_with_it() {
     let server = TestServer::start().await;
     let sys = server.sysadmin().await;

@@ -130,6 +130,9 @@ impl App {
                     }
                     let c = old.updated(input);
                     customers::put(&mut changes, Some(&old), &c);
+                    if c.title != old.title || c.is_public() != old.is_public() {
+                        super::dashboards::stage_customer_changed(view, &mut changes, &c)?;
+                    }
                     (c, ActionType::Updated)
                 }
             };

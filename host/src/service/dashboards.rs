@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, allowed};
 use crate::domain::audit::ActionType;
+use crate::domain::customer::Customer;
 use crate::domain::dashboard::{AssignedCustomer, Dashboard, DashboardInput};
 use crate::domain::ids::{CustomerId, DashboardId, now_ms};
 use crate::domain::page::{PageData, PageLink, SortOrder};
@@ -217,7 +218,7 @@ impl App {
             let mut new = old.clone();
             new.assigned_customers.retain(|a| a.customer_id != customer);
             if assign {
-                new.assigned_customers.push(AssignedCustomer { customer_id: c.id, title: c.title.clone(), public: c.is_public() });
+                new.assigned_customers.push(AssignedCustomer::of(&c));
             }
             new.version += 1;
             let action = if assign { ActionType::AssignedToCustomer } else { ActionType::UnassignedFromCustomer };
@@ -241,6 +242,26 @@ pub(super) fn stage_unassign_all(
     for d in dashboards::of_customer(view, tenant, customer)? {
         let mut new = d.clone();
         new.assigned_customers.retain(|a| a.customer_id != customer);
+        new.version += 1;
+        dashboards::put(changes, Some(&d), &new);
+    }
+    Ok(())
+}
+
+/// Copies a customer's new title and public flag onto every dashboard
+/// assigned to it, in the transaction that changes the customer.
+pub(super) fn stage_customer_changed(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    c: &Customer,
+) -> ServiceResult<()> {
+    for d in dashboards::of_customer(view, c.tenant_id, c.id)? {
+        let mut new = d.clone();
+        for a in &mut new.assigned_customers {
+            if a.customer_id == c.id {
+                *a = AssignedCustomer::of(c);
+            }
+        }
         new.version += 1;
         dashboards::put(changes, Some(&d), &new);
     }
