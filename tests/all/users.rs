@@ -352,3 +352,29 @@ async fn the_last_tenant_administrator_cannot_be_deleted() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn nobody_creates_a_system_administrator() {
+    let server = TestServer::start().await;
+    let sys = server.sysadmin().await;
+    let admin = server.tenant_admin().await;
+    for client in [&sys, &admin] {
+        let result = client
+            .post(
+                "/api/user?sendActivationMail=false",
+                json!({"email": "root2@test.io", "authority": "SYS_ADMIN"}),
+            )
+            .await;
+        assert_error(&result, 403, 20);
+    }
+    // Nothing was created: the address is still free for a tenant administrator.
+    let (status, me) = admin.get("/api/auth/user").await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let (status, created) = sys
+        .post(
+            "/api/user?sendActivationMail=false",
+            json!({"email": "root2@test.io", "authority": "TENANT_ADMIN", "tenantId": me["tenantId"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+}

@@ -79,13 +79,13 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
     match caller.authority {
         Authority::SysAdmin => match resource {
             Resource::Tenant => true,
-            // Tenant administrators (and itself); never customers' data.
+            // Tenant administrators (and itself); never customers' users,
+            // nor other system administrators.
             Resource::User => {
                 is_self
                     || target
                         .user
                         .is_some_and(|(_, a)| a == Authority::TenantAdmin)
-                    || (op == Operation::Create && target.customer.is_none())
             }
             Resource::Customer
             | Resource::AuditLog
@@ -231,5 +231,31 @@ mod tests {
         ));
         let cu = Target::user(t, CustomerId::new(), UserId::new(), Authority::CustomerUser);
         assert!(!allowed(&sys, Resource::User, Operation::Read, &cu));
+    }
+
+    #[test]
+    fn the_system_administrator_creates_tenant_administrators_only() {
+        let sys = caller(Authority::SysAdmin, TenantId::NULL, CustomerId::NULL);
+        let new_user =
+            |tenant, authority| Target::user(tenant, CustomerId::NULL, UserId::new(), authority);
+        let t = TenantId::new();
+        assert!(allowed(
+            &sys,
+            Resource::User,
+            Operation::Create,
+            &new_user(t, Authority::TenantAdmin)
+        ));
+        assert!(!allowed(
+            &sys,
+            Resource::User,
+            Operation::Create,
+            &new_user(TenantId::NULL, Authority::SysAdmin)
+        ));
+        assert!(!allowed(
+            &sys,
+            Resource::User,
+            Operation::Create,
+            &Target::user(t, CustomerId::new(), UserId::new(), Authority::CustomerUser)
+        ));
     }
 }
