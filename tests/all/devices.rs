@@ -102,6 +102,15 @@ async fn a_device_gets_a_unique_token_and_can_be_assigned_and_unassigned() {
         (StatusCode::OK, Some("13814000-1dd2-11b2-8080-808080808080"))
     );
     assert_error(&user.get(&format!("/api/device/{id}")).await, 403, 20);
+    let (status, log) = admin
+        .get(&format!(
+            "/api/audit/logs/entity/DEVICE/{id}?pageSize=10&page=0&actionTypes=UNASSIGNED_FROM_CUSTOMER"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let data = &log["data"][0]["actionData"];
+    assert_eq!(data["unassignedCustomerId"]["id"], acme_id, "{log}");
+    assert_eq!(data["unassignedCustomerName"], "Acme", "{log}");
 }
 
 #[tokio::test]
@@ -126,6 +135,9 @@ async fn deleting_a_customer_unassigns_its_devices_and_keeps_them() {
     );
     let (_, log) = admin.get(&format!("/api/audit/logs/entity/DEVICE/{did}?pageSize=10&page=0&actionTypes=UNASSIGNED_FROM_CUSTOMER")).await;
     assert_eq!(log["totalElements"], 1);
+    let data = &log["data"][0]["actionData"];
+    assert_eq!(data["unassignedCustomerId"]["id"], cid, "{log}");
+    assert_eq!(data["unassignedCustomerName"], "Leaving", "{log}");
 }
 
 #[tokio::test]
@@ -309,6 +321,16 @@ async fn dashboards_are_shared_with_many_customers_and_survive_them() {
         .delete(&format!("/api/customer/{bid}/dashboard/{did}"))
         .await;
     assert_eq!(unassigned["assignedCustomers"], json!([]));
+    let (status, log) = admin
+        .get(&format!(
+            "/api/audit/logs/entity/DASHBOARD/{did}?pageSize=10&page=0&actionTypes=UNASSIGNED_FROM_CUSTOMER"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let data = &log["data"][0]["actionData"];
+    assert_eq!(data["unassignedCustomerId"]["id"], bid, "{log}");
+    assert_eq!(data["unassignedCustomerName"], "B", "{log}");
+    assert!(data.get("assignedCustomerId").is_none(), "{log}");
     let (_, listed) = admin
         .get("/api/tenant/dashboards?pageSize=10&page=0&textSearch=over")
         .await;

@@ -8,6 +8,7 @@ use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, allowed};
 use crate::domain::assignable::Assignable;
 use crate::domain::audit::{ActionType, AuditLog};
+use crate::domain::customer::Customer;
 use crate::domain::ids::{CustomerId, EntityId, EntityType, TenantId};
 use crate::domain::page::{PageData, PageLink, SortOrder};
 use crate::store::{self, Changes, KvRead, assignable, customers, telemetry};
@@ -178,7 +179,8 @@ impl App {
         let new: T = self.write(move |view| {
             let old: T = find(view, &caller, id, Operation::Write)?;
             let (action, data) = if customer.is_null() {
-                (ActionType::UnassignedFromCustomer, json!({ "entityId": old.entity_id(), "unassignedCustomerId": old.customer().entity_id() }))
+                let was = customers::get(view, caller.tenant_id, old.customer())?;
+                (ActionType::UnassignedFromCustomer, json!({ "entityId": old.entity_id(), "unassignedCustomerId": old.customer().entity_id(), "unassignedCustomerName": was.map(|c| c.title) }))
             } else {
                 let c = customers::get(view, caller.tenant_id, customer)?.ok_or_else(ServiceError::not_found)?;
                 (ActionType::AssignedToCustomer, json!({ "entityId": old.entity_id(), "assignedCustomerId": customer.entity_id(), "assignedCustomerName": c.title }))
@@ -222,20 +224,19 @@ pub(super) fn stage_unassign_all<T: Assignable>(
     view: &dyn KvRead,
     changes: &mut Changes,
     actor: &Actor,
-    tenant: TenantId,
-    customer: CustomerId,
+    customer: &Customer,
 ) -> ServiceResult<Vec<EntityId>> {
     let mut unassigned = Vec::new();
-    for e in assignable::of_customer::<T>(view, tenant, customer)? {
+    for e in assignable::of_customer::<T>(view, customer.tenant_id, customer.id)? {
         unassigned.push(e.entity_id());
         let new = e.assigned_to(CustomerId::NULL);
         assignable::put(changes, Some(&e), &new);
         let log = record(
             actor,
-            customer,
+            customer.id,
             Some((e.entity_id(), e.name())),
             ActionType::UnassignedFromCustomer,
-            json!({ "entityId": e.entity_id(), "unassignedCustomerId": customer.entity_id(), "reason": "customer deleted" }),
+            json!({ "entityId": e.entity_id(), "unassignedCustomerId": customer.id.entity_id(), "unassignedCustomerName": customer.title, "reason": "customer deleted" }),
         );
         store::audit_log::append(changes, &log);
     }

@@ -265,14 +265,8 @@ fn stage_delete(
         store::audit_log::append(changes, &log);
     }
     // Devices and assets are the tenant's: they are unassigned, not lost.
-    let mut moved = stage_unassign_all::<Device>(view, changes, &actor, c.tenant_id, c.id)?;
-    moved.extend(stage_unassign_all::<Asset>(
-        view,
-        changes,
-        &actor,
-        c.tenant_id,
-        c.id,
-    )?);
+    let mut moved = stage_unassign_all::<Device>(view, changes, &actor, &c)?;
+    moved.extend(stage_unassign_all::<Asset>(view, changes, &actor, &c)?);
     moved.push(c.id.entity_id());
     super::dashboards::stage_unassign_all(view, changes, c.tenant_id, c.id)?;
     stage_delete_data(view, changes, c.tenant_id, c.id.0)?;

@@ -221,8 +221,12 @@ impl App {
                 new.assigned_customers.push(AssignedCustomer::of(&c));
             }
             new.version += 1;
-            let action = if assign { ActionType::AssignedToCustomer } else { ActionType::UnassignedFromCustomer };
-            let data = json!({ "entityId": id.entity_id(), "assignedCustomerId": c.id.entity_id(), "assignedCustomerName": c.title });
+            // ThingsBoard's action data names the customer by what happened to it.
+            let (action, data) = if assign {
+                (ActionType::AssignedToCustomer, json!({ "entityId": id.entity_id(), "assignedCustomerId": c.id.entity_id(), "assignedCustomerName": c.title }))
+            } else {
+                (ActionType::UnassignedFromCustomer, json!({ "entityId": id.entity_id(), "unassignedCustomerId": c.id.entity_id(), "unassignedCustomerName": c.title }))
+            };
             let mut changes = Changes::new();
             dashboards::put(&mut changes, Some(&old), &new);
             store::audit_log::append(&mut changes, &audit(&caller, &new, action, data));
