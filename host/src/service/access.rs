@@ -4,7 +4,7 @@
 //! to repeat it at once.
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::asset::Asset;
 use crate::domain::device::Device;
 use crate::domain::ids::{CustomerId, EntityId, EntityType, TenantId};
@@ -56,10 +56,12 @@ impl App {
             customer,
             user: None,
         };
-        if !allowed(caller, Resource::EntityData, Operation::Read, &target) {
-            return Err(ServiceError::Forbidden);
-        }
-        Ok(())
+        Ok(require(
+            caller,
+            Resource::EntityData,
+            Operation::Read,
+            &target,
+        )?)
     }
 
     /// Every owner change in the installation; subscribers filter by tenant.

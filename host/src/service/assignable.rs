@@ -5,7 +5,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::assignable::Assignable;
 use crate::domain::audit::{ActionType, AuditLog};
 use crate::domain::customer::Customer;
@@ -26,29 +26,18 @@ fn resource<T: Assignable>() -> Resource {
 }
 
 pub(super) fn check<T: Assignable>(caller: &Caller, op: Operation, e: &T) -> ServiceResult<()> {
-    if allowed(
-        caller,
-        resource::<T>(),
-        op,
-        &Target::customer(e.tenant(), e.customer()),
-    ) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden)
-    }
+    let target = Target::customer(e.tenant(), e.customer());
+    Ok(require(caller, resource::<T>(), op, &target)?)
 }
 
 pub(super) fn may_create<T: Assignable>(caller: &Caller) -> ServiceResult<()> {
-    if allowed(
+    let tenant = Target::tenant(caller.tenant_id);
+    Ok(require(
         caller,
         resource::<T>(),
         Operation::Create,
-        &Target::tenant(caller.tenant_id),
-    ) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden)
-    }
+        &tenant,
+    )?)
 }
 
 /// One the caller may do `op` to, in the caller's tenant.
@@ -130,7 +119,8 @@ impl App {
         link: PageLink,
         kind: Option<String>,
     ) -> ServiceResult<PageData<T>> {
-        may_list::<T>(caller, Target::tenant(caller.tenant_id))?;
+        let tenant = Target::tenant(caller.tenant_id);
+        require(caller, resource::<T>(), Operation::Read, &tenant)?;
         link.check_sort(&SORT_PROPERTIES)?;
         let snapshot = self.store.snapshot()?;
         let tenant = caller.tenant_id;
@@ -156,7 +146,8 @@ impl App {
         let snapshot = self.store.snapshot()?;
         customers::get(&*snapshot, caller.tenant_id, customer)?
             .ok_or_else(ServiceError::not_found)?;
-        may_list::<T>(caller, Target::customer(caller.tenant_id, customer))?;
+        let target = Target::customer(caller.tenant_id, customer);
+        require(caller, resource::<T>(), Operation::Read, &target)?;
         let tenant = caller.tenant_id;
         self.blocking(move || {
             Ok(page_of(
@@ -194,14 +185,6 @@ impl App {
         .await?;
         self.owners_changed(new.tenant(), [new.entity_id()]);
         Ok(new)
-    }
-}
-
-fn may_list<T: Assignable>(caller: &Caller, target: Target) -> ServiceResult<()> {
-    if allowed(caller, resource::<T>(), Operation::Read, &target) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden)
     }
 }
 

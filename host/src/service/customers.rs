@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::auth::tokens;
 use crate::domain::audit::ActionType;
 use crate::domain::customer::{Customer, CustomerInput};
@@ -39,16 +39,8 @@ pub enum UniquifyStrategy {
 const DUPLICATE_TITLE: &str = "Customer with such title already exists!";
 
 fn check(caller: &Caller, op: Operation, c: &Customer) -> ServiceResult<()> {
-    if allowed(
-        caller,
-        Resource::Customer,
-        op,
-        &Target::customer(c.tenant_id, c.id),
-    ) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden)
-    }
+    let target = Target::customer(c.tenant_id, c.id);
+    Ok(require(caller, Resource::Customer, op, &target)?)
 }
 
 /// A free title for a new customer, following the conflict policy.
@@ -99,9 +91,7 @@ impl App {
             let (saved, action) = match input.id {
                 None => {
                     let target = Target::tenant(caller.tenant_id);
-                    if !allowed(&caller, Resource::Customer, Operation::Create, &target) {
-                        return Err(ServiceError::Forbidden);
-                    }
+                    require(&caller, Resource::Customer, Operation::Create, &target)?;
                     let title =
                         free_title(view, &caller, input.title.as_deref().unwrap_or(""), policy)?;
                     let input = CustomerInput {
@@ -177,9 +167,7 @@ impl App {
         link: PageLink,
     ) -> ServiceResult<PageData<Customer>> {
         let target = Target::tenant(caller.tenant_id);
-        if !allowed(caller, Resource::Customer, Operation::Read, &target) {
-            return Err(ServiceError::Forbidden);
-        }
+        require(caller, Resource::Customer, Operation::Read, &target)?;
         link.check_sort(&SORT_PROPERTIES)?;
         let (ids, total) = self.customer_index.page(caller.tenant_id, &link);
         let snapshot = self.store.snapshot()?;

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::audit::ActionType;
 use crate::domain::customer::Customer;
 use crate::domain::dashboard::{AssignedCustomer, Dashboard, DashboardInput};
@@ -33,9 +33,7 @@ fn find(
     op: Operation,
 ) -> ServiceResult<Dashboard> {
     let d = dashboards::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
-    if !allowed(caller, Resource::Dashboard, op, &target(caller, &d)) {
-        return Err(ServiceError::Forbidden);
-    }
+    require(caller, Resource::Dashboard, op, &target(caller, &d))?;
     Ok(d)
 }
 
@@ -84,14 +82,8 @@ impl App {
         self.write(move |view| {
             let (old, new, action) = match input.id {
                 None => {
-                    if !allowed(
-                        &caller,
-                        Resource::Dashboard,
-                        Operation::Create,
-                        &Target::tenant(caller.tenant_id),
-                    ) {
-                        return Err(ServiceError::Forbidden);
-                    }
+                    let tenant = Target::tenant(caller.tenant_id);
+                    require(&caller, Resource::Dashboard, Operation::Create, &tenant)?;
                     (
                         None,
                         Dashboard::create(caller.tenant_id, input, now_ms()),
@@ -102,14 +94,8 @@ impl App {
                     let old = dashboards::get(view, caller.tenant_id, id)?.ok_or_else(|| {
                         ServiceError::invalid("Can't update non existing dashboard!")
                     })?;
-                    if !allowed(
-                        &caller,
-                        Resource::Dashboard,
-                        Operation::Write,
-                        &target(&caller, &old),
-                    ) {
-                        return Err(ServiceError::Forbidden);
-                    }
+                    let target = target(&caller, &old);
+                    require(&caller, Resource::Dashboard, Operation::Write, &target)?;
                     if input.version.is_some_and(|v| v != old.version) {
                         return Err(ServiceError::VersionConflict(
                             "Dashboard was already changed by someone else".into(),
@@ -160,14 +146,8 @@ impl App {
         caller: &Caller,
         link: PageLink,
     ) -> ServiceResult<PageData<Dashboard>> {
-        if !allowed(
-            caller,
-            Resource::Dashboard,
-            Operation::Read,
-            &Target::tenant(caller.tenant_id),
-        ) {
-            return Err(ServiceError::Forbidden);
-        }
+        let tenant = Target::tenant(caller.tenant_id);
+        require(caller, Resource::Dashboard, Operation::Read, &tenant)?;
         link.check_sort(&["createdTime", "title"])?;
         let snapshot = self.store.snapshot()?;
         let tenant = caller.tenant_id;
@@ -185,14 +165,8 @@ impl App {
         let snapshot = self.store.snapshot()?;
         customers::get(&*snapshot, caller.tenant_id, customer)?
             .ok_or_else(ServiceError::not_found)?;
-        if !allowed(
-            caller,
-            Resource::Dashboard,
-            Operation::Read,
-            &Target::customer(caller.tenant_id, customer),
-        ) {
-            return Err(ServiceError::Forbidden);
-        }
+        let target = Target::customer(caller.tenant_id, customer);
+        require(caller, Resource::Dashboard, Operation::Read, &target)?;
         let tenant = caller.tenant_id;
         self.blocking(move || {
             Ok(page_of(

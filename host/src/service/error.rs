@@ -3,6 +3,7 @@
 
 use thiserror::Error;
 
+use crate::auth::permissions::Denied;
 use crate::domain::validate::ValidationError;
 use crate::store::StoreError;
 
@@ -46,6 +47,12 @@ pub enum ServiceError {
 impl From<ValidationError> for ServiceError {
     fn from(e: ValidationError) -> Self {
         ServiceError::Invalid(e.0)
+    }
+}
+
+impl From<Denied> for ServiceError {
+    fn from(_: Denied) -> Self {
+        ServiceError::Forbidden
     }
 }
 
