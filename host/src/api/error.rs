@@ -83,6 +83,13 @@ impl From<ServiceError> for ApiError {
     }
 }
 
+/// A device's or caller's data that does not parse: bad input, 400.
+impl From<crate::domain::telemetry::PayloadError> for ApiError {
+    fn from(e: crate::domain::telemetry::PayloadError) -> Self {
+        ApiError::bad_request(e.to_string())
+    }
+}
+
 impl From<crate::domain::validate::ValidationError> for ApiError {
     fn from(e: crate::domain::validate::ValidationError) -> Self {
         ApiError::bad_request(e.0)

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::domain::page::PageLink;
-use crate::service::App;
+use crate::service::{App, ServiceError};
 
 use super::error::{ApiError, code};
 
@@ -44,13 +44,9 @@ impl FromRequestParts<App> for Auth {
                 .ok()
                 .and_then(|q| q.0.get("token").cloned()),
         };
-        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                code::AUTHENTICATION,
-                "Authentication failed",
-            )
-        })?;
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(ServiceError::authentication_failed)?;
         Ok(Auth(app.authenticate(&token)?))
     }
 }

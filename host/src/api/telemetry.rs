@@ -228,8 +228,7 @@ async fn save_ts(
     Path((t, id, _scope)): Path<(String, String, String)>,
     Body(body): Body<Value>,
 ) -> ApiResult<()> {
-    let entries =
-        parse_telemetry(&body, now_ms()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let entries = parse_telemetry(&body, now_ms())?;
     app.save_telemetry(&caller, entity(&t, &id)?, entries)
         .await?;
     Ok(())
@@ -254,7 +253,7 @@ async fn save_attrs(
     let obj = body
         .as_object()
         .ok_or_else(|| ApiError::bad_request("Attributes must be a JSON object"))?;
-    let entries = parse_kv_object(obj).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let entries = parse_kv_object(obj)?;
     app.save_attributes(&caller, entity(&t, &id)?, scope(&s)?, entries)
         .await?;
     Ok(())

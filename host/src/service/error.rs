@@ -9,6 +9,7 @@ use crate::store::StoreError;
 
 pub const PERMISSION_DENIED: &str = "You don't have permission to perform this operation!";
 pub const NOT_FOUND: &str = "Requested item wasn't found!";
+const AUTHENTICATION_FAILED: &str = "Authentication failed";
 
 #[derive(Debug, Error)]
 pub enum ServiceError {
@@ -59,6 +60,11 @@ impl From<Denied> for ServiceError {
 impl ServiceError {
     pub fn not_found() -> Self {
         ServiceError::NotFound(NOT_FOUND.to_owned())
+    }
+
+    /// A missing, invalid or revoked token: nothing more is said about why.
+    pub fn authentication_failed() -> Self {
+        Self::unauthorized(AUTHENTICATION_FAILED)
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {

@@ -96,14 +96,14 @@ impl App {
         mail: ActivationMail,
     ) -> ServiceResult<User> {
         let email = input.validate()?;
-        if input.id.is_none()
-            && matches!(mail, ActivationMail::Send { .. })
-            && self.mailer.is_none()
-        {
-            return Err(ServiceError::invalid(
-                "Mail server is not configured, so the activation mail cannot be sent: \
-                 create the user with sendActivationMail=false and share its activation link",
-            ));
+        if input.id.is_none() && matches!(mail, ActivationMail::Send { .. }) {
+            // Refused before anything is stored, with the way around it.
+            self.mail_configured().map_err(|_| {
+                ServiceError::invalid(
+                    "Mail server is not configured, so the activation mail cannot be sent: \
+                     create the user with sendActivationMail=false and share its activation link",
+                )
+            })?;
         }
         let creator = caller.clone();
         let caller = caller.clone();
