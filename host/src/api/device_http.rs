@@ -54,16 +54,6 @@ async fn attributes(
     Ok(())
 }
 
-fn comma_list(params: &Params, name: &str) -> Option<Vec<String>> {
-    params.get(name).map(|v| {
-        v.split(',')
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(str::to_owned)
-            .collect()
-    })
-}
-
 /// `{"client":{..},"shared":{..}}` for `clientKeys` / `sharedKeys` (all when absent).
 async fn get_attributes(
     State(app): State<App>,
@@ -71,8 +61,8 @@ async fn get_attributes(
     params: Params,
 ) -> ApiResult<Json<Value>> {
     let device = device(&app, &token)?;
-    let client_keys = comma_list(&params, "clientKeys");
-    let shared_keys = comma_list(&params, "sharedKeys");
+    let client_keys = params.list("clientKeys");
+    let shared_keys = params.list("sharedKeys");
     let (client, shared) =
         app.device_attributes(&device, client_keys.as_deref(), shared_keys.as_deref())?;
     Ok(Json(device_attributes_json(client, shared)))

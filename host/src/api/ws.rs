@@ -20,11 +20,11 @@ use serde_json::{Map, Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::Caller;
-use crate::domain::ids::{EntityId, EntityType};
+use crate::domain::ids::EntityId;
 use crate::domain::telemetry::DataValue;
 use crate::service::{App, DataChange, DataEvent, Scope, ServiceError};
 
-use super::extract::{Params, parse_uuid};
+use super::extract::{Params, comma_items, parse_entity};
 
 /// Subscriptions one socket may hold, so a client cannot grow server memory without end.
 const MAX_SUBSCRIPTIONS: usize = 256;
@@ -299,15 +299,9 @@ fn error_reply(cmd_id: i64, code: i64, message: &str) -> Value {
     json!({ "subscriptionId": cmd_id, "errorCode": code, "errorMsg": message, "data": {} })
 }
 
-fn keys_of(raw: &Option<String>) -> Option<Vec<String>> {
-    raw.as_deref()
-        .map(|k| {
-            k.split(',')
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
+/// The keys asked for; none (or only blanks) means every key.
+fn keys_of(raw: Option<&str>) -> Option<Vec<String>> {
+    raw.map(|k| comma_items(k).map(str::to_owned).collect::<Vec<_>>())
         .filter(|k| !k.is_empty())
 }
 
@@ -318,13 +312,8 @@ async fn subscribe(
     attributes: bool,
     cmd: &SubCmd,
 ) -> Result<(Subscription, Value), String> {
-    let entity_type: EntityType = cmd
-        .entity_type
-        .parse()
-        .map_err(|()| format!("Invalid entity type: '{}'", cmd.entity_type))?;
-    let id = parse_uuid(&cmd.entity_id).map_err(|e| e.message)?;
-    let entity = EntityId { entity_type, id };
-    let keys = keys_of(&cmd.keys);
+    let entity = parse_entity(&cmd.entity_type, &cmd.entity_id).map_err(|e| e.message)?;
+    let keys = keys_of(cmd.keys.as_deref());
     let mut data = Map::new();
     let kind = if attributes {
         let scope = match cmd.scope.as_deref().filter(|s| !s.is_empty()) {
