@@ -5,11 +5,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, require};
-use crate::domain::assignable::Assignable;
+use crate::auth::permissions::{Operation, Target, require};
+use crate::domain::assignable::{Assignable, AssignableInput};
 use crate::domain::audit::{ActionType, AuditLog};
 use crate::domain::customer::Customer;
-use crate::domain::ids::{CustomerId, EntityId, EntityType, TenantId};
+use crate::domain::ids::{CustomerId, EntityId, TenantId};
 use crate::domain::page::{PageData, PageLink, SortOrder};
 use crate::store::{self, Changes, KvRead, assignable, customers, telemetry};
 
@@ -18,26 +18,14 @@ use super::{App, ServiceError, ServiceResult};
 
 pub const SORT_PROPERTIES: [&str; 4] = ["createdTime", "name", "type", "label"];
 
-fn resource<T: Assignable>() -> Resource {
-    match T::ENTITY_TYPE {
-        EntityType::Asset => Resource::Asset,
-        _ => Resource::Device,
-    }
-}
-
 pub(super) fn check<T: Assignable>(caller: &Caller, op: Operation, e: &T) -> ServiceResult<()> {
     let target = Target::customer(e.tenant(), e.customer());
-    Ok(require(caller, resource::<T>(), op, &target)?)
+    Ok(require(caller, T::RESOURCE, op, &target)?)
 }
 
 pub(super) fn may_create<T: Assignable>(caller: &Caller) -> ServiceResult<()> {
     let tenant = Target::tenant(caller.tenant_id);
-    Ok(require(
-        caller,
-        resource::<T>(),
-        Operation::Create,
-        &tenant,
-    )?)
+    Ok(require(caller, T::RESOURCE, Operation::Create, &tenant)?)
 }
 
 /// One the caller may do `op` to, in the caller's tenant.
@@ -52,8 +40,51 @@ pub(super) fn find<T: Assignable>(
     Ok(e)
 }
 
-pub(super) fn duplicate_name<T: Assignable>() -> ServiceError {
-    ServiceError::invalid(format!("{} with such name already exists!", T::LABEL))
+/// Refuses a name another one in the tenant already has.
+pub(super) fn check_name_free<T: Assignable>(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    name: &str,
+) -> ServiceResult<()> {
+    if assignable::id_by_name::<T>(view, tenant, name)?.is_some() {
+        return Err(ServiceError::invalid(format!(
+            "{} with such name already exists!",
+            T::LABEL
+        )));
+    }
+    Ok(())
+}
+
+/// Stages an update: the entity must exist in the caller's tenant and be
+/// the caller's to change, a version sent must be the current one, and a
+/// new name must be free.
+pub(super) fn stage_update<T: Assignable>(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    caller: &Caller,
+    id: T::Id,
+    input: AssignableInput<T::Id>,
+) -> ServiceResult<T> {
+    let old: T = assignable::get(view, caller.tenant_id, id.into())?.ok_or_else(|| {
+        ServiceError::invalid(format!(
+            "Can't update non existing {}!",
+            T::LABEL.to_lowercase()
+        ))
+    })?;
+    check(caller, Operation::Write, &old)?;
+    if input.version.is_some_and(|v| v != old.version()) {
+        return Err(ServiceError::VersionConflict(format!(
+            "{} was already changed by someone else",
+            T::LABEL
+        )));
+    }
+    let name = input.name.as_deref().unwrap_or("");
+    if name != old.name() {
+        check_name_free::<T>(view, caller.tenant_id, name)?;
+    }
+    let new = old.updated(input);
+    assignable::put(changes, Some(&old), &new);
+    Ok(new)
 }
 
 pub(super) fn audit<T: Assignable>(
@@ -120,7 +151,7 @@ impl App {
         kind: Option<String>,
     ) -> ServiceResult<PageData<T>> {
         let tenant = Target::tenant(caller.tenant_id);
-        require(caller, resource::<T>(), Operation::Read, &tenant)?;
+        require(caller, T::RESOURCE, Operation::Read, &tenant)?;
         link.check_sort(&SORT_PROPERTIES)?;
         let snapshot = self.store.snapshot()?;
         let tenant = caller.tenant_id;
@@ -147,7 +178,7 @@ impl App {
         customers::get(&*snapshot, caller.tenant_id, customer)?
             .ok_or_else(ServiceError::not_found)?;
         let target = Target::customer(caller.tenant_id, customer);
-        require(caller, resource::<T>(), Operation::Read, &target)?;
+        require(caller, T::RESOURCE, Operation::Read, &target)?;
         let tenant = caller.tenant_id;
         self.blocking(move || {
             Ok(page_of(
