@@ -10,7 +10,7 @@ use crate::domain::assignable::{Assignable, AssignableInput};
 use crate::domain::audit::{ActionType, AuditLog};
 use crate::domain::customer::Customer;
 use crate::domain::ids::{CustomerId, EntityId, TenantId};
-use crate::domain::page::{PageData, PageLink, SortOrder};
+use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, assignable, customers, telemetry};
 
 use super::audit::{Actor, record};
@@ -104,22 +104,14 @@ pub(super) fn audit<T: Assignable>(
 
 fn page_of<T: Assignable>(mut all: Vec<T>, link: &PageLink, kind: Option<&str>) -> PageData<T> {
     all.retain(|e| link.matches(&e.name().to_lowercase()) && kind.is_none_or(|k| e.kind() == k));
-    let key = link.sort_property.as_deref().unwrap_or("createdTime");
-    all.sort_by(|a, b| {
-        let ord = match key {
-            "name" => a.name().to_lowercase().cmp(&b.name().to_lowercase()),
-            "type" => a.kind().cmp(b.kind()),
-            "label" => a.label().cmp(&b.label()),
-            _ => a.created().cmp(&b.created()),
+    match link.sort_property.as_deref() {
+        Some("name") => PageData::sorted_by_key(all, link, |e| (e.name().to_lowercase(), e.uuid())),
+        Some("type") => PageData::sorted_by_key(all, link, |e| (e.kind().to_owned(), e.uuid())),
+        Some("label") => {
+            PageData::sorted_by_key(all, link, |e| (e.label().map(str::to_owned), e.uuid()))
         }
-        .then(a.uuid().cmp(&b.uuid()));
-        if link.sort_order == SortOrder::Desc {
-            ord.reverse()
-        } else {
-            ord
-        }
-    });
-    PageData::from_sorted(all, link)
+        _ => PageData::sorted_by_key(all, link, |e| (e.created(), e.uuid())),
+    }
 }
 
 impl App {

@@ -8,7 +8,7 @@ use crate::domain::audit::ActionType;
 use crate::domain::customer::Customer;
 use crate::domain::dashboard::{AssignedCustomer, Dashboard, DashboardInput};
 use crate::domain::ids::{CustomerId, DashboardId, now_ms};
-use crate::domain::page::{PageData, PageLink, SortOrder};
+use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, customers, dashboards};
 
 use super::audit::{Actor, record};
@@ -54,21 +54,10 @@ fn audit(
 
 fn page_of(mut all: Vec<Dashboard>, link: &PageLink) -> PageData<Dashboard> {
     all.retain(|d| link.matches(&d.title.to_lowercase()));
-    let by_title = link.sort_property.as_deref() == Some("title");
-    all.sort_by(|a, b| {
-        let ord = if by_title {
-            a.title.to_lowercase().cmp(&b.title.to_lowercase())
-        } else {
-            a.created_time.cmp(&b.created_time)
-        }
-        .then(a.id.cmp(&b.id));
-        if link.sort_order == SortOrder::Desc {
-            ord.reverse()
-        } else {
-            ord
-        }
-    });
-    PageData::from_sorted(all, link)
+    match link.sort_property.as_deref() {
+        Some("title") => PageData::sorted_by_key(all, link, |d| (d.title.to_lowercase(), d.id)),
+        _ => PageData::sorted_by_key(all, link, |d| (d.created_time, d.id)),
+    }
 }
 
 impl App {

@@ -8,7 +8,7 @@ use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::auth::tokens;
 use crate::domain::audit::ActionType;
 use crate::domain::ids::{CustomerId, TenantId, UserId, now_ms};
-use crate::domain::page::{PageData, PageLink, SortOrder};
+use crate::domain::page::{PageData, PageLink};
 use crate::domain::user::{Authority, Credentials, PendingToken, User, UserInput};
 use crate::store::{self, Changes, KvRead, customers, tenants, users};
 
@@ -60,29 +60,15 @@ pub(super) fn pending_token(hours: i64) -> (String, PendingToken) {
     (raw, pending)
 }
 
-fn sort_users(users: &mut [User], link: &PageLink) {
-    let key = link.sort_property.as_deref().unwrap_or("createdTime");
-    users.sort_by(|a, b| {
-        let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
-        let ord = match key {
-            "firstName" => lower(&a.first_name).cmp(&lower(&b.first_name)),
-            "lastName" => lower(&a.last_name).cmp(&lower(&b.last_name)),
-            "email" => a.email.cmp(&b.email),
-            _ => a.created_time.cmp(&b.created_time),
-        }
-        .then(a.id.cmp(&b.id));
-        if link.sort_order == SortOrder::Desc {
-            ord.reverse()
-        } else {
-            ord
-        }
-    });
-}
-
 fn page_users(mut all: Vec<User>, link: &PageLink) -> PageData<User> {
     all.retain(|u| link.matches(&u.email));
-    sort_users(&mut all, link);
-    PageData::from_sorted(all, link)
+    let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
+    match link.sort_property.as_deref() {
+        Some("firstName") => PageData::sorted_by_key(all, link, |u| (lower(&u.first_name), u.id)),
+        Some("lastName") => PageData::sorted_by_key(all, link, |u| (lower(&u.last_name), u.id)),
+        Some("email") => PageData::sorted_by_key(all, link, |u| (u.email.clone(), u.id)),
+        _ => PageData::sorted_by_key(all, link, |u| (u.created_time, u.id)),
+    }
 }
 
 impl App {
