@@ -135,6 +135,8 @@ async fn failed_logins_are_audited_as_failures() {
         .map(|r| r["actionStatus"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["SUCCESS", "FAILURE"]);
+    // No proxy header: the connection's own address is recorded.
+    assert_eq!(log["data"][0]["actionData"]["clientAddress"], "127.0.0.1");
     assert_eq!(
         log["data"][1]["actionFailureDetails"],
         "Invalid username or password"

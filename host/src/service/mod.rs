@@ -28,9 +28,9 @@ use crate::store::{Store, StoreError, meta};
 
 pub use access::OwnerChanged;
 pub use bootstrap::FirstStart;
-pub use customer_index::{CustomerIndex, SORT_PROPERTIES as CUSTOMER_SORT_PROPERTIES};
+pub use customer_index::CustomerIndex;
 pub use customers::{NameConflict, UniquifyStrategy};
-pub use error::{NOT_FOUND, PERMISSION_DENIED, ServiceError, ServiceResult};
+pub use error::{ServiceError, ServiceResult};
 pub use sessions::ClientInfo;
 pub use telemetry::{
     Aggregation, DataChange, DataEvent, DeleteQuery, DeviceEvent, HistoryQuery, Scope,
