@@ -276,16 +276,17 @@ async fn handle(
             subs.remove(&cmd.cmd_id);
             continue;
         }
+        // Checked before the current values are read: a refused one costs nothing.
+        if subs.len() >= MAX_SUBSCRIPTIONS && !subs.contains_key(&cmd.cmd_id) {
+            replies.push(error_reply(
+                cmd.cmd_id,
+                INTERNAL_ERROR,
+                "Too many subscriptions",
+            ));
+            continue;
+        }
         match subscribe(app, caller, attributes, &cmd).await {
             Ok((sub, initial)) => {
-                if subs.len() >= MAX_SUBSCRIPTIONS && !subs.contains_key(&cmd.cmd_id) {
-                    replies.push(error_reply(
-                        cmd.cmd_id,
-                        INTERNAL_ERROR,
-                        "Too many subscriptions",
-                    ));
-                    continue;
-                }
                 subs.insert(cmd.cmd_id, sub);
                 replies.push(initial);
             }
