@@ -256,6 +256,12 @@ async fn delete_attrs(
     Ok(())
 }
 
+/// Where "all data" of a delete ends (exclusive): millions of years past any
+/// real timestamp, so that future-dated points go too (ThingsBoard stops at
+/// "now" and leaves them), while staying clear of `i64::MAX` for the
+/// store's arithmetic on window ends.
+const ALL_DATA_END: i64 = i64::MAX / 2;
+
 /// The UI's four modes: all data, all but latest, latest value, a time range.
 async fn delete_ts(
     State(app): State<App>,
@@ -266,7 +272,7 @@ async fn delete_ts(
     let keys = params.required_list("keys")?;
     let all = params.flag("deleteAllDataForKeys", false)?;
     let (start, end) = if all {
-        (i64::MIN, now_ms().saturating_add(1).max(i64::MAX / 2))
+        (i64::MIN, ALL_DATA_END)
     } else {
         match (params.time("startTs")?, params.time("endTs")?) {
             (Some(s), Some(e)) if e >= s => (s, e),
