@@ -1,7 +1,6 @@
 //! The audit log: every change and login, filtered by subject, type and time.
 
-use clientele_tests::{TestServer, assert_error};
-use reqwest::StatusCode;
+use clientele_tests::TestServer;
 use serde_json::{Value, json};
 
 fn actions(page: &Value) -> Vec<String> {
@@ -24,12 +23,11 @@ async fn customer_changes_are_audited_newest_first_with_the_actor() {
     admin.post("/api/customer", edit).await;
     admin.delete(&format!("/api/customer/{id}")).await;
 
-    let (status, log) = admin
-        .get(&format!(
+    let log = admin
+        .get_ok(&format!(
             "/api/audit/logs/entity/CUSTOMER/{id}?pageSize=10&page=0"
         ))
         .await;
-    assert_eq!(status, StatusCode::OK, "{log}");
     assert_eq!(actions(&log), ["DELETED", "UPDATED", "ADDED"]);
     let added = &log["data"][2];
     assert_eq!(added["entityName"], "Audited");
@@ -98,31 +96,27 @@ async fn the_time_window_and_paging_narrow_the_log() {
     assert_eq!(paged["hasNext"], true);
     let (_, asc) = admin.get("/api/audit/logs?pageSize=1&page=0&actionTypes=ADDED&sortProperty=createdTime&sortOrder=ASC").await;
     assert!(asc["data"][0]["createdTime"].as_i64().unwrap() <= newest);
-    assert_error(
-        &admin
-            .get("/api/audit/logs?pageSize=10&page=0&actionTypes=EXPLODED")
-            .await,
-        400,
-        31,
-    );
-    assert_error(
-        &admin
-            .get("/api/audit/logs?pageSize=10&page=0&startTime=yesterday")
-            .await,
-        400,
-        31,
-    );
+    admin
+        .get_err(
+            "/api/audit/logs?pageSize=10&page=0&actionTypes=EXPLODED",
+            400,
+            31,
+        )
+        .await;
+    admin
+        .get_err(
+            "/api/audit/logs?pageSize=10&page=0&startTime=yesterday",
+            400,
+            31,
+        )
+        .await;
 }
 
 #[tokio::test]
 async fn failed_logins_are_audited_as_failures() {
     let server = TestServer::start().await;
     server
-        .anonymous()
-        .post(
-            "/api/auth/login",
-            json!({"username": clientele_tests::TENANT_ADMIN, "password": "wrong-pass"}),
-        )
+        .try_login(clientele_tests::TENANT_ADMIN, "wrong-pass")
         .await;
     let admin = server.tenant_admin().await;
     let (_, log) = admin

@@ -67,16 +67,6 @@ async fn publish(broker: &Mosquitto, device: &str, from: u64, count: u64) {
     }
 }
 
-async fn gateway(admin: &Client) {
-    let (status, body) = admin
-        .post(
-            "/api/device?accessToken=BRIDGE_GATEWAY",
-            json!({"name": "Edge gateway", "additionalInfo": {"gateway": true}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-}
-
 /// The numbers stored under `device`, waiting (up to 20 s) for `expected` of them.
 async fn stored(admin: &Client, device: &str, expected: usize) -> Vec<u64> {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -109,7 +99,9 @@ async fn messages_published_to_the_broker_land_under_the_gateways_devices() {
     let server = TestServer::start_with(|s| s.bridge = Some(bridge_to(&broker))).await;
     let admin = server.tenant_admin().await;
     // The bridge waits for its gateway device to exist, then subscribes.
-    gateway(&admin).await;
+    admin
+        .create_device("Edge gateway", "BRIDGE_GATEWAY", true)
+        .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     publish(&broker, "Boiler", 1, 20).await;
     publish(&broker, "Pump", 1, 5).await;
@@ -130,7 +122,9 @@ async fn a_restart_mid_stream_loses_nothing() {
     let broker = Mosquitto::start();
     let server = TestServer::start_with(|s| s.bridge = Some(bridge_to(&broker))).await;
     let admin = server.tenant_admin().await;
-    gateway(&admin).await;
+    admin
+        .create_device("Edge gateway", "BRIDGE_GATEWAY", true)
+        .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     publish(&broker, "Meter", 1, 300).await;
     let settings = server.app.settings().clone();

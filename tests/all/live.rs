@@ -245,20 +245,18 @@ async fn assert_silent(socket: &mut Socket, quiet: Duration) {
 async fn a_subscription_ends_when_its_device_leaves_the_customer() {
     let server = TestServer::start_with(|s| s.http.ws_token_recheck_s = 1).await;
     let admin = server.tenant_admin().await;
-    let (status, d) = admin
-        .post(
+    let d = admin
+        .post_ok(
             "/api/device?accessToken=MOVED_TOKEN",
             json!({"name": "Moved"}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{d}");
     let did = d["id"]["id"].as_str().unwrap().to_owned();
     let c = admin.create_customer("Leaving").await;
     let cid = c["id"]["id"].as_str().unwrap().to_owned();
-    let (status, body) = admin
-        .post(&format!("/api/customer/{cid}/device/{did}"), json!({}))
+    admin
+        .post_ok(&format!("/api/customer/{cid}/device/{did}"), json!({}))
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     admin.create_active_user(&server, &cid, "l@l.io").await;
     let user = server.login("l@l.io", PASSWORD).await;
 
@@ -270,23 +268,20 @@ async fn a_subscription_ends_when_its_device_leaves_the_customer() {
     .await;
     assert_eq!(next(&mut ws).await["errorCode"], 0);
     let anon = server.anonymous();
-    let (status, body) = anon
-        .post("/api/v1/MOVED_TOKEN/telemetry", json!({"t": 1}))
+    anon.post_ok("/api/v1/MOVED_TOKEN/telemetry", json!({"t": 1}))
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(next(&mut ws).await["data"]["t"][0][1], "1");
 
-    let (status, body) = admin.delete(&format!("/api/customer/device/{did}")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    admin
+        .delete_ok(&format!("/api/customer/device/{did}"))
+        .await;
     let ended = next(&mut ws).await;
     assert_eq!(ended["subscriptionId"], 5, "{ended}");
     assert_ne!(ended["errorCode"], 0, "{ended}");
     // Past the next periodic check too, the device's data stays away.
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let (status, body) = anon
-        .post("/api/v1/MOVED_TOKEN/telemetry", json!({"t": 2}))
+    anon.post_ok("/api/v1/MOVED_TOKEN/telemetry", json!({"t": 2}))
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     assert_silent(&mut ws, Duration::from_millis(1500)).await;
 }
 
@@ -294,13 +289,12 @@ async fn a_subscription_ends_when_its_device_leaves_the_customer() {
 async fn another_users_token_keeps_only_what_that_user_may_read() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (status, d) = admin
-        .post(
+    let d = admin
+        .post_ok(
             "/api/device?accessToken=SWITCH_TOKEN",
             json!({"name": "Switched"}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{d}");
     let did = d["id"]["id"].as_str().unwrap().to_owned();
     let c = admin.create_customer("Switcher").await;
     admin
@@ -323,10 +317,9 @@ async fn another_users_token_keeps_only_what_that_user_may_read() {
     let ended = next(&mut ws).await;
     assert_eq!(ended["subscriptionId"], 9, "{ended}");
     assert_ne!(ended["errorCode"], 0, "{ended}");
-    let (status, body) = server
+    server
         .anonymous()
-        .post("/api/v1/SWITCH_TOKEN/telemetry", json!({"t": 3}))
+        .post_ok("/api/v1/SWITCH_TOKEN/telemetry", json!({"t": 3}))
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     assert_silent(&mut ws, Duration::from_millis(1500)).await;
 }

@@ -1,19 +1,8 @@
 //! Attributes and telemetry: device HTTP API in, REST out, the four delete modes.
 
-use clientele_tests::{Client, PASSWORD, TestServer, assert_error};
+use clientele_tests::{PASSWORD, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn device(admin: &Client, name: &str, token: &str) -> String {
-    let (status, d) = admin
-        .post(
-            &format!("/api/device?accessToken={token}"),
-            json!({"name": name}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{d}");
-    d["id"]["id"].as_str().unwrap().to_owned()
-}
 
 fn values(series: &Value) -> Vec<String> {
     series
@@ -28,15 +17,14 @@ fn values(series: &Value) -> Vec<String> {
 async fn every_payload_form_lands_typed_and_reads_back() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Sensor", "SENSOR_TOKEN").await;
+    let id = admin.create_device("Sensor", "SENSOR_TOKEN", false).await;
     let anon = server.anonymous();
     for body in [
         json!({"temperature": 21.5, "on": true, "count": 3, "label": "a", "cfg": {"x": 1}}),
         json!([{"ts": 1000, "values": {"pressure": 1}}, {"ts": 2000, "values": {"pressure": 2}}]),
         json!({"ts": 3000, "values": {"pressure": 3}}),
     ] {
-        let (status, body) = anon.post("/api/v1/SENSOR_TOKEN/telemetry", body).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        anon.post_ok("/api/v1/SENSOR_TOKEN/telemetry", body).await;
     }
     let base = format!("/api/plugins/telemetry/DEVICE/{id}");
     let (_, latest) = admin
@@ -94,22 +82,20 @@ async fn every_payload_form_lands_typed_and_reads_back() {
         sums["pressure"][0]["ts"], 1000,
         "an interval's point sits in its middle"
     );
-    assert_error(
-        &admin
-            .get(&format!(
-                "{base}/values/timeseries?keys=pressure&startTs=0&endTs=4000&agg=MEDIAN"
-            ))
-            .await,
-        400,
-        31,
-    );
+    admin
+        .get_err(
+            &format!("{base}/values/timeseries?keys=pressure&startTs=0&endTs=4000&agg=MEDIAN"),
+            400,
+            31,
+        )
+        .await;
 }
 
 #[tokio::test]
 async fn attributes_flow_between_device_and_rest_by_scope() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Valve", "VALVE_TOKEN").await;
+    let id = admin.create_device("Valve", "VALVE_TOKEN", false).await;
     let anon = server.anonymous();
     assert_eq!(
         anon.post(
@@ -138,13 +124,14 @@ async fn attributes_flow_between_device_and_rest_by_scope() {
             .0,
         StatusCode::OK
     );
-    assert_error(
-        &admin
-            .post(&format!("{base}/attributes/CLIENT_SCOPE"), json!({"x": 1}))
-            .await,
-        400,
-        31,
-    );
+    admin
+        .post_err(
+            &format!("{base}/attributes/CLIENT_SCOPE"),
+            json!({"x": 1}),
+            400,
+            31,
+        )
+        .await;
 
     let (_, client) = admin
         .get(&format!("{base}/values/attributes/CLIENT_SCOPE"))
@@ -183,7 +170,7 @@ async fn attributes_flow_between_device_and_rest_by_scope() {
 async fn the_four_delete_modes_do_what_the_ui_says() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Meter", "METER_TOKEN").await;
+    let id = admin.create_device("Meter", "METER_TOKEN", false).await;
     let base = format!("/api/plugins/telemetry/DEVICE/{id}");
     let anon = server.anonymous();
     let load = || async {
@@ -254,29 +241,23 @@ async fn the_four_delete_modes_do_what_the_ui_says() {
         .await;
     assert_eq!(history("d").await, ["1", "4"]);
     assert_eq!(latest("d").await.as_deref(), Some("4"));
-    assert_error(
-        &admin
-            .delete(&format!("{base}/timeseries/delete?keys=d"))
-            .await,
-        400,
-        31,
-    );
-    assert_error(
-        &admin
-            .delete(&format!(
-                "{base}/timeseries/delete?deleteAllDataForKeys=true"
-            ))
-            .await,
-        400,
-        31,
-    );
+    admin
+        .delete_err(&format!("{base}/timeseries/delete?keys=d"), 400, 31)
+        .await;
+    admin
+        .delete_err(
+            &format!("{base}/timeseries/delete?deleteAllDataForKeys=true"),
+            400,
+            31,
+        )
+        .await;
 }
 
 #[tokio::test]
 async fn data_is_readable_only_by_its_tenant_and_customer() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Private", "PRIVATE_TOKEN").await;
+    let id = admin.create_device("Private", "PRIVATE_TOKEN", false).await;
     let (a, b) = (
         admin.create_customer("A").await,
         admin.create_customer("B").await,
@@ -300,16 +281,14 @@ async fn data_is_readable_only_by_its_tenant_and_customer() {
     );
     let path = format!("/api/plugins/telemetry/DEVICE/{id}/values/timeseries?keys=t");
     assert_eq!(ua.get(&path).await.1["t"][0]["value"], "5");
-    assert_error(&ub.get(&path).await, 403, 20);
-    assert_error(
-        &ub.post(
-            &format!("/api/plugins/telemetry/DEVICE/{id}/timeseries/ANY"),
-            json!({"t": 6}),
-        )
-        .await,
+    ub.get_err(&path, 403, 20).await;
+    ub.post_err(
+        &format!("/api/plugins/telemetry/DEVICE/{id}/timeseries/ANY"),
+        json!({"t": 6}),
         403,
         20,
-    );
+    )
+    .await;
     assert_eq!(
         ua.post(
             &format!("/api/plugins/telemetry/CUSTOMER/{aid}/timeseries/ANY"),
@@ -319,33 +298,25 @@ async fn data_is_readable_only_by_its_tenant_and_customer() {
         .0,
         StatusCode::OK
     );
-    assert_error(
-        &ub.get(&format!(
-            "/api/plugins/telemetry/CUSTOMER/{aid}/values/timeseries"
-        ))
-        .await,
+    ub.get_err(
+        &format!("/api/plugins/telemetry/CUSTOMER/{aid}/values/timeseries"),
         403,
         20,
-    );
+    )
+    .await;
     // Bad tokens and bad payloads change nothing.
-    assert_error(
-        &server
-            .anonymous()
-            .post("/api/v1/NOPE/telemetry", json!({"t": 9}))
-            .await,
-        401,
-        10,
-    );
-    assert_error(
-        &server
-            .anonymous()
-            .post(
-                "/api/v1/PRIVATE_TOKEN/telemetry",
-                json!({"ts": "soon", "values": {"t": 9}}),
-            )
-            .await,
-        400,
-        31,
-    );
+    server
+        .anonymous()
+        .post_err("/api/v1/NOPE/telemetry", json!({"t": 9}), 401, 10)
+        .await;
+    server
+        .anonymous()
+        .post_err(
+            "/api/v1/PRIVATE_TOKEN/telemetry",
+            json!({"ts": "soon", "values": {"t": 9}}),
+            400,
+            31,
+        )
+        .await;
     assert_eq!(ua.get(&path).await.1["t"][0]["value"], "5");
 }
