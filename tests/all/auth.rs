@@ -43,8 +43,8 @@ async fn repeated_failures_lock_the_account_until_an_administrator_enables_it() 
         locked.1["message"],
         "User account is locked due to security policy"
     );
-    let (_, log) = admin
-        .get("/api/audit/logs?pageSize=50&page=0&actionTypes=LOCKOUT")
+    let log = admin
+        .get_ok("/api/audit/logs?pageSize=50&page=0&actionTypes=LOCKOUT")
         .await;
     assert_eq!(log["totalElements"], 1, "{log}");
     assert_eq!(
@@ -174,8 +174,8 @@ async fn logout_is_recorded() {
         admin.post("/api/auth/logout", json!({})).await.0,
         StatusCode::OK
     );
-    let (_, log) = admin
-        .get("/api/audit/logs?pageSize=10&page=0&actionTypes=LOGOUT,LOGIN")
+    let log = admin
+        .get_ok("/api/audit/logs?pageSize=10&page=0&actionTypes=LOGOUT,LOGIN")
         .await;
     let actions: Vec<&str> = log["data"]
         .as_array()

@@ -502,7 +502,7 @@ async fn a_stale_version_conflicts_while_a_null_version_overwrites() {
     let result = admin.post("/api/user", stale_user.clone()).await;
     assert_error(&result, 409, 35);
     assert_message(&result, "User was already changed by someone else");
-    let (_, now) = admin.get(&format!("/api/user/{user}")).await;
+    let now = admin.get_ok(&format!("/api/user/{user}")).await;
     assert_eq!(now, fresh);
     stale_user["version"] = Value::Null;
     let forced = admin.post_ok("/api/user", stale_user).await;

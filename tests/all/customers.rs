@@ -34,9 +34,9 @@ async fn a_customer_round_trips_in_thingsboards_shape() {
     let (status, read) = admin.get(&format!("/api/customer/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(read, created);
-    let (_, short) = admin.get(&format!("/api/customer/{id}/shortInfo")).await;
+    let short = admin.get_ok(&format!("/api/customer/{id}/shortInfo")).await;
     assert_eq!(short, json!({"title": "Acme", "isPublic": false}));
-    let (_, title) = admin.get(&format!("/api/customer/{id}/title")).await;
+    let title = admin.get_ok(&format!("/api/customer/{id}/title")).await;
     assert_eq!(title, json!("Acme"));
     let (status, by_title) = admin.get("/api/tenant/customers?customerTitle=Acme").await;
     assert_eq!((status, &by_title["id"]), (StatusCode::OK, &created["id"]));
@@ -101,8 +101,8 @@ async fn paging_search_and_sorting_follow_thingsboard() {
             .map(|c| c["title"].as_str().unwrap().to_owned())
             .collect()
     };
-    let (_, p0) = admin
-        .get("/api/customers?pageSize=2&page=0&sortProperty=title&sortOrder=ASC")
+    let p0 = admin
+        .get_ok("/api/customers?pageSize=2&page=0&sortProperty=title&sortOrder=ASC")
         .await;
     assert_eq!(titles(&p0), ["alpha", "Bravo Alpha"]);
     assert_eq!(
@@ -113,35 +113,35 @@ async fn paging_search_and_sorting_follow_thingsboard() {
         ),
         (Some(5), Some(3), Some(true))
     );
-    let (_, p2) = admin
-        .get("/api/customers?pageSize=2&page=2&sortProperty=title&sortOrder=ASC")
+    let p2 = admin
+        .get_ok("/api/customers?pageSize=2&page=2&sortProperty=title&sortOrder=ASC")
         .await;
     assert_eq!(
         (titles(&p2), p2["hasNext"].as_bool()),
         (vec!["Echo".to_owned()], Some(false))
     );
 
-    let (_, desc) = admin
-        .get("/api/customers?pageSize=10&page=0&sortProperty=title&sortOrder=DESC")
+    let desc = admin
+        .get_ok("/api/customers?pageSize=10&page=0&sortProperty=title&sortOrder=DESC")
         .await;
     assert_eq!(titles(&desc)[0], "Echo");
-    let (_, by_city) = admin
-        .get("/api/customers?pageSize=10&page=0&sortProperty=city")
+    let by_city = admin
+        .get_ok("/api/customers?pageSize=10&page=0&sortProperty=city")
         .await;
     assert_eq!(titles(&by_city)[0], "Charlie");
-    let (_, newest) = admin
-        .get("/api/customers?pageSize=1&page=0&sortProperty=createdTime&sortOrder=DESC")
+    let newest = admin
+        .get_ok("/api/customers?pageSize=1&page=0&sortProperty=createdTime&sortOrder=DESC")
         .await;
     assert_eq!(titles(&newest), ["Echo"]);
 
     // Case-insensitive substring on the title.
-    let (_, found) = admin
-        .get("/api/customers?pageSize=10&page=0&textSearch=ALPHA&sortProperty=title")
+    let found = admin
+        .get_ok("/api/customers?pageSize=10&page=0&textSearch=ALPHA&sortProperty=title")
         .await;
     assert_eq!(titles(&found), ["alpha", "Bravo Alpha"]);
     assert_eq!(found["totalElements"], 2);
-    let (_, none) = admin
-        .get("/api/customers?pageSize=10&page=0&textSearch=zulu")
+    let none = admin
+        .get_ok("/api/customers?pageSize=10&page=0&textSearch=zulu")
         .await;
     assert_eq!(
         (
@@ -150,7 +150,7 @@ async fn paging_search_and_sorting_follow_thingsboard() {
         ),
         (Some(0), Some(0))
     );
-    let (_, beyond) = admin.get("/api/customers?pageSize=10&page=7").await;
+    let beyond = admin.get_ok("/api/customers?pageSize=10&page=7").await;
     assert_eq!(
         (
             beyond["data"].as_array().map(Vec::len),
@@ -173,8 +173,8 @@ async fn customers_are_listed_by_ids_and_deleted_one_or_many_at_a_time() {
                 .to_owned(),
         );
     }
-    let (_, listed) = admin
-        .get(&format!("/api/customers?customerIds={},{}", ids[0], ids[2]))
+    let listed = admin
+        .get_ok(&format!("/api/customers?customerIds={},{}", ids[0], ids[2]))
         .await;
     let mut got: Vec<&str> = listed
         .as_array()
@@ -200,7 +200,7 @@ async fn customers_are_listed_by_ids_and_deleted_one_or_many_at_a_time() {
         .delete_ok(&format!("/api/customers?customerIds={},{}", ids[1], ids[2]))
         .await;
     assert_eq!(deleted.as_array().map(Vec::len), Some(2));
-    let (_, left) = admin.get("/api/customers?pageSize=10&page=0").await;
+    let left = admin.get_ok("/api/customers?pageSize=10&page=0").await;
     assert_eq!(left["totalElements"], 1);
     assert_eq!(left["data"][0]["title"], "Four");
     // The title is free again once its customer is gone.

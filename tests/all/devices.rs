@@ -20,7 +20,7 @@ async fn a_device_gets_a_unique_token_and_can_be_assigned_and_unassigned() {
         "13814000-1dd2-11b2-8080-808080808080"
     );
     let id = device["id"]["id"].as_str().unwrap();
-    let (_, creds) = admin.get(&format!("/api/device/{id}/credentials")).await;
+    let creds = admin.get_ok(&format!("/api/device/{id}/credentials")).await;
     assert_eq!(creds["credentialsType"], "ACCESS_TOKEN");
     assert_eq!(creds["credentialsId"].as_str().map(str::len), Some(20));
 
@@ -30,8 +30,8 @@ async fn a_device_gets_a_unique_token_and_can_be_assigned_and_unassigned() {
             json!({"name": "Thermo-2"}),
         )
         .await;
-    let (_, c2) = admin
-        .get(&format!(
+    let c2 = admin
+        .get_ok(&format!(
             "/api/device/{}/credentials",
             chosen["id"]["id"].as_str().unwrap()
         ))
@@ -58,8 +58,8 @@ async fn a_device_gets_a_unique_token_and_can_be_assigned_and_unassigned() {
         (status, &assigned["customerId"]["id"]),
         (StatusCode::OK, &acme["id"]["id"])
     );
-    let (_, listed) = admin
-        .get(&format!(
+    let listed = admin
+        .get_ok(&format!(
             "/api/customer/{acme_id}/devices?pageSize=10&page=0"
         ))
         .await;
@@ -103,10 +103,10 @@ async fn deleting_a_customer_unassigns_its_devices_and_keeps_them() {
     let admin = server.tenant_admin().await;
     let c = admin.create_customer("Leaving").await;
     let cid = c["id"]["id"].as_str().unwrap();
-    let (_, d) = admin.post("/api/device", json!({"name": "Kept"})).await;
+    let d = admin.post_ok("/api/device", json!({"name": "Kept"})).await;
     let did = d["id"]["id"].as_str().unwrap();
     admin
-        .post(&format!("/api/customer/{cid}/device/{did}"), json!({}))
+        .post_ok(&format!("/api/customer/{cid}/device/{did}"), json!({}))
         .await;
     assert_eq!(
         admin.delete(&format!("/api/customer/{cid}")).await.0,
@@ -117,7 +117,7 @@ async fn deleting_a_customer_unassigns_its_devices_and_keeps_them() {
         (status, kept["customerId"]["id"].as_str()),
         (StatusCode::OK, Some("13814000-1dd2-11b2-8080-808080808080"))
     );
-    let (_, log) = admin.get(&format!("/api/audit/logs/entity/DEVICE/{did}?pageSize=10&page=0&actionTypes=UNASSIGNED_FROM_CUSTOMER")).await;
+    let log = admin.get_ok(&format!("/api/audit/logs/entity/DEVICE/{did}?pageSize=10&page=0&actionTypes=UNASSIGNED_FROM_CUSTOMER")).await;
     assert_eq!(log["totalElements"], 1);
     let data = &log["data"][0]["actionData"];
     assert_eq!(data["unassignedCustomerId"]["id"], cid, "{log}");
@@ -128,8 +128,8 @@ async fn deleting_a_customer_unassigns_its_devices_and_keeps_them() {
 async fn a_replaced_token_stops_working_and_the_new_one_works() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (_, d) = admin
-        .post(
+    let d = admin
+        .post_ok(
             "/api/device?accessToken=OLD_TOKEN",
             json!({"name": "Rotated"}),
         )
@@ -142,7 +142,9 @@ async fn a_replaced_token_stops_working_and_the_new_one_works() {
             .0,
         StatusCode::OK
     );
-    let (_, mut creds) = admin.get(&format!("/api/device/{did}/credentials")).await;
+    let mut creds = admin
+        .get_ok(&format!("/api/device/{did}/credentials"))
+        .await;
     creds["credentialsId"] = json!("NEW_TOKEN");
     assert_eq!(
         admin.post("/api/device/credentials", creds).await.0,
@@ -156,8 +158,8 @@ async fn a_replaced_token_stops_working_and_the_new_one_works() {
             .0,
         StatusCode::OK
     );
-    let (_, latest) = admin
-        .get(&format!(
+    let latest = admin
+        .get_ok(&format!(
             "/api/plugins/telemetry/DEVICE/{did}/values/timeseries?keys=t"
         ))
         .await;
@@ -188,13 +190,15 @@ async fn assets_are_assigned_listed_and_kept_when_their_customer_goes() {
             .0,
         StatusCode::OK
     );
-    let (_, listed) = admin
-        .get(&format!(
+    let listed = admin
+        .get_ok(&format!(
             "/api/customer/{cid}/assets?pageSize=10&page=0&type=building"
         ))
         .await;
     assert_eq!(listed["totalElements"], 1);
-    let (_, by_name) = admin.get("/api/tenant/assets?assetName=Building%20A").await;
+    let by_name = admin
+        .get_ok("/api/tenant/assets?assetName=Building%20A")
+        .await;
     assert_eq!(by_name["id"], asset["id"]);
     let base = format!("/api/plugins/telemetry/ASSET/{aid}");
     assert_eq!(
@@ -215,7 +219,7 @@ async fn assets_are_assigned_listed_and_kept_when_their_customer_goes() {
         admin.delete(&format!("/api/customer/{cid}")).await.0,
         StatusCode::OK
     );
-    let (_, kept) = admin.get(&format!("/api/asset/{aid}")).await;
+    let kept = admin.get_ok(&format!("/api/asset/{aid}")).await;
     assert_eq!(
         kept["customerId"]["id"],
         "13814000-1dd2-11b2-8080-808080808080"
@@ -250,10 +254,10 @@ async fn dashboards_are_shared_with_many_customers_and_survive_them() {
         b["id"]["id"].as_str().unwrap(),
     );
     admin
-        .post(&format!("/api/customer/{aid}/dashboard/{did}"), json!({}))
+        .post_ok(&format!("/api/customer/{aid}/dashboard/{did}"), json!({}))
         .await;
-    let (_, both) = admin
-        .post(&format!("/api/customer/{bid}/dashboard/{did}"), json!({}))
+    let both = admin
+        .post_ok(&format!("/api/customer/{bid}/dashboard/{did}"), json!({}))
         .await;
     let titles: Vec<&str> = both["assignedCustomers"]
         .as_array()
@@ -280,11 +284,11 @@ async fn dashboards_are_shared_with_many_customers_and_survive_them() {
         .await;
 
     // Deleting customer A takes it off the dashboard; B keeps it.
-    admin.delete(&format!("/api/customer/{aid}")).await;
-    let (_, after) = admin.get(&format!("/api/dashboard/{did}")).await;
+    admin.delete_ok(&format!("/api/customer/{aid}")).await;
+    let after = admin.get_ok(&format!("/api/dashboard/{did}")).await;
     assert_eq!(after["assignedCustomers"].as_array().map(Vec::len), Some(1));
-    let (_, unassigned) = admin
-        .delete(&format!("/api/customer/{bid}/dashboard/{did}"))
+    let unassigned = admin
+        .delete_ok(&format!("/api/customer/{bid}/dashboard/{did}"))
         .await;
     assert_eq!(unassigned["assignedCustomers"], json!([]));
     let log = admin.get_ok(&format!(
@@ -294,8 +298,8 @@ async fn dashboards_are_shared_with_many_customers_and_survive_them() {
     assert_eq!(data["unassignedCustomerId"]["id"], bid, "{log}");
     assert_eq!(data["unassignedCustomerName"], "B", "{log}");
     assert!(data.get("assignedCustomerId").is_none(), "{log}");
-    let (_, listed) = admin
-        .get("/api/tenant/dashboards?pageSize=10&page=0&textSearch=over")
+    let listed = admin
+        .get_ok("/api/tenant/dashboards?pageSize=10&page=0&textSearch=over")
         .await;
     assert_eq!(listed["totalElements"], 1);
 }

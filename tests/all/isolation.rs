@@ -530,8 +530,8 @@ async fn users_are_visible_and_changeable_only_inside_their_tenant_and_customer(
         .await;
 
     // Refused changes leave the users as they were.
-    let (_, ua_before) = w.one.get(&format!("/api/user/{ua}")).await;
-    let (_, ub_before) = w.one.get(&format!("/api/user/{ub}")).await;
+    let ua_before = w.one.get_ok(&format!("/api/user/{ua}")).await;
+    let ub_before = w.one.get_ok(&format!("/api/user/{ub}")).await;
     let result = w
         .two
         .post(

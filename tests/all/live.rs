@@ -44,15 +44,15 @@ async fn send(socket: &mut Socket, v: Value) {
 async fn a_subscription_gets_current_values_then_each_change() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (_, d) = admin
-        .post(
+    let d = admin
+        .post_ok(
             "/api/device?accessToken=LIVE_TOKEN",
             json!({"name": "Live"}),
         )
         .await;
     let did = d["id"]["id"].as_str().unwrap().to_owned();
     let anon = server.anonymous();
-    anon.post(
+    anon.post_ok(
         "/api/v1/LIVE_TOKEN/telemetry",
         json!({"ts": 1000, "values": {"t": 20, "h": 50}}),
     )
@@ -66,7 +66,7 @@ async fn a_subscription_gets_current_values_then_each_change() {
     assert_eq!(initial["subscriptionId"], 7);
     assert_eq!(initial["data"], json!({"t": [[1000, "20"]]}));
 
-    anon.post(
+    anon.post_ok(
         "/api/v1/LIVE_TOKEN/telemetry",
         json!({"ts": 2000, "values": {"t": 21, "h": 51}}),
     )
@@ -96,9 +96,9 @@ async fn a_subscription_gets_current_values_then_each_change() {
 
     // Unsubscribed: the next telemetry brings nothing for 7; the attribute stream still works.
     send(&mut ws, json!({"tsSubCmds": [{"cmdId": 7, "entityType": "DEVICE", "entityId": did, "unsubscribe": true}]})).await;
-    anon.post("/api/v1/LIVE_TOKEN/telemetry", json!({"t": 99}))
+    anon.post_ok("/api/v1/LIVE_TOKEN/telemetry", json!({"t": 99}))
         .await;
-    admin.post(&path, json!({"target": 23})).await;
+    admin.post_ok(&path, json!({"target": 23})).await;
     let after = next(&mut ws).await;
     assert_eq!(
         (
@@ -113,8 +113,8 @@ async fn a_subscription_gets_current_values_then_each_change() {
 async fn subscribers_see_only_what_they_may_read() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (_, d) = admin
-        .post(
+    let d = admin
+        .post_ok(
             "/api/device?accessToken=HIDDEN_TOKEN",
             json!({"name": "Hidden"}),
         )
@@ -195,7 +195,9 @@ async fn a_disabled_users_socket_is_closed_at_the_next_token_check() {
 async fn garbage_commands_close_the_socket_and_subscriptions_are_capped() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (_, d) = admin.post("/api/device", json!({"name": "Capped"})).await;
+    let d = admin
+        .post_ok("/api/device", json!({"name": "Capped"}))
+        .await;
     let did = d["id"]["id"].as_str().unwrap().to_owned();
     let token = admin.token.clone().unwrap();
 

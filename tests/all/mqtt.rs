@@ -187,11 +187,9 @@ async fn every_telemetry_form_is_durable_once_acknowledged() {
         (&json!(3000), &json!(3))
     );
     assert_eq!(now["cfg"][0]["value"], json!({"x": 1}));
-    let (_, history) = admin
-        .get(&format!(
+    let history = admin.get_ok(&format!(
             "/api/plugins/telemetry/DEVICE/{id}/values/timeseries?keys=pressure&startTs=0&endTs=5000&orderBy=ASC"
-        ))
-        .await;
+        )).await;
     let points: Vec<&str> = history["pressure"]
         .as_array()
         .unwrap()
@@ -410,7 +408,7 @@ async fn gateway_topics_are_refused_to_ordinary_devices() {
         .unwrap();
     // 3.1.1 has no negative PUBACK: the connection is closed instead.
     dev.closed().await;
-    let (_, page) = admin.get("/api/tenant/devices?pageSize=10&page=0").await;
+    let page = admin.get_ok("/api/tenant/devices?pageSize=10&page=0").await;
     let names: Vec<&str> = page["data"]
         .as_array()
         .unwrap()
@@ -688,7 +686,7 @@ async fn invalid_payloads_close_3_1_1_and_get_a_negative_puback_in_5() {
         }
     }
     admin
-        .post(
+        .post_ok(
             &format!("/api/plugins/telemetry/DEVICE/{id}/attributes/SHARED_SCOPE"),
             json!({"setpoint": 5}),
         )
@@ -740,11 +738,9 @@ async fn many_messages_are_acknowledged_in_order_through_a_small_window() {
     let mut sorted = acked.clone();
     sorted.sort_unstable();
     assert_eq!(acked, sorted, "PUBACKs out of order");
-    let (_, history) = admin
-        .get(&format!(
+    let history = admin.get_ok(&format!(
             "/api/plugins/telemetry/DEVICE/{id}/values/timeseries?keys=seq&startTs=0&endTs=100000&limit=1000"
-        ))
-        .await;
+        )).await;
     assert_eq!(history["seq"].as_array().unwrap().len(), n);
 }
 
@@ -871,8 +867,8 @@ async fn deleting_a_device_or_replacing_its_token_ends_its_sessions() {
         StatusCode::OK
     );
     d.closed().await;
-    let (_, mut creds) = admin
-        .get(&format!("/api/device/{rotated}/credentials"))
+    let mut creds = admin
+        .get_ok(&format!("/api/device/{rotated}/credentials"))
         .await;
     creds["credentialsId"] = json!("ROTATED_TOKEN_2");
     assert_eq!(
@@ -898,7 +894,7 @@ async fn a_gateway_hears_and_asks_for_its_devices_attributes() {
     gw.subscribe("v1/gateway/attributes/response").await;
     gw.publish("v1/gateway/connect", r#"{"device":"Valve"}"#)
         .await;
-    let (_, valve) = admin.get("/api/tenant/devices?deviceName=Valve").await;
+    let valve = admin.get_ok("/api/tenant/devices?deviceName=Valve").await;
     let valve_id = valve["id"]["id"].as_str().unwrap().to_owned();
 
     let path = format!("/api/plugins/telemetry/DEVICE/{valve_id}/attributes/SHARED_SCOPE");

@@ -27,8 +27,8 @@ async fn every_payload_form_lands_typed_and_reads_back() {
         anon.post_ok("/api/v1/SENSOR_TOKEN/telemetry", body).await;
     }
     let base = format!("/api/plugins/telemetry/DEVICE/{id}");
-    let (_, latest) = admin
-        .get(&format!(
+    let latest = admin
+        .get_ok(&format!(
             "{base}/values/timeseries?keys=temperature,on,count,cfg,pressure"
         ))
         .await;
@@ -42,8 +42,8 @@ async fn every_payload_form_lands_typed_and_reads_back() {
         ),
         (Some(3000), Some("3"))
     );
-    let (_, strict) = admin
-        .get(&format!(
+    let strict = admin
+        .get_ok(&format!(
             "{base}/values/timeseries?keys=temperature,on,count&useStrictDataTypes=true"
         ))
         .await;
@@ -55,28 +55,28 @@ async fn every_payload_form_lands_typed_and_reads_back() {
         ),
         (Some(21.5), Some(true), Some(3))
     );
-    let (_, keys) = admin.get(&format!("{base}/keys/timeseries")).await;
+    let keys = admin.get_ok(&format!("{base}/keys/timeseries")).await;
     assert_eq!(keys.as_array().unwrap().len(), 6);
 
-    let (_, history) = admin
-        .get(&format!(
+    let history = admin
+        .get_ok(&format!(
             "{base}/values/timeseries?keys=pressure&startTs=0&endTs=10000&orderBy=ASC"
         ))
         .await;
     assert_eq!(values(&history["pressure"]), ["1", "2", "3"]);
-    let (_, limited) = admin
-        .get(&format!(
+    let limited = admin
+        .get_ok(&format!(
             "{base}/values/timeseries?keys=pressure&startTs=0&endTs=10000&limit=2"
         ))
         .await;
     assert_eq!(values(&limited["pressure"]), ["3", "2"]);
-    let (_, avg) = admin
-        .get(&format!(
+    let avg = admin
+        .get_ok(&format!(
             "{base}/values/timeseries?keys=pressure&startTs=0&endTs=4000&interval=4000&agg=AVG"
         ))
         .await;
     assert_eq!(values(&avg["pressure"]), ["2.0"]);
-    let (_, sums) = admin.get(&format!("{base}/values/timeseries?keys=pressure&startTs=0&endTs=4000&interval=2000&agg=SUM&orderBy=ASC")).await;
+    let sums = admin.get_ok(&format!("{base}/values/timeseries?keys=pressure&startTs=0&endTs=4000&interval=2000&agg=SUM&orderBy=ASC")).await;
     assert_eq!(values(&sums["pressure"]), ["1", "5"]);
     assert_eq!(
         sums["pressure"][0]["ts"], 1000,
@@ -133,8 +133,8 @@ async fn attributes_flow_between_device_and_rest_by_scope() {
         )
         .await;
 
-    let (_, client) = admin
-        .get(&format!("{base}/values/attributes/CLIENT_SCOPE"))
+    let client = admin
+        .get_ok(&format!("{base}/values/attributes/CLIENT_SCOPE"))
         .await;
     let mut keys: Vec<&str> = client
         .as_array()
@@ -145,8 +145,8 @@ async fn attributes_flow_between_device_and_rest_by_scope() {
     keys.sort();
     assert_eq!(keys, ["firmware", "model"]);
     assert!(client[0]["lastUpdateTs"].as_i64().is_some());
-    let (_, seen) = anon
-        .get("/api/v1/VALVE_TOKEN/attributes?clientKeys=firmware&sharedKeys=target")
+    let seen = anon
+        .get_ok("/api/v1/VALVE_TOKEN/attributes?clientKeys=firmware&sharedKeys=target")
         .await;
     assert_eq!(
         seen,
@@ -160,9 +160,9 @@ async fn attributes_flow_between_device_and_rest_by_scope() {
             .0,
         StatusCode::OK
     );
-    let (_, after) = anon.get("/api/v1/VALVE_TOKEN/attributes").await;
+    let after = anon.get_ok("/api/v1/VALVE_TOKEN/attributes").await;
     assert_eq!(after["shared"], json!({}));
-    let (_, all_keys) = admin.get(&format!("{base}/keys/attributes")).await;
+    let all_keys = admin.get_ok(&format!("{base}/keys/attributes")).await;
     assert_eq!(all_keys, json!(["firmware", "model", "zone"]));
 }
 
@@ -189,8 +189,8 @@ async fn the_four_delete_modes_do_what_the_ui_says() {
         let admin = admin.clone();
         let base = base.clone();
         async move {
-            let (_, h) = admin
-                .get(&format!(
+            let h = admin
+                .get_ok(&format!(
                     "{base}/values/timeseries?keys={key}&startTs=0&endTs=10000&orderBy=ASC"
                 ))
                 .await;
@@ -223,19 +223,19 @@ async fn the_four_delete_modes_do_what_the_ui_says() {
     assert_eq!(latest("a").await, None);
     // All except latest.
     admin
-        .delete(&format!(
+        .delete_ok(&format!(
             "{base}/timeseries/delete?keys=b&deleteAllDataForKeys=true&deleteLatest=false"
         ))
         .await;
     assert!(history("b").await.is_empty());
     assert_eq!(latest("b").await.as_deref(), Some("4"));
     // Latest value only, with rewrite: the newest older point becomes latest.
-    admin.delete(&format!("{base}/timeseries/delete?keys=c&startTs=4000&endTs=4001&deleteLatest=true&rewriteLatestIfDeleted=true")).await;
+    admin.delete_ok(&format!("{base}/timeseries/delete?keys=c&startTs=4000&endTs=4001&deleteLatest=true&rewriteLatestIfDeleted=true")).await;
     assert_eq!(history("c").await, ["1", "2", "3"]);
     assert_eq!(latest("c").await.as_deref(), Some("3"));
     // A time range that does not hold the latest value leaves it.
     admin
-        .delete(&format!(
+        .delete_ok(&format!(
             "{base}/timeseries/delete?keys=d&startTs=1500&endTs=3500&deleteLatest=true"
         ))
         .await;
@@ -267,13 +267,13 @@ async fn data_is_readable_only_by_its_tenant_and_customer() {
         b["id"]["id"].as_str().unwrap(),
     );
     admin
-        .post(&format!("/api/customer/{aid}/device/{id}"), json!({}))
+        .post_ok(&format!("/api/customer/{aid}/device/{id}"), json!({}))
         .await;
     admin.create_active_user(&server, aid, "a@a.io").await;
     admin.create_active_user(&server, bid, "b@b.io").await;
     server
         .anonymous()
-        .post("/api/v1/PRIVATE_TOKEN/telemetry", json!({"t": 5}))
+        .post_ok("/api/v1/PRIVATE_TOKEN/telemetry", json!({"t": 5}))
         .await;
     let (ua, ub) = (
         server.login("a@a.io", PASSWORD).await,

@@ -24,7 +24,7 @@ async fn an_activated_customer_user_reads_its_customer_and_nothing_more() {
 
     // E-mails are stored lower-case, and login is case-insensitive.
     let user = server.login("JANE@acme.io", PASSWORD).await;
-    let (_, me) = user.get("/api/auth/user").await;
+    let me = user.get_ok("/api/auth/user").await;
     assert_eq!(
         (me["email"].as_str(), me["authority"].as_str()),
         (Some("jane@acme.io"), Some("CUSTOMER_USER"))
@@ -66,7 +66,7 @@ async fn an_activated_customer_user_reads_its_customer_and_nothing_more() {
         (StatusCode::OK, Some("Jane"))
     );
     assert_eq!(saved["authority"], "CUSTOMER_USER");
-    let (_, listed) = user.get("/api/users?pageSize=10&page=0").await;
+    let listed = user.get_ok("/api/users?pageSize=10&page=0").await;
     assert_eq!(listed["totalElements"], 2);
     user.post_err("/api/user?sendActivationMail=false",
         json!({"email": "new@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&acme)}), 403, 20).await;
@@ -85,7 +85,9 @@ async fn activation_links_are_single_use_and_replaced_when_asked_again() {
     assert_error(&refused, 401, 10);
     assert_eq!(refused.1["message"], "User account is not active");
 
-    let (_, first) = admin.get(&format!("/api/user/{id}/activationLink")).await;
+    let first = admin
+        .get_ok(&format!("/api/user/{id}/activationLink"))
+        .await;
     let first = first.as_str().unwrap().to_owned();
     assert!(
         first.starts_with(&format!(
@@ -94,8 +96,8 @@ async fn activation_links_are_single_use_and_replaced_when_asked_again() {
         )),
         "{first}"
     );
-    let (_, info) = admin
-        .get(&format!("/api/user/{id}/activationLinkInfo"))
+    let info = admin
+        .get_ok(&format!("/api/user/{id}/activationLinkInfo"))
         .await;
     assert!(
         info["ttlMs"].as_i64().is_some_and(|t| t > 23 * 3_600_000),
@@ -129,11 +131,9 @@ async fn the_activation_link_opens_the_password_page() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
     let c = admin.create_customer("Acme").await;
-    let (_, user) = admin
-        .post("/api/user?sendActivationMail=false", json!({"email": "p@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&c)}))
-        .await;
-    let (_, link) = admin
-        .get(&format!(
+    let user = admin.post_ok("/api/user?sendActivationMail=false", json!({"email": "p@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&c)})).await;
+    let link = admin
+        .get_ok(&format!(
             "/api/user/{}/activationLink",
             user["id"]["id"].as_str().unwrap()
         ))
@@ -180,8 +180,8 @@ async fn asking_to_mail_the_link_without_a_mail_server_creates_nothing() {
             .unwrap()
             .contains("Mail server is not configured")
     );
-    let (_, users) = admin
-        .get(&format!("/api/customer/{cid}/users?pageSize=10&page=0"))
+    let users = admin
+        .get_ok(&format!("/api/customer/{cid}/users?pageSize=10&page=0"))
         .await;
     assert_eq!(users["totalElements"], 0);
     // The address is still free.
@@ -235,8 +235,8 @@ async fn users_are_listed_per_customer_searched_and_deleted() {
         admin.create_active_user(&server, aid, email).await;
     }
     let only_b = admin.create_active_user(&server, bid, "bea@b.io").await;
-    let (_, page) = admin
-        .get(&format!(
+    let page = admin
+        .get_ok(&format!(
             "/api/customer/{aid}/users?pageSize=2&page=0&sortProperty=email"
         ))
         .await;
@@ -251,8 +251,8 @@ async fn users_are_listed_per_customer_searched_and_deleted() {
         (page["totalElements"].as_u64(), page["hasNext"].as_bool()),
         (Some(3), Some(true))
     );
-    let (_, all) = admin
-        .get("/api/users?pageSize=50&page=0&textSearch=B.IO")
+    let all = admin
+        .get_ok("/api/users?pageSize=50&page=0&textSearch=B.IO")
         .await;
     assert_eq!(all["totalElements"], 1);
     assert_eq!(
@@ -260,8 +260,8 @@ async fn users_are_listed_per_customer_searched_and_deleted() {
         StatusCode::OK
     );
     admin.get_err(&format!("/api/user/{only_b}"), 404, 32).await;
-    let (_, b_users) = admin
-        .get(&format!("/api/customer/{bid}/users?pageSize=10&page=0"))
+    let b_users = admin
+        .get_ok(&format!("/api/customer/{bid}/users?pageSize=10&page=0"))
         .await;
     assert_eq!(b_users["totalElements"], 0);
 }
@@ -270,7 +270,7 @@ async fn users_are_listed_per_customer_searched_and_deleted() {
 async fn the_last_tenant_administrator_cannot_be_deleted() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (_, me) = admin.get("/api/auth/user").await;
+    let me = admin.get_ok("/api/auth/user").await;
     let my_id = me["id"]["id"].as_str().unwrap();
     let refused = admin.delete(&format!("/api/user/{my_id}")).await;
     assert_error(&refused, 400, 31);
