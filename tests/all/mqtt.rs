@@ -890,8 +890,13 @@ async fn a_gateway_hears_and_asks_for_its_devices_attributes() {
     let admin = server.tenant_admin().await;
     admin.create_device("Gateway", "GW_ATTR_TOKEN", true).await;
     let mut gw = Device::connect(&server, "GW_ATTR_TOKEN").await;
-    gw.subscribe("v1/gateway/attributes").await;
-    gw.subscribe("v1/gateway/attributes/response").await;
+    for filter in ["v1/gateway/attributes", "v1/gateway/attributes/response"] {
+        assert_eq!(
+            gw.subscribe(filter).await,
+            rumqttc::SubscribeReasonCode::Success(QoS::AtLeastOnce),
+            "{filter}"
+        );
+    }
     gw.publish("v1/gateway/connect", r#"{"device":"Valve"}"#)
         .await;
     let valve = admin.get_ok("/api/tenant/devices?deviceName=Valve").await;
