@@ -7,19 +7,8 @@ use serde_json::json;
 #[tokio::test]
 async fn wrong_passwords_and_unknown_users_get_the_same_answer() {
     let server = TestServer::start().await;
-    let anon = server.anonymous();
-    let wrong = anon
-        .post(
-            "/api/auth/login",
-            json!({"username": TENANT_ADMIN, "password": "nope-nope"}),
-        )
-        .await;
-    let unknown = anon
-        .post(
-            "/api/auth/login",
-            json!({"username": "ghost@x.io", "password": "nope-nope"}),
-        )
-        .await;
+    let wrong = server.try_login(TENANT_ADMIN, "nope-nope").await;
+    let unknown = server.try_login("ghost@x.io", "nope-nope").await;
     assert_error(&wrong, 401, 10);
     assert_error(&unknown, 401, 10);
     assert_eq!(wrong.1["message"], unknown.1["message"]);
@@ -40,30 +29,22 @@ async fn repeated_failures_lock_the_account_until_an_administrator_enables_it() 
         .await;
     let anon = server.anonymous();
     for _ in 0..3 {
-        assert_error(
-            &anon
-                .post(
-                    "/api/auth/login",
-                    json!({"username": "l@acme.io", "password": "wrong-one"}),
-                )
-                .await,
+        anon.post_err(
+            "/api/auth/login",
+            json!({"username": "l@acme.io", "password": "wrong-one"}),
             401,
             10,
-        );
-    }
-    let locked = anon
-        .post(
-            "/api/auth/login",
-            json!({"username": "l@acme.io", "password": PASSWORD}),
         )
         .await;
+    }
+    let locked = server.try_login("l@acme.io", PASSWORD).await;
     assert_error(&locked, 401, 10);
     assert_eq!(
         locked.1["message"],
         "User account is locked due to security policy"
     );
-    let (_, log) = admin
-        .get("/api/audit/logs?pageSize=50&page=0&actionTypes=LOCKOUT")
+    let log = admin
+        .get_ok("/api/audit/logs?pageSize=50&page=0&actionTypes=LOCKOUT")
         .await;
     assert_eq!(log["totalElements"], 1, "{log}");
     assert_eq!(
@@ -83,37 +64,26 @@ async fn repeated_failures_lock_the_account_until_an_administrator_enables_it() 
 async fn a_refresh_token_buys_a_new_pair_and_only_that() {
     let server = TestServer::start().await;
     let anon = server.anonymous();
-    let (_, pair) = anon
-        .post(
-            "/api/auth/login",
-            json!({"username": TENANT_ADMIN, "password": PASSWORD}),
-        )
-        .await;
-    let (status, fresh) = anon
-        .post(
+    let (_, pair) = server.try_login(TENANT_ADMIN, PASSWORD).await;
+    let fresh = anon
+        .post_ok(
             "/api/auth/token",
             json!({"refreshToken": pair["refreshToken"]}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{fresh}");
     let mut client = server.anonymous();
     client.token = Some(fresh["token"].as_str().unwrap().to_owned());
     assert_eq!(client.get("/api/auth/user").await.1["email"], TENANT_ADMIN);
     // An access token is no refresh token, and garbage is nothing.
-    assert_error(
-        &anon
-            .post("/api/auth/token", json!({"refreshToken": pair["token"]}))
-            .await,
+    anon.post_err(
+        "/api/auth/token",
+        json!({"refreshToken": pair["token"]}),
         401,
         10,
-    );
-    assert_error(
-        &anon
-            .post("/api/auth/token", json!({"refreshToken": "x.y.z"}))
-            .await,
-        401,
-        10,
-    );
+    )
+    .await;
+    anon.post_err("/api/auth/token", json!({"refreshToken": "x.y.z"}), 401, 10)
+        .await;
 }
 
 #[tokio::test]
@@ -135,29 +105,26 @@ async fn changing_the_password_revokes_older_tokens() {
         )
         .await;
     assert_error(&weak, 400, 31);
-    let (status, pair) = old
-        .post(
+    let pair = old
+        .post_ok(
             "/api/auth/changePassword",
             json!({"currentPassword": PASSWORD, "newPassword": "N3w-password"}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{pair}");
-    assert_error(&old.get("/api/auth/user").await, 401, 10);
-    assert_error(&second_session.get("/api/auth/user").await, 401, 10);
+    old.get_err("/api/auth/user", 401, 10).await;
+    second_session.get_err("/api/auth/user", 401, 10).await;
     let mut fresh = server.anonymous();
     fresh.token = Some(pair["token"].as_str().unwrap().to_owned());
     assert_eq!(fresh.get("/api/auth/user").await.0, StatusCode::OK);
-    assert_error(
-        &server
-            .anonymous()
-            .post(
-                "/api/auth/login",
-                json!({"username": TENANT_ADMIN, "password": PASSWORD}),
-            )
-            .await,
-        401,
-        10,
-    );
+    server
+        .anonymous()
+        .post_err(
+            "/api/auth/login",
+            json!({"username": TENANT_ADMIN, "password": PASSWORD}),
+            401,
+            10,
+        )
+        .await;
     server.login(TENANT_ADMIN, "N3w-password").await;
 }
 
@@ -207,8 +174,8 @@ async fn logout_is_recorded() {
         admin.post("/api/auth/logout", json!({})).await.0,
         StatusCode::OK
     );
-    let (_, log) = admin
-        .get("/api/audit/logs?pageSize=10&page=0&actionTypes=LOGOUT,LOGIN")
+    let log = admin
+        .get_ok("/api/audit/logs?pageSize=10&page=0&actionTypes=LOGOUT,LOGIN")
         .await;
     let actions: Vec<&str> = log["data"]
         .as_array()

@@ -8,15 +8,8 @@ use serde_json::{Value, json};
 
 use clientele::config::Settings;
 use clientele_tests::{
-    Client, PASSWORD, SYSADMIN, TENANT_ADMIN, TestServer, activation_token, assert_error,
+    Client, PASSWORD, SYSADMIN, TENANT_ADMIN, TestServer, activation_token, assert_error, id,
 };
-
-fn id(entity: &Value) -> String {
-    entity["id"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id in {entity}"))
-        .to_owned()
-}
 
 fn unknown_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -51,10 +44,8 @@ async fn post_json_text(client: &Client, path: &str, body: &str) -> (StatusCode,
 
 /// Every customer and user the tenant administrator can see.
 async fn state(admin: &Client) -> Value {
-    let (status, customers) = admin.get("/api/customers?pageSize=1000&page=0").await;
-    assert_eq!(status, StatusCode::OK, "{customers}");
-    let (status, users) = admin.get("/api/users?pageSize=1000&page=0").await;
-    assert_eq!(status, StatusCode::OK, "{users}");
+    let customers = admin.get_ok("/api/customers?pageSize=1000&page=0").await;
+    let users = admin.get_ok("/api/users?pageSize=1000&page=0").await;
     json!({"customers": customers, "users": users})
 }
 
@@ -84,26 +75,6 @@ fn b64_json(part: &str) -> Value {
 
 fn b64(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(value.to_string())
-}
-
-fn with_token(client: &Client, token: &str) -> Client {
-    Client {
-        token: Some(token.to_owned()),
-        ..client.clone()
-    }
-}
-
-/// Logs in and returns the raw `{"token","refreshToken"}` answer.
-async fn login_pair(server: &TestServer, email: &str) -> Value {
-    let (status, pair) = server
-        .anonymous()
-        .post(
-            "/api/auth/login",
-            json!({"username": email, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{pair}");
-    pair
 }
 
 #[tokio::test]
@@ -227,8 +198,7 @@ async fn an_oversized_body_gets_413_with_code_31() {
     assert_eq!(state(&admin).await, before);
     // The limit is the only reason: the same request under it is accepted.
     let small = json!({"title": "Big Co", "additionalInfo": {"description": "x".repeat(3 * 1024)}});
-    let (status, body) = admin.post("/api/customer", small).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    admin.post_ok("/api/customer", small).await;
 }
 
 #[tokio::test]
@@ -253,7 +223,7 @@ async fn unknown_ids_get_404_with_code_32() {
         format!("/api/customer/{unknown}"),
         format!("/api/user/{unknown}"),
     ] {
-        assert_error(&admin.delete(&path).await, 404, 32);
+        admin.delete_err(&path, 404, 32).await;
     }
     assert_eq!(state(&admin).await, before);
 }
@@ -278,19 +248,13 @@ async fn invalid_uuids_in_the_path_or_in_customer_ids_get_400_with_code_31() {
             assert_error(&result, 400, 31);
             assert_message_contains(&result, bad);
         }
-        assert_error(
-            &admin.delete(&format!("/api/customer/{bad}")).await,
-            400,
-            31,
-        );
-        assert_error(&admin.delete(&format!("/api/user/{bad}")).await, 400, 31);
-        assert_error(
-            &admin
-                .delete(&format!("/api/customers?customerIds={cid},{bad}"))
-                .await,
-            400,
-            31,
-        );
+        admin
+            .delete_err(&format!("/api/customer/{bad}"), 400, 31)
+            .await;
+        admin.delete_err(&format!("/api/user/{bad}"), 400, 31).await;
+        admin
+            .delete_err(&format!("/api/customers?customerIds={cid},{bad}"), 400, 31)
+            .await;
     }
     assert_eq!(state(&admin).await, before);
 }
@@ -327,8 +291,7 @@ async fn duplicate_customer_titles_and_user_emails_are_refused() {
         assert_message_contains(&result, "already present in database!");
     }
     // Nor can an existing user take another's e-mail.
-    let (status, seed) = admin.get(&format!("/api/user/{user}")).await;
-    assert_eq!(status, StatusCode::OK, "{seed}");
+    let seed = admin.get_ok(&format!("/api/user/{user}")).await;
     let mut taken = seed.clone();
     taken["email"] = json!(TENANT_ADMIN);
     let result = admin.post("/api/user", taken).await;
@@ -394,13 +357,12 @@ async fn blank_reserved_overlong_and_markup_fields_are_refused() {
     assert_eq!(state(&admin).await, before);
 
     // The limits are exact: 255 characters are accepted.
-    let (status, body) = admin
-        .post(
+    admin
+        .post_ok(
             "/api/customer",
             json!({"title": "t".repeat(255), "city": "c".repeat(255)}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
@@ -497,8 +459,7 @@ async fn a_stale_version_conflicts_while_a_null_version_overwrites() {
 
     let mut update = customer.clone();
     update["city"] = json!("Lviv");
-    let (status, v2) = admin.post("/api/customer", update).await;
-    assert_eq!(status, StatusCode::OK, "{v2}");
+    let v2 = admin.post_ok("/api/customer", update).await;
     assert_eq!(v2["version"], 2);
 
     // A second writer still holding version 1.
@@ -509,46 +470,42 @@ async fn a_stale_version_conflicts_while_a_null_version_overwrites() {
     assert_error(&result, 409, 35);
     assert_message(&result, "Customer was already changed by someone else");
     stale["version"] = json!(99);
-    assert_error(&admin.post("/api/customer", stale.clone()).await, 409, 35);
+    admin
+        .post_err("/api/customer", stale.clone(), 409, 35)
+        .await;
     assert_eq!(state(&admin).await, before);
-    let (status, now) = admin.get(&format!("/api/customer/{cid}")).await;
-    assert_eq!(status, StatusCode::OK, "{now}");
+    let now = admin.get_ok(&format!("/api/customer/{cid}")).await;
     assert_eq!(now, v2);
 
     // A null (or absent) version means "overwrite whatever is there".
     stale["version"] = Value::Null;
-    let (status, v3) = admin.post("/api/customer", stale.clone()).await;
-    assert_eq!(status, StatusCode::OK, "{v3}");
+    let v3 = admin.post_ok("/api/customer", stale.clone()).await;
     assert_eq!(
         (v3["city"].clone(), v3["version"].clone()),
         (json!("Odesa"), json!(3))
     );
     stale.as_object_mut().expect("object").remove("version");
     stale["city"] = json!("Kharkiv");
-    let (status, v4) = admin.post("/api/customer", stale).await;
-    assert_eq!(status, StatusCode::OK, "{v4}");
+    let v4 = admin.post_ok("/api/customer", stale).await;
     assert_eq!(
         (v4["city"].clone(), v4["version"].clone()),
         (json!("Kharkiv"), json!(4))
     );
 
     // Users follow the same rule.
-    let (status, seed) = admin.get(&format!("/api/user/{user}")).await;
-    assert_eq!(status, StatusCode::OK, "{seed}");
+    let seed = admin.get_ok(&format!("/api/user/{user}")).await;
     let mut renamed = seed.clone();
     renamed["firstName"] = json!("Fresh");
-    let (status, fresh) = admin.post("/api/user", renamed).await;
-    assert_eq!(status, StatusCode::OK, "{fresh}");
+    let fresh = admin.post_ok("/api/user", renamed).await;
     let mut stale_user = seed.clone();
     stale_user["firstName"] = json!("Stale");
     let result = admin.post("/api/user", stale_user.clone()).await;
     assert_error(&result, 409, 35);
     assert_message(&result, "User was already changed by someone else");
-    let (_, now) = admin.get(&format!("/api/user/{user}")).await;
+    let now = admin.get_ok(&format!("/api/user/{user}")).await;
     assert_eq!(now, fresh);
     stale_user["version"] = Value::Null;
-    let (status, forced) = admin.post("/api/user", stale_user).await;
-    assert_eq!(status, StatusCode::OK, "{forced}");
+    let forced = admin.post_ok("/api/user", stale_user).await;
     assert_eq!(forced["firstName"], "Stale");
 }
 
@@ -567,7 +524,9 @@ async fn updating_a_customer_that_does_not_exist_is_refused_without_creating_it(
     assert_error(&result, 400, 31);
     assert_message(&result, "Can't update non existing customer!");
     assert_eq!(state(&admin).await, before);
-    assert_error(&admin.get(&format!("/api/customer/{ghost}")).await, 404, 32);
+    admin
+        .get_err(&format!("/api/customer/{ghost}"), 404, 32)
+        .await;
     let result = admin
         .get("/api/tenant/customers?customerTitle=Ghost%20Co")
         .await;
@@ -594,12 +553,10 @@ async fn requests_without_a_token_or_with_a_garbage_token_are_unauthorized() {
 
     let result = anonymous.get("/api/customers?pageSize=10&page=0").await;
     assert_error(&result, 401, 10);
-    assert_error(
-        &anonymous.post("/api/customer", create.clone()).await,
-        401,
-        10,
-    );
-    assert_error(&anonymous.get("/api/auth/user").await, 401, 10);
+    anonymous
+        .post_err("/api/customer", create.clone(), 401, 10)
+        .await;
+    anonymous.get_err("/api/auth/user", 401, 10).await;
     for token in [
         "garbage",
         "a.b.c",
@@ -607,9 +564,11 @@ async fn requests_without_a_token_or_with_a_garbage_token_are_unauthorized() {
         "Bearer",
         "null",
     ] {
-        let client = with_token(&admin, token);
-        assert_error(&client.get("/api/auth/user").await, 401, 10);
-        assert_error(&client.post("/api/customer", create.clone()).await, 401, 10);
+        let client = server.with_token(token);
+        client.get_err("/api/auth/user", 401, 10).await;
+        client
+            .post_err("/api/customer", create.clone(), 401, 10)
+            .await;
     }
     // Other schemes and empty values are no token at all.
     for value in ["Basic YWRtaW46YWRtaW4=", "Bearer ", "", "Token abc"] {
@@ -632,15 +591,13 @@ async fn tokens_with_a_tampered_payload_or_from_another_installation_are_refused
     let server = TestServer::start().await;
     let (admin, _, _) = seeded(&server).await;
     let sys = server.sysadmin().await;
-    let (status, sys_me) = sys.get("/api/auth/user").await;
-    assert_eq!(status, StatusCode::OK, "{sys_me}");
+    let sys_me = sys.get_ok("/api/auth/user").await;
     let before = state(&admin).await;
 
     let token = admin.token.clone().expect("token");
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3, "{token}");
-    let (status, me) = admin.get("/api/auth/user").await;
-    assert_eq!(status, StatusCode::OK, "{me}");
+    let me = admin.get_ok("/api/auth/user").await;
 
     // Edit the payload's text in place, so that only the edited claim differs.
     let payload =
@@ -670,13 +627,11 @@ async fn tokens_with_a_tampered_payload_or_from_another_installation_are_refused
             URL_SAFE_NO_PAD.encode(&forged),
             parts[2]
         );
-        let client = with_token(&admin, &tampered);
-        assert_error(&client.get("/api/auth/user").await, 401, 10);
-        assert_error(
-            &client.get("/api/tenants?pageSize=10&page=0").await,
-            401,
-            10,
-        );
+        let client = server.with_token(&tampered);
+        client.get_err("/api/auth/user", 401, 10).await;
+        client
+            .get_err("/api/tenants?pageSize=10&page=0", 401, 10)
+            .await;
         let result = client
             .post("/api/customer", json!({"title": "Forged Co"}))
             .await;
@@ -687,17 +642,16 @@ async fn tokens_with_a_tampered_payload_or_from_another_installation_are_refused
     let flip = if &sig[10..11] == "A" { "B" } else { "A" };
     sig.replace_range(10..11, flip);
     let flipped = format!("{}.{}.{sig}", parts[0], parts[1]);
-    assert_error(
-        &with_token(&admin, &flipped).get("/api/auth/user").await,
-        401,
-        10,
-    );
+    server
+        .with_token(&flipped)
+        .get_err("/api/auth/user", 401, 10)
+        .await;
 
     // A valid token of another installation (its own secret).
     let elsewhere = TestServer::start().await;
     let foreign = elsewhere.tenant_admin().await;
-    let client = with_token(&admin, foreign.token.as_deref().expect("token"));
-    assert_error(&client.get("/api/auth/user").await, 401, 10);
+    let client = server.with_token(foreign.token.as_deref().expect("token"));
+    client.get_err("/api/auth/user", 401, 10).await;
     assert_eq!(state(&admin).await, before);
 }
 
@@ -716,8 +670,8 @@ async fn an_unsigned_alg_none_token_is_refused() {
             format!("{header}.{}", parts[1]),
             format!("{header}.{}.{}", parts[1], parts[2]),
         ] {
-            let client = with_token(&admin, &unsigned);
-            assert_error(&client.get("/api/auth/user").await, 401, 10);
+            let client = server.with_token(&unsigned);
+            client.get_err("/api/auth/user", 401, 10).await;
             let result = client
                 .post("/api/customer", json!({"title": "Unsigned Co"}))
                 .await;
@@ -732,17 +686,14 @@ async fn a_refresh_token_is_not_an_access_token() {
     let server = TestServer::start().await;
     let (admin, _, _) = seeded(&server).await;
     let before = state(&admin).await;
-    let pair = login_pair(&server, TENANT_ADMIN).await;
+    let (status, pair) = server.try_login(TENANT_ADMIN, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
     let refresh = pair["refreshToken"].as_str().expect("refresh token");
-    let client = with_token(&admin, refresh);
-    assert_error(&client.get("/api/auth/user").await, 401, 10);
-    assert_error(
-        &client
-            .post("/api/customer", json!({"title": "Refresh Co"}))
-            .await,
-        401,
-        10,
-    );
+    let client = server.with_token(refresh);
+    client.get_err("/api/auth/user", 401, 10).await;
+    client
+        .post_err("/api/customer", json!({"title": "Refresh Co"}), 401, 10)
+        .await;
     // And the other way round: an access token does not refresh.
     let result = server
         .anonymous()
@@ -750,11 +701,10 @@ async fn a_refresh_token_is_not_an_access_token() {
         .await;
     assert_error(&result, 401, 10);
     // The refresh token itself is fine where it belongs.
-    let (status, renewed) = server
+    server
         .anonymous()
-        .post("/api/auth/token", json!({"refreshToken": refresh}))
+        .post_ok("/api/auth/token", json!({"refreshToken": refresh}))
         .await;
-    assert_eq!(status, StatusCode::OK, "{renewed}");
     assert_eq!(state(&admin).await, before);
 }
 
@@ -765,11 +715,9 @@ async fn an_expired_access_token_gets_code_11() {
     let result = admin.get("/api/auth/user").await;
     assert_error(&result, 401, 11);
     assert_message(&result, "Token has expired");
-    assert_error(
-        &admin.get("/api/customers?pageSize=10&page=0").await,
-        401,
-        11,
-    );
+    admin
+        .get_err("/api/customers?pageSize=10&page=0", 401, 11)
+        .await;
     let result = admin
         .post("/api/customer", json!({"title": "Expired Co"}))
         .await;
@@ -788,24 +736,23 @@ async fn an_expired_access_token_gets_code_11() {
     };
     let server = TestServer::start_in(dir, settings).await;
     let admin = server.tenant_admin().await;
-    let (status, page) = admin.get("/api/customers?pageSize=10&page=0").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = admin.get_ok("/api/customers?pageSize=10&page=0").await;
     assert_eq!(page["totalElements"], 0, "{page}");
 }
 
 /// A customer user created without mail, and its activation token.
 async fn pending_user(admin: &Client, customer: &str, email: &str) -> (String, String) {
-    let (status, user) = admin
-        .post(
+    let user = admin
+        .post_ok(
             "/api/user?sendActivationMail=false",
             json!({"email": email, "authority": "CUSTOMER_USER",
                    "customerId": {"entityType": "CUSTOMER", "id": customer}}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{user}");
     let uid = id(&user);
-    let (status, link) = admin.get(&format!("/api/user/{uid}/activationLink")).await;
-    assert_eq!(status, StatusCode::OK, "{link}");
+    let link = admin
+        .get_ok(&format!("/api/user/{uid}/activationLink"))
+        .await;
     (uid, activation_token(link.as_str().expect("link text")))
 }
 
@@ -848,32 +795,21 @@ async fn an_activation_token_works_only_once() {
     assert!(location.contains(&token), "{location}");
 
     let anonymous = server.anonymous();
-    let (status, pair) = anonymous
-        .post(
+    let pair = anonymous
+        .post_ok(
             "/api/noauth/activate",
             json!({"activateToken": token, "password": PASSWORD}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{pair}");
     assert!(pair["token"].is_string(), "{pair}");
     let before = state(&admin).await;
 
-    let result = anonymous
-        .post(
-            "/api/noauth/activate",
-            json!({"activateToken": token, "password": "An0ther-password"}),
-        )
-        .await;
+    let result = server.activate(&token, "An0ther-password").await;
     assert_error(&result, 400, 31);
     assert_message(&result, "User credentials already activated");
     // The first password still holds; the second was not set.
     server.login("once@user.test", PASSWORD).await;
-    let result = anonymous
-        .post(
-            "/api/auth/login",
-            json!({"username": "once@user.test", "password": "An0ther-password"}),
-        )
-        .await;
+    let result = server.try_login("once@user.test", "An0ther-password").await;
     assert_error(&result, 401, 10);
     let (status, _) = open_link(&server, &token).await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -889,13 +825,7 @@ async fn an_expired_activation_token_is_refused_and_its_link_leads_to_the_expire
     let (uid, token) = pending_user(&admin, &id(&customer), "late@user.test").await;
     let before = state(&admin).await;
 
-    let result = server
-        .anonymous()
-        .post(
-            "/api/noauth/activate",
-            json!({"activateToken": token, "password": PASSWORD}),
-        )
-        .await;
+    let result = server.activate(&token, PASSWORD).await;
     assert_error(&result, 400, 31);
     assert_message(&result, "Activation token expired");
     let (status, location) = open_link(&server, &token).await;
@@ -903,17 +833,12 @@ async fn an_expired_activation_token_is_refused_and_its_link_leads_to_the_expire
     assert!(location.contains("activationLinkExpired"), "{location}");
 
     // The user is still inactive: no password was set.
-    let result = server
-        .anonymous()
-        .post(
-            "/api/auth/login",
-            json!({"username": "late@user.test", "password": PASSWORD}),
-        )
-        .await;
+    let result = server.try_login("late@user.test", PASSWORD).await;
     assert_error(&result, 401, 10);
     assert_eq!(state(&admin).await, before);
-    let (status, link) = admin.get(&format!("/api/user/{uid}/activationLink")).await;
-    assert_eq!(status, StatusCode::OK, "{link}");
+    admin
+        .get_ok(&format!("/api/user/{uid}/activationLink"))
+        .await;
 }
 
 #[tokio::test]
@@ -925,13 +850,7 @@ async fn an_unknown_activation_token_is_not_found_on_post_and_a_conflict_on_get(
     let unknown = URL_SAFE_NO_PAD.encode([7u8; 32]);
     assert_ne!(unknown, real);
     for token in [unknown.as_str(), "x", &"y".repeat(500)] {
-        let result = server
-            .anonymous()
-            .post(
-                "/api/noauth/activate",
-                json!({"activateToken": token, "password": PASSWORD}),
-            )
-            .await;
+        let result = server.activate(token, PASSWORD).await;
         assert_error(&result, 404, 32);
         let (status, location) = open_link(&server, token).await;
         assert_eq!(status, StatusCode::CONFLICT, "{location}");

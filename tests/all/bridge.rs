@@ -78,14 +78,20 @@ async fn publish_all(broker: &Mosquitto, client_id: &str, topic: &str, bodies: V
     }
 }
 
-async fn gateway(admin: &Client) {
-    let (status, body) = admin
-        .post(
-            "/api/device?accessToken=BRIDGE_GATEWAY",
-            json!({"name": "Edge gateway", "additionalInfo": {"gateway": true}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+/// Waits until the bridge has subscribed: the broker drops what is
+/// published before that, so a probe is published until one lands (as a
+/// device named "Probe", apart from the devices the tests count).
+async fn await_subscription(broker: &Mosquitto, admin: &Client) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for n in 1.. {
+        publish(broker, "Probe", n, 1).await;
+        let (status, _) = admin.get("/api/tenant/devices?deviceName=Probe").await;
+        if status == StatusCode::OK {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the bridge never subscribed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The numbers stored under `device`, waiting (up to 20 s) for `expected` of them.
@@ -97,9 +103,7 @@ async fn stored(admin: &Client, device: &str, expected: usize) -> Vec<u64> {
             .await;
         if status == StatusCode::OK {
             let id = d["id"]["id"].as_str().unwrap();
-            let (_, h) = admin
-                .get(&format!("/api/plugins/telemetry/DEVICE/{id}/values/timeseries?keys=n&startTs=0&endTs=1000000&limit=100000&orderBy=ASC"))
-                .await;
+            let h = admin.get_ok(&format!("/api/plugins/telemetry/DEVICE/{id}/values/timeseries?keys=n&startTs=0&endTs=1000000&limit=100000&orderBy=ASC")).await;
             let got: Vec<u64> = h["n"]
                 .as_array()
                 .map(|a| a.iter().map(|p| p["ts"].as_u64().unwrap()).collect())
@@ -120,8 +124,10 @@ async fn messages_published_to_the_broker_land_under_the_gateways_devices() {
     let server = TestServer::start_with(|s| s.bridge = Some(bridge_to(&broker))).await;
     let admin = server.tenant_admin().await;
     // The bridge waits for its gateway device to exist, then subscribes.
-    gateway(&admin).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    admin
+        .create_device("Edge gateway", "BRIDGE_GATEWAY", true)
+        .await;
+    await_subscription(&broker, &admin).await;
     publish(&broker, "Boiler", 1, 20).await;
     publish(&broker, "Pump", 1, 5).await;
     assert_eq!(
@@ -129,7 +135,7 @@ async fn messages_published_to_the_broker_land_under_the_gateways_devices() {
         (1..=20).collect::<Vec<_>>()
     );
     assert_eq!(stored(&admin, "Pump", 5).await.len(), 5);
-    let (_, pump) = admin.get("/api/tenant/devices?deviceName=Pump").await;
+    let pump = admin.get_ok("/api/tenant/devices?deviceName=Pump").await;
     assert!(
         pump["additionalInfo"]["lastConnectedGateway"].is_string(),
         "{pump}"
@@ -141,8 +147,10 @@ async fn a_restart_mid_stream_loses_nothing() {
     let broker = Mosquitto::start();
     let server = TestServer::start_with(|s| s.bridge = Some(bridge_to(&broker))).await;
     let admin = server.tenant_admin().await;
-    gateway(&admin).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    admin
+        .create_device("Edge gateway", "BRIDGE_GATEWAY", true)
+        .await;
+    await_subscription(&broker, &admin).await;
     publish(&broker, "Meter", 1, 300).await;
     let settings = server.app.settings().clone();
     // Stop while the bridge is still working through the stream.

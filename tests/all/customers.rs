@@ -1,6 +1,6 @@
 //! Customers over the REST API: create, read, search, page, sort, update, delete.
 
-use clientele_tests::{TestServer, assert_error};
+use clientele_tests::TestServer;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -8,15 +8,14 @@ use serde_json::json;
 async fn a_customer_round_trips_in_thingsboards_shape() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (status, created) = admin
-        .post(
+    let created = admin
+        .post_ok(
             "/api/customer",
             json!({"title": "Acme", "email": "ops@acme.io", "country": "UA", "city": "Kyiv",
                    "address": "1 Main St", "zip": "01001",
                    "additionalInfo": {"description": "first", "homeDashboardHideToolbar": true}}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{created}");
     assert_eq!(created["id"]["entityType"], "CUSTOMER");
     assert_eq!(created["tenantId"]["entityType"], "TENANT");
     assert_eq!(
@@ -35,17 +34,15 @@ async fn a_customer_round_trips_in_thingsboards_shape() {
     let (status, read) = admin.get(&format!("/api/customer/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(read, created);
-    let (_, short) = admin.get(&format!("/api/customer/{id}/shortInfo")).await;
+    let short = admin.get_ok(&format!("/api/customer/{id}/shortInfo")).await;
     assert_eq!(short, json!({"title": "Acme", "isPublic": false}));
-    let (_, title) = admin.get(&format!("/api/customer/{id}/title")).await;
+    let title = admin.get_ok(&format!("/api/customer/{id}/title")).await;
     assert_eq!(title, json!("Acme"));
     let (status, by_title) = admin.get("/api/tenant/customers?customerTitle=Acme").await;
     assert_eq!((status, &by_title["id"]), (StatusCode::OK, &created["id"]));
-    assert_error(
-        &admin.get("/api/tenant/customers?customerTitle=Nope").await,
-        404,
-        32,
-    );
+    admin
+        .get_err("/api/tenant/customers?customerTitle=Nope", 404, 32)
+        .await;
 }
 
 #[tokio::test]
@@ -55,8 +52,7 @@ async fn updates_bump_the_version_and_stale_versions_conflict() {
     let c = admin.create_customer("Globex").await;
     let mut edit = c.clone();
     edit["city"] = json!("Lviv");
-    let (status, v2) = admin.post("/api/customer", edit.clone()).await;
-    assert_eq!(status, StatusCode::OK, "{v2}");
+    let v2 = admin.post_ok("/api/customer", edit.clone()).await;
     assert_eq!(
         (v2["version"].as_i64(), v2["city"].as_str()),
         (Some(2), Some("Lviv"))
@@ -65,7 +61,7 @@ async fn updates_bump_the_version_and_stale_versions_conflict() {
 
     // The same stale copy again: someone else changed it meanwhile.
     edit["city"] = json!("Odesa");
-    assert_error(&admin.post("/api/customer", edit.clone()).await, 409, 35);
+    admin.post_err("/api/customer", edit.clone(), 409, 35).await;
     // A null version forces the write, as in ThingsBoard.
     edit["version"] = json!(null);
     let (status, v3) = admin.post("/api/customer", edit).await;
@@ -76,13 +72,9 @@ async fn updates_bump_the_version_and_stale_versions_conflict() {
     renamed["title"] = json!("Globex 2");
     assert_eq!(admin.post("/api/customer", renamed).await.0, StatusCode::OK);
     admin.create_customer("Globex").await;
-    assert_error(
-        &admin
-            .post("/api/customer", json!({"title": "Globex 2"}))
-            .await,
-        400,
-        31,
-    );
+    admin
+        .post_err("/api/customer", json!({"title": "Globex 2"}), 400, 31)
+        .await;
 }
 
 #[tokio::test]
@@ -109,8 +101,8 @@ async fn paging_search_and_sorting_follow_thingsboard() {
             .map(|c| c["title"].as_str().unwrap().to_owned())
             .collect()
     };
-    let (_, p0) = admin
-        .get("/api/customers?pageSize=2&page=0&sortProperty=title&sortOrder=ASC")
+    let p0 = admin
+        .get_ok("/api/customers?pageSize=2&page=0&sortProperty=title&sortOrder=ASC")
         .await;
     assert_eq!(titles(&p0), ["alpha", "Bravo Alpha"]);
     assert_eq!(
@@ -121,35 +113,35 @@ async fn paging_search_and_sorting_follow_thingsboard() {
         ),
         (Some(5), Some(3), Some(true))
     );
-    let (_, p2) = admin
-        .get("/api/customers?pageSize=2&page=2&sortProperty=title&sortOrder=ASC")
+    let p2 = admin
+        .get_ok("/api/customers?pageSize=2&page=2&sortProperty=title&sortOrder=ASC")
         .await;
     assert_eq!(
         (titles(&p2), p2["hasNext"].as_bool()),
         (vec!["Echo".to_owned()], Some(false))
     );
 
-    let (_, desc) = admin
-        .get("/api/customers?pageSize=10&page=0&sortProperty=title&sortOrder=DESC")
+    let desc = admin
+        .get_ok("/api/customers?pageSize=10&page=0&sortProperty=title&sortOrder=DESC")
         .await;
     assert_eq!(titles(&desc)[0], "Echo");
-    let (_, by_city) = admin
-        .get("/api/customers?pageSize=10&page=0&sortProperty=city")
+    let by_city = admin
+        .get_ok("/api/customers?pageSize=10&page=0&sortProperty=city")
         .await;
     assert_eq!(titles(&by_city)[0], "Charlie");
-    let (_, newest) = admin
-        .get("/api/customers?pageSize=1&page=0&sortProperty=createdTime&sortOrder=DESC")
+    let newest = admin
+        .get_ok("/api/customers?pageSize=1&page=0&sortProperty=createdTime&sortOrder=DESC")
         .await;
     assert_eq!(titles(&newest), ["Echo"]);
 
     // Case-insensitive substring on the title.
-    let (_, found) = admin
-        .get("/api/customers?pageSize=10&page=0&textSearch=ALPHA&sortProperty=title")
+    let found = admin
+        .get_ok("/api/customers?pageSize=10&page=0&textSearch=ALPHA&sortProperty=title")
         .await;
     assert_eq!(titles(&found), ["alpha", "Bravo Alpha"]);
     assert_eq!(found["totalElements"], 2);
-    let (_, none) = admin
-        .get("/api/customers?pageSize=10&page=0&textSearch=zulu")
+    let none = admin
+        .get_ok("/api/customers?pageSize=10&page=0&textSearch=zulu")
         .await;
     assert_eq!(
         (
@@ -158,7 +150,7 @@ async fn paging_search_and_sorting_follow_thingsboard() {
         ),
         (Some(0), Some(0))
     );
-    let (_, beyond) = admin.get("/api/customers?pageSize=10&page=7").await;
+    let beyond = admin.get_ok("/api/customers?pageSize=10&page=7").await;
     assert_eq!(
         (
             beyond["data"].as_array().map(Vec::len),
@@ -181,8 +173,8 @@ async fn customers_are_listed_by_ids_and_deleted_one_or_many_at_a_time() {
                 .to_owned(),
         );
     }
-    let (_, listed) = admin
-        .get(&format!("/api/customers?customerIds={},{}", ids[0], ids[2]))
+    let listed = admin
+        .get_ok(&format!("/api/customers?customerIds={},{}", ids[0], ids[2]))
         .await;
     let mut got: Vec<&str> = listed
         .as_array()
@@ -197,23 +189,18 @@ async fn customers_are_listed_by_ids_and_deleted_one_or_many_at_a_time() {
         admin.delete(&format!("/api/customer/{}", ids[0])).await.0,
         StatusCode::OK
     );
-    assert_error(
-        &admin.get(&format!("/api/customer/{}", ids[0])).await,
-        404,
-        32,
-    );
-    assert_error(
-        &admin.delete(&format!("/api/customer/{}", ids[0])).await,
-        404,
-        32,
-    );
-
-    let (status, deleted) = admin
-        .delete(&format!("/api/customers?customerIds={},{}", ids[1], ids[2]))
+    admin
+        .get_err(&format!("/api/customer/{}", ids[0]), 404, 32)
         .await;
-    assert_eq!(status, StatusCode::OK, "{deleted}");
+    admin
+        .delete_err(&format!("/api/customer/{}", ids[0]), 404, 32)
+        .await;
+
+    let deleted = admin
+        .delete_ok(&format!("/api/customers?customerIds={},{}", ids[1], ids[2]))
+        .await;
     assert_eq!(deleted.as_array().map(Vec::len), Some(2));
-    let (_, left) = admin.get("/api/customers?pageSize=10&page=0").await;
+    let left = admin.get_ok("/api/customers?pageSize=10&page=0").await;
     assert_eq!(left["totalElements"], 1);
     assert_eq!(left["data"][0]["title"], "Four");
     // The title is free again once its customer is gone.
@@ -247,16 +234,14 @@ async fn name_conflicts_can_be_uniquified() {
         title.starts_with("Initech-") && title.len() > "Initech-".len(),
         "{title}"
     );
-    assert_error(
-        &admin
-            .post(
-                "/api/customer?nameConflictPolicy=MAYBE",
-                json!({"title": "X"}),
-            )
-            .await,
-        400,
-        31,
-    );
+    admin
+        .post_err(
+            "/api/customer?nameConflictPolicy=MAYBE",
+            json!({"title": "X"}),
+            400,
+            31,
+        )
+        .await;
 }
 
 #[tokio::test]
@@ -266,13 +251,13 @@ async fn a_bulk_delete_with_one_bad_id_deletes_nothing() {
     let keep = admin.create_customer("Keep").await;
     let keep_id = keep["id"]["id"].as_str().unwrap();
     let missing = "784f394c-42b6-435a-983c-b7beff2784f9";
-    assert_error(
-        &admin
-            .delete(&format!("/api/customers?customerIds={keep_id},{missing}"))
-            .await,
-        404,
-        32,
-    );
+    admin
+        .delete_err(
+            &format!("/api/customers?customerIds={keep_id},{missing}"),
+            404,
+            32,
+        )
+        .await;
     assert_eq!(
         admin.get(&format!("/api/customer/{keep_id}")).await.0,
         StatusCode::OK
@@ -282,9 +267,7 @@ async fn a_bulk_delete_with_one_bad_id_deletes_nothing() {
         .delete(&format!("/api/customers?customerIds={keep_id},{keep_id}"))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_error(
-        &admin.get(&format!("/api/customer/{keep_id}")).await,
-        404,
-        32,
-    );
+    admin
+        .get_err(&format!("/api/customer/{keep_id}"), 404, 32)
+        .await;
 }

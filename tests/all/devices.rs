@@ -1,6 +1,6 @@
 //! Devices: tokens, assignment to customers, what customer users see.
 
-use clientele_tests::{PASSWORD, TestServer, assert_error};
+use clientele_tests::{PASSWORD, TestServer, id};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -8,52 +8,46 @@ use serde_json::json;
 async fn a_device_gets_a_unique_token_and_can_be_assigned_and_unassigned() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (status, device) = admin
-        .post(
+    let device = admin
+        .post_ok(
             "/api/device",
             json!({"name": "Thermo-1", "type": "thermometer"}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{device}");
     assert_eq!(device["id"]["entityType"], "DEVICE");
     assert_eq!(
         device["customerId"]["id"],
         "13814000-1dd2-11b2-8080-808080808080"
     );
     let id = device["id"]["id"].as_str().unwrap();
-    let (_, creds) = admin.get(&format!("/api/device/{id}/credentials")).await;
+    let creds = admin.get_ok(&format!("/api/device/{id}/credentials")).await;
     assert_eq!(creds["credentialsType"], "ACCESS_TOKEN");
     assert_eq!(creds["credentialsId"].as_str().map(str::len), Some(20));
 
-    let (status, chosen) = admin
-        .post(
+    let chosen = admin
+        .post_ok(
             "/api/device?accessToken=MY_TOKEN_1",
             json!({"name": "Thermo-2"}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{chosen}");
-    let (_, c2) = admin
-        .get(&format!(
+    let c2 = admin
+        .get_ok(&format!(
             "/api/device/{}/credentials",
             chosen["id"]["id"].as_str().unwrap()
         ))
         .await;
     assert_eq!(c2["credentialsId"], "MY_TOKEN_1");
-    assert_error(
-        &admin
-            .post(
-                "/api/device?accessToken=MY_TOKEN_1",
-                json!({"name": "Thermo-3"}),
-            )
-            .await,
-        400,
-        31,
-    );
-    assert_error(
-        &admin.post("/api/device", json!({"name": "Thermo-1"})).await,
-        400,
-        31,
-    );
+    admin
+        .post_err(
+            "/api/device?accessToken=MY_TOKEN_1",
+            json!({"name": "Thermo-3"}),
+            400,
+            31,
+        )
+        .await;
+    admin
+        .post_err("/api/device", json!({"name": "Thermo-1"}), 400, 31)
+        .await;
 
     let acme = admin.create_customer("Acme").await;
     let acme_id = acme["id"]["id"].as_str().unwrap();
@@ -64,8 +58,8 @@ async fn a_device_gets_a_unique_token_and_can_be_assigned_and_unassigned() {
         (status, &assigned["customerId"]["id"]),
         (StatusCode::OK, &acme["id"]["id"])
     );
-    let (_, listed) = admin
-        .get(&format!(
+    let listed = admin
+        .get_ok(&format!(
             "/api/customer/{acme_id}/devices?pageSize=10&page=0"
         ))
         .await;
@@ -79,29 +73,28 @@ async fn a_device_gets_a_unique_token_and_can_be_assigned_and_unassigned() {
         user.get(&format!("/api/device/{id}")).await.0,
         StatusCode::OK
     );
-    assert_error(
-        &user
-            .get(&format!(
-                "/api/device/{}",
-                chosen["id"]["id"].as_str().unwrap()
-            ))
-            .await,
+    user.get_err(
+        &format!("/api/device/{}", chosen["id"]["id"].as_str().unwrap()),
         403,
         20,
-    );
-    assert_error(
-        &user.get(&format!("/api/device/{id}/credentials")).await,
-        403,
-        20,
-    );
-    assert_error(&user.delete(&format!("/api/device/{id}")).await, 403, 20);
+    )
+    .await;
+    user.get_err(&format!("/api/device/{id}/credentials"), 403, 20)
+        .await;
+    user.delete_err(&format!("/api/device/{id}"), 403, 20).await;
 
     let (status, back) = admin.delete(&format!("/api/customer/device/{id}")).await;
     assert_eq!(
         (status, back["customerId"]["id"].as_str()),
         (StatusCode::OK, Some("13814000-1dd2-11b2-8080-808080808080"))
     );
-    assert_error(&user.get(&format!("/api/device/{id}")).await, 403, 20);
+    user.get_err(&format!("/api/device/{id}"), 403, 20).await;
+    let log = admin.get_ok(&format!(
+            "/api/audit/logs/entity/DEVICE/{id}?pageSize=10&page=0&actionTypes=UNASSIGNED_FROM_CUSTOMER"
+        )).await;
+    let data = &log["data"][0]["actionData"];
+    assert_eq!(data["unassignedCustomerId"]["id"], acme_id, "{log}");
+    assert_eq!(data["unassignedCustomerName"], "Acme", "{log}");
 }
 
 #[tokio::test]
@@ -110,10 +103,10 @@ async fn deleting_a_customer_unassigns_its_devices_and_keeps_them() {
     let admin = server.tenant_admin().await;
     let c = admin.create_customer("Leaving").await;
     let cid = c["id"]["id"].as_str().unwrap();
-    let (_, d) = admin.post("/api/device", json!({"name": "Kept"})).await;
+    let d = admin.post_ok("/api/device", json!({"name": "Kept"})).await;
     let did = d["id"]["id"].as_str().unwrap();
     admin
-        .post(&format!("/api/customer/{cid}/device/{did}"), json!({}))
+        .post_ok(&format!("/api/customer/{cid}/device/{did}"), json!({}))
         .await;
     assert_eq!(
         admin.delete(&format!("/api/customer/{cid}")).await.0,
@@ -124,16 +117,19 @@ async fn deleting_a_customer_unassigns_its_devices_and_keeps_them() {
         (status, kept["customerId"]["id"].as_str()),
         (StatusCode::OK, Some("13814000-1dd2-11b2-8080-808080808080"))
     );
-    let (_, log) = admin.get(&format!("/api/audit/logs/entity/DEVICE/{did}?pageSize=10&page=0&actionTypes=UNASSIGNED_FROM_CUSTOMER")).await;
+    let log = admin.get_ok(&format!("/api/audit/logs/entity/DEVICE/{did}?pageSize=10&page=0&actionTypes=UNASSIGNED_FROM_CUSTOMER")).await;
     assert_eq!(log["totalElements"], 1);
+    let data = &log["data"][0]["actionData"];
+    assert_eq!(data["unassignedCustomerId"]["id"], cid, "{log}");
+    assert_eq!(data["unassignedCustomerName"], "Leaving", "{log}");
 }
 
 #[tokio::test]
 async fn a_replaced_token_stops_working_and_the_new_one_works() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (_, d) = admin
-        .post(
+    let d = admin
+        .post_ok(
             "/api/device?accessToken=OLD_TOKEN",
             json!({"name": "Rotated"}),
         )
@@ -146,27 +142,24 @@ async fn a_replaced_token_stops_working_and_the_new_one_works() {
             .0,
         StatusCode::OK
     );
-    let (_, mut creds) = admin.get(&format!("/api/device/{did}/credentials")).await;
+    let mut creds = admin
+        .get_ok(&format!("/api/device/{did}/credentials"))
+        .await;
     creds["credentialsId"] = json!("NEW_TOKEN");
     assert_eq!(
         admin.post("/api/device/credentials", creds).await.0,
         StatusCode::OK
     );
-    assert_error(
-        &anon
-            .post("/api/v1/OLD_TOKEN/telemetry", json!({"t": 2}))
-            .await,
-        401,
-        10,
-    );
+    anon.post_err("/api/v1/OLD_TOKEN/telemetry", json!({"t": 2}), 401, 10)
+        .await;
     assert_eq!(
         anon.post("/api/v1/NEW_TOKEN/telemetry", json!({"t": 3}))
             .await
             .0,
         StatusCode::OK
     );
-    let (_, latest) = admin
-        .get(&format!(
+    let latest = admin
+        .get_ok(&format!(
             "/api/plugins/telemetry/DEVICE/{did}/values/timeseries?keys=t"
         ))
         .await;
@@ -177,22 +170,17 @@ async fn a_replaced_token_stops_working_and_the_new_one_works() {
 async fn assets_are_assigned_listed_and_kept_when_their_customer_goes() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (status, asset) = admin
-        .post(
+    let asset = admin
+        .post_ok(
             "/api/asset",
             json!({"name": "Building A", "type": "building"}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{asset}");
     assert_eq!(asset["id"]["entityType"], "ASSET");
     let aid = asset["id"]["id"].as_str().unwrap();
-    assert_error(
-        &admin
-            .post("/api/asset", json!({"name": "Building A"}))
-            .await,
-        400,
-        31,
-    );
+    admin
+        .post_err("/api/asset", json!({"name": "Building A"}), 400, 31)
+        .await;
     let c = admin.create_customer("Owner").await;
     let cid = c["id"]["id"].as_str().unwrap();
     assert_eq!(
@@ -202,13 +190,15 @@ async fn assets_are_assigned_listed_and_kept_when_their_customer_goes() {
             .0,
         StatusCode::OK
     );
-    let (_, listed) = admin
-        .get(&format!(
+    let listed = admin
+        .get_ok(&format!(
             "/api/customer/{cid}/assets?pageSize=10&page=0&type=building"
         ))
         .await;
     assert_eq!(listed["totalElements"], 1);
-    let (_, by_name) = admin.get("/api/tenant/assets?assetName=Building%20A").await;
+    let by_name = admin
+        .get_ok("/api/tenant/assets?assetName=Building%20A")
+        .await;
     assert_eq!(by_name["id"], asset["id"]);
     let base = format!("/api/plugins/telemetry/ASSET/{aid}");
     assert_eq!(
@@ -229,7 +219,7 @@ async fn assets_are_assigned_listed_and_kept_when_their_customer_goes() {
         admin.delete(&format!("/api/customer/{cid}")).await.0,
         StatusCode::OK
     );
-    let (_, kept) = admin.get(&format!("/api/asset/{aid}")).await;
+    let kept = admin.get_ok(&format!("/api/asset/{aid}")).await;
     assert_eq!(
         kept["customerId"]["id"],
         "13814000-1dd2-11b2-8080-808080808080"
@@ -238,26 +228,21 @@ async fn assets_are_assigned_listed_and_kept_when_their_customer_goes() {
         admin.delete(&format!("/api/asset/{aid}")).await.0,
         StatusCode::OK
     );
-    assert_error(
-        &admin
-            .get(&format!("{base}/values/timeseries?keys=occupancy"))
-            .await,
-        404,
-        32,
-    );
+    admin
+        .get_err(&format!("{base}/values/timeseries?keys=occupancy"), 404, 32)
+        .await;
 }
 
 #[tokio::test]
 async fn dashboards_are_shared_with_many_customers_and_survive_them() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (status, dash) = admin
-        .post(
+    let dash = admin
+        .post_ok(
             "/api/dashboard",
             json!({"title": "Overview", "configuration": {"widgets": {}}}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{dash}");
     assert_eq!(dash["id"]["entityType"], "DASHBOARD");
     let did = dash["id"]["id"].as_str().unwrap();
     let (a, b) = (
@@ -269,10 +254,10 @@ async fn dashboards_are_shared_with_many_customers_and_survive_them() {
         b["id"]["id"].as_str().unwrap(),
     );
     admin
-        .post(&format!("/api/customer/{aid}/dashboard/{did}"), json!({}))
+        .post_ok(&format!("/api/customer/{aid}/dashboard/{did}"), json!({}))
         .await;
-    let (_, both) = admin
-        .post(&format!("/api/customer/{bid}/dashboard/{did}"), json!({}))
+    let both = admin
+        .post_ok(&format!("/api/customer/{bid}/dashboard/{did}"), json!({}))
         .await;
     let titles: Vec<&str> = both["assignedCustomers"]
         .as_array()
@@ -295,58 +280,77 @@ async fn dashboards_are_shared_with_many_customers_and_survive_them() {
         .1["totalElements"],
         1
     );
-    assert_error(
-        &user.delete(&format!("/api/dashboard/{did}")).await,
-        403,
-        20,
-    );
+    user.delete_err(&format!("/api/dashboard/{did}"), 403, 20)
+        .await;
 
     // Deleting customer A takes it off the dashboard; B keeps it.
-    admin.delete(&format!("/api/customer/{aid}")).await;
-    let (_, after) = admin.get(&format!("/api/dashboard/{did}")).await;
+    admin.delete_ok(&format!("/api/customer/{aid}")).await;
+    let after = admin.get_ok(&format!("/api/dashboard/{did}")).await;
     assert_eq!(after["assignedCustomers"].as_array().map(Vec::len), Some(1));
-    let (_, unassigned) = admin
-        .delete(&format!("/api/customer/{bid}/dashboard/{did}"))
+    let unassigned = admin
+        .delete_ok(&format!("/api/customer/{bid}/dashboard/{did}"))
         .await;
     assert_eq!(unassigned["assignedCustomers"], json!([]));
-    let (_, listed) = admin
-        .get("/api/tenant/dashboards?pageSize=10&page=0&textSearch=over")
+    let log = admin.get_ok(&format!(
+            "/api/audit/logs/entity/DASHBOARD/{did}?pageSize=10&page=0&actionTypes=UNASSIGNED_FROM_CUSTOMER"
+        )).await;
+    let data = &log["data"][0]["actionData"];
+    assert_eq!(data["unassignedCustomerId"]["id"], bid, "{log}");
+    assert_eq!(data["unassignedCustomerName"], "B", "{log}");
+    assert!(data.get("assignedCustomerId").is_none(), "{log}");
+    let listed = admin
+        .get_ok("/api/tenant/dashboards?pageSize=10&page=0&textSearch=over")
         .await;
     assert_eq!(listed["totalElements"], 1);
+}
+
+#[tokio::test]
+async fn a_dashboard_shows_its_customers_current_titles() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let dash = admin
+        .post_ok("/api/dashboard", json!({"title": "Renamed view"}))
+        .await;
+    let did = dash["id"]["id"].as_str().unwrap();
+    let c = admin.create_customer("Old Name").await;
+    let cid = c["id"]["id"].as_str().unwrap();
+    let body = admin
+        .post_ok(&format!("/api/customer/{cid}/dashboard/{did}"), json!({}))
+        .await;
+    assert_eq!(body["assignedCustomers"][0]["title"], "Old Name");
+
+    let mut renamed = c.clone();
+    renamed["title"] = json!("New Name");
+    renamed["additionalInfo"] = json!({"isPublic": true});
+    admin.post_ok("/api/customer", renamed).await;
+
+    let after = admin.get_ok(&format!("/api/dashboard/{did}")).await;
+    assert_eq!(
+        after["assignedCustomers"],
+        json!([{"customerId": {"entityType": "CUSTOMER", "id": cid}, "title": "New Name", "public": true}]),
+        "{after}"
+    );
+    let listed = admin
+        .get_ok(&format!(
+            "/api/customer/{cid}/dashboards?pageSize=10&page=0"
+        ))
+        .await;
+    assert_eq!(
+        listed["data"][0]["assignedCustomers"][0]["title"],
+        "New Name"
+    );
 }
 
 #[tokio::test]
 async fn deleting_a_tenant_takes_its_devices_and_their_data_with_it() {
     let server = TestServer::start().await;
     let sys = server.sysadmin().await;
-    let (_, tenant) = sys
-        .post("/api/tenant", json!({"title": "Short-lived"}))
+    let short = server
+        .new_tenant(&sys, "Short-lived", "admin@short.io")
         .await;
-    let tid = tenant["id"]["id"].as_str().unwrap();
-    let (_, admin_user) = sys
-        .post("/api/user?sendActivationMail=false", json!({"email": "admin@short.io", "authority": "TENANT_ADMIN", "tenantId": {"id": tid}}))
-        .await;
-    let (_, link) = sys
-        .get(&format!(
-            "/api/user/{}/activationLink",
-            admin_user["id"]["id"].as_str().unwrap()
-        ))
-        .await;
-    let token = clientele_tests::activation_token(link.as_str().unwrap());
-    server
-        .anonymous()
-        .post(
-            "/api/noauth/activate",
-            json!({"activateToken": token, "password": PASSWORD}),
-        )
-        .await;
-    let admin = server.login("admin@short.io", PASSWORD).await;
-    admin
-        .post(
-            "/api/device?accessToken=SHORT_LIVED",
-            json!({"name": "Ephemeral"}),
-        )
-        .await;
+    let tid = id(&short.tenant);
+    let admin = short.client;
+    admin.create_device("Ephemeral", "SHORT_LIVED", false).await;
     assert_eq!(
         server
             .anonymous()
@@ -360,15 +364,11 @@ async fn deleting_a_tenant_takes_its_devices_and_their_data_with_it() {
         sys.delete(&format!("/api/tenant/{tid}")).await.0,
         StatusCode::OK
     );
-    assert_error(
-        &server
-            .anonymous()
-            .post("/api/v1/SHORT_LIVED/telemetry", json!({"t": 2}))
-            .await,
-        401,
-        10,
-    );
-    assert_error(&admin.get("/api/auth/user").await, 401, 10);
+    server
+        .anonymous()
+        .post_err("/api/v1/SHORT_LIVED/telemetry", json!({"t": 2}), 401, 10)
+        .await;
+    admin.get_err("/api/auth/user", 401, 10).await;
     // The first tenant is untouched.
     let own = server.tenant_admin().await;
     assert_eq!(own.get("/api/auth/user").await.0, StatusCode::OK);

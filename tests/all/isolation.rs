@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use clientele_tests::{Client, PASSWORD, TestServer, activation_token, assert_error};
+use clientele_tests::{Client, PASSWORD, TestServer, assert_error, id};
 
 const SHARED: &str = "Acme Shared";
 const BRAVO: &str = "Bravo Works";
@@ -17,13 +17,6 @@ const TWO_ADMIN: &str = "admin@tenant-two.io";
 const UA: &str = "user.a@one.test";
 const UB: &str = "user.b@one.test";
 const UC: &str = "user.c@two.test";
-
-fn id(entity: &Value) -> String {
-    entity["id"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id in {entity}"))
-        .to_owned()
-}
 
 /// The ids of a page's `data` (or of a plain array).
 fn ids(list: &Value) -> BTreeSet<String> {
@@ -66,44 +59,21 @@ impl World {
         let server = TestServer::start().await;
         let sys = server.sysadmin().await;
         let one = server.tenant_admin().await;
-        let (status, me) = one.get("/api/auth/user").await;
-        assert_eq!(status, StatusCode::OK, "{me}");
+        let me = one.get_ok("/api/auth/user").await;
         let one_id = me["tenantId"]["id"].as_str().expect("tenant id").to_owned();
         let one_admin_id = id(&me);
 
-        let (status, tenant) = sys
-            .post("/api/tenant", json!({"title": "Tenant Two"}))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{tenant}");
-        let two_id = id(&tenant);
+        let second = server.new_tenant(&sys, "Tenant Two", TWO_ADMIN).await;
+        let two_id = id(&second.tenant);
         assert_ne!(two_id, one_id);
-        let (status, admin) = sys
-            .post(
-                "/api/user?sendActivationMail=false",
-                json!({
-                    "email": TWO_ADMIN,
-                    "authority": "TENANT_ADMIN",
-                    "tenantId": {"entityType": "TENANT", "id": two_id},
-                }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{admin}");
-        assert_eq!(admin["tenantId"]["id"], two_id.as_str(), "{admin}");
-        let two_admin_id = id(&admin);
-        let (status, link) = sys
-            .get(&format!("/api/user/{two_admin_id}/activationLink"))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{link}");
-        let token = activation_token(link.as_str().expect("link text"));
-        let (status, body) = server
-            .anonymous()
-            .post(
-                "/api/noauth/activate",
-                json!({"activateToken": token, "password": PASSWORD}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let two = server.login(TWO_ADMIN, PASSWORD).await;
+        assert_eq!(
+            second.admin["tenantId"]["id"],
+            two_id.as_str(),
+            "{}",
+            second.admin
+        );
+        let two_admin_id = id(&second.admin);
+        let two = second.client;
 
         let a = one.create_customer(SHARED).await;
         let b = one.create_customer(BRAVO).await;
@@ -152,8 +122,7 @@ async fn assert_unchanged(owner: &Client, path: &str, before: &Value) {
 
 /// The caller is still logged in (its user was not deleted or revoked).
 async fn assert_works(client: &Client) {
-    let (status, body) = client.get("/api/auth/user").await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    client.get_ok("/api/auth/user").await;
 }
 
 /// Refused without data: 403 (code 20) or 404 (code 32), a bare error body,
@@ -186,9 +155,7 @@ fn assert_no_customer_data(result: &(StatusCode, Value), asked: Option<&str>) {
 }
 
 async fn audit(client: &Client) -> Value {
-    let (status, page) = client.get("/api/audit/logs?pageSize=100&page=0").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    page
+    client.get_ok("/api/audit/logs?pageSize=100&page=0").await
 }
 
 /// Every customer id a caller can page through with `pageSize` rows a page,
@@ -197,10 +164,9 @@ async fn page_through(client: &Client, query: &str, page_size: usize) -> (BTreeS
     let mut seen = BTreeSet::new();
     let mut total = None;
     for page in 0..10 {
-        let (status, body) = client
-            .get(&format!("{query}pageSize={page_size}&page={page}"))
+        let body = client
+            .get_ok(&format!("{query}pageSize={page_size}&page={page}"))
             .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
         let elements = body["totalElements"].as_u64().expect("totalElements");
         assert_eq!(*total.get_or_insert(elements), elements, "{body}");
         let rows = ids(&body);
@@ -272,25 +238,18 @@ async fn tenant_admins_can_neither_read_nor_change_nor_delete_another_tenants_cu
         assert_eq!(result.1["message"], not_existing["message"]);
         assert_unchanged(owner, &format!("/api/customer/{cid}"), foreign).await;
 
-        assert_error(
-            &caller.delete(&format!("/api/customer/{cid}")).await,
-            404,
-            32,
-        );
+        caller
+            .delete_err(&format!("/api/customer/{cid}"), 404, 32)
+            .await;
         assert_unchanged(owner, &format!("/api/customer/{cid}"), foreign).await;
-        assert_error(
-            &caller
-                .delete(&format!("/api/customers?customerIds={cid}"))
-                .await,
-            404,
-            32,
-        );
+        caller
+            .delete_err(&format!("/api/customers?customerIds={cid}"), 404, 32)
+            .await;
         assert_unchanged(owner, &format!("/api/customer/{cid}"), foreign).await;
     }
 
     // Tenants themselves: each administrator reads only its own.
-    let (status, own) = w.two.get(&format!("/api/tenant/{}", w.two_id)).await;
-    assert_eq!(status, StatusCode::OK, "{own}");
+    w.two.get_ok(&format!("/api/tenant/{}", w.two_id)).await;
     for (client, other) in [(&w.two, &w.one_id), (&w.one, &w.two_id), (&w.ua, &w.two_id)] {
         let result = client.get(&format!("/api/tenant/{other}")).await;
         assert_error(&result, 403, 20);
@@ -306,8 +265,7 @@ async fn tenant_admins_can_neither_read_nor_change_nor_delete_another_tenants_cu
             .get("/api/tenant/customers?customerTitle=Hijacked")
             .await;
         assert_error(&result, 404, 32);
-        let (status, page) = client.get("/api/customers?pageSize=100&page=0").await;
-        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = client.get_ok("/api/customers?pageSize=100&page=0").await;
         assert_eq!(page["totalElements"], 2, "{page}");
     }
     // The victims' users were not deleted with a refused customer delete.
@@ -325,38 +283,25 @@ async fn customer_users_read_only_their_own_customer_and_change_no_customer() {
     let (a, b, c) = (id(&w.a), id(&w.b), id(&w.c));
     let (a, b, c) = (a.as_str(), b.as_str(), c.as_str());
 
-    let (status, own) = w.ua.get(&format!("/api/customer/{a}")).await;
-    assert_eq!(status, StatusCode::OK, "{own}");
+    let own = w.ua.get_ok(&format!("/api/customer/{a}")).await;
     assert_eq!(own, w.a);
-    let (status, info) = w.ua.get(&format!("/api/customer/{a}/shortInfo")).await;
-    assert_eq!(status, StatusCode::OK, "{info}");
+    let info = w.ua.get_ok(&format!("/api/customer/{a}/shortInfo")).await;
     assert_eq!(info["title"], SHARED);
 
     // A sibling customer of the same tenant: forbidden; another tenant's: not found.
     for (reader, sibling, foreign) in [(&w.ua, b, c), (&w.ub, a, c)] {
         for suffix in ["", "/shortInfo", "/title"] {
-            assert_error(
-                &reader
-                    .get(&format!("/api/customer/{sibling}{suffix}"))
-                    .await,
-                403,
-                20,
-            );
-            assert_error(
-                &reader
-                    .get(&format!("/api/customer/{foreign}{suffix}"))
-                    .await,
-                404,
-                32,
-            );
+            reader
+                .get_err(&format!("/api/customer/{sibling}{suffix}"), 403, 20)
+                .await;
+            reader
+                .get_err(&format!("/api/customer/{foreign}{suffix}"), 404, 32)
+                .await;
         }
     }
     for suffix in ["", "/shortInfo", "/title"] {
-        assert_error(
-            &w.uc.get(&format!("/api/customer/{a}{suffix}")).await,
-            404,
-            32,
-        );
+        w.uc.get_err(&format!("/api/customer/{a}{suffix}"), 404, 32)
+            .await;
     }
 
     // No customer can be changed, created or deleted by a customer user.
@@ -369,11 +314,8 @@ async fn customer_users_read_only_their_own_customer_and_change_no_customer() {
             .await;
         assert_error(&result, 403, 20);
         assert_unchanged(owner, &format!("/api/customer/{target}"), before).await;
-        assert_error(
-            &w.ua.delete(&format!("/api/customer/{target}")).await,
-            403,
-            20,
-        );
+        w.ua.delete_err(&format!("/api/customer/{target}"), 403, 20)
+            .await;
         assert_unchanged(owner, &format!("/api/customer/{target}"), before).await;
     }
     let result =
@@ -384,7 +326,8 @@ async fn customer_users_read_only_their_own_customer_and_change_no_customer() {
         .await;
     assert_error(&result, 400, 31);
     assert_unchanged(&w.two, &format!("/api/customer/{c}"), &w.c).await;
-    assert_error(&w.ua.delete(&format!("/api/customer/{c}")).await, 404, 32);
+    w.ua.delete_err(&format!("/api/customer/{c}"), 404, 32)
+        .await;
     assert_unchanged(&w.two, &format!("/api/customer/{c}"), &w.c).await;
     let result =
         w.ua.post("/api/customer", json!({"title": "Made by user"}))
@@ -392,11 +335,8 @@ async fn customer_users_read_only_their_own_customer_and_change_no_customer() {
     assert_error(&result, 403, 20);
 
     // Lists: no paging, and an id list yields only its own customer.
-    assert_error(
-        &w.ua.get("/api/customers?pageSize=10&page=0").await,
-        403,
-        20,
-    );
+    w.ua.get_err("/api/customers?pageSize=10&page=0", 403, 20)
+        .await;
     let (status, listed) =
         w.ua.get(&format!("/api/customers?customerIds={a},{b},{c}"))
             .await;
@@ -418,8 +358,7 @@ async fn customer_users_read_only_their_own_customer_and_change_no_customer() {
             .await;
     assert_no_customer_data(&result, Some(DELTA));
 
-    let (status, page) = w.one.get("/api/customers?pageSize=100&page=0").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = w.one.get_ok("/api/customers?pageSize=100&page=0").await;
     assert_eq!(ids(&page), set(&[a, b]), "{page}");
 }
 
@@ -431,11 +370,9 @@ async fn lookups_by_title_search_paging_and_id_lists_return_only_the_callers_ten
 
     // By title: the same title finds each tenant's own customer.
     let query = "/api/tenant/customers?customerTitle=Acme%20Shared";
-    let (status, found) = w.one.get(query).await;
-    assert_eq!(status, StatusCode::OK, "{found}");
+    let found = w.one.get_ok(query).await;
     assert_eq!(found, w.a);
-    let (status, found) = w.two.get(query).await;
-    assert_eq!(status, StatusCode::OK, "{found}");
+    let found = w.two.get_ok(query).await;
     assert_eq!(found, w.c);
     let result = w
         .one
@@ -459,18 +396,16 @@ async fn lookups_by_title_search_paging_and_id_lists_return_only_the_callers_ten
         let (seen, total) = page_through(&w.two, "/api/customers?", size).await;
         assert_eq!((seen, total), (set(&[c, d]), 2));
     }
-    let (status, beyond) = w.one.get("/api/customers?pageSize=2&page=3").await;
-    assert_eq!(status, StatusCode::OK, "{beyond}");
+    let beyond = w.one.get_ok("/api/customers?pageSize=2&page=3").await;
     assert!(ids(&beyond).is_empty(), "{beyond}");
     assert_eq!(beyond["totalElements"], 2);
     assert_eq!(beyond["hasNext"], false);
 
     // Sorted pages stay inside the tenant too.
-    let (status, sorted) = w
+    let sorted = w
         .two
-        .get("/api/customers?pageSize=10&page=0&sortProperty=title&sortOrder=DESC")
+        .get_ok("/api/customers?pageSize=10&page=0&sortProperty=title&sortOrder=DESC")
         .await;
-    assert_eq!(status, StatusCode::OK, "{sorted}");
     let titles: Vec<&str> = sorted["data"]
         .as_array()
         .expect("data")
@@ -507,10 +442,9 @@ async fn lookups_by_title_search_paging_and_id_lists_return_only_the_callers_ten
         (&w.one, one_id, format!("{d},{b},{a},{c}"), &[a, b]),
     ];
     for (client, tenant, list, expected) in lists {
-        let (status, found) = client
-            .get(&format!("/api/customers?customerIds={list}"))
+        let found = client
+            .get_ok(&format!("/api/customers?customerIds={list}"))
             .await;
-        assert_eq!(status, StatusCode::OK, "{found}");
         assert_eq!(ids(&found), set(expected), "customerIds={list}: {found}");
         for customer in found.as_array().expect("array") {
             assert_eq!(customer["tenantId"]["id"], tenant, "{customer}");
@@ -536,13 +470,16 @@ async fn users_are_visible_and_changeable_only_inside_their_tenant_and_customer(
         (&w.ua, uc),
         (&w.uc, ua),
     ] {
-        assert_error(&reader.get(&format!("/api/user/{foreign}")).await, 404, 32);
+        reader
+            .get_err(&format!("/api/user/{foreign}"), 404, 32)
+            .await;
     }
     for (reader, sibling) in [(&w.ua, ub), (&w.ua, one_admin), (&w.ub, ua)] {
-        assert_error(&reader.get(&format!("/api/user/{sibling}")).await, 403, 20);
+        reader
+            .get_err(&format!("/api/user/{sibling}"), 403, 20)
+            .await;
     }
-    let (status, me) = w.ua.get(&format!("/api/user/{ua}")).await;
-    assert_eq!(status, StatusCode::OK, "{me}");
+    let me = w.ua.get_ok(&format!("/api/user/{ua}")).await;
     assert_eq!(me["email"], UA);
 
     // Paged: every user of the tenant for its administrator, only itself
@@ -561,8 +498,7 @@ async fn users_are_visible_and_changeable_only_inside_their_tenant_and_customer(
             assert_eq!(seen, set(users));
             assert_eq!(total, users.len() as u64);
         }
-        let (status, page) = client.get("/api/users?pageSize=100&page=0").await;
-        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = client.get_ok("/api/users?pageSize=100&page=0").await;
         for user in page["data"].as_array().expect("data") {
             assert_eq!(user["tenantId"]["id"], tenant, "{user}");
         }
@@ -580,35 +516,22 @@ async fn users_are_visible_and_changeable_only_inside_their_tenant_and_customer(
     let (seen, _) = page_through(&w.two, &format!("/api/customer/{c}/users?"), 1).await;
     assert_eq!(seen, set(&[uc]));
     let paging = "users?pageSize=10&page=0";
-    assert_error(
-        &w.two.get(&format!("/api/customer/{a}/{paging}")).await,
-        404,
-        32,
-    );
-    assert_error(
-        &w.one.get(&format!("/api/customer/{c}/{paging}")).await,
-        404,
-        32,
-    );
-    assert_error(
-        &w.ua.get(&format!("/api/customer/{a}/{paging}")).await,
-        403,
-        20,
-    );
-    assert_error(
-        &w.ua.get(&format!("/api/customer/{b}/{paging}")).await,
-        403,
-        20,
-    );
-    assert_error(
-        &w.ua.get(&format!("/api/customer/{c}/{paging}")).await,
-        404,
-        32,
-    );
+    w.two
+        .get_err(&format!("/api/customer/{a}/{paging}"), 404, 32)
+        .await;
+    w.one
+        .get_err(&format!("/api/customer/{c}/{paging}"), 404, 32)
+        .await;
+    w.ua.get_err(&format!("/api/customer/{a}/{paging}"), 403, 20)
+        .await;
+    w.ua.get_err(&format!("/api/customer/{b}/{paging}"), 403, 20)
+        .await;
+    w.ua.get_err(&format!("/api/customer/{c}/{paging}"), 404, 32)
+        .await;
 
     // Refused changes leave the users as they were.
-    let (_, ua_before) = w.one.get(&format!("/api/user/{ua}")).await;
-    let (_, ub_before) = w.one.get(&format!("/api/user/{ub}")).await;
+    let ua_before = w.one.get_ok(&format!("/api/user/{ua}")).await;
+    let ub_before = w.one.get_ok(&format!("/api/user/{ub}")).await;
     let result = w
         .two
         .post(
@@ -628,22 +551,20 @@ async fn users_are_visible_and_changeable_only_inside_their_tenant_and_customer(
         .await;
     assert_error(&result, 403, 20);
     assert_unchanged(&w.one, &format!("/api/user/{ub}"), &ub_before).await;
-    assert_error(&w.two.delete(&format!("/api/user/{ua}")).await, 404, 32);
-    assert_error(&w.ua.delete(&format!("/api/user/{ub}")).await, 403, 20);
-    assert_error(&w.ua.delete(&format!("/api/user/{ua}")).await, 403, 20);
+    w.two.delete_err(&format!("/api/user/{ua}"), 404, 32).await;
+    w.ua.delete_err(&format!("/api/user/{ub}"), 403, 20).await;
+    w.ua.delete_err(&format!("/api/user/{ua}"), 403, 20).await;
     assert_unchanged(&w.one, &format!("/api/user/{ua}"), &ua_before).await;
     assert_unchanged(&w.one, &format!("/api/user/{ub}"), &ub_before).await;
     assert_works(&w.ua).await;
     assert_works(&w.ub).await;
-    let (status, login) = w
-        .server
+    w.server
         .anonymous()
-        .post(
+        .post_ok(
             "/api/auth/login",
             json!({"username": UA, "password": PASSWORD}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{login}");
 
     // Creating users: never into another tenant's customer, and a tenant
     // administrator's new administrator lands in its own tenant.
@@ -658,15 +579,14 @@ async fn users_are_visible_and_changeable_only_inside_their_tenant_and_customer(
     assert_error(&result, 400, 31);
     let (seen, _) = page_through(&w.one, &format!("/api/customer/{a}/users?"), 10).await;
     assert_eq!(seen, set(&[ua]));
-    let (status, created) = w
+    let created = w
         .two
-        .post(
+        .post_ok(
             "/api/user?sendActivationMail=false",
             json!({"email": "second.admin@two.test", "authority": "TENANT_ADMIN",
                    "tenantId": {"entityType": "TENANT", "id": w.one_id}}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{created}");
     assert_eq!(created["tenantId"]["id"], w.two_id.as_str(), "{created}");
     let (seen, _) = page_through(&w.one, "/api/users?", 10).await;
     assert_eq!(seen, set(&[one_admin, ua, ub]));
@@ -695,12 +615,9 @@ async fn users_are_visible_and_changeable_only_inside_their_tenant_and_customer(
     assert_eq!(me["authority"], "CUSTOMER_USER", "{me}");
     assert_eq!(me["customerId"]["id"], a, "{me}");
     assert_eq!(me["tenantId"]["id"], w.one_id.as_str(), "{me}");
-    assert_error(&w.ua.get(&format!("/api/customer/{b}")).await, 403, 20);
-    assert_error(
-        &w.ua.get("/api/customers?pageSize=10&page=0").await,
-        403,
-        20,
-    );
+    w.ua.get_err(&format!("/api/customer/{b}"), 403, 20).await;
+    w.ua.get_err("/api/customers?pageSize=10&page=0", 403, 20)
+        .await;
 }
 
 #[tokio::test]
@@ -758,18 +675,16 @@ async fn the_audit_log_holds_only_the_callers_tenants_records() {
     // Customer users and the system administrator get no audit log at all.
     let a = id(&w.a);
     for client in [&w.ua, &w.ub, &w.uc, &w.sys] {
-        assert_error(
-            &client.get("/api/audit/logs?pageSize=100&page=0").await,
-            403,
-            20,
-        );
-        assert_error(
-            &client
-                .get(&format!("/api/audit/logs/customer/{a}?pageSize=100&page=0"))
-                .await,
-            403,
-            20,
-        );
+        client
+            .get_err("/api/audit/logs?pageSize=100&page=0", 403, 20)
+            .await;
+        client
+            .get_err(
+                &format!("/api/audit/logs/customer/{a}?pageSize=100&page=0"),
+                403,
+                20,
+            )
+            .await;
     }
 }
 
@@ -809,13 +724,14 @@ async fn the_system_administrator_gets_no_customer_data() {
     }
 
     // Nor can it create, change or delete customers or their users.
-    assert_error(
-        &w.sys
-            .post("/api/customer", json!({"title": "Made by sysadmin"}))
-            .await,
-        403,
-        20,
-    );
+    w.sys
+        .post_err(
+            "/api/customer",
+            json!({"title": "Made by sysadmin"}),
+            403,
+            20,
+        )
+        .await;
     let (status, body) = w
         .sys
         .post(
@@ -843,19 +759,16 @@ async fn the_system_administrator_gets_no_customer_data() {
     assert_error(&result, 403, 20);
     assert_no_customer_data(&w.sys.delete(&format!("/api/user/{}", w.ua_id)).await, None);
     assert_works(&w.ua).await;
-    let (status, users) = w
+    let users = w
         .one
-        .get(&format!("/api/customer/{a}/users?pageSize=10&page=0"))
+        .get_ok(&format!("/api/customer/{a}/users?pageSize=10&page=0"))
         .await;
-    assert_eq!(status, StatusCode::OK, "{users}");
     assert_eq!(ids(&users), set(&[&w.ua_id]));
-    let (status, page) = w.one.get("/api/customers?pageSize=100&page=0").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = w.one.get_ok("/api/customers?pageSize=100&page=0").await;
     assert_eq!(ids(&page), set(&[a, b]));
 
     // Its own business still works: tenants' administrators are visible to it.
-    let (status, admin) = w.sys.get(&format!("/api/user/{}", w.two_admin_id)).await;
-    assert_eq!(status, StatusCode::OK, "{admin}");
+    let admin = w.sys.get_ok(&format!("/api/user/{}", w.two_admin_id)).await;
     assert_eq!(admin["email"], TWO_ADMIN);
 }
 
@@ -865,43 +778,36 @@ async fn deleting_a_customer_deletes_its_users_and_their_tokens_stop_working_at_
     let (a, b, c) = (id(&w.a), id(&w.b), id(&w.c));
     let (a, b, c) = (a.as_str(), b.as_str(), c.as_str());
     assert_works(&w.ua).await;
-    let (status, pair) = w
+    let pair = w
         .server
         .anonymous()
-        .post(
+        .post_ok(
             "/api/auth/login",
             json!({"username": UA, "password": PASSWORD}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{pair}");
     let refresh = json!({"refreshToken": pair["refreshToken"]});
 
-    let (status, body) = w.one.delete(&format!("/api/customer/{a}")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    w.one.delete_ok(&format!("/api/customer/{a}")).await;
 
     // A's user: its token is refused at once, it can no longer log in, it is gone.
-    assert_error(&w.ua.get("/api/auth/user").await, 401, 10);
-    assert_error(&w.ua.get(&format!("/api/customer/{a}")).await, 401, 10);
-    let login = w
-        .server
-        .anonymous()
-        .post(
-            "/api/auth/login",
-            json!({"username": UA, "password": PASSWORD}),
-        )
-        .await;
+    w.ua.get_err("/api/auth/user", 401, 10).await;
+    w.ua.get_err(&format!("/api/customer/{a}"), 401, 10).await;
+    let login = w.server.try_login(UA, PASSWORD).await;
     assert_error(&login, 401, 10);
     let renewed = w.server.anonymous().post("/api/auth/token", refresh).await;
     assert_error(&renewed, 401, 10);
-    assert_error(&w.one.get(&format!("/api/user/{}", w.ua_id)).await, 404, 32);
-    assert_error(&w.one.get(&format!("/api/customer/{a}")).await, 404, 32);
-    assert_error(
-        &w.one
-            .get(&format!("/api/customer/{a}/users?pageSize=10&page=0"))
-            .await,
-        404,
-        32,
-    );
+    w.one
+        .get_err(&format!("/api/user/{}", w.ua_id), 404, 32)
+        .await;
+    w.one.get_err(&format!("/api/customer/{a}"), 404, 32).await;
+    w.one
+        .get_err(
+            &format!("/api/customer/{a}/users?pageSize=10&page=0"),
+            404,
+            32,
+        )
+        .await;
     let (seen, total) = page_through(&w.one, "/api/users?", 10).await;
     assert_eq!((seen, total), (set(&[&w.one_admin_id, &w.ub_id]), 2));
 
@@ -910,11 +816,10 @@ async fn deleting_a_customer_deletes_its_users_and_their_tokens_stop_working_at_
     assert_unchanged(&w.ub, &format!("/api/customer/{b}"), &w.b).await;
     assert_works(&w.uc).await;
     assert_unchanged(&w.two, &format!("/api/customer/{c}"), &w.c).await;
-    let (status, found) = w
+    let found = w
         .two
-        .get("/api/tenant/customers?customerTitle=Acme%20Shared")
+        .get_ok("/api/tenant/customers?customerTitle=Acme%20Shared")
         .await;
-    assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(found, w.c);
     let (seen, _) = page_through(&w.two, "/api/users?", 10).await;
     assert_eq!(seen, set(&[&w.two_admin_id, &w.uc_id]));
@@ -925,5 +830,5 @@ async fn deleting_a_customer_deletes_its_users_and_their_tokens_stop_working_at_
     let user = w.one.create_active_user(&w.server, &id(&again), UA).await;
     assert_ne!(&user, &w.ua_id);
     // The old token does not come back to life with a new user of the same e-mail.
-    assert_error(&w.ua.get("/api/auth/user").await, 401, 10);
+    w.ua.get_err("/api/auth/user", 401, 10).await;
 }

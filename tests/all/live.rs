@@ -44,15 +44,15 @@ async fn send(socket: &mut Socket, v: Value) {
 async fn a_subscription_gets_current_values_then_each_change() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (_, d) = admin
-        .post(
+    let d = admin
+        .post_ok(
             "/api/device?accessToken=LIVE_TOKEN",
             json!({"name": "Live"}),
         )
         .await;
     let did = d["id"]["id"].as_str().unwrap().to_owned();
     let anon = server.anonymous();
-    anon.post(
+    anon.post_ok(
         "/api/v1/LIVE_TOKEN/telemetry",
         json!({"ts": 1000, "values": {"t": 20, "h": 50}}),
     )
@@ -66,7 +66,7 @@ async fn a_subscription_gets_current_values_then_each_change() {
     assert_eq!(initial["subscriptionId"], 7);
     assert_eq!(initial["data"], json!({"t": [[1000, "20"]]}));
 
-    anon.post(
+    anon.post_ok(
         "/api/v1/LIVE_TOKEN/telemetry",
         json!({"ts": 2000, "values": {"t": 21, "h": 51}}),
     )
@@ -96,9 +96,9 @@ async fn a_subscription_gets_current_values_then_each_change() {
 
     // Unsubscribed: the next telemetry brings nothing for 7; the attribute stream still works.
     send(&mut ws, json!({"tsSubCmds": [{"cmdId": 7, "entityType": "DEVICE", "entityId": did, "unsubscribe": true}]})).await;
-    anon.post("/api/v1/LIVE_TOKEN/telemetry", json!({"t": 99}))
+    anon.post_ok("/api/v1/LIVE_TOKEN/telemetry", json!({"t": 99}))
         .await;
-    admin.post(&path, json!({"target": 23})).await;
+    admin.post_ok(&path, json!({"target": 23})).await;
     let after = next(&mut ws).await;
     assert_eq!(
         (
@@ -113,8 +113,8 @@ async fn a_subscription_gets_current_values_then_each_change() {
 async fn subscribers_see_only_what_they_may_read() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (_, d) = admin
-        .post(
+    let d = admin
+        .post_ok(
             "/api/device?accessToken=HIDDEN_TOKEN",
             json!({"name": "Hidden"}),
         )
@@ -195,7 +195,9 @@ async fn a_disabled_users_socket_is_closed_at_the_next_token_check() {
 async fn garbage_commands_close_the_socket_and_subscriptions_are_capped() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (_, d) = admin.post("/api/device", json!({"name": "Capped"})).await;
+    let d = admin
+        .post_ok("/api/device", json!({"name": "Capped"}))
+        .await;
     let did = d["id"]["id"].as_str().unwrap().to_owned();
     let token = admin.token.clone().unwrap();
 
@@ -232,4 +234,94 @@ async fn garbage_commands_close_the_socket_and_subscriptions_are_capped() {
         }
     }
     assert_eq!(refused, 300 - 256, "only 256 subscriptions per socket");
+}
+
+/// Nothing arrives on the socket for `quiet`.
+async fn assert_silent(socket: &mut Socket, quiet: Duration) {
+    if let Ok(msg) = tokio::time::timeout(quiet, socket.next()).await {
+        panic!("expected nothing, got {msg:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_subscription_ends_when_its_device_leaves_the_customer() {
+    let server = TestServer::start_with(|s| s.http.ws_token_recheck_s = 1).await;
+    let admin = server.tenant_admin().await;
+    let d = admin
+        .post_ok(
+            "/api/device?accessToken=MOVED_TOKEN",
+            json!({"name": "Moved"}),
+        )
+        .await;
+    let did = d["id"]["id"].as_str().unwrap().to_owned();
+    let c = admin.create_customer("Leaving").await;
+    let cid = c["id"]["id"].as_str().unwrap().to_owned();
+    admin
+        .post_ok(&format!("/api/customer/{cid}/device/{did}"), json!({}))
+        .await;
+    admin.create_active_user(&server, &cid, "l@l.io").await;
+    let user = server.login("l@l.io", PASSWORD).await;
+
+    let mut ws = connect(&server, &format!("?token={}", user.token.unwrap())).await;
+    send(
+        &mut ws,
+        json!({"tsSubCmds": [{"entityType": "DEVICE", "entityId": did, "cmdId": 5}]}),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await["errorCode"], 0);
+    let anon = server.anonymous();
+    anon.post_ok("/api/v1/MOVED_TOKEN/telemetry", json!({"t": 1}))
+        .await;
+    assert_eq!(next(&mut ws).await["data"]["t"][0][1], "1");
+
+    admin
+        .delete_ok(&format!("/api/customer/device/{did}"))
+        .await;
+    let ended = next(&mut ws).await;
+    assert_eq!(ended["subscriptionId"], 5, "{ended}");
+    assert_ne!(ended["errorCode"], 0, "{ended}");
+    // Past the next periodic check too, the device's data stays away.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    anon.post_ok("/api/v1/MOVED_TOKEN/telemetry", json!({"t": 2}))
+        .await;
+    assert_silent(&mut ws, Duration::from_millis(1500)).await;
+}
+
+#[tokio::test]
+async fn another_users_token_keeps_only_what_that_user_may_read() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let d = admin
+        .post_ok(
+            "/api/device?accessToken=SWITCH_TOKEN",
+            json!({"name": "Switched"}),
+        )
+        .await;
+    let did = d["id"]["id"].as_str().unwrap().to_owned();
+    let c = admin.create_customer("Switcher").await;
+    admin
+        .create_active_user(&server, c["id"]["id"].as_str().unwrap(), "s@s.io")
+        .await;
+    let user = server.login("s@s.io", PASSWORD).await;
+
+    let mut ws = connect(&server, &format!("?token={}", admin.token.unwrap())).await;
+    send(
+        &mut ws,
+        json!({"tsSubCmds": [{"entityType": "DEVICE", "entityId": did, "cmdId": 9}]}),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await["errorCode"], 0);
+    send(
+        &mut ws,
+        json!({"authCmd": {"cmdId": 0, "token": user.token.unwrap()}}),
+    )
+    .await;
+    let ended = next(&mut ws).await;
+    assert_eq!(ended["subscriptionId"], 9, "{ended}");
+    assert_ne!(ended["errorCode"], 0, "{ended}");
+    server
+        .anonymous()
+        .post_ok("/api/v1/SWITCH_TOKEN/telemetry", json!({"t": 3}))
+        .await;
+    assert_silent(&mut ws, Duration::from_millis(1500)).await;
 }

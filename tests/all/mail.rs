@@ -11,10 +11,7 @@ async fn the_mailed_activation_link_activates_the_user() {
     let server = TestServer::start_with(|s| s.smtp = Some(smtp_settings(sink.port))).await;
     let admin = server.tenant_admin().await;
     let c = admin.create_customer("Mailed").await;
-    let (status, user) = admin
-        .post("/api/user", json!({"email": "mailed@acme.io", "authority": "CUSTOMER_USER", "customerId": {"id": c["id"]["id"]}}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{user}");
+    admin.post_ok("/api/user", json!({"email": "mailed@acme.io", "authority": "CUSTOMER_USER", "customerId": {"id": c["id"]["id"]}})).await;
     let mails = sink.wait_for(1).await;
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("To: mailed@acme.io"), "{}", mails[0]);
@@ -33,13 +30,7 @@ async fn the_mailed_activation_link_activates_the_user() {
         .find(|(k, _)| k == "activateToken")
         .map(|(_, v)| v.into_owned())
         .unwrap();
-    let (status, _) = server
-        .anonymous()
-        .post(
-            "/api/noauth/activate",
-            json!({"activateToken": token, "password": PASSWORD}),
-        )
-        .await;
+    let (status, _) = server.activate(&token, PASSWORD).await;
     assert_eq!(status, StatusCode::OK);
     server.login("mailed@acme.io", PASSWORD).await;
 }
@@ -57,13 +48,13 @@ async fn a_mail_server_that_refuses_leaves_no_user_behind() {
         .await;
     assert_error(&failed, 500, 2);
     assert_eq!(failed.1["message"], "Couldn't send user activation email");
-    let (_, users) = admin
-        .get(&format!("/api/customer/{cid}/users?pageSize=10&page=0"))
+    let users = admin
+        .get_ok(&format!("/api/customer/{cid}/users?pageSize=10&page=0"))
         .await;
     assert_eq!(users["totalElements"], 0);
     // The undo is on record, in the creator's name.
-    let (_, log) = admin
-        .get("/api/audit/logs?pageSize=10&page=0&actionTypes=DELETED")
+    let log = admin
+        .get_ok("/api/audit/logs?pageSize=10&page=0&actionTypes=DELETED")
         .await;
     assert_eq!(log["data"][0]["entityName"], "lost@acme.io", "{log}");
     assert_eq!(log["data"][0]["userName"], clientele_tests::TENANT_ADMIN);
@@ -118,14 +109,12 @@ async fn a_password_reset_by_mail_sets_a_new_password_and_revokes_old_tokens() {
         .map(|(_, v)| v.into_owned())
         .unwrap();
 
-    let (status, pair) = anon
-        .post(
-            "/api/noauth/resetPassword",
-            json!({"resetToken": token, "password": "Brand-new-1"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{pair}");
-    assert_error(&session.get("/api/auth/user").await, 401, 10);
+    anon.post_ok(
+        "/api/noauth/resetPassword",
+        json!({"resetToken": token, "password": "Brand-new-1"}),
+    )
+    .await;
+    session.get_err("/api/auth/user", 401, 10).await;
     server.login("f@acme.io", "Brand-new-1").await;
     let reused = anon
         .post(

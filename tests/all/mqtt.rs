@@ -18,26 +18,12 @@ use tokio::sync::mpsc;
 /// The longest any test waits for something that should happen.
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn device(admin: &Client, name: &str, token: &str, gateway: bool) -> String {
-    let (status, d) = admin
-        .post(
-            &format!("/api/device?accessToken={token}"),
-            json!({"name": name, "additionalInfo": {"gateway": gateway}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{d}");
-    d["id"]["id"].as_str().unwrap().to_owned()
-}
-
 /// Latest values of `keys` as strict JSON, right now.
 async fn latest(c: &Client, id: &str, keys: &str) -> Value {
-    let (status, body) = c
-        .get(&format!(
-            "/api/plugins/telemetry/DEVICE/{id}/values/timeseries?keys={keys}&useStrictDataTypes=true"
-        ))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
+    c.get_ok(&format!(
+        "/api/plugins/telemetry/DEVICE/{id}/values/timeseries?keys={keys}&useStrictDataTypes=true"
+    ))
+    .await
 }
 
 /// Polls (bounded) until `key` has a latest value, and returns it.
@@ -54,13 +40,10 @@ async fn eventually_latest(c: &Client, id: &str, key: &str) -> Value {
 }
 
 async fn client_attributes(c: &Client, id: &str) -> Value {
-    let (status, body) = c
-        .get(&format!(
-            "/api/plugins/telemetry/DEVICE/{id}/values/attributes/CLIENT_SCOPE"
-        ))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
+    c.get_ok(&format!(
+        "/api/plugins/telemetry/DEVICE/{id}/values/attributes/CLIENT_SCOPE"
+    ))
+    .await
 }
 
 /// A 3.1.1 device on rumqttc; its event loop runs in a task and stops at
@@ -171,7 +154,7 @@ impl Device {
 async fn every_telemetry_form_is_durable_once_acknowledged() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Thermo", "THERMO_TOKEN", false).await;
+    let id = admin.create_device("Thermo", "THERMO_TOKEN", false).await;
     let mut dev = Device::connect(&server, "THERMO_TOKEN").await;
     // No polling below: a QoS 1 PUBACK comes only after the commit.
     dev.publish(
@@ -204,11 +187,9 @@ async fn every_telemetry_form_is_durable_once_acknowledged() {
         (&json!(3000), &json!(3))
     );
     assert_eq!(now["cfg"][0]["value"], json!({"x": 1}));
-    let (_, history) = admin
-        .get(&format!(
+    let history = admin.get_ok(&format!(
             "/api/plugins/telemetry/DEVICE/{id}/values/timeseries?keys=pressure&startTs=0&endTs=5000&orderBy=ASC"
-        ))
-        .await;
+        )).await;
     let points: Vec<&str> = history["pressure"]
         .as_array()
         .unwrap()
@@ -234,14 +215,13 @@ async fn every_telemetry_form_is_durable_once_acknowledged() {
 async fn telemetry_lands_under_the_device_and_its_customer() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Meter", "METER_TOKEN", false).await;
-    let other = device(&admin, "Other", "OTHER_TOKEN", false).await;
+    let id = admin.create_device("Meter", "METER_TOKEN", false).await;
+    let other = admin.create_device("Other", "OTHER_TOKEN", false).await;
     let customer = admin.create_customer("Acme").await;
     let cid = customer["id"]["id"].as_str().unwrap();
-    let (status, body) = admin
-        .post(&format!("/api/customer/{cid}/device/{id}"), json!({}))
+    admin
+        .post_ok(&format!("/api/customer/{cid}/device/{id}"), json!({}))
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     admin.create_active_user(&server, cid, "user@acme.io").await;
     let user = server
         .login("user@acme.io", clientele_tests::PASSWORD)
@@ -265,7 +245,7 @@ async fn telemetry_lands_under_the_device_and_its_customer() {
 async fn client_attributes_and_attribute_requests_round_trip() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Valve", "VALVE_TOKEN", false).await;
+    let id = admin.create_device("Valve", "VALVE_TOKEN", false).await;
     let (status, _) = admin
         .post(
             &format!("/api/plugins/telemetry/DEVICE/{id}/attributes/SHARED_SCOPE"),
@@ -318,8 +298,8 @@ async fn client_attributes_and_attribute_requests_round_trip() {
 async fn shared_attribute_changes_reach_the_subscribed_device_only() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let a = device(&admin, "A", "A_TOKEN", false).await;
-    let b = device(&admin, "B", "B_TOKEN", false).await;
+    let a = admin.create_device("A", "A_TOKEN", false).await;
+    let b = admin.create_device("B", "B_TOKEN", false).await;
     let mut dev_a = Device::connect(&server, "A_TOKEN").await;
     let mut dev_b = Device::connect(&server, "B_TOKEN").await;
     for d in [&mut dev_a, &mut dev_b] {
@@ -366,7 +346,7 @@ async fn shared_attribute_changes_reach_the_subscribed_device_only() {
 async fn a_gateway_creates_and_feeds_the_devices_behind_it() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    device(&admin, "Gateway", "GW_TOKEN", true).await;
+    admin.create_device("Gateway", "GW_TOKEN", true).await;
     let mut gw = Device::connect(&server, "GW_TOKEN").await;
     gw.publish(
         "v1/gateway/connect",
@@ -383,10 +363,9 @@ async fn a_gateway_creates_and_feeds_the_devices_behind_it() {
     gw.publish("v1/gateway/disconnect", r#"{"device":"Boiler"}"#)
         .await;
 
-    let (status, page) = admin
-        .get("/api/tenant/devices?pageSize=10&page=0&sortProperty=name")
+    let page = admin
+        .get_ok("/api/tenant/devices?pageSize=10&page=0&sortProperty=name")
         .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
     let by_name = |name: &str| {
         page["data"]
             .as_array()
@@ -455,7 +434,7 @@ async fn a_device_deleted_behind_a_gateway_is_created_anew_when_named_again() {
 async fn gateway_topics_are_refused_to_ordinary_devices() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    device(&admin, "Plain", "PLAIN_TOKEN", false).await;
+    admin.create_device("Plain", "PLAIN_TOKEN", false).await;
     let mut dev = Device::connect(&server, "PLAIN_TOKEN").await;
     dev.client
         .publish(
@@ -468,7 +447,7 @@ async fn gateway_topics_are_refused_to_ordinary_devices() {
         .unwrap();
     // 3.1.1 has no negative PUBACK: the connection is closed instead.
     dev.closed().await;
-    let (_, page) = admin.get("/api/tenant/devices?pageSize=10&page=0").await;
+    let page = admin.get_ok("/api/tenant/devices?pageSize=10&page=0").await;
     let names: Vec<&str> = page["data"]
         .as_array()
         .unwrap()
@@ -559,7 +538,7 @@ async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
 async fn protocol_levels_other_than_3_1_3_1_1_and_5_are_refused() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    device(&admin, "Raw", "RAW_TOKEN", false).await;
+    admin.create_device("Raw", "RAW_TOKEN", false).await;
     for (name, level, answer) in [
         ("MQTT", 2, &[0x20, 0x02, 0x00, 0x01][..]),
         ("MQTT", 6, &[0x20, 0x03, 0x00, 0x84, 0x00][..]),
@@ -586,7 +565,7 @@ async fn protocol_levels_other_than_3_1_3_1_1_and_5_are_refused() {
 async fn garbage_and_silence_close_only_their_own_connection() {
     let server = TestServer::start_with(|s| s.mqtt.connect_timeout_s = 1).await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Steady", "STEADY_TOKEN", false).await;
+    let id = admin.create_device("Steady", "STEADY_TOKEN", false).await;
     let mut steady = Device::connect(&server, "STEADY_TOKEN").await;
 
     // Garbage instead of CONNECT.
@@ -639,8 +618,8 @@ async fn garbage_and_silence_close_only_their_own_connection() {
 async fn an_oversized_packet_closes_only_its_connection() {
     let server = TestServer::start_with(|s| s.mqtt.max_packet_bytes = 2048).await;
     let admin = server.tenant_admin().await;
-    device(&admin, "Big", "BIG_TOKEN", false).await;
-    let id = device(&admin, "Small", "SMALL_TOKEN", false).await;
+    admin.create_device("Big", "BIG_TOKEN", false).await;
+    let id = admin.create_device("Small", "SMALL_TOKEN", false).await;
     let mut big = Device::connect(&server, "BIG_TOKEN").await;
     let mut small = Device::connect(&server, "SMALL_TOKEN").await;
     let huge = format!(r#"{{"blob":"{}"}}"#, "x".repeat(4096));
@@ -677,8 +656,8 @@ async fn an_oversized_packet_closes_only_its_connection() {
 async fn invalid_payloads_close_3_1_1_and_get_a_negative_puback_in_5() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Five", "FIVE_TOKEN", false).await;
-    device(&admin, "Four", "FOUR_TOKEN", false).await;
+    let id = admin.create_device("Five", "FIVE_TOKEN", false).await;
+    admin.create_device("Four", "FOUR_TOKEN", false).await;
 
     let mut four = Device::connect(&server, "FOUR_TOKEN").await;
     four.client
@@ -746,7 +725,7 @@ async fn invalid_payloads_close_3_1_1_and_get_a_negative_puback_in_5() {
         }
     }
     admin
-        .post(
+        .post_ok(
             &format!("/api/plugins/telemetry/DEVICE/{id}/attributes/SHARED_SCOPE"),
             json!({"setpoint": 5}),
         )
@@ -771,7 +750,7 @@ async fn invalid_payloads_close_3_1_1_and_get_a_negative_puback_in_5() {
 async fn many_messages_are_acknowledged_in_order_through_a_small_window() {
     let server = TestServer::start_with(|s| s.mqtt.max_inflight = 4).await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Busy", "BUSY_TOKEN", false).await;
+    let id = admin.create_device("Busy", "BUSY_TOKEN", false).await;
     let mut o = options(&server, Some("BUSY_TOKEN"));
     // Packet ids then stay unique: the order of PUBACKs shows in them.
     o.set_inflight(250);
@@ -798,11 +777,9 @@ async fn many_messages_are_acknowledged_in_order_through_a_small_window() {
     let mut sorted = acked.clone();
     sorted.sort_unstable();
     assert_eq!(acked, sorted, "PUBACKs out of order");
-    let (_, history) = admin
-        .get(&format!(
+    let history = admin.get_ok(&format!(
             "/api/plugins/telemetry/DEVICE/{id}/values/timeseries?keys=seq&startTs=0&endTs=100000&limit=1000"
-        ))
-        .await;
+        )).await;
     assert_eq!(history["seq"].as_array().unwrap().len(), n);
 }
 
@@ -824,7 +801,7 @@ fn mosquitto_pub(server: &TestServer, args: &[&str]) -> std::process::Output {
 async fn mosquitto_pub_publishes_at_qos_1_in_every_protocol_version() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Mosq", "MOSQ_TOKEN", false).await;
+    let id = admin.create_device("Mosq", "MOSQ_TOKEN", false).await;
     for (version, value) in [("mqttv311", 1), ("mqttv5", 2), ("mqttv31", 3)] {
         let body = format!(r#"{{"mosq_{version}":{value}}}"#);
         let args = [
@@ -876,7 +853,7 @@ async fn mosquitto_pub_publishes_at_qos_1_in_every_protocol_version() {
 async fn thingsboards_python_device_sdk_works_unmodified() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "SdkDevice", "SDK_TOKEN", false).await;
+    let id = admin.create_device("SdkDevice", "SDK_TOKEN", false).await;
     let port = server.mqtt_addr.port().to_string();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(python())
@@ -914,9 +891,11 @@ async fn thingsboards_python_device_sdk_works_unmodified() {
 async fn deleting_a_device_or_replacing_its_token_ends_its_sessions() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let doomed = device(&admin, "Doomed", "DOOMED_TOKEN", false).await;
-    let rotated = device(&admin, "Rotated", "ROTATED_TOKEN", false).await;
-    let bystander = device(&admin, "Bystander", "BYSTANDER_TOKEN", false).await;
+    let doomed = admin.create_device("Doomed", "DOOMED_TOKEN", false).await;
+    let rotated = admin.create_device("Rotated", "ROTATED_TOKEN", false).await;
+    let bystander = admin
+        .create_device("Bystander", "BYSTANDER_TOKEN", false)
+        .await;
     let mut d = Device::connect(&server, "DOOMED_TOKEN").await;
     let mut r = Device::connect(&server, "ROTATED_TOKEN").await;
     let mut b = Device::connect(&server, "BYSTANDER_TOKEN").await;
@@ -927,8 +906,8 @@ async fn deleting_a_device_or_replacing_its_token_ends_its_sessions() {
         StatusCode::OK
     );
     d.closed().await;
-    let (_, mut creds) = admin
-        .get(&format!("/api/device/{rotated}/credentials"))
+    let mut creds = admin
+        .get_ok(&format!("/api/device/{rotated}/credentials"))
         .await;
     creds["credentialsId"] = json!("ROTATED_TOKEN_2");
     assert_eq!(
@@ -948,13 +927,18 @@ async fn deleting_a_device_or_replacing_its_token_ends_its_sessions() {
 async fn a_gateway_hears_and_asks_for_its_devices_attributes() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    device(&admin, "Gateway", "GW_ATTR_TOKEN", true).await;
+    admin.create_device("Gateway", "GW_ATTR_TOKEN", true).await;
     let mut gw = Device::connect(&server, "GW_ATTR_TOKEN").await;
-    gw.subscribe("v1/gateway/attributes").await;
-    gw.subscribe("v1/gateway/attributes/response").await;
+    for filter in ["v1/gateway/attributes", "v1/gateway/attributes/response"] {
+        assert_eq!(
+            gw.subscribe(filter).await,
+            rumqttc::SubscribeReasonCode::Success(QoS::AtLeastOnce),
+            "{filter}"
+        );
+    }
     gw.publish("v1/gateway/connect", r#"{"device":"Valve"}"#)
         .await;
-    let (_, valve) = admin.get("/api/tenant/devices?deviceName=Valve").await;
+    let valve = admin.get_ok("/api/tenant/devices?deviceName=Valve").await;
     let valve_id = valve["id"]["id"].as_str().unwrap().to_owned();
 
     let path = format!("/api/plugins/telemetry/DEVICE/{valve_id}/attributes/SHARED_SCOPE");
@@ -1006,8 +990,8 @@ fn raw_publish_qos0(payload: &[u8]) -> Vec<u8> {
 async fn a_flooding_device_does_not_starve_the_others() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    device(&admin, "Flood", "FLOOD_TOKEN", false).await;
-    let calm = device(&admin, "Calm", "CALM_TOKEN", false).await;
+    admin.create_device("Flood", "FLOOD_TOKEN", false).await;
+    let calm = admin.create_device("Calm", "CALM_TOKEN", false).await;
 
     let mut flood = TcpStream::connect(server.mqtt_addr).await.unwrap();
     flood

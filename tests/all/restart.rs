@@ -28,8 +28,8 @@ async fn data_and_tokens_survive_a_restart_and_first_start_runs_once() {
         (StatusCode::OK, &c),
         "the old token and the customer are still good"
     );
-    let (_, page) = same
-        .get("/api/customers?pageSize=10&page=0&textSearch=dura")
+    let page = same
+        .get_ok("/api/customers?pageSize=10&page=0&textSearch=dura")
         .await;
     assert_eq!(
         page["totalElements"], 1,

@@ -1,19 +1,8 @@
 //! Attributes and telemetry: device HTTP API in, REST out, the four delete modes.
 
-use clientele_tests::{Client, PASSWORD, TestServer, assert_error};
+use clientele_tests::{PASSWORD, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn device(admin: &Client, name: &str, token: &str) -> String {
-    let (status, d) = admin
-        .post(
-            &format!("/api/device?accessToken={token}"),
-            json!({"name": name}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{d}");
-    d["id"]["id"].as_str().unwrap().to_owned()
-}
 
 fn values(series: &Value) -> Vec<String> {
     series
@@ -28,19 +17,18 @@ fn values(series: &Value) -> Vec<String> {
 async fn every_payload_form_lands_typed_and_reads_back() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Sensor", "SENSOR_TOKEN").await;
+    let id = admin.create_device("Sensor", "SENSOR_TOKEN", false).await;
     let anon = server.anonymous();
     for body in [
         json!({"temperature": 21.5, "on": true, "count": 3, "label": "a", "cfg": {"x": 1}}),
         json!([{"ts": 1000, "values": {"pressure": 1}}, {"ts": 2000, "values": {"pressure": 2}}]),
         json!({"ts": 3000, "values": {"pressure": 3}}),
     ] {
-        let (status, body) = anon.post("/api/v1/SENSOR_TOKEN/telemetry", body).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        anon.post_ok("/api/v1/SENSOR_TOKEN/telemetry", body).await;
     }
     let base = format!("/api/plugins/telemetry/DEVICE/{id}");
-    let (_, latest) = admin
-        .get(&format!(
+    let latest = admin
+        .get_ok(&format!(
             "{base}/values/timeseries?keys=temperature,on,count,cfg,pressure"
         ))
         .await;
@@ -54,8 +42,8 @@ async fn every_payload_form_lands_typed_and_reads_back() {
         ),
         (Some(3000), Some("3"))
     );
-    let (_, strict) = admin
-        .get(&format!(
+    let strict = admin
+        .get_ok(&format!(
             "{base}/values/timeseries?keys=temperature,on,count&useStrictDataTypes=true"
         ))
         .await;
@@ -67,49 +55,47 @@ async fn every_payload_form_lands_typed_and_reads_back() {
         ),
         (Some(21.5), Some(true), Some(3))
     );
-    let (_, keys) = admin.get(&format!("{base}/keys/timeseries")).await;
+    let keys = admin.get_ok(&format!("{base}/keys/timeseries")).await;
     assert_eq!(keys.as_array().unwrap().len(), 6);
 
-    let (_, history) = admin
-        .get(&format!(
+    let history = admin
+        .get_ok(&format!(
             "{base}/values/timeseries?keys=pressure&startTs=0&endTs=10000&orderBy=ASC"
         ))
         .await;
     assert_eq!(values(&history["pressure"]), ["1", "2", "3"]);
-    let (_, limited) = admin
-        .get(&format!(
+    let limited = admin
+        .get_ok(&format!(
             "{base}/values/timeseries?keys=pressure&startTs=0&endTs=10000&limit=2"
         ))
         .await;
     assert_eq!(values(&limited["pressure"]), ["3", "2"]);
-    let (_, avg) = admin
-        .get(&format!(
+    let avg = admin
+        .get_ok(&format!(
             "{base}/values/timeseries?keys=pressure&startTs=0&endTs=4000&interval=4000&agg=AVG"
         ))
         .await;
     assert_eq!(values(&avg["pressure"]), ["2.0"]);
-    let (_, sums) = admin.get(&format!("{base}/values/timeseries?keys=pressure&startTs=0&endTs=4000&interval=2000&agg=SUM&orderBy=ASC")).await;
+    let sums = admin.get_ok(&format!("{base}/values/timeseries?keys=pressure&startTs=0&endTs=4000&interval=2000&agg=SUM&orderBy=ASC")).await;
     assert_eq!(values(&sums["pressure"]), ["1", "5"]);
     assert_eq!(
         sums["pressure"][0]["ts"], 1000,
         "an interval's point sits in its middle"
     );
-    assert_error(
-        &admin
-            .get(&format!(
-                "{base}/values/timeseries?keys=pressure&startTs=0&endTs=4000&agg=MEDIAN"
-            ))
-            .await,
-        400,
-        31,
-    );
+    admin
+        .get_err(
+            &format!("{base}/values/timeseries?keys=pressure&startTs=0&endTs=4000&agg=MEDIAN"),
+            400,
+            31,
+        )
+        .await;
 }
 
 #[tokio::test]
 async fn attributes_flow_between_device_and_rest_by_scope() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Valve", "VALVE_TOKEN").await;
+    let id = admin.create_device("Valve", "VALVE_TOKEN", false).await;
     let anon = server.anonymous();
     assert_eq!(
         anon.post(
@@ -138,16 +124,17 @@ async fn attributes_flow_between_device_and_rest_by_scope() {
             .0,
         StatusCode::OK
     );
-    assert_error(
-        &admin
-            .post(&format!("{base}/attributes/CLIENT_SCOPE"), json!({"x": 1}))
-            .await,
-        400,
-        31,
-    );
+    admin
+        .post_err(
+            &format!("{base}/attributes/CLIENT_SCOPE"),
+            json!({"x": 1}),
+            400,
+            31,
+        )
+        .await;
 
-    let (_, client) = admin
-        .get(&format!("{base}/values/attributes/CLIENT_SCOPE"))
+    let client = admin
+        .get_ok(&format!("{base}/values/attributes/CLIENT_SCOPE"))
         .await;
     let mut keys: Vec<&str> = client
         .as_array()
@@ -158,8 +145,8 @@ async fn attributes_flow_between_device_and_rest_by_scope() {
     keys.sort();
     assert_eq!(keys, ["firmware", "model"]);
     assert!(client[0]["lastUpdateTs"].as_i64().is_some());
-    let (_, seen) = anon
-        .get("/api/v1/VALVE_TOKEN/attributes?clientKeys=firmware&sharedKeys=target")
+    let seen = anon
+        .get_ok("/api/v1/VALVE_TOKEN/attributes?clientKeys=firmware&sharedKeys=target")
         .await;
     assert_eq!(
         seen,
@@ -173,9 +160,9 @@ async fn attributes_flow_between_device_and_rest_by_scope() {
             .0,
         StatusCode::OK
     );
-    let (_, after) = anon.get("/api/v1/VALVE_TOKEN/attributes").await;
+    let after = anon.get_ok("/api/v1/VALVE_TOKEN/attributes").await;
     assert_eq!(after["shared"], json!({}));
-    let (_, all_keys) = admin.get(&format!("{base}/keys/attributes")).await;
+    let all_keys = admin.get_ok(&format!("{base}/keys/attributes")).await;
     assert_eq!(all_keys, json!(["firmware", "model", "zone"]));
 }
 
@@ -183,7 +170,7 @@ async fn attributes_flow_between_device_and_rest_by_scope() {
 async fn the_four_delete_modes_do_what_the_ui_says() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Meter", "METER_TOKEN").await;
+    let id = admin.create_device("Meter", "METER_TOKEN", false).await;
     let base = format!("/api/plugins/telemetry/DEVICE/{id}");
     let anon = server.anonymous();
     let load = || async {
@@ -202,8 +189,8 @@ async fn the_four_delete_modes_do_what_the_ui_says() {
         let admin = admin.clone();
         let base = base.clone();
         async move {
-            let (_, h) = admin
-                .get(&format!(
+            let h = admin
+                .get_ok(&format!(
                     "{base}/values/timeseries?keys={key}&startTs=0&endTs=10000&orderBy=ASC"
                 ))
                 .await;
@@ -236,47 +223,41 @@ async fn the_four_delete_modes_do_what_the_ui_says() {
     assert_eq!(latest("a").await, None);
     // All except latest.
     admin
-        .delete(&format!(
+        .delete_ok(&format!(
             "{base}/timeseries/delete?keys=b&deleteAllDataForKeys=true&deleteLatest=false"
         ))
         .await;
     assert!(history("b").await.is_empty());
     assert_eq!(latest("b").await.as_deref(), Some("4"));
     // Latest value only, with rewrite: the newest older point becomes latest.
-    admin.delete(&format!("{base}/timeseries/delete?keys=c&startTs=4000&endTs=4001&deleteLatest=true&rewriteLatestIfDeleted=true")).await;
+    admin.delete_ok(&format!("{base}/timeseries/delete?keys=c&startTs=4000&endTs=4001&deleteLatest=true&rewriteLatestIfDeleted=true")).await;
     assert_eq!(history("c").await, ["1", "2", "3"]);
     assert_eq!(latest("c").await.as_deref(), Some("3"));
     // A time range that does not hold the latest value leaves it.
     admin
-        .delete(&format!(
+        .delete_ok(&format!(
             "{base}/timeseries/delete?keys=d&startTs=1500&endTs=3500&deleteLatest=true"
         ))
         .await;
     assert_eq!(history("d").await, ["1", "4"]);
     assert_eq!(latest("d").await.as_deref(), Some("4"));
-    assert_error(
-        &admin
-            .delete(&format!("{base}/timeseries/delete?keys=d"))
-            .await,
-        400,
-        31,
-    );
-    assert_error(
-        &admin
-            .delete(&format!(
-                "{base}/timeseries/delete?deleteAllDataForKeys=true"
-            ))
-            .await,
-        400,
-        31,
-    );
+    admin
+        .delete_err(&format!("{base}/timeseries/delete?keys=d"), 400, 31)
+        .await;
+    admin
+        .delete_err(
+            &format!("{base}/timeseries/delete?deleteAllDataForKeys=true"),
+            400,
+            31,
+        )
+        .await;
 }
 
 #[tokio::test]
 async fn data_is_readable_only_by_its_tenant_and_customer() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let id = device(&admin, "Private", "PRIVATE_TOKEN").await;
+    let id = admin.create_device("Private", "PRIVATE_TOKEN", false).await;
     let (a, b) = (
         admin.create_customer("A").await,
         admin.create_customer("B").await,
@@ -286,13 +267,13 @@ async fn data_is_readable_only_by_its_tenant_and_customer() {
         b["id"]["id"].as_str().unwrap(),
     );
     admin
-        .post(&format!("/api/customer/{aid}/device/{id}"), json!({}))
+        .post_ok(&format!("/api/customer/{aid}/device/{id}"), json!({}))
         .await;
     admin.create_active_user(&server, aid, "a@a.io").await;
     admin.create_active_user(&server, bid, "b@b.io").await;
     server
         .anonymous()
-        .post("/api/v1/PRIVATE_TOKEN/telemetry", json!({"t": 5}))
+        .post_ok("/api/v1/PRIVATE_TOKEN/telemetry", json!({"t": 5}))
         .await;
     let (ua, ub) = (
         server.login("a@a.io", PASSWORD).await,
@@ -300,16 +281,14 @@ async fn data_is_readable_only_by_its_tenant_and_customer() {
     );
     let path = format!("/api/plugins/telemetry/DEVICE/{id}/values/timeseries?keys=t");
     assert_eq!(ua.get(&path).await.1["t"][0]["value"], "5");
-    assert_error(&ub.get(&path).await, 403, 20);
-    assert_error(
-        &ub.post(
-            &format!("/api/plugins/telemetry/DEVICE/{id}/timeseries/ANY"),
-            json!({"t": 6}),
-        )
-        .await,
+    ub.get_err(&path, 403, 20).await;
+    ub.post_err(
+        &format!("/api/plugins/telemetry/DEVICE/{id}/timeseries/ANY"),
+        json!({"t": 6}),
         403,
         20,
-    );
+    )
+    .await;
     assert_eq!(
         ua.post(
             &format!("/api/plugins/telemetry/CUSTOMER/{aid}/timeseries/ANY"),
@@ -319,33 +298,25 @@ async fn data_is_readable_only_by_its_tenant_and_customer() {
         .0,
         StatusCode::OK
     );
-    assert_error(
-        &ub.get(&format!(
-            "/api/plugins/telemetry/CUSTOMER/{aid}/values/timeseries"
-        ))
-        .await,
+    ub.get_err(
+        &format!("/api/plugins/telemetry/CUSTOMER/{aid}/values/timeseries"),
         403,
         20,
-    );
+    )
+    .await;
     // Bad tokens and bad payloads change nothing.
-    assert_error(
-        &server
-            .anonymous()
-            .post("/api/v1/NOPE/telemetry", json!({"t": 9}))
-            .await,
-        401,
-        10,
-    );
-    assert_error(
-        &server
-            .anonymous()
-            .post(
-                "/api/v1/PRIVATE_TOKEN/telemetry",
-                json!({"ts": "soon", "values": {"t": 9}}),
-            )
-            .await,
-        400,
-        31,
-    );
+    server
+        .anonymous()
+        .post_err("/api/v1/NOPE/telemetry", json!({"t": 9}), 401, 10)
+        .await;
+    server
+        .anonymous()
+        .post_err(
+            "/api/v1/PRIVATE_TOKEN/telemetry",
+            json!({"ts": "soon", "values": {"t": 9}}),
+            400,
+            31,
+        )
+        .await;
     assert_eq!(ua.get(&path).await.1["t"][0]["value"], "5");
 }

@@ -24,7 +24,7 @@ async fn an_activated_customer_user_reads_its_customer_and_nothing_more() {
 
     // E-mails are stored lower-case, and login is case-insensitive.
     let user = server.login("JANE@acme.io", PASSWORD).await;
-    let (_, me) = user.get("/api/auth/user").await;
+    let me = user.get_ok("/api/auth/user").await;
     assert_eq!(
         (me["email"].as_str(), me["authority"].as_str()),
         (Some("jane@acme.io"), Some("CUSTOMER_USER"))
@@ -36,41 +36,28 @@ async fn an_activated_customer_user_reads_its_customer_and_nothing_more() {
         user.get(&format!("/api/customer/{acme_id}")).await.0,
         StatusCode::OK
     );
-    assert_error(
-        &user
-            .get(&format!(
-                "/api/customer/{}",
-                other["id"]["id"].as_str().unwrap()
-            ))
-            .await,
+    user.get_err(
+        &format!("/api/customer/{}", other["id"]["id"].as_str().unwrap()),
         403,
         20,
-    );
-    assert_error(
-        &user.post("/api/customer", json!({"title": "Mine"})).await,
-        403,
-        20,
-    );
+    )
+    .await;
+    user.post_err("/api/customer", json!({"title": "Mine"}), 403, 20)
+        .await;
     let mut edit = acme.clone();
     edit["title"] = json!("Hijacked");
-    assert_error(&user.post("/api/customer", edit).await, 403, 20);
-    assert_error(
-        &user.delete(&format!("/api/customer/{acme_id}")).await,
-        403,
-        20,
-    );
-    assert_error(
-        &user.get("/api/customers?pageSize=10&page=0").await,
-        403,
-        20,
-    );
+    user.post_err("/api/customer", edit, 403, 20).await;
+    user.delete_err(&format!("/api/customer/{acme_id}"), 403, 20)
+        .await;
+    user.get_err("/api/customers?pageSize=10&page=0", 403, 20)
+        .await;
 
     // Colleagues are readable but not editable; the profile is its own.
     let (status, colleague) = user.get(&format!("/api/user/{bob}")).await;
     assert_eq!(status, StatusCode::OK);
     let mut hijack = colleague.clone();
     hijack["firstName"] = json!("Mallory");
-    assert_error(&user.post("/api/user", hijack).await, 403, 20);
+    user.post_err("/api/user", hijack, 403, 20).await;
     let mut mine = me.clone();
     mine["firstName"] = json!("Jane");
     let (status, saved) = user.post("/api/user", mine).await;
@@ -79,11 +66,11 @@ async fn an_activated_customer_user_reads_its_customer_and_nothing_more() {
         (StatusCode::OK, Some("Jane"))
     );
     assert_eq!(saved["authority"], "CUSTOMER_USER");
-    let (_, listed) = user.get("/api/users?pageSize=10&page=0").await;
+    let listed = user.get_ok("/api/users?pageSize=10&page=0").await;
     assert_eq!(listed["totalElements"], 2);
-    assert_error(&user.post("/api/user?sendActivationMail=false",
-        json!({"email": "new@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&acme)})).await, 403, 20);
-    assert_error(&user.delete(&format!("/api/user/{bob}")).await, 403, 20);
+    user.post_err("/api/user?sendActivationMail=false",
+        json!({"email": "new@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&acme)}), 403, 20).await;
+    user.delete_err(&format!("/api/user/{bob}"), 403, 20).await;
 }
 
 #[tokio::test]
@@ -91,23 +78,16 @@ async fn activation_links_are_single_use_and_replaced_when_asked_again() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
     let c = admin.create_customer("Acme").await;
-    let (status, user) = admin
-        .post("/api/user?sendActivationMail=false", json!({"email": "u@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&c)}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{user}");
+    let user = admin.post_ok("/api/user?sendActivationMail=false", json!({"email": "u@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&c)})).await;
     let id = user["id"]["id"].as_str().unwrap();
     // Not activated: cannot log in yet.
-    let refused = server
-        .anonymous()
-        .post(
-            "/api/auth/login",
-            json!({"username": "u@acme.io", "password": PASSWORD}),
-        )
-        .await;
+    let refused = server.try_login("u@acme.io", PASSWORD).await;
     assert_error(&refused, 401, 10);
     assert_eq!(refused.1["message"], "User account is not active");
 
-    let (_, first) = admin.get(&format!("/api/user/{id}/activationLink")).await;
+    let first = admin
+        .get_ok(&format!("/api/user/{id}/activationLink"))
+        .await;
     let first = first.as_str().unwrap().to_owned();
     assert!(
         first.starts_with(&format!(
@@ -116,8 +96,8 @@ async fn activation_links_are_single_use_and_replaced_when_asked_again() {
         )),
         "{first}"
     );
-    let (_, info) = admin
-        .get(&format!("/api/user/{id}/activationLinkInfo"))
+    let info = admin
+        .get_ok(&format!("/api/user/{id}/activationLinkInfo"))
         .await;
     assert!(
         info["ttlMs"].as_i64().is_some_and(|t| t > 23 * 3_600_000),
@@ -127,40 +107,22 @@ async fn activation_links_are_single_use_and_replaced_when_asked_again() {
     assert_ne!(first, second);
 
     let anon = server.anonymous();
-    let stale = anon
-        .post(
-            "/api/noauth/activate",
-            json!({"activateToken": activation_token(&first), "password": PASSWORD}),
-        )
-        .await;
+    let stale = server.activate(&activation_token(&first), PASSWORD).await;
     assert_error(&stale, 404, 32);
-    let weak = anon
-        .post(
-            "/api/noauth/activate",
-            json!({"activateToken": activation_token(&second), "password": "123"}),
-        )
-        .await;
+    let weak = server.activate(&activation_token(&second), "123").await;
     assert_error(&weak, 400, 31);
-    let (status, pair) = anon
-        .post(
+    let pair = anon
+        .post_ok(
             "/api/noauth/activate",
             json!({"activateToken": activation_token(&second), "password": PASSWORD}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{pair}");
     assert!(pair["token"].is_string() && pair["refreshToken"].is_string());
-    let again = anon
-        .post(
-            "/api/noauth/activate",
-            json!({"activateToken": activation_token(&second), "password": PASSWORD}),
-        )
-        .await;
+    let again = server.activate(&activation_token(&second), PASSWORD).await;
     assert_error(&again, 400, 31);
-    assert_error(
-        &admin.get(&format!("/api/user/{id}/activationLink")).await,
-        400,
-        31,
-    );
+    admin
+        .get_err(&format!("/api/user/{id}/activationLink"), 400, 31)
+        .await;
     server.login("u@acme.io", PASSWORD).await;
 }
 
@@ -169,11 +131,9 @@ async fn the_activation_link_opens_the_password_page() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
     let c = admin.create_customer("Acme").await;
-    let (_, user) = admin
-        .post("/api/user?sendActivationMail=false", json!({"email": "p@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&c)}))
-        .await;
-    let (_, link) = admin
-        .get(&format!(
+    let user = admin.post_ok("/api/user?sendActivationMail=false", json!({"email": "p@acme.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&c)})).await;
+    let link = admin
+        .get_ok(&format!(
             "/api/user/{}/activationLink",
             user["id"]["id"].as_str().unwrap()
         ))
@@ -220,8 +180,8 @@ async fn asking_to_mail_the_link_without_a_mail_server_creates_nothing() {
             .unwrap()
             .contains("Mail server is not configured")
     );
-    let (_, users) = admin
-        .get(&format!("/api/customer/{cid}/users?pageSize=10&page=0"))
+    let users = admin
+        .get_ok(&format!("/api/customer/{cid}/users?pageSize=10&page=0"))
         .await;
     assert_eq!(users["totalElements"], 0);
     // The address is still free.
@@ -244,14 +204,8 @@ async fn disabling_a_user_revokes_its_tokens_until_enabled_again() {
         )
         .await;
     assert_eq!(off.0, StatusCode::OK, "{}", off.1);
-    assert_error(&user.get("/api/auth/user").await, 401, 10);
-    let login = server
-        .anonymous()
-        .post(
-            "/api/auth/login",
-            json!({"username": "d@acme.io", "password": PASSWORD}),
-        )
-        .await;
+    user.get_err("/api/auth/user", 401, 10).await;
+    let login = server.try_login("d@acme.io", PASSWORD).await;
     assert_error(&login, 401, 10);
     assert_eq!(
         admin
@@ -281,8 +235,8 @@ async fn users_are_listed_per_customer_searched_and_deleted() {
         admin.create_active_user(&server, aid, email).await;
     }
     let only_b = admin.create_active_user(&server, bid, "bea@b.io").await;
-    let (_, page) = admin
-        .get(&format!(
+    let page = admin
+        .get_ok(&format!(
             "/api/customer/{aid}/users?pageSize=2&page=0&sortProperty=email"
         ))
         .await;
@@ -297,17 +251,17 @@ async fn users_are_listed_per_customer_searched_and_deleted() {
         (page["totalElements"].as_u64(), page["hasNext"].as_bool()),
         (Some(3), Some(true))
     );
-    let (_, all) = admin
-        .get("/api/users?pageSize=50&page=0&textSearch=B.IO")
+    let all = admin
+        .get_ok("/api/users?pageSize=50&page=0&textSearch=B.IO")
         .await;
     assert_eq!(all["totalElements"], 1);
     assert_eq!(
         admin.delete(&format!("/api/user/{only_b}")).await.0,
         StatusCode::OK
     );
-    assert_error(&admin.get(&format!("/api/user/{only_b}")).await, 404, 32);
-    let (_, b_users) = admin
-        .get(&format!("/api/customer/{bid}/users?pageSize=10&page=0"))
+    admin.get_err(&format!("/api/user/{only_b}"), 404, 32).await;
+    let b_users = admin
+        .get_ok(&format!("/api/customer/{bid}/users?pageSize=10&page=0"))
         .await;
     assert_eq!(b_users["totalElements"], 0);
 }
@@ -316,7 +270,7 @@ async fn users_are_listed_per_customer_searched_and_deleted() {
 async fn the_last_tenant_administrator_cannot_be_deleted() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    let (_, me) = admin.get("/api/auth/user").await;
+    let me = admin.get_ok("/api/auth/user").await;
     let my_id = me["id"]["id"].as_str().unwrap();
     let refused = admin.delete(&format!("/api/user/{my_id}")).await;
     assert_error(&refused, 400, 31);
@@ -324,13 +278,12 @@ async fn the_last_tenant_administrator_cannot_be_deleted() {
         refused.1["message"],
         "At least one tenant administrator must remain!"
     );
-    let (status, second) = admin
-        .post(
+    let second = admin
+        .post_ok(
             "/api/user?sendActivationMail=false",
             json!({"email": "second@tenant-one.io", "authority": "TENANT_ADMIN"}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{second}");
     assert_eq!(second["tenantId"], me["tenantId"]);
     assert_eq!(
         admin
@@ -351,4 +304,27 @@ async fn the_last_tenant_administrator_cannot_be_deleted() {
             .0,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn nobody_creates_a_system_administrator() {
+    let server = TestServer::start().await;
+    let sys = server.sysadmin().await;
+    let admin = server.tenant_admin().await;
+    for client in [&sys, &admin] {
+        let result = client
+            .post(
+                "/api/user?sendActivationMail=false",
+                json!({"email": "root2@test.io", "authority": "SYS_ADMIN"}),
+            )
+            .await;
+        assert_error(&result, 403, 20);
+    }
+    // Nothing was created: the address is still free for a tenant administrator.
+    let me = admin.get_ok("/api/auth/user").await;
+    sys.post_ok(
+        "/api/user?sendActivationMail=false",
+        json!({"email": "root2@test.io", "authority": "TENANT_ADMIN", "tenantId": me["tenantId"]}),
+    )
+    .await;
 }

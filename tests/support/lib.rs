@@ -104,19 +104,68 @@ impl TestServer {
         }
     }
 
+    /// A client sending `token`, whatever it is (forged tokens included).
+    pub fn with_token(&self, token: &str) -> Client {
+        Client {
+            token: Some(token.to_owned()),
+            ..self.anonymous()
+        }
+    }
+
+    /// Asks to log in: the status and the body (the token pair, or the error).
+    pub async fn try_login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.anonymous()
+            .post(
+                "/api/auth/login",
+                json!({"username": email, "password": password}),
+            )
+            .await
+    }
+
     /// Logs in and returns a client carrying the token; panics if refused.
     pub async fn login(&self, email: &str, password: &str) -> Client {
-        let mut client = self.anonymous();
-        let (status, body) = client
-            .call(
-                Method::POST,
-                "/api/auth/login",
-                Some(json!({"username": email, "password": password})),
+        let (status, body) = self.try_login(email, password).await;
+        assert_eq!(status, StatusCode::OK, "login of {email} failed: {body}");
+        self.with_token(body["token"].as_str().expect("token"))
+    }
+
+    /// Sets the first password with an activation token: the status and
+    /// the body (the token pair, or the error).
+    pub async fn activate(&self, token: &str, password: &str) -> (StatusCode, Value) {
+        self.anonymous()
+            .post(
+                "/api/noauth/activate",
+                json!({"activateToken": token, "password": password}),
+            )
+            .await
+    }
+
+    /// Creates a tenant (as the system administrator `sys`) with an
+    /// administrator, activated with [`PASSWORD`] and logged in.
+    pub async fn new_tenant(&self, sys: &Client, title: &str, admin_email: &str) -> NewTenant {
+        let tenant = sys.post_ok("/api/tenant", json!({"title": title})).await;
+        let admin = sys
+            .post_ok(
+                "/api/user?sendActivationMail=false",
+                json!({
+                    "email": admin_email,
+                    "authority": "TENANT_ADMIN",
+                    "tenantId": {"entityType": "TENANT", "id": id(&tenant)},
+                }),
             )
             .await;
-        assert_eq!(status, StatusCode::OK, "login of {email} failed: {body}");
-        client.token = Some(body["token"].as_str().expect("token").to_owned());
-        client
+        let link = sys
+            .get_ok(&format!("/api/user/{}/activationLink", id(&admin)))
+            .await;
+        let token = activation_token(link.as_str().expect("link text"));
+        let (status, body) = self.activate(&token, PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "activating {admin_email}: {body}");
+        let client = self.login(admin_email, PASSWORD).await;
+        NewTenant {
+            tenant,
+            admin,
+            client,
+        }
     }
 
     pub async fn tenant_admin(&self) -> Client {
@@ -153,6 +202,15 @@ impl Drop for TestServer {
     }
 }
 
+/// What [`TestServer::new_tenant`] made.
+pub struct NewTenant {
+    pub tenant: Value,
+    /// The administrator's user record.
+    pub admin: Value,
+    /// Logged in as the administrator.
+    pub client: Client,
+}
+
 /// An HTTP client that sends `X-Authorization: Bearer <token>` when it has one.
 #[derive(Clone)]
 pub struct Client {
@@ -162,8 +220,6 @@ pub struct Client {
 }
 
 impl Client {
-    /// Sends a request and returns the status and the body as JSON (or as a
-    /// JSON string when the body is not JSON, or null when empty).
     /// A request to `path` carrying the client's token, if it has one.
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         let req = self.http.request(method, format!("{}{}", self.base, path));
@@ -200,11 +256,69 @@ impl Client {
         self.call(Method::DELETE, path, None).await
     }
 
+    /// Sends a request that must succeed (200) and returns the body.
+    async fn call_ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let (status, body) = self.call(method.clone(), path, body).await;
+        assert_eq!(status, StatusCode::OK, "{method} {path}: {body}");
+        body
+    }
+
+    pub async fn get_ok(&self, path: &str) -> Value {
+        self.call_ok(Method::GET, path, None).await
+    }
+
+    pub async fn post_ok(&self, path: &str, body: Value) -> Value {
+        self.call_ok(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn delete_ok(&self, path: &str) -> Value {
+        self.call_ok(Method::DELETE, path, None).await
+    }
+
+    /// Sends a request that must fail with ThingsBoard's error JSON of this
+    /// status and code (see [`assert_error`]) and returns the body.
+    async fn call_err(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        status: u16,
+        code: u64,
+    ) -> Value {
+        let result = self.call(method, path, body).await;
+        assert_error(&result, status, code);
+        result.1
+    }
+
+    pub async fn get_err(&self, path: &str, status: u16, code: u64) -> Value {
+        self.call_err(Method::GET, path, None, status, code).await
+    }
+
+    pub async fn post_err(&self, path: &str, body: Value, status: u16, code: u64) -> Value {
+        self.call_err(Method::POST, path, Some(body), status, code)
+            .await
+    }
+
+    pub async fn delete_err(&self, path: &str, status: u16, code: u64) -> Value {
+        self.call_err(Method::DELETE, path, None, status, code)
+            .await
+    }
+
+    /// Creates a device with this access token (a gateway if `gateway`)
+    /// and returns its id; panics if refused.
+    pub async fn create_device(&self, name: &str, token: &str, gateway: bool) -> String {
+        let device = self
+            .post_ok(
+                &format!("/api/device?accessToken={token}"),
+                json!({"name": name, "additionalInfo": {"gateway": gateway}}),
+            )
+            .await;
+        id(&device)
+    }
+
     /// Creates a customer and returns it; panics if refused.
     pub async fn create_customer(&self, title: &str) -> Value {
-        let (status, body) = self.post("/api/customer", json!({"title": title})).await;
-        assert_eq!(status, StatusCode::OK, "creating {title}: {body}");
-        body
+        self.post_ok("/api/customer", json!({"title": title})).await
     }
 
     /// Creates a customer user without mail, activates it with [`PASSWORD`],
@@ -215,27 +329,27 @@ impl Client {
         customer_id: &str,
         email: &str,
     ) -> String {
-        let (status, user) = self
-            .post(
+        let user = self
+            .post_ok(
                 "/api/user?sendActivationMail=false",
                 json!({"email": email, "authority": "CUSTOMER_USER", "customerId": {"entityType": "CUSTOMER", "id": customer_id}}),
             )
             .await;
-        assert_eq!(status, StatusCode::OK, "creating {email}: {user}");
-        let id = user["id"]["id"].as_str().expect("user id").to_owned();
-        let (status, link) = self.get(&format!("/api/user/{id}/activationLink")).await;
-        assert_eq!(status, StatusCode::OK, "{link}");
+        let id = id(&user);
+        let link = self.get_ok(&format!("/api/user/{id}/activationLink")).await;
         let token = activation_token(link.as_str().expect("link text"));
-        let (status, body) = server
-            .anonymous()
-            .post(
-                "/api/noauth/activate",
-                json!({"activateToken": token, "password": PASSWORD}),
-            )
-            .await;
+        let (status, body) = server.activate(&token, PASSWORD).await;
         assert_eq!(status, StatusCode::OK, "activating {email}: {body}");
         id
     }
+}
+
+/// The `id.id` of an entity in ThingsBoard's shape.
+pub fn id(entity: &Value) -> String {
+    entity["id"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {entity}"))
+        .to_owned()
 }
 
 /// The token at the end of an activation link.

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{delete, get, post};
 
 use crate::domain::asset::{Asset, AssetInput};
@@ -12,7 +12,7 @@ use crate::service::App;
 
 use super::assignable;
 use super::error::ApiResult;
-use super::extract::{Auth, Body, parse_uuid};
+use super::extract::{Auth, Body, PathId};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -47,8 +47,8 @@ async fn save(
 async fn remove(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<AssetId>,
 ) -> ApiResult<()> {
-    app.delete_asset(&caller, AssetId(parse_uuid(&id)?)).await?;
+    app.delete_asset(&caller, id).await?;
     Ok(())
 }

@@ -2,8 +2,10 @@
 //! customer's, assign and unassign. Each type wires them to its own paths.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+
+use uuid::Uuid;
 
 use crate::domain::assignable::Assignable;
 use crate::domain::ids::CustomerId;
@@ -11,14 +13,14 @@ use crate::domain::page::PageData;
 use crate::service::App;
 
 use super::error::ApiResult;
-use super::extract::{Auth, Params, parse_uuid};
+use super::extract::{Auth, Params, PathId};
 
 pub async fn one<T: Assignable>(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> ApiResult<Json<T>> {
-    Ok(Json(app.assignable::<T>(&caller, parse_uuid(&id)?).await?))
+    Ok(Json(app.assignable::<T>(&caller, id).await?))
 }
 
 /// A page of the tenant's (`type` filters), or with `deviceName` /
@@ -32,10 +34,7 @@ pub async fn tenant_list<T: Assignable>(
     if let Some(name) = params.get(&name_param) {
         return Ok(Json(app.assignable_by_name::<T>(&caller, name).await?).into_response());
     }
-    let kind = params
-        .get("type")
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned);
+    let kind = params.non_empty("type").map(str::to_owned);
     let page: PageData<T> = app
         .tenant_assignables(&caller, params.page_link()?, kind)
         .await?;
@@ -45,14 +44,10 @@ pub async fn tenant_list<T: Assignable>(
 pub async fn customer_list<T: Assignable>(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(customer): PathId<CustomerId>,
     params: Params,
 ) -> ApiResult<Json<PageData<T>>> {
-    let kind = params
-        .get("type")
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned);
-    let customer = CustomerId(parse_uuid(&id)?);
+    let kind = params.non_empty("type").map(str::to_owned);
     Ok(Json(
         app.customer_assignables(&caller, customer, params.page_link()?, kind)
             .await?,
@@ -63,23 +58,16 @@ pub async fn customer_list<T: Assignable>(
 pub async fn assign<T: Assignable>(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path((id, entity_id)): Path<(String, String)>,
+    PathId((customer, id)): PathId<(CustomerId, Uuid)>,
 ) -> ApiResult<Json<T>> {
-    let customer = CustomerId(parse_uuid(&id)?);
-    Ok(Json(
-        app.assign::<T>(&caller, parse_uuid(&entity_id)?, customer)
-            .await?,
-    ))
+    Ok(Json(app.assign::<T>(&caller, id, customer).await?))
 }
 
 /// `DELETE /api/customer/<type>/{entity_id}`
 pub async fn unassign<T: Assignable>(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(entity_id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> ApiResult<Json<T>> {
-    Ok(Json(
-        app.assign::<T>(&caller, parse_uuid(&entity_id)?, CustomerId::NULL)
-            .await?,
-    ))
+    Ok(Json(app.assign::<T>(&caller, id, CustomerId::NULL).await?))
 }

@@ -6,13 +6,13 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 
 use crate::domain::audit::{ActionType, AuditLog};
-use crate::domain::ids::{CustomerId, EntityId, EntityType, UserId};
+use crate::domain::ids::{CustomerId, UserId};
 use crate::domain::page::PageData;
 use crate::service::App;
 use crate::service::audit::AuditScope;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{Auth, Params, parse_uuid};
+use super::extract::{Auth, Params, PathId, parse_entity};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -68,20 +68,20 @@ async fn tenant_logs(
 async fn customer_logs(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<CustomerId>,
     params: Params,
 ) -> ApiResult<Json<PageData<AuditLog>>> {
-    let scope = AuditScope::Customer(CustomerId(parse_uuid(&id)?));
+    let scope = AuditScope::Customer(id);
     query(&app, &caller, scope, &params).await
 }
 
 async fn user_logs(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<UserId>,
     params: Params,
 ) -> ApiResult<Json<PageData<AuditLog>>> {
-    let scope = AuditScope::User(UserId(parse_uuid(&id)?));
+    let scope = AuditScope::User(id);
     query(&app, &caller, scope, &params).await
 }
 
@@ -91,12 +91,6 @@ async fn entity_logs(
     Path((entity_type, id)): Path<(String, String)>,
     params: Params,
 ) -> ApiResult<Json<PageData<AuditLog>>> {
-    let entity_type: EntityType = entity_type
-        .parse()
-        .map_err(|()| ApiError::bad_request(format!("Invalid entity type: '{entity_type}'")))?;
-    let scope = AuditScope::Entity(EntityId {
-        entity_type,
-        id: parse_uuid(&id)?,
-    });
+    let scope = AuditScope::Entity(parse_entity(&entity_type, &id)?);
     query(&app, &caller, scope, &params).await
 }

@@ -1,8 +1,11 @@
 //! `/api/auth/*` and `/api/noauth/*`: login, tokens, activation, reset.
 
+use std::net::SocketAddr;
+
+use axum::Extension;
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -37,6 +40,7 @@ struct LoginRequest {
 
 async fn login(
     State(app): State<App>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Body(req): Body<LoginRequest>,
 ) -> ApiResult<Json<JwtPair>> {
@@ -46,9 +50,12 @@ async fn login(
             .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
             .map(str::to_owned)
     };
+    // A proxy's forwarding header names the client behind it; without one
+    // the address is the connection's own, which the client cannot forge.
     let client = ClientInfo {
         address: header(header::FORWARDED)
-            .or_else(|| header(header::HeaderName::from_static("x-forwarded-for"))),
+            .or_else(|| header(header::HeaderName::from_static("x-forwarded-for")))
+            .or_else(|| peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string())),
         browser: header(header::USER_AGENT),
     };
     Ok(Json(app.login(&req.username, &req.password, client).await?))

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 
 use crate::domain::customer::{Customer, CustomerInput};
@@ -11,7 +11,7 @@ use crate::domain::page::PageData;
 use crate::service::{App, NameConflict, UniquifyStrategy};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{Auth, Body, Params, parse_uuid, parse_uuid_list};
+use super::extract::{Auth, Body, Params, PathId, parse_uuid_list};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -75,18 +75,17 @@ async fn save(
 async fn one(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<CustomerId>,
 ) -> ApiResult<Json<Customer>> {
-    let id = CustomerId(parse_uuid(&id)?);
     Ok(Json(app.customer(&caller, id).await?))
 }
 
 async fn short_info(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<CustomerId>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let c = app.customer(&caller, CustomerId(parse_uuid(&id)?)).await?;
+    let c = app.customer(&caller, id).await?;
     Ok(Json(
         serde_json::json!({ "title": c.title, "isPublic": c.is_public() }),
     ))
@@ -95,21 +94,17 @@ async fn short_info(
 async fn title(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<CustomerId>,
 ) -> ApiResult<String> {
-    Ok(app
-        .customer(&caller, CustomerId(parse_uuid(&id)?))
-        .await?
-        .title)
+    Ok(app.customer(&caller, id).await?.title)
 }
 
 async fn remove(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<CustomerId>,
 ) -> ApiResult<()> {
-    app.delete_customer(&caller, CustomerId(parse_uuid(&id)?))
-        .await?;
+    app.delete_customer(&caller, id).await?;
     Ok(())
 }
 

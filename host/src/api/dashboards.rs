@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 
 use crate::domain::dashboard::{Dashboard, DashboardInput};
@@ -12,7 +12,7 @@ use crate::domain::page::PageData;
 use crate::service::App;
 
 use super::error::ApiResult;
-use super::extract::{Auth, Body, Params, parse_uuid};
+use super::extract::{Auth, Body, Params, PathId};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -37,21 +37,17 @@ async fn save(
 async fn one(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<DashboardId>,
 ) -> ApiResult<Json<Dashboard>> {
-    Ok(Json(
-        app.dashboard(&caller, DashboardId(parse_uuid(&id)?))
-            .await?,
-    ))
+    Ok(Json(app.dashboard(&caller, id).await?))
 }
 
 async fn remove(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<DashboardId>,
 ) -> ApiResult<()> {
-    app.delete_dashboard(&caller, DashboardId(parse_uuid(&id)?))
-        .await?;
+    app.delete_dashboard(&caller, id).await?;
     Ok(())
 }
 
@@ -68,10 +64,9 @@ async fn tenant_dashboards(
 async fn customer_dashboards(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(customer): PathId<CustomerId>,
     params: Params,
 ) -> ApiResult<Json<PageData<Dashboard>>> {
-    let customer = CustomerId(parse_uuid(&id)?);
     Ok(Json(
         app.customer_dashboards(&caller, customer, params.page_link()?)
             .await?,
@@ -83,12 +78,8 @@ async fn assign(
     State(app): State<App>,
     Auth(caller): Auth,
     method: axum::http::Method,
-    Path((id, dashboard_id)): Path<(String, String)>,
+    PathId((customer, dashboard)): PathId<(CustomerId, DashboardId)>,
 ) -> ApiResult<Json<Dashboard>> {
-    let (customer, dashboard) = (
-        CustomerId(parse_uuid(&id)?),
-        DashboardId(parse_uuid(&dashboard_id)?),
-    );
     let add = method == axum::http::Method::POST;
     Ok(Json(
         app.assign_dashboard(&caller, dashboard, customer, add)

@@ -5,7 +5,6 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::routing::post;
 use serde_json::Value;
 
@@ -14,9 +13,9 @@ use crate::domain::ids::now_ms;
 use crate::domain::telemetry::{
     device_attributes_json, parse_attributes_bytes, parse_telemetry_bytes,
 };
-use crate::service::App;
+use crate::service::{App, ServiceError};
 
-use super::error::{ApiError, ApiResult, code};
+use super::error::ApiResult;
 use super::extract::Params;
 
 pub fn routes() -> Router<App> {
@@ -29,13 +28,8 @@ pub fn routes() -> Router<App> {
 }
 
 fn device(app: &App, token: &str) -> ApiResult<Device> {
-    app.device_by_token(token)?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            code::AUTHENTICATION,
-            "Invalid device access token",
-        )
-    })
+    let device = app.device_by_token(token)?;
+    Ok(device.ok_or_else(|| ServiceError::unauthorized("Invalid device access token"))?)
 }
 
 async fn telemetry(
@@ -44,8 +38,7 @@ async fn telemetry(
     body: Bytes,
 ) -> ApiResult<()> {
     let device = device(&app, &token)?;
-    let entries =
-        parse_telemetry_bytes(&body, now_ms()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let entries = parse_telemetry_bytes(&body, now_ms())?;
     app.ingest_telemetry(&device, entries).await?;
     Ok(())
 }
@@ -56,20 +49,9 @@ async fn attributes(
     body: Bytes,
 ) -> ApiResult<()> {
     let device = device(&app, &token)?;
-    let entries =
-        parse_attributes_bytes(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let entries = parse_attributes_bytes(&body)?;
     app.ingest_client_attributes(&device, entries).await?;
     Ok(())
-}
-
-fn comma_list(params: &Params, name: &str) -> Option<Vec<String>> {
-    params.get(name).map(|v| {
-        v.split(',')
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(str::to_owned)
-            .collect()
-    })
 }
 
 /// `{"client":{..},"shared":{..}}` for `clientKeys` / `sharedKeys` (all when absent).
@@ -79,8 +61,8 @@ async fn get_attributes(
     params: Params,
 ) -> ApiResult<Json<Value>> {
     let device = device(&app, &token)?;
-    let client_keys = comma_list(&params, "clientKeys");
-    let shared_keys = comma_list(&params, "sharedKeys");
+    let client_keys = params.list("clientKeys");
+    let shared_keys = params.list("sharedKeys");
     let (client, shared) =
         app.device_attributes(&device, client_keys.as_deref(), shared_keys.as_deref())?;
     Ok(Json(device_attributes_json(client, shared)))

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{delete, get, post};
 
 use crate::domain::device::{Device, DeviceCredentials, DeviceInput};
@@ -12,7 +12,7 @@ use crate::service::App;
 
 use super::assignable;
 use super::error::ApiResult;
-use super::extract::{Auth, Body, Params, parse_uuid};
+use super::extract::{Auth, Body, Params, PathId};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -47,32 +47,25 @@ async fn save(
     params: Params,
     Body(input): Body<DeviceInput>,
 ) -> ApiResult<Json<Device>> {
-    let token = params
-        .get("accessToken")
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned);
+    let token = params.non_empty("accessToken").map(str::to_owned);
     Ok(Json(app.save_device(&caller, input, token).await?))
 }
 
 async fn remove(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<DeviceId>,
 ) -> ApiResult<()> {
-    app.delete_device(&caller, DeviceId(parse_uuid(&id)?))
-        .await?;
+    app.delete_device(&caller, id).await?;
     Ok(())
 }
 
 async fn credentials(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<DeviceId>,
 ) -> ApiResult<Json<DeviceCredentials>> {
-    Ok(Json(
-        app.device_credentials(&caller, DeviceId(parse_uuid(&id)?))
-            .await?,
-    ))
+    Ok(Json(app.device_credentials(&caller, id).await?))
 }
 
 async fn update_credentials(

@@ -17,7 +17,6 @@ pub mod code {
     pub const PERMISSION_DENIED: u16 = 20;
     pub const BAD_REQUEST_PARAMS: u16 = 31;
     pub const ITEM_NOT_FOUND: u16 = 32;
-    pub const TOO_MANY_REQUESTS: u16 = 33;
     pub const VERSION_CONFLICT: u16 = 35;
     pub const DATABASE: u16 = 46;
 }
@@ -58,7 +57,6 @@ impl From<ServiceError> for ApiError {
                 (StatusCode::UNAUTHORIZED, code::JWT_TOKEN_EXPIRED)
             }
             E::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, code::AUTHENTICATION),
-            E::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, code::TOO_MANY_REQUESTS),
             E::Mail(_) => (StatusCode::INTERNAL_SERVER_ERROR, code::GENERAL),
             E::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, code::DATABASE),
             E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, code::GENERAL),
@@ -80,6 +78,13 @@ impl From<ServiceError> for ApiError {
             other => other.to_string(),
         };
         ApiError::new(status, code, message)
+    }
+}
+
+/// A device's or caller's data that does not parse: bad input, 400.
+impl From<crate::domain::telemetry::PayloadError> for ApiError {
+    fn from(e: crate::domain::telemetry::PayloadError) -> Self {
+        ApiError::bad_request(e.to_string())
     }
 }
 

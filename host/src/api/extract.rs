@@ -4,15 +4,18 @@
 use std::collections::HashMap;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::auth::Caller;
+use crate::domain::ids::{
+    AssetId, CustomerId, DashboardId, DeviceId, EntityId, EntityType, TenantId, UserId,
+};
 use crate::domain::page::PageLink;
-use crate::service::App;
+use crate::service::{App, ServiceError};
 
 use super::error::{ApiError, code};
 
@@ -44,13 +47,9 @@ impl FromRequestParts<App> for Auth {
                 .ok()
                 .and_then(|q| q.0.get("token").cloned()),
         };
-        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                code::AUTHENTICATION,
-                "Authentication failed",
-            )
-        })?;
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(ServiceError::authentication_failed)?;
         Ok(Auth(app.authenticate(&token)?))
     }
 }
@@ -107,6 +106,25 @@ impl Params {
         self.0.get(name).map(String::as_str)
     }
 
+    /// The value when present and not empty (an empty filter filters nothing).
+    pub fn non_empty(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.is_empty())
+    }
+
+    /// A comma-separated list (`keys=a,b`), when present; ThingsBoard also
+    /// accepts the parameter repeated, but the map keeps one value per name.
+    pub fn list(&self, name: &str) -> Option<Vec<String>> {
+        self.get(name)
+            .map(|v| comma_items(v).map(str::to_owned).collect())
+    }
+
+    /// A comma-separated list that must name at least one item.
+    pub fn required_list(&self, name: &str) -> Result<Vec<String>, ApiError> {
+        self.list(name)
+            .filter(|items| !items.is_empty())
+            .ok_or_else(|| ApiError::bad_request(format!("Parameter '{name}' can't be empty!")))
+    }
+
     pub fn required(&self, name: &str) -> Result<&str, ApiError> {
         self.get(name)
             .filter(|v| !v.trim().is_empty())
@@ -146,6 +164,11 @@ impl Params {
     }
 }
 
+/// The items of a comma-separated value, trimmed, empty ones left out.
+pub fn comma_items(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// Parses an id from the path or a list, with ThingsBoard's message.
 pub fn parse_uuid(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw.trim())
@@ -154,11 +177,72 @@ pub fn parse_uuid(raw: &str) -> Result<Uuid, ApiError> {
 
 /// Comma-separated ids (`customerIds=a,b`).
 pub fn parse_uuid_list(raw: &str) -> Result<Vec<Uuid>, ApiError> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(parse_uuid)
-        .collect()
+    comma_items(raw).map(parse_uuid).collect()
+}
+
+/// An entity named by type and id, as in `/{entityType}/{entityId}`.
+pub fn parse_entity(entity_type: &str, id: &str) -> Result<EntityId, ApiError> {
+    let entity_type: EntityType = entity_type
+        .parse()
+        .map_err(|()| ApiError::bad_request(format!("Invalid entity type: '{entity_type}'")))?;
+    Ok(EntityId {
+        entity_type,
+        id: parse_uuid(id)?,
+    })
+}
+
+/// Ids from the path: `PathId<CustomerId>` for `/{id}`, or
+/// `PathId<(CustomerId, Uuid)>` for `/{id}/.../{entity_id}`; a malformed
+/// one is a 400 with ThingsBoard's message.
+#[derive(Debug)]
+pub struct PathId<T>(pub T);
+
+/// What [`PathId`] can hold: an id type, or a pair of them.
+pub trait FromPath: Sized {
+    type Raw: DeserializeOwned + Send;
+    fn from_path(raw: Self::Raw) -> Result<Self, ApiError>;
+}
+
+macro_rules! id_from_path {
+    ($($t:ty),*) => {$(
+        impl FromPath for $t {
+            type Raw = String;
+            fn from_path(raw: String) -> Result<Self, ApiError> {
+                parse_uuid(&raw).map(Self::from)
+            }
+        }
+    )*};
+}
+id_from_path!(
+    Uuid,
+    TenantId,
+    CustomerId,
+    UserId,
+    DeviceId,
+    AssetId,
+    DashboardId
+);
+
+impl<A, B> FromPath for (A, B)
+where
+    A: FromPath<Raw = String>,
+    B: FromPath<Raw = String>,
+{
+    type Raw = (String, String);
+    fn from_path((a, b): (String, String)) -> Result<Self, ApiError> {
+        Ok((A::from_path(a)?, B::from_path(b)?))
+    }
+}
+
+impl<T: FromPath, S: Send + Sync> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<T::Raw>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        T::from_path(raw).map(PathId)
+    }
 }
 
 /// The base URL for links in mails and activation links: the configured

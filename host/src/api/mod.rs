@@ -18,13 +18,12 @@ mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::service::App;
+use crate::service::{App, ServiceError};
 
-use error::{ApiError, code};
+use error::ApiError;
 
 /// Every route, with the body size cap and the concurrency limit.
 pub fn router(app: App) -> Router {
@@ -42,13 +41,7 @@ pub fn router(app: App) -> Router {
         .merge(ws::routes())
         .merge(audit::routes())
         .merge(pages::routes())
-        .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                code::ITEM_NOT_FOUND,
-                "Requested item wasn't found!",
-            )
-        })
+        .fallback(|| async { ApiError::from(ServiceError::not_found()) })
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(ConcurrencyLimitLayer::new(
             settings.max_concurrent_requests.max(1),

@@ -9,12 +9,12 @@ use axum::extract::{Path, State};
 use axum::routing::{delete, get, post};
 use serde_json::{Map, Value, json};
 
-use crate::domain::ids::{EntityId, EntityType, now_ms};
+use crate::domain::ids::now_ms;
 use crate::domain::telemetry::{DataValue, parse_kv_object, parse_telemetry};
 use crate::service::{Aggregation, App, DeleteQuery, HistoryQuery, Scope};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{Auth, Body, Params, parse_uuid};
+use super::extract::{Auth, Body, Params, parse_entity};
 
 const BASE: &str = "/api/plugins/telemetry/{entity_type}/{entity_id}";
 
@@ -35,31 +35,9 @@ pub fn routes() -> Router<App> {
         .route(&at("/{scope}"), post(save_attrs).delete(delete_attrs))
 }
 
-fn entity(entity_type: &str, id: &str) -> ApiResult<EntityId> {
-    let entity_type: EntityType = entity_type
-        .parse()
-        .map_err(|()| ApiError::bad_request(format!("Invalid entity type: '{entity_type}'")))?;
-    Ok(EntityId {
-        entity_type,
-        id: parse_uuid(id)?,
-    })
-}
-
 fn scope(raw: &str) -> ApiResult<Scope> {
     Scope::parse(raw)
         .ok_or_else(|| ApiError::bad_request(format!("Invalid attribute scope: '{raw}'")))
-}
-
-/// `keys=a,b` (ThingsBoard also accepts the parameter repeated; one value
-/// per request is what axum's map keeps, so commas are the way here).
-fn keys(params: &Params) -> Option<Vec<String>> {
-    params.get("keys").map(|k| {
-        k.split(',')
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(str::to_owned)
-            .collect()
-    })
 }
 
 fn point(ts: i64, v: &DataValue, strict: bool) -> Value {
@@ -76,7 +54,9 @@ async fn ts_keys(
     Auth(caller): Auth,
     Path((t, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<String>>> {
-    Ok(Json(app.telemetry_keys(&caller, entity(&t, &id)?).await?))
+    Ok(Json(
+        app.telemetry_keys(&caller, parse_entity(&t, &id)?).await?,
+    ))
 }
 
 async fn attr_keys(
@@ -85,7 +65,7 @@ async fn attr_keys(
     Path((t, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<String>>> {
     let attrs = app
-        .attributes(&caller, entity(&t, &id)?, None, None)
+        .attributes(&caller, parse_entity(&t, &id)?, None, None)
         .await?;
     let mut names: Vec<String> = attrs.into_iter().map(|(_, k, _, _)| k).collect();
     names.sort();
@@ -99,7 +79,7 @@ async fn attr_keys_scoped(
     Path((t, id, s)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Vec<String>>> {
     let attrs = app
-        .attributes(&caller, entity(&t, &id)?, Some(scope(&s)?), None)
+        .attributes(&caller, parse_entity(&t, &id)?, Some(scope(&s)?), None)
         .await?;
     Ok(Json(attrs.into_iter().map(|(_, k, _, _)| k).collect()))
 }
@@ -120,7 +100,7 @@ async fn attr_values(
     params: Params,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(attr_json(
-        app.attributes(&caller, entity(&t, &id)?, None, keys(&params))
+        app.attributes(&caller, parse_entity(&t, &id)?, None, params.list("keys"))
             .await?,
     )))
 }
@@ -132,8 +112,13 @@ async fn attr_values_scoped(
     params: Params,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(attr_json(
-        app.attributes(&caller, entity(&t, &id)?, Some(scope(&s)?), keys(&params))
-            .await?,
+        app.attributes(
+            &caller,
+            parse_entity(&t, &id)?,
+            Some(scope(&s)?),
+            params.list("keys"),
+        )
+        .await?,
     )))
 }
 
@@ -144,13 +129,15 @@ async fn ts_values(
     Path((t, id)): Path<(String, String)>,
     params: Params,
 ) -> ApiResult<Json<Value>> {
-    let entity = entity(&t, &id)?;
+    let entity = parse_entity(&t, &id)?;
     let strict = params.flag("useStrictDataTypes", false)?;
     let start = params.time("startTs")?;
     let end = params.time("endTs")?;
     let mut out = Map::new();
     if start.is_none() && end.is_none() {
-        let latest = app.latest_telemetry(&caller, entity, keys(&params)).await?;
+        let latest = app
+            .latest_telemetry(&caller, entity, params.list("keys"))
+            .await?;
         for (k, (ts, v)) in latest {
             out.insert(k, Value::Array(vec![point(ts, &v, strict)]));
         }
@@ -164,9 +151,7 @@ async fn ts_values(
     if end < start {
         return Err(ApiError::bad_request("endTs must not be before startTs"));
     }
-    let keys = keys(&params)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| ApiError::bad_request("Parameter 'keys' can't be empty!"))?;
+    let keys = params.required_list("keys")?;
     let agg = match params.get("agg").map(str::trim).filter(|a| !a.is_empty()) {
         None => Aggregation::None,
         Some(a) => Aggregation::parse(a)
@@ -228,9 +213,8 @@ async fn save_ts(
     Path((t, id, _scope)): Path<(String, String, String)>,
     Body(body): Body<Value>,
 ) -> ApiResult<()> {
-    let entries =
-        parse_telemetry(&body, now_ms()).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    app.save_telemetry(&caller, entity(&t, &id)?, entries)
+    let entries = parse_telemetry(&body, now_ms())?;
+    app.save_telemetry(&caller, parse_entity(&t, &id)?, entries)
         .await?;
     Ok(())
 }
@@ -254,8 +238,8 @@ async fn save_attrs(
     let obj = body
         .as_object()
         .ok_or_else(|| ApiError::bad_request("Attributes must be a JSON object"))?;
-    let entries = parse_kv_object(obj).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    app.save_attributes(&caller, entity(&t, &id)?, scope(&s)?, entries)
+    let entries = parse_kv_object(obj)?;
+    app.save_attributes(&caller, parse_entity(&t, &id)?, scope(&s)?, entries)
         .await?;
     Ok(())
 }
@@ -266,13 +250,17 @@ async fn delete_attrs(
     Path((t, id, s)): Path<(String, String, String)>,
     params: Params,
 ) -> ApiResult<()> {
-    let keys = keys(&params)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| ApiError::bad_request("Parameter 'keys' can't be empty!"))?;
-    app.delete_attributes(&caller, entity(&t, &id)?, scope(&s)?, keys)
+    let keys = params.required_list("keys")?;
+    app.delete_attributes(&caller, parse_entity(&t, &id)?, scope(&s)?, keys)
         .await?;
     Ok(())
 }
+
+/// Where "all data" of a delete ends (exclusive): millions of years past any
+/// real timestamp, so that future-dated points go too (ThingsBoard stops at
+/// "now" and leaves them), while staying clear of `i64::MAX` for the
+/// store's arithmetic on window ends.
+const ALL_DATA_END: i64 = i64::MAX / 2;
 
 /// The UI's four modes: all data, all but latest, latest value, a time range.
 async fn delete_ts(
@@ -281,12 +269,10 @@ async fn delete_ts(
     Path((t, id)): Path<(String, String)>,
     params: Params,
 ) -> ApiResult<()> {
-    let keys = keys(&params)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| ApiError::bad_request("Parameter 'keys' can't be empty!"))?;
+    let keys = params.required_list("keys")?;
     let all = params.flag("deleteAllDataForKeys", false)?;
     let (start, end) = if all {
-        (i64::MIN, now_ms().saturating_add(1).max(i64::MAX / 2))
+        (i64::MIN, ALL_DATA_END)
     } else {
         match (params.time("startTs")?, params.time("endTs")?) {
             (Some(s), Some(e)) if e >= s => (s, e),
@@ -307,6 +293,7 @@ async fn delete_ts(
         delete_latest: params.flag("deleteLatest", true)?,
         rewrite_latest: params.flag("rewriteLatestIfDeleted", false)?,
     };
-    app.delete_telemetry(&caller, entity(&t, &id)?, q).await?;
+    app.delete_telemetry(&caller, parse_entity(&t, &id)?, q)
+        .await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 
 use crate::domain::ids::TenantId;
@@ -11,7 +11,7 @@ use crate::domain::tenant::{Tenant, TenantInput};
 use crate::service::App;
 
 use super::error::ApiResult;
-use super::extract::{Auth, Body, Params, parse_uuid};
+use super::extract::{Auth, Body, Params, PathId};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -31,18 +31,17 @@ async fn save(
 async fn one(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<TenantId>,
 ) -> ApiResult<Json<Tenant>> {
-    Ok(Json(app.tenant(&caller, TenantId(parse_uuid(&id)?)).await?))
+    Ok(Json(app.tenant(&caller, id).await?))
 }
 
 async fn remove(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<TenantId>,
 ) -> ApiResult<()> {
-    app.delete_tenant(&caller, TenantId(parse_uuid(&id)?))
-        .await?;
+    app.delete_tenant(&caller, id).await?;
     Ok(())
 }
 

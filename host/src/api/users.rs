@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -13,7 +13,7 @@ use crate::domain::user::{User, UserInput};
 use crate::service::{ActivationMail, App};
 
 use super::error::ApiResult;
-use super::extract::{Auth, Body, Params, base_url, parse_uuid};
+use super::extract::{Auth, Body, Params, PathId, base_url};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -50,17 +50,17 @@ async fn save(
 async fn one(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<UserId>,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(app.user(&caller, UserId(parse_uuid(&id)?)).await?))
+    Ok(Json(app.user(&caller, id).await?))
 }
 
 async fn remove(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<UserId>,
 ) -> ApiResult<()> {
-    app.delete_user(&caller, UserId(parse_uuid(&id)?)).await?;
+    app.delete_user(&caller, id).await?;
     Ok(())
 }
 
@@ -69,9 +69,8 @@ async fn activation_link(
     State(app): State<App>,
     Auth(caller): Auth,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId<UserId>,
 ) -> ApiResult<String> {
-    let id = UserId(parse_uuid(&id)?);
     let (link, _) = app
         .activation_link(&caller, id, &base_url(&app, &headers))
         .await?;
@@ -82,9 +81,8 @@ async fn activation_link_info(
     State(app): State<App>,
     Auth(caller): Auth,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId<UserId>,
 ) -> ApiResult<Json<Value>> {
-    let id = UserId(parse_uuid(&id)?);
     let (link, ttl) = app
         .activation_link(&caller, id, &base_url(&app, &headers))
         .await?;
@@ -94,12 +92,11 @@ async fn activation_link_info(
 async fn set_enabled(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<UserId>,
     params: Params,
 ) -> ApiResult<()> {
     let enabled = params.flag("userCredentialsEnabled", true)?;
-    app.set_user_enabled(&caller, UserId(parse_uuid(&id)?), enabled)
-        .await?;
+    app.set_user_enabled(&caller, id, enabled).await?;
     Ok(())
 }
 
@@ -114,10 +111,9 @@ async fn list(
 async fn customer_users(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(customer): PathId<CustomerId>,
     params: Params,
 ) -> ApiResult<Json<PageData<User>>> {
-    let customer = CustomerId(parse_uuid(&id)?);
     Ok(Json(
         app.customer_users(&caller, customer, params.page_link()?)
             .await?,
@@ -127,10 +123,9 @@ async fn customer_users(
 async fn tenant_admins(
     State(app): State<App>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathId(tenant): PathId<TenantId>,
     params: Params,
 ) -> ApiResult<Json<PageData<User>>> {
-    let tenant = TenantId(parse_uuid(&id)?);
     Ok(Json(
         app.tenant_admins(&caller, tenant, params.page_link()?)
             .await?,

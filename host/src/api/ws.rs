@@ -5,6 +5,8 @@
 //! subscription first gets the current values, then every change. The
 //! token is checked again every `http.ws_token_recheck_s` (30 s): a
 //! deleted or disabled user, or one whose password changed, is disconnected.
+//! Each subscription's right to read is checked again then, and at once
+//! when its entity changes customer: one no longer readable is ended.
 
 use std::collections::HashMap;
 
@@ -18,16 +20,19 @@ use serde_json::{Map, Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::Caller;
-use crate::domain::ids::{EntityId, EntityType};
+use crate::domain::ids::EntityId;
 use crate::domain::telemetry::DataValue;
-use crate::service::{App, DataChange, DataEvent, Scope};
+use crate::service::{App, DataChange, DataEvent, Scope, ServiceError};
 
-use super::extract::{Params, parse_uuid};
+use super::extract::{Params, comma_items, parse_entity};
 
 /// Subscriptions one socket may hold, so a client cannot grow server memory without end.
 const MAX_SUBSCRIPTIONS: usize = 256;
 /// Largest command message accepted.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// ThingsBoard's subscription error codes (`SubscriptionErrorCode`).
+const INTERNAL_ERROR: i64 = 1;
+const UNAUTHORIZED: i64 = 3;
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -116,36 +121,51 @@ async fn session(app: App, mut socket: WebSocket, mut token: Option<String>) {
         }
     }
     let mut events = app.subscribe_data_events();
+    let mut owners = app.subscribe_owner_changes();
     let mut subs: HashMap<i64, Subscription> = HashMap::new();
     // The token is checked again now and then, so that a user who is
-    // deleted, disabled or changes password stops receiving data.
+    // deleted, disabled or changes password stops receiving data; each
+    // subscription's right to read is checked again with it.
     let every = std::time::Duration::from_secs(app.settings().http.ws_token_recheck_s.max(1));
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
-        tokio::select! {
+        let replies = tokio::select! {
             _ = recheck.tick() => {
-                if let Some(t) = &token
-                    && let Err(e) = app.authenticate(t)
-                {
-                    let _ = socket.send(close_with(&e.to_string())).await;
-                    return;
+                if let Some(t) = &token {
+                    match app.authenticate(t) {
+                        Ok(c) => caller = Some(c),
+                        Err(e) => {
+                            let _ = socket.send(close_with(&e.to_string())).await;
+                            return;
+                        }
+                    }
+                }
+                match &caller {
+                    Some(c) => revoke_unreadable(&app, c, &mut subs, None),
+                    None => continue,
                 }
             }
+            // An entity changed customer: its subscribers are checked at
+            // once rather than at the next timer tick.
+            change = owners.recv() => match (change, &caller) {
+                (Ok(change), Some(c)) if change.tenant == c.tenant_id => {
+                    revoke_unreadable(&app, c, &mut subs, Some(change.entity))
+                }
+                (Ok(_), _) | (Err(RecvError::Lagged(_)), None) => continue,
+                // Some changes were missed: check every subscription.
+                (Err(RecvError::Lagged(_)), Some(c)) => revoke_unreadable(&app, c, &mut subs, None),
+                (Err(RecvError::Closed), _) => return,
+            },
             incoming = socket.recv() => {
                 let text = match incoming {
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                     Some(Ok(_)) => continue,
                 };
-                let replies = match handle(&app, &mut caller, &mut token, &mut subs, text.as_str()).await {
+                match handle(&app, &mut caller, &mut token, &mut subs, text.as_str()).await {
                     Ok(replies) => replies,
                     Err(reason) => {
                         let _ = socket.send(close_with(&reason)).await;
-                        return;
-                    }
-                };
-                for reply in replies {
-                    if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
                         return;
                     }
                 }
@@ -164,16 +184,51 @@ async fn session(app: App, mut socket: WebSocket, mut token: Option<String>) {
                 if event.tenant != caller.tenant_id {
                     continue;
                 }
-                for (id, sub) in &subs {
-                    if let Some(update) = update_for(*id, sub, &event)
-                        && socket.send(Message::Text(update.to_string().into())).await.is_err()
-                    {
-                        return;
-                    }
-                }
+                subs.iter()
+                    .filter_map(|(id, sub)| update_for(*id, sub, &event))
+                    .collect()
+            }
+        };
+        for reply in replies {
+            if socket
+                .send(Message::Text(reply.to_string().into()))
+                .await
+                .is_err()
+            {
+                return;
             }
         }
     }
+}
+
+/// Checks each subscription (only those of `entity`, when given) against
+/// what `caller` may read now, and ends those it may no longer read; each
+/// ended one gets an error update, as ThingsBoard ends a subscription.
+fn revoke_unreadable(
+    app: &App,
+    caller: &Caller,
+    subs: &mut HashMap<i64, Subscription>,
+    entity: Option<EntityId>,
+) -> Vec<Value> {
+    let mut ended = Vec::new();
+    subs.retain(|id, sub| {
+        if entity.is_some_and(|e| e != sub.entity) {
+            return true;
+        }
+        match app.check_data_read(caller, sub.entity) {
+            Ok(()) => true,
+            // A failing store says nothing about rights: the next check decides.
+            Err(e @ (ServiceError::Store(_) | ServiceError::Internal(_))) => {
+                tracing::warn!(error = %e, "live subscription check failed");
+                true
+            }
+            Err(e) => {
+                ended.push(error_reply(*id, UNAUTHORIZED, &e.to_string()));
+                false
+            }
+        }
+    });
+    ended
 }
 
 fn close_with(reason: &str) -> Message {
@@ -193,8 +248,13 @@ async fn handle(
     text: &str,
 ) -> Result<Vec<Value>, String> {
     let cmds: Commands = serde_json::from_str(text).map_err(|e| format!("invalid command: {e}"))?;
+    let mut replies = Vec::new();
     if let Some(auth) = cmds.auth_cmd {
-        *caller = Some(app.authenticate(&auth.token).map_err(|e| e.to_string())?);
+        let now = app.authenticate(&auth.token).map_err(|e| e.to_string())?;
+        // Another user's token: the subscriptions made so far are kept
+        // only where the new user may read them too.
+        replies.extend(revoke_unreadable(app, &now, subs, None));
+        *caller = Some(now);
         *token = Some(auth.token);
     }
     let Some(caller) = caller.as_ref() else {
@@ -211,40 +271,38 @@ async fn handle(
         .map(|c| (false, c))
         .chain(cmds.attr_sub_cmds.into_iter().map(|c| (true, c)))
         .chain(typed);
-    let mut replies = Vec::new();
     for (attributes, cmd) in all {
         if cmd.unsubscribe {
             subs.remove(&cmd.cmd_id);
             continue;
         }
+        // Checked before the current values are read: a refused one costs nothing.
+        if subs.len() >= MAX_SUBSCRIPTIONS && !subs.contains_key(&cmd.cmd_id) {
+            replies.push(error_reply(
+                cmd.cmd_id,
+                INTERNAL_ERROR,
+                "Too many subscriptions",
+            ));
+            continue;
+        }
         match subscribe(app, caller, attributes, &cmd).await {
             Ok((sub, initial)) => {
-                if subs.len() >= MAX_SUBSCRIPTIONS && !subs.contains_key(&cmd.cmd_id) {
-                    replies.push(error_reply(cmd.cmd_id, "Too many subscriptions"));
-                    continue;
-                }
                 subs.insert(cmd.cmd_id, sub);
                 replies.push(initial);
             }
-            Err(message) => replies.push(error_reply(cmd.cmd_id, &message)),
+            Err(message) => replies.push(error_reply(cmd.cmd_id, INTERNAL_ERROR, &message)),
         }
     }
     Ok(replies)
 }
 
-fn error_reply(cmd_id: i64, message: &str) -> Value {
-    json!({ "subscriptionId": cmd_id, "errorCode": 1, "errorMsg": message, "data": {} })
+fn error_reply(cmd_id: i64, code: i64, message: &str) -> Value {
+    json!({ "subscriptionId": cmd_id, "errorCode": code, "errorMsg": message, "data": {} })
 }
 
-fn keys_of(raw: &Option<String>) -> Option<Vec<String>> {
-    raw.as_deref()
-        .map(|k| {
-            k.split(',')
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
+/// The keys asked for; none (or only blanks) means every key.
+fn keys_of(raw: Option<&str>) -> Option<Vec<String>> {
+    raw.map(|k| comma_items(k).map(str::to_owned).collect::<Vec<_>>())
         .filter(|k| !k.is_empty())
 }
 
@@ -255,13 +313,8 @@ async fn subscribe(
     attributes: bool,
     cmd: &SubCmd,
 ) -> Result<(Subscription, Value), String> {
-    let entity_type: EntityType = cmd
-        .entity_type
-        .parse()
-        .map_err(|()| format!("Invalid entity type: '{}'", cmd.entity_type))?;
-    let id = parse_uuid(&cmd.entity_id).map_err(|e| e.message)?;
-    let entity = EntityId { entity_type, id };
-    let keys = keys_of(&cmd.keys);
+    let entity = parse_entity(&cmd.entity_type, &cmd.entity_id).map_err(|e| e.message)?;
+    let keys = keys_of(cmd.keys.as_deref());
     let mut data = Map::new();
     let kind = if attributes {
         let scope = match cmd.scope.as_deref().filter(|s| !s.is_empty()) {

@@ -58,11 +58,13 @@ pub struct JwtPair {
     pub refresh_token: String,
 }
 
-/// The signing key and token lifetimes.
+/// The signing key, the verification rules and token lifetimes.
 #[derive(Clone)]
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Built once: every authenticated request verifies a token.
+    validation: Validation,
     access_ttl_s: i64,
     refresh_ttl_s: i64,
 }
@@ -77,9 +79,15 @@ impl std::fmt::Debug for JwtKeys {
 
 impl JwtKeys {
     pub fn new(secret: &[u8], access_ttl_s: i64, refresh_ttl_s: i64) -> Self {
+        // HS512 only (`none` and other algorithms are refused), no leeway on expiry.
+        let mut validation = Validation::new(Algorithm::HS512);
+        validation.leeway = 0;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            validation,
             access_ttl_s,
             refresh_ttl_s,
         }
@@ -126,16 +134,11 @@ impl JwtKeys {
     /// Checks signature, algorithm (HS512 only: `none` and others are refused),
     /// expiry and the kind of token.
     pub fn verify(&self, token: &str, kind: TokenKind) -> Result<Claims, JwtError> {
-        let mut validation = Validation::new(Algorithm::HS512);
-        validation.leeway = 0;
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
-            |e| match e.kind() {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => JwtError::Expired,
                 _ => JwtError::Invalid,
-            },
-        )?;
+            })?;
         let is_refresh = data.claims.scopes.iter().any(|s| s == REFRESH_SCOPE);
         match (kind, is_refresh) {
             (TokenKind::Access, false) | (TokenKind::Refresh, true) => Ok(data.claims),

@@ -5,7 +5,7 @@
 //! everything inside its tenant; a customer user reads its own customer and
 //! that customer's users and changes only its own profile. A role model can
 //! extend [`allowed`] without touching the callers: they only say what they
-//! want to do to what.
+//! want to do to what, and [`require`] turns a refusal into an error.
 
 use crate::domain::ids::{CustomerId, TenantId, UserId};
 use crate::domain::user::Authority;
@@ -16,7 +16,11 @@ use super::Caller;
 pub enum Resource {
     Tenant,
     Customer,
+    /// A user's profile.
     User,
+    /// A user's login, managed by an administrator: enabling, disabling,
+    /// activation links. Not one's own: a user changes only its password.
+    UserCredentials,
     AuditLog,
     Device,
     Asset,
@@ -33,13 +37,21 @@ pub enum Operation {
     Delete,
 }
 
+/// The user a rule is about: its authority, and who it is. `id` is `None`
+/// for the users of a group as a whole: one about to be created, or a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserTarget {
+    pub authority: Authority,
+    pub id: Option<UserId>,
+}
+
 /// Where the thing acted on lives: its tenant, its customer (if any) and,
 /// for users, who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
     pub tenant: TenantId,
     pub customer: Option<CustomerId>,
-    pub user: Option<(UserId, Authority)>,
+    pub user: Option<UserTarget>,
 }
 
 impl Target {
@@ -59,6 +71,7 @@ impl Target {
         }
     }
 
+    /// One user (`customer` is the null customer for tenant administrators).
     pub fn user(
         tenant: TenantId,
         customer: CustomerId,
@@ -66,26 +79,68 @@ impl Target {
         authority: Authority,
     ) -> Self {
         Target {
+            user: Some(UserTarget {
+                authority,
+                id: Some(user),
+            }),
+            ..Self::users_of(tenant, customer, authority)
+        }
+    }
+
+    /// The users of `authority` in a tenant (with the null customer) or a
+    /// customer: to create one, or to list them.
+    pub fn users_of(tenant: TenantId, customer: CustomerId, authority: Authority) -> Self {
+        Target {
             tenant,
             customer: (!customer.is_null()).then_some(customer),
-            user: Some((user, authority)),
+            user: Some(UserTarget {
+                authority,
+                id: None,
+            }),
         }
+    }
+}
+
+/// A refused permission; the service answers it as "forbidden".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Denied;
+
+/// [`allowed`], as a result to propagate with `?`.
+pub fn require(
+    caller: &Caller,
+    resource: Resource,
+    op: Operation,
+    target: &Target,
+) -> Result<(), Denied> {
+    if allowed(caller, resource, op, target) {
+        Ok(())
+    } else {
+        Err(Denied)
     }
 }
 
 /// May `caller` do `op` on `resource` at `target`?
 pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Target) -> bool {
-    let is_self = target.user.is_some_and(|(id, _)| id == caller.user_id);
+    let is_self = target.user.is_some_and(|u| u.id == Some(caller.user_id));
+    // A list of users is an administrator's view of a group ("the users of
+    // customer X", "the administrators of tenant Y"), as in ThingsBoard,
+    // where those lists are endpoints of the administrator one level up.
+    let listing = |authority: Authority| {
+        op == Operation::Read
+            && target
+                .user
+                .is_some_and(|u| u.id.is_none() && u.authority == authority)
+    };
     match caller.authority {
         Authority::SysAdmin => match resource {
             Resource::Tenant => true,
-            // Tenant administrators (and itself); never customers' data.
-            Resource::User => {
+            // Tenant administrators (and itself); never customers' users,
+            // nor other system administrators.
+            Resource::User | Resource::UserCredentials => {
                 is_self
                     || target
                         .user
-                        .is_some_and(|(_, a)| a == Authority::TenantAdmin)
-                    || (op == Operation::Create && target.customer.is_none())
+                        .is_some_and(|u| u.authority == Authority::TenantAdmin)
             }
             Resource::Customer
             | Resource::AuditLog
@@ -98,11 +153,12 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
             let own_tenant = target.tenant == caller.tenant_id;
             match resource {
                 Resource::Tenant => own_tenant && op == Operation::Read,
-                Resource::User => {
+                Resource::User | Resource::UserCredentials => {
                     own_tenant
                         && target
                             .user
-                            .is_none_or(|(_, authority)| authority != Authority::SysAdmin)
+                            .is_none_or(|u| u.authority != Authority::SysAdmin)
+                        && !listing(Authority::TenantAdmin)
                 }
                 Resource::Customer
                 | Resource::AuditLog
@@ -118,7 +174,9 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
             match resource {
                 Resource::Customer => own_customer && op == Operation::Read,
                 Resource::User => match op {
-                    Operation::Read => own_customer,
+                    // Its colleagues one by one; its own list is scoped to
+                    // its customer by who it is, not by a rule.
+                    Operation::Read => own_customer && !listing(Authority::CustomerUser),
                     Operation::Write => is_self,
                     Operation::Create | Operation::Delete => false,
                 },
@@ -129,7 +187,7 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 Resource::EntityData => {
                     own_customer && matches!(op, Operation::Read | Operation::Write)
                 }
-                Resource::Tenant | Resource::AuditLog => false,
+                Resource::Tenant | Resource::AuditLog | Resource::UserCredentials => false,
             }
         }
     }
@@ -183,6 +241,57 @@ mod tests {
     }
 
     #[test]
+    fn only_administrators_manage_logins_and_list_a_groups_users() {
+        let (t, c) = (TenantId::new(), CustomerId::new());
+        let me = caller(Authority::CustomerUser, t, c);
+        let myself = Target::user(t, c, me.user_id, Authority::CustomerUser);
+        let my_customers_users = Target::users_of(t, c, Authority::CustomerUser);
+        assert!(!allowed(
+            &me,
+            Resource::UserCredentials,
+            Operation::Write,
+            &myself
+        ));
+        assert!(!allowed(
+            &me,
+            Resource::User,
+            Operation::Read,
+            &my_customers_users
+        ));
+
+        let admin = caller(Authority::TenantAdmin, t, CustomerId::NULL);
+        let customer_user = Target::user(t, c, UserId::new(), Authority::CustomerUser);
+        assert!(allowed(
+            &admin,
+            Resource::UserCredentials,
+            Operation::Write,
+            &customer_user
+        ));
+        assert!(allowed(
+            &admin,
+            Resource::User,
+            Operation::Read,
+            &my_customers_users
+        ));
+        let admins = Target::users_of(t, CustomerId::NULL, Authority::TenantAdmin);
+        assert!(!allowed(&admin, Resource::User, Operation::Read, &admins));
+        assert!(allowed(&admin, Resource::User, Operation::Create, &admins));
+
+        let sys = caller(Authority::SysAdmin, TenantId::NULL, CustomerId::NULL);
+        assert!(allowed(&sys, Resource::User, Operation::Read, &admins));
+        assert!(!allowed(
+            &sys,
+            Resource::UserCredentials,
+            Operation::Write,
+            &customer_user
+        ));
+        assert_eq!(
+            require(&sys, Resource::User, Operation::Read, &my_customers_users),
+            Err(Denied)
+        );
+    }
+
+    #[test]
     fn tenant_admins_stay_in_their_tenant() {
         let (t, other) = (TenantId::new(), TenantId::new());
         let admin = caller(Authority::TenantAdmin, t, CustomerId::NULL);
@@ -231,5 +340,30 @@ mod tests {
         ));
         let cu = Target::user(t, CustomerId::new(), UserId::new(), Authority::CustomerUser);
         assert!(!allowed(&sys, Resource::User, Operation::Read, &cu));
+    }
+
+    #[test]
+    fn the_system_administrator_creates_tenant_administrators_only() {
+        let sys = caller(Authority::SysAdmin, TenantId::NULL, CustomerId::NULL);
+        let new_user = |tenant, authority| Target::users_of(tenant, CustomerId::NULL, authority);
+        let t = TenantId::new();
+        assert!(allowed(
+            &sys,
+            Resource::User,
+            Operation::Create,
+            &new_user(t, Authority::TenantAdmin)
+        ));
+        assert!(!allowed(
+            &sys,
+            Resource::User,
+            Operation::Create,
+            &new_user(TenantId::NULL, Authority::SysAdmin)
+        ));
+        assert!(!allowed(
+            &sys,
+            Resource::User,
+            Operation::Create,
+            &Target::users_of(t, CustomerId::new(), Authority::CustomerUser)
+        ));
     }
 }

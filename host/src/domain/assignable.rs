@@ -1,16 +1,25 @@
 //! What devices and assets share: a name unique in the tenant, a type, and
-//! an assignment to at most one customer.
+//! an assignment to at most one customer; the input that creates and
+//! updates them, and its validation.
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
+use super::customer::check_additional_info;
 use super::ids::{CustomerId, EntityId, EntityType, TenantId};
+use super::validate::{ValidationError, check_opt_text, check_required};
+use crate::auth::permissions::Resource;
 
 pub trait Assignable: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
     const ENTITY_TYPE: EntityType;
+    /// What the permission rules call it.
+    const RESOURCE: Resource;
     /// The word used in messages: "Device", "Asset".
     const LABEL: &'static str;
+    /// Its typed id: `DeviceId`, `AssetId`.
+    type Id: Copy + Into<Uuid> + DeserializeOwned + Send + 'static;
 
     fn uuid(&self) -> Uuid;
     fn tenant(&self) -> TenantId;
@@ -21,7 +30,17 @@ pub trait Assignable: Clone + Serialize + DeserializeOwned + Send + Sync + 'stat
     fn label(&self) -> Option<&str>;
     fn created(&self) -> i64;
     fn version(&self) -> i64;
-    /// This entity assigned to `customer` (or unassigned), one version on.
+    /// A new one, version 1, of type "default" unless the input names one.
+    fn create(
+        tenant: TenantId,
+        customer: CustomerId,
+        input: AssignableInput<Self::Id>,
+        now: i64,
+    ) -> Self;
+    /// This one with the caller's changes, one version on; the type stays
+    /// when none is given, and assignment changes through its own endpoints.
+    fn updated(&self, input: AssignableInput<Self::Id>) -> Self;
+    /// This one assigned to `customer` (or unassigned), one version on.
     fn assigned_to(&self, customer: CustomerId) -> Self;
 
     fn entity_id(&self) -> EntityId {
@@ -32,12 +51,66 @@ pub trait Assignable: Clone + Serialize + DeserializeOwned + Send + Sync + 'stat
     }
 }
 
+/// What a caller sends to create (no `id`) or update a device or asset.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignableInput<Id> {
+    #[serde(default)]
+    pub id: Option<Id>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub additional_info: Option<Value>,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+// By hand: a derived Default would ask the id type for one.
+impl<Id> Default for AssignableInput<Id> {
+    fn default() -> Self {
+        AssignableInput {
+            id: None,
+            name: None,
+            kind: None,
+            label: None,
+            additional_info: None,
+            version: None,
+        }
+    }
+}
+
+impl<Id> AssignableInput<Id> {
+    /// Checks the fields; `label` names the entity in the messages.
+    pub fn validate(&self, label: &str) -> Result<(), ValidationError> {
+        check_required(
+            "name",
+            self.name.as_deref().unwrap_or(""),
+            &format!("{label} name should be specified!"),
+        )?;
+        check_opt_text("type", self.kind.as_deref())?;
+        check_opt_text("label", self.label.as_deref())?;
+        check_additional_info(self.additional_info.as_ref())
+    }
+
+    /// The type asked for, unless blank.
+    pub(crate) fn given_kind(&mut self) -> Option<String> {
+        self.kind.take().filter(|t| !t.trim().is_empty())
+    }
+}
+
 /// Implements [`Assignable`] for a struct with the usual fields.
 macro_rules! assignable {
-    ($t:ty, $kind:expr, $label:expr, $type_field:ident) => {
+    ($t:ident, $id:ident, $kind:expr, $resource:expr, $label:expr) => {
         impl $crate::domain::assignable::Assignable for $t {
             const ENTITY_TYPE: $crate::domain::ids::EntityType = $kind;
+            const RESOURCE: $crate::auth::permissions::Resource = $resource;
             const LABEL: &'static str = $label;
+            type Id = $id;
+
             fn uuid(&self) -> uuid::Uuid {
                 self.id.0
             }
@@ -51,7 +124,7 @@ macro_rules! assignable {
                 &self.name
             }
             fn kind(&self) -> &str {
-                &self.$type_field
+                &self.kind
             }
             fn label(&self) -> Option<&str> {
                 self.label.as_deref()
@@ -61,6 +134,34 @@ macro_rules! assignable {
             }
             fn version(&self) -> i64 {
                 self.version
+            }
+            fn create(
+                tenant_id: $crate::domain::ids::TenantId,
+                customer_id: $crate::domain::ids::CustomerId,
+                mut input: $crate::domain::assignable::AssignableInput<$id>,
+                now: i64,
+            ) -> Self {
+                $t {
+                    id: $id::new(),
+                    created_time: now,
+                    tenant_id,
+                    customer_id,
+                    kind: input.given_kind().unwrap_or_else(|| "default".into()),
+                    name: input.name.unwrap_or_default(),
+                    label: input.label,
+                    additional_info: input.additional_info,
+                    version: 1,
+                }
+            }
+            fn updated(&self, mut input: $crate::domain::assignable::AssignableInput<$id>) -> Self {
+                $t {
+                    kind: input.given_kind().unwrap_or_else(|| self.kind.clone()),
+                    name: input.name.unwrap_or_default(),
+                    label: input.label,
+                    additional_info: input.additional_info,
+                    version: self.version + 1,
+                    ..self.clone()
+                }
             }
             fn assigned_to(&self, customer: $crate::domain::ids::CustomerId) -> Self {
                 Self {

@@ -4,17 +4,28 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::customer::check_additional_info;
+use super::customer::{Customer, check_additional_info};
 use super::ids::{CustomerId, DashboardId, TenantId};
 use super::validate::{ValidationError, check_required};
 
-/// One customer a dashboard is assigned to, as ThingsBoard lists it.
+/// One customer a dashboard is assigned to, as ThingsBoard lists it. The
+/// title and public flag are copies, kept in step when the customer changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssignedCustomer {
     pub customer_id: CustomerId,
     pub title: String,
     pub public: bool,
+}
+
+impl AssignedCustomer {
+    pub fn of(c: &Customer) -> Self {
+        AssignedCustomer {
+            customer_id: c.id,
+            title: c.title.clone(),
+            public: c.is_public(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

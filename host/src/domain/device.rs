@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::assignable::assignable;
-use super::customer::check_additional_info;
+use super::assignable::{AssignableInput, assignable};
 use super::ids::{CustomerId, DeviceId, EntityType, TenantId};
-use super::validate::{ValidationError, check_opt_text, check_required};
+use super::validate::ValidationError;
+use crate::auth::permissions::Resource;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -18,82 +18,23 @@ pub struct Device {
     pub customer_id: CustomerId,
     pub name: String,
     #[serde(rename = "type")]
-    pub device_type: String,
+    pub kind: String,
     pub label: Option<String>,
     pub additional_info: Option<Value>,
     pub version: i64,
 }
 
-assignable!(Device, EntityType::Device, "Device", device_type);
+assignable!(
+    Device,
+    DeviceId,
+    EntityType::Device,
+    Resource::Device,
+    "Device"
+);
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceInput {
-    #[serde(default)]
-    pub id: Option<DeviceId>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default, rename = "type")]
-    pub device_type: Option<String>,
-    #[serde(default)]
-    pub label: Option<String>,
-    #[serde(default)]
-    pub additional_info: Option<Value>,
-    #[serde(default)]
-    pub version: Option<i64>,
-}
-
-impl DeviceInput {
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        check_required(
-            "name",
-            self.name.as_deref().unwrap_or(""),
-            "Device name should be specified!",
-        )?;
-        check_opt_text("type", self.device_type.as_deref())?;
-        check_opt_text("label", self.label.as_deref())?;
-        check_additional_info(self.additional_info.as_ref())
-    }
-}
+pub type DeviceInput = AssignableInput<DeviceId>;
 
 impl Device {
-    pub fn create(
-        tenant_id: TenantId,
-        customer_id: CustomerId,
-        input: DeviceInput,
-        now: i64,
-    ) -> Self {
-        Device {
-            id: DeviceId::new(),
-            created_time: now,
-            tenant_id,
-            customer_id,
-            name: input.name.unwrap_or_default(),
-            device_type: input
-                .device_type
-                .filter(|t| !t.trim().is_empty())
-                .unwrap_or_else(|| "default".into()),
-            label: input.label,
-            additional_info: input.additional_info,
-            version: 1,
-        }
-    }
-
-    /// This device with the caller's changes; assignment changes through its own endpoints.
-    pub fn updated(&self, input: DeviceInput) -> Self {
-        Device {
-            name: input.name.unwrap_or_default(),
-            device_type: input
-                .device_type
-                .filter(|t| !t.trim().is_empty())
-                .unwrap_or_else(|| self.device_type.clone()),
-            label: input.label,
-            additional_info: input.additional_info,
-            version: self.version + 1,
-            ..self.clone()
-        }
-    }
-
     /// A gateway may publish for the devices behind it (`additionalInfo.gateway`).
     pub fn is_gateway(&self) -> bool {
         self.additional_info

@@ -138,6 +138,22 @@ impl<T> PageData<T> {
         }
     }
 
+    /// Sorts a filtered list by `key` in the link's order, then pages it.
+    /// The key should end with the row's id, so that equal sort values keep
+    /// a stable order across pages; each row's key is computed once (keys
+    /// are often lower-cased copies of names).
+    pub fn sorted_by_key<K: Ord>(
+        mut all: Vec<T>,
+        link: &PageLink,
+        key: impl FnMut(&T) -> K,
+    ) -> Self {
+        all.sort_by_cached_key(key);
+        if link.sort_order == SortOrder::Desc {
+            all.reverse();
+        }
+        Self::from_sorted(all, link)
+    }
+
     /// Pages an already filtered and sorted list.
     pub fn from_sorted(all: Vec<T>, link: &PageLink) -> Self {
         let total = all.len();
@@ -176,6 +192,16 @@ mod tests {
         assert_eq!((p.total_pages, p.total_elements, p.has_next), (3, 5, true));
         let last = PageData::from_sorted(vec![1, 2, 3, 4, 5], &link("2", "2").unwrap());
         assert!(!last.has_next);
+    }
+
+    #[test]
+    fn sorting_follows_the_order_and_pages_after() {
+        let desc = PageLink::parse(Some("2"), Some("0"), None, None, Some("DESC")).unwrap();
+        let p = PageData::sorted_by_key(vec![3, 1, 5, 2], &desc, |n| *n);
+        assert_eq!((p.data, p.total_elements), (vec![5, 3], 4));
+        let asc = link("3", "0").unwrap();
+        let p = PageData::sorted_by_key(vec!["b", "C", "a"], &asc, |s| s.to_lowercase());
+        assert_eq!(p.data, vec!["a", "b", "C"]);
     }
 
     #[test]

@@ -6,50 +6,37 @@ use serde_json::json;
 use crate::auth::Caller;
 use crate::auth::permissions::Operation;
 use crate::domain::asset::{Asset, AssetInput};
+use crate::domain::assignable::Assignable;
 use crate::domain::audit::ActionType;
-use crate::domain::ids::{AssetId, now_ms};
+use crate::domain::ids::{AssetId, CustomerId, now_ms};
 use crate::store::{self, Changes, assignable as rows};
 
-use super::assignable::{audit, check, duplicate_name, find, may_create, stage_delete_data};
-use super::{App, ServiceError, ServiceResult};
+use super::assignable::{
+    audit, check_name_free, find, may_create, stage_delete_data, stage_update,
+};
+use super::{App, ServiceResult};
 
 impl App {
     /// Creates (no `id`) or updates an asset.
     pub async fn save_asset(&self, caller: &Caller, input: AssetInput) -> ServiceResult<Asset> {
-        input.validate()?;
+        input.validate(Asset::LABEL)?;
         let caller = caller.clone();
         self.write(move |view| {
-            let name = input.name.clone().unwrap_or_default();
-            let taken = rows::id_by_name::<Asset>(view, caller.tenant_id, &name)?;
-            let (asset, old, action) = match input.id {
+            let mut changes = Changes::new();
+            let (asset, action) = match input.id {
                 None => {
                     may_create::<Asset>(&caller)?;
-                    if taken.is_some() {
-                        return Err(duplicate_name::<Asset>());
-                    }
-                    (
-                        Asset::create(caller.tenant_id, input, now_ms()),
-                        None,
-                        ActionType::Added,
-                    )
+                    let name = input.name.as_deref().unwrap_or("");
+                    check_name_free::<Asset>(view, caller.tenant_id, name)?;
+                    let a = Asset::create(caller.tenant_id, CustomerId::NULL, input, now_ms());
+                    rows::put(&mut changes, None, &a);
+                    (a, ActionType::Added)
                 }
-                Some(id) => {
-                    let old: Asset = rows::get(view, caller.tenant_id, id.0)?
-                        .ok_or_else(|| ServiceError::invalid("Can't update non existing asset!"))?;
-                    check(&caller, Operation::Write, &old)?;
-                    if input.version.is_some_and(|v| v != old.version) {
-                        return Err(ServiceError::VersionConflict(
-                            "Asset was already changed by someone else".into(),
-                        ));
-                    }
-                    if taken.is_some_and(|t| t != id.0) {
-                        return Err(duplicate_name::<Asset>());
-                    }
-                    (old.updated(input), Some(old), ActionType::Updated)
-                }
+                Some(id) => (
+                    stage_update(view, &mut changes, &caller, id, input)?,
+                    ActionType::Updated,
+                ),
             };
-            let mut changes = Changes::new();
-            rows::put(&mut changes, old.as_ref(), &asset);
             let log = audit(&caller, &asset, action, json!({ "entity": asset }));
             store::audit_log::append(&mut changes, &log);
             Ok((asset, changes))

@@ -5,11 +5,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, allowed};
-use crate::domain::assignable::Assignable;
+use crate::auth::permissions::{Operation, Target, require};
+use crate::domain::assignable::{Assignable, AssignableInput};
 use crate::domain::audit::{ActionType, AuditLog};
-use crate::domain::ids::{CustomerId, EntityType, TenantId};
-use crate::domain::page::{PageData, PageLink, SortOrder};
+use crate::domain::customer::Customer;
+use crate::domain::ids::{CustomerId, EntityId, TenantId};
+use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, assignable, customers, telemetry};
 
 use super::audit::{Actor, record};
@@ -17,37 +18,14 @@ use super::{App, ServiceError, ServiceResult};
 
 pub const SORT_PROPERTIES: [&str; 4] = ["createdTime", "name", "type", "label"];
 
-fn resource<T: Assignable>() -> Resource {
-    match T::ENTITY_TYPE {
-        EntityType::Asset => Resource::Asset,
-        _ => Resource::Device,
-    }
-}
-
 pub(super) fn check<T: Assignable>(caller: &Caller, op: Operation, e: &T) -> ServiceResult<()> {
-    if allowed(
-        caller,
-        resource::<T>(),
-        op,
-        &Target::customer(e.tenant(), e.customer()),
-    ) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden)
-    }
+    let target = Target::customer(e.tenant(), e.customer());
+    Ok(require(caller, T::RESOURCE, op, &target)?)
 }
 
 pub(super) fn may_create<T: Assignable>(caller: &Caller) -> ServiceResult<()> {
-    if allowed(
-        caller,
-        resource::<T>(),
-        Operation::Create,
-        &Target::tenant(caller.tenant_id),
-    ) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden)
-    }
+    let tenant = Target::tenant(caller.tenant_id);
+    Ok(require(caller, T::RESOURCE, Operation::Create, &tenant)?)
 }
 
 /// One the caller may do `op` to, in the caller's tenant.
@@ -62,8 +40,51 @@ pub(super) fn find<T: Assignable>(
     Ok(e)
 }
 
-pub(super) fn duplicate_name<T: Assignable>() -> ServiceError {
-    ServiceError::invalid(format!("{} with such name already exists!", T::LABEL))
+/// Refuses a name another one in the tenant already has.
+pub(super) fn check_name_free<T: Assignable>(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    name: &str,
+) -> ServiceResult<()> {
+    if assignable::id_by_name::<T>(view, tenant, name)?.is_some() {
+        return Err(ServiceError::invalid(format!(
+            "{} with such name already exists!",
+            T::LABEL
+        )));
+    }
+    Ok(())
+}
+
+/// Stages an update: the entity must exist in the caller's tenant and be
+/// the caller's to change, a version sent must be the current one, and a
+/// new name must be free.
+pub(super) fn stage_update<T: Assignable>(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    caller: &Caller,
+    id: T::Id,
+    input: AssignableInput<T::Id>,
+) -> ServiceResult<T> {
+    let old: T = assignable::get(view, caller.tenant_id, id.into())?.ok_or_else(|| {
+        ServiceError::invalid(format!(
+            "Can't update non existing {}!",
+            T::LABEL.to_lowercase()
+        ))
+    })?;
+    check(caller, Operation::Write, &old)?;
+    if input.version.is_some_and(|v| v != old.version()) {
+        return Err(ServiceError::VersionConflict(format!(
+            "{} was already changed by someone else",
+            T::LABEL
+        )));
+    }
+    let name = input.name.as_deref().unwrap_or("");
+    if name != old.name() {
+        check_name_free::<T>(view, caller.tenant_id, name)?;
+    }
+    let new = old.updated(input);
+    assignable::put(changes, Some(&old), &new);
+    Ok(new)
 }
 
 pub(super) fn audit<T: Assignable>(
@@ -83,22 +104,14 @@ pub(super) fn audit<T: Assignable>(
 
 fn page_of<T: Assignable>(mut all: Vec<T>, link: &PageLink, kind: Option<&str>) -> PageData<T> {
     all.retain(|e| link.matches(&e.name().to_lowercase()) && kind.is_none_or(|k| e.kind() == k));
-    let key = link.sort_property.as_deref().unwrap_or("createdTime");
-    all.sort_by(|a, b| {
-        let ord = match key {
-            "name" => a.name().to_lowercase().cmp(&b.name().to_lowercase()),
-            "type" => a.kind().cmp(b.kind()),
-            "label" => a.label().cmp(&b.label()),
-            _ => a.created().cmp(&b.created()),
+    match link.sort_property.as_deref() {
+        Some("name") => PageData::sorted_by_key(all, link, |e| (e.name().to_lowercase(), e.uuid())),
+        Some("type") => PageData::sorted_by_key(all, link, |e| (e.kind().to_owned(), e.uuid())),
+        Some("label") => {
+            PageData::sorted_by_key(all, link, |e| (e.label().map(str::to_owned), e.uuid()))
         }
-        .then(a.uuid().cmp(&b.uuid()));
-        if link.sort_order == SortOrder::Desc {
-            ord.reverse()
-        } else {
-            ord
-        }
-    });
-    PageData::from_sorted(all, link)
+        _ => PageData::sorted_by_key(all, link, |e| (e.created(), e.uuid())),
+    }
 }
 
 impl App {
@@ -129,7 +142,8 @@ impl App {
         link: PageLink,
         kind: Option<String>,
     ) -> ServiceResult<PageData<T>> {
-        may_list::<T>(caller, Target::tenant(caller.tenant_id))?;
+        let tenant = Target::tenant(caller.tenant_id);
+        require(caller, T::RESOURCE, Operation::Read, &tenant)?;
         link.check_sort(&SORT_PROPERTIES)?;
         let snapshot = self.store.snapshot()?;
         let tenant = caller.tenant_id;
@@ -155,7 +169,8 @@ impl App {
         let snapshot = self.store.snapshot()?;
         customers::get(&*snapshot, caller.tenant_id, customer)?
             .ok_or_else(ServiceError::not_found)?;
-        may_list::<T>(caller, Target::customer(caller.tenant_id, customer))?;
+        let target = Target::customer(caller.tenant_id, customer);
+        require(caller, T::RESOURCE, Operation::Read, &target)?;
         let tenant = caller.tenant_id;
         self.blocking(move || {
             Ok(page_of(
@@ -175,10 +190,11 @@ impl App {
         customer: CustomerId,
     ) -> ServiceResult<T> {
         let caller = caller.clone();
-        self.write(move |view| {
+        let new: T = self.write(move |view| {
             let old: T = find(view, &caller, id, Operation::Write)?;
             let (action, data) = if customer.is_null() {
-                (ActionType::UnassignedFromCustomer, json!({ "entityId": old.entity_id(), "unassignedCustomerId": old.customer().entity_id() }))
+                let was = customers::get(view, caller.tenant_id, old.customer())?;
+                (ActionType::UnassignedFromCustomer, json!({ "entityId": old.entity_id(), "unassignedCustomerId": old.customer().entity_id(), "unassignedCustomerName": was.map(|c| c.title) }))
             } else {
                 let c = customers::get(view, caller.tenant_id, customer)?.ok_or_else(ServiceError::not_found)?;
                 (ActionType::AssignedToCustomer, json!({ "entityId": old.entity_id(), "assignedCustomerId": customer.entity_id(), "assignedCustomerName": c.title }))
@@ -189,15 +205,9 @@ impl App {
             store::audit_log::append(&mut changes, &audit(&caller, &new, action, data));
             Ok((new, changes))
         })
-        .await
-    }
-}
-
-fn may_list<T: Assignable>(caller: &Caller, target: Target) -> ServiceResult<()> {
-    if allowed(caller, resource::<T>(), Operation::Read, &target) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden)
+        .await?;
+        self.owners_changed(new.tenant(), [new.entity_id()]);
+        Ok(new)
     }
 }
 
@@ -214,25 +224,27 @@ pub(super) fn stage_delete_data(
     Ok(())
 }
 
-/// Unassigns every one of a customer that is being deleted (kept, not lost).
+/// Unassigns every one of a customer that is being deleted (kept, not
+/// lost); returns the ids of those unassigned.
 pub(super) fn stage_unassign_all<T: Assignable>(
     view: &dyn KvRead,
     changes: &mut Changes,
     actor: &Actor,
-    tenant: TenantId,
-    customer: CustomerId,
-) -> ServiceResult<()> {
-    for e in assignable::of_customer::<T>(view, tenant, customer)? {
+    customer: &Customer,
+) -> ServiceResult<Vec<EntityId>> {
+    let mut unassigned = Vec::new();
+    for e in assignable::of_customer::<T>(view, customer.tenant_id, customer.id)? {
+        unassigned.push(e.entity_id());
         let new = e.assigned_to(CustomerId::NULL);
         assignable::put(changes, Some(&e), &new);
         let log = record(
             actor,
-            customer,
+            customer.id,
             Some((e.entity_id(), e.name())),
             ActionType::UnassignedFromCustomer,
-            json!({ "entityId": e.entity_id(), "unassignedCustomerId": customer.entity_id(), "reason": "customer deleted" }),
+            json!({ "entityId": e.entity_id(), "unassignedCustomerId": customer.id.entity_id(), "unassignedCustomerName": customer.title, "reason": "customer deleted" }),
         );
         store::audit_log::append(changes, &log);
     }
-    Ok(())
+    Ok(unassigned)
 }

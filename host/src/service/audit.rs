@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::audit::{ActionStatus, ActionType, AuditLog, AuditLogId};
 use crate::domain::ids::{CustomerId, EntityId, TenantId, UserId, new_time_uuid, now_ms};
 use crate::domain::page::{PageData, PageLink};
@@ -93,14 +93,8 @@ impl App {
         action_types: Option<Vec<ActionType>>,
         page: PageLink,
     ) -> ServiceResult<PageData<AuditLog>> {
-        if !allowed(
-            caller,
-            Resource::AuditLog,
-            Operation::Read,
-            &Target::tenant(caller.tenant_id),
-        ) {
-            return Err(ServiceError::Forbidden);
-        }
+        let tenant = Target::tenant(caller.tenant_id);
+        require(caller, Resource::AuditLog, Operation::Read, &tenant)?;
         page.check_sort(&["createdTime"])?;
         let subject: Option<(Subject, Uuid)> = match scope {
             AuditScope::Tenant => None,

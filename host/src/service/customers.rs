@@ -3,11 +3,11 @@
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::auth::tokens;
 use crate::domain::audit::ActionType;
 use crate::domain::customer::{Customer, CustomerInput};
-use crate::domain::ids::{CustomerId, now_ms};
+use crate::domain::ids::{CustomerId, EntityId, now_ms};
 use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, customers, users};
 
@@ -39,16 +39,8 @@ pub enum UniquifyStrategy {
 const DUPLICATE_TITLE: &str = "Customer with such title already exists!";
 
 fn check(caller: &Caller, op: Operation, c: &Customer) -> ServiceResult<()> {
-    if allowed(
-        caller,
-        Resource::Customer,
-        op,
-        &Target::customer(c.tenant_id, c.id),
-    ) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden)
-    }
+    let target = Target::customer(c.tenant_id, c.id);
+    Ok(require(caller, Resource::Customer, op, &target)?)
 }
 
 /// A free title for a new customer, following the conflict policy.
@@ -99,9 +91,7 @@ impl App {
             let (saved, action) = match input.id {
                 None => {
                     let target = Target::tenant(caller.tenant_id);
-                    if !allowed(&caller, Resource::Customer, Operation::Create, &target) {
-                        return Err(ServiceError::Forbidden);
-                    }
+                    require(&caller, Resource::Customer, Operation::Create, &target)?;
                     let title =
                         free_title(view, &caller, input.title.as_deref().unwrap_or(""), policy)?;
                     let input = CustomerInput {
@@ -130,6 +120,9 @@ impl App {
                     }
                     let c = old.updated(input);
                     customers::put(&mut changes, Some(&old), &c);
+                    if c.title != old.title || c.is_public() != old.is_public() {
+                        super::dashboards::stage_customer_changed(view, &mut changes, &c)?;
+                    }
                     (c, ActionType::Updated)
                 }
             };
@@ -174,9 +167,7 @@ impl App {
         link: PageLink,
     ) -> ServiceResult<PageData<Customer>> {
         let target = Target::tenant(caller.tenant_id);
-        if !allowed(caller, Resource::Customer, Operation::Read, &target) {
-            return Err(ServiceError::Forbidden);
-        }
+        require(caller, Resource::Customer, Operation::Read, &target)?;
         link.check_sort(&SORT_PROPERTIES)?;
         let (ids, total) = self.customer_index.page(caller.tenant_id, &link);
         let snapshot = self.store.snapshot()?;
@@ -221,24 +212,31 @@ impl App {
         ids.sort();
         ids.dedup();
         let caller = caller.clone();
-        self.write(move |view| {
-            let mut changes = Changes::new();
-            for id in ids {
-                stage_delete(view, &caller, id, &mut changes)?;
-            }
-            Ok(((), changes))
-        })
-        .await
+        let tenant = caller.tenant_id;
+        let moved = self
+            .write(move |view| {
+                let mut changes = Changes::new();
+                let mut moved = Vec::new();
+                for id in ids {
+                    moved.extend(stage_delete(view, &caller, id, &mut changes)?);
+                }
+                Ok((moved, changes))
+            })
+            .await?;
+        self.owners_changed(tenant, moved);
+        Ok(())
     }
 }
 
-/// The changes that delete one customer with its users, and their audit records.
+/// The changes that delete one customer with its users, and their audit
+/// records. Returns the entities whose owner changed: the customer itself
+/// and the devices and assets it had.
 fn stage_delete(
     view: &dyn KvRead,
     caller: &Caller,
     id: CustomerId,
     changes: &mut Changes,
-) -> ServiceResult<()> {
+) -> ServiceResult<Vec<EntityId>> {
     let c = customers::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
     check(caller, Operation::Delete, &c)?;
     let actor = Actor::from(caller);
@@ -255,8 +253,9 @@ fn stage_delete(
         store::audit_log::append(changes, &log);
     }
     // Devices and assets are the tenant's: they are unassigned, not lost.
-    stage_unassign_all::<Device>(view, changes, &actor, c.tenant_id, c.id)?;
-    stage_unassign_all::<Asset>(view, changes, &actor, c.tenant_id, c.id)?;
+    let mut moved = stage_unassign_all::<Device>(view, changes, &actor, &c)?;
+    moved.extend(stage_unassign_all::<Asset>(view, changes, &actor, &c)?);
+    moved.push(c.id.entity_id());
     super::dashboards::stage_unassign_all(view, changes, c.tenant_id, c.id)?;
     stage_delete_data(view, changes, c.tenant_id, c.id.0)?;
     customers::delete(changes, &c);
@@ -268,5 +267,5 @@ fn stage_delete(
         json!({ "entityId": c.id.entity_id() }),
     );
     store::audit_log::append(changes, &log);
-    Ok(())
+    Ok(moved)
 }

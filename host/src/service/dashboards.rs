@@ -3,11 +3,12 @@
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::audit::ActionType;
+use crate::domain::customer::Customer;
 use crate::domain::dashboard::{AssignedCustomer, Dashboard, DashboardInput};
 use crate::domain::ids::{CustomerId, DashboardId, now_ms};
-use crate::domain::page::{PageData, PageLink, SortOrder};
+use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, customers, dashboards};
 
 use super::audit::{Actor, record};
@@ -32,9 +33,7 @@ fn find(
     op: Operation,
 ) -> ServiceResult<Dashboard> {
     let d = dashboards::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
-    if !allowed(caller, Resource::Dashboard, op, &target(caller, &d)) {
-        return Err(ServiceError::Forbidden);
-    }
+    require(caller, Resource::Dashboard, op, &target(caller, &d))?;
     Ok(d)
 }
 
@@ -55,21 +54,10 @@ fn audit(
 
 fn page_of(mut all: Vec<Dashboard>, link: &PageLink) -> PageData<Dashboard> {
     all.retain(|d| link.matches(&d.title.to_lowercase()));
-    let by_title = link.sort_property.as_deref() == Some("title");
-    all.sort_by(|a, b| {
-        let ord = if by_title {
-            a.title.to_lowercase().cmp(&b.title.to_lowercase())
-        } else {
-            a.created_time.cmp(&b.created_time)
-        }
-        .then(a.id.cmp(&b.id));
-        if link.sort_order == SortOrder::Desc {
-            ord.reverse()
-        } else {
-            ord
-        }
-    });
-    PageData::from_sorted(all, link)
+    match link.sort_property.as_deref() {
+        Some("title") => PageData::sorted_by_key(all, link, |d| (d.title.to_lowercase(), d.id)),
+        _ => PageData::sorted_by_key(all, link, |d| (d.created_time, d.id)),
+    }
 }
 
 impl App {
@@ -83,14 +71,8 @@ impl App {
         self.write(move |view| {
             let (old, new, action) = match input.id {
                 None => {
-                    if !allowed(
-                        &caller,
-                        Resource::Dashboard,
-                        Operation::Create,
-                        &Target::tenant(caller.tenant_id),
-                    ) {
-                        return Err(ServiceError::Forbidden);
-                    }
+                    let tenant = Target::tenant(caller.tenant_id);
+                    require(&caller, Resource::Dashboard, Operation::Create, &tenant)?;
                     (
                         None,
                         Dashboard::create(caller.tenant_id, input, now_ms()),
@@ -101,14 +83,8 @@ impl App {
                     let old = dashboards::get(view, caller.tenant_id, id)?.ok_or_else(|| {
                         ServiceError::invalid("Can't update non existing dashboard!")
                     })?;
-                    if !allowed(
-                        &caller,
-                        Resource::Dashboard,
-                        Operation::Write,
-                        &target(&caller, &old),
-                    ) {
-                        return Err(ServiceError::Forbidden);
-                    }
+                    let target = target(&caller, &old);
+                    require(&caller, Resource::Dashboard, Operation::Write, &target)?;
                     if input.version.is_some_and(|v| v != old.version) {
                         return Err(ServiceError::VersionConflict(
                             "Dashboard was already changed by someone else".into(),
@@ -159,14 +135,8 @@ impl App {
         caller: &Caller,
         link: PageLink,
     ) -> ServiceResult<PageData<Dashboard>> {
-        if !allowed(
-            caller,
-            Resource::Dashboard,
-            Operation::Read,
-            &Target::tenant(caller.tenant_id),
-        ) {
-            return Err(ServiceError::Forbidden);
-        }
+        let tenant = Target::tenant(caller.tenant_id);
+        require(caller, Resource::Dashboard, Operation::Read, &tenant)?;
         link.check_sort(&["createdTime", "title"])?;
         let snapshot = self.store.snapshot()?;
         let tenant = caller.tenant_id;
@@ -184,14 +154,8 @@ impl App {
         let snapshot = self.store.snapshot()?;
         customers::get(&*snapshot, caller.tenant_id, customer)?
             .ok_or_else(ServiceError::not_found)?;
-        if !allowed(
-            caller,
-            Resource::Dashboard,
-            Operation::Read,
-            &Target::customer(caller.tenant_id, customer),
-        ) {
-            return Err(ServiceError::Forbidden);
-        }
+        let target = Target::customer(caller.tenant_id, customer);
+        require(caller, Resource::Dashboard, Operation::Read, &target)?;
         let tenant = caller.tenant_id;
         self.blocking(move || {
             Ok(page_of(
@@ -217,11 +181,15 @@ impl App {
             let mut new = old.clone();
             new.assigned_customers.retain(|a| a.customer_id != customer);
             if assign {
-                new.assigned_customers.push(AssignedCustomer { customer_id: c.id, title: c.title.clone(), public: c.is_public() });
+                new.assigned_customers.push(AssignedCustomer::of(&c));
             }
             new.version += 1;
-            let action = if assign { ActionType::AssignedToCustomer } else { ActionType::UnassignedFromCustomer };
-            let data = json!({ "entityId": id.entity_id(), "assignedCustomerId": c.id.entity_id(), "assignedCustomerName": c.title });
+            // ThingsBoard's action data names the customer by what happened to it.
+            let (action, data) = if assign {
+                (ActionType::AssignedToCustomer, json!({ "entityId": id.entity_id(), "assignedCustomerId": c.id.entity_id(), "assignedCustomerName": c.title }))
+            } else {
+                (ActionType::UnassignedFromCustomer, json!({ "entityId": id.entity_id(), "unassignedCustomerId": c.id.entity_id(), "unassignedCustomerName": c.title }))
+            };
             let mut changes = Changes::new();
             dashboards::put(&mut changes, Some(&old), &new);
             store::audit_log::append(&mut changes, &audit(&caller, &new, action, data));
@@ -241,6 +209,26 @@ pub(super) fn stage_unassign_all(
     for d in dashboards::of_customer(view, tenant, customer)? {
         let mut new = d.clone();
         new.assigned_customers.retain(|a| a.customer_id != customer);
+        new.version += 1;
+        dashboards::put(changes, Some(&d), &new);
+    }
+    Ok(())
+}
+
+/// Copies a customer's new title and public flag onto every dashboard
+/// assigned to it, in the transaction that changes the customer.
+pub(super) fn stage_customer_changed(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    c: &Customer,
+) -> ServiceResult<()> {
+    for d in dashboards::of_customer(view, c.tenant_id, c.id)? {
+        let mut new = d.clone();
+        for a in &mut new.assigned_customers {
+            if a.customer_id == c.id {
+                *a = AssignedCustomer::of(c);
+            }
+        }
         new.version += 1;
         dashboards::put(changes, Some(&d), &new);
     }

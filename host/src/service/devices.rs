@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::auth::Caller;
 use crate::auth::permissions::Operation;
+use crate::domain::assignable::Assignable;
 use crate::domain::audit::ActionType;
 use crate::domain::device::{
     ACCESS_TOKEN, CredentialsId, Device, DeviceCredentials, DeviceInput, check_access_token,
@@ -13,7 +14,9 @@ use crate::domain::device::{
 use crate::domain::ids::{CustomerId, DeviceId, TenantId, new_time_uuid, now_ms};
 use crate::store::{self, Changes, KvRead, assignable as rows, devices};
 
-use super::assignable::{audit, check, duplicate_name, find, may_create, stage_delete_data};
+use super::assignable::{
+    audit, check_name_free, find, may_create, stage_delete_data, stage_update,
+};
 use super::audit::{Actor, record};
 use super::{App, DeviceEvent, ServiceError, ServiceResult};
 
@@ -56,10 +59,7 @@ pub(super) fn stage_create(
     input: DeviceInput,
     token: Option<String>,
 ) -> ServiceResult<Device> {
-    let name = input.name.clone().unwrap_or_default();
-    if devices::id_by_name(view, tenant, &name)?.is_some() {
-        return Err(duplicate_name::<Device>());
-    }
+    check_name_free::<Device>(view, tenant, input.name.as_deref().unwrap_or(""))?;
     let device = Device::create(tenant, customer, input, now_ms());
     let creds = DeviceCredentials {
         id: CredentialsId {
@@ -86,7 +86,7 @@ impl App {
         input: DeviceInput,
         access_token: Option<String>,
     ) -> ServiceResult<Device> {
-        input.validate()?;
+        input.validate(Device::LABEL)?;
         let caller = caller.clone();
         self.write(move |view| {
             let mut changes = Changes::new();
@@ -103,26 +103,10 @@ impl App {
                     )?;
                     (d, ActionType::Added)
                 }
-                Some(id) => {
-                    let old = devices::get(view, caller.tenant_id, id)?.ok_or_else(|| {
-                        ServiceError::invalid("Can't update non existing device!")
-                    })?;
-                    check(&caller, Operation::Write, &old)?;
-                    if input.version.is_some_and(|v| v != old.version) {
-                        return Err(ServiceError::VersionConflict(
-                            "Device was already changed by someone else".into(),
-                        ));
-                    }
-                    let new_name = input.name.as_deref().unwrap_or("");
-                    if new_name != old.name
-                        && devices::id_by_name(view, caller.tenant_id, new_name)?.is_some()
-                    {
-                        return Err(duplicate_name::<Device>());
-                    }
-                    let d = old.updated(input);
-                    rows::put(&mut changes, Some(&old), &d);
-                    (d, ActionType::Updated)
-                }
+                Some(id) => (
+                    stage_update(view, &mut changes, &caller, id, input)?,
+                    ActionType::Updated,
+                ),
             };
             let log = audit(&caller, &device, action, json!({ "entity": device }));
             store::audit_log::append(&mut changes, &log);
@@ -160,9 +144,8 @@ impl App {
         id: DeviceId,
     ) -> ServiceResult<DeviceCredentials> {
         let snapshot = self.store.snapshot()?;
-        let d: Device = find(&*snapshot, caller, id.0, Operation::Read)?;
         // Reading the secret takes the right to change the device.
-        check(caller, Operation::Write, &d)?;
+        let _: Device = find(&*snapshot, caller, id.0, Operation::Write)?;
         devices::credentials(&*snapshot, id)?.ok_or_else(ServiceError::not_found)
     }
 
@@ -245,7 +228,7 @@ impl App {
         let gateway = gateway.clone();
         let input = DeviceInput {
             name: Some(name.to_owned()),
-            device_type: device_type.map(str::to_owned),
+            kind: device_type.map(str::to_owned),
             additional_info: Some(json!({ "lastConnectedGateway": gateway.id.0 })),
             ..Default::default()
         };
@@ -258,7 +241,7 @@ impl App {
             {
                 return Ok((d, changes));
             }
-            input.validate()?;
+            input.validate(Device::LABEL)?;
             let d = stage_create(
                 view,
                 &mut changes,

@@ -3,11 +3,13 @@
 
 use thiserror::Error;
 
+use crate::auth::permissions::Denied;
 use crate::domain::validate::ValidationError;
 use crate::store::StoreError;
 
-pub const PERMISSION_DENIED: &str = "You don't have permission to perform this operation!";
-pub const NOT_FOUND: &str = "Requested item wasn't found!";
+const PERMISSION_DENIED: &str = "You don't have permission to perform this operation!";
+const NOT_FOUND: &str = "Requested item wasn't found!";
+const AUTHENTICATION_FAILED: &str = "Authentication failed";
 
 #[derive(Debug, Error)]
 pub enum ServiceError {
@@ -29,9 +31,6 @@ pub enum ServiceError {
     /// 401, code 10 (or 11 when `expired`).
     #[error("{message}")]
     Unauthorized { message: String, expired: bool },
-    /// 429, code 33.
-    #[error("{0}")]
-    TooManyRequests(String),
     /// Mail could not be sent: 500, code 2.
     #[error("{0}")]
     Mail(String),
@@ -49,9 +48,20 @@ impl From<ValidationError> for ServiceError {
     }
 }
 
+impl From<Denied> for ServiceError {
+    fn from(_: Denied) -> Self {
+        ServiceError::Forbidden
+    }
+}
+
 impl ServiceError {
     pub fn not_found() -> Self {
         ServiceError::NotFound(NOT_FOUND.to_owned())
+    }
+
+    /// A missing, invalid or revoked token: nothing more is said about why.
+    pub fn authentication_failed() -> Self {
+        Self::unauthorized(AUTHENTICATION_FAILED)
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {

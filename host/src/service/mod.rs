@@ -1,6 +1,7 @@
 //! Use cases: each takes the authenticated caller, checks its rights, and
 //! makes its change, with the audit record, in one transaction.
 
+mod access;
 mod assets;
 mod assignable;
 pub mod audit;
@@ -25,10 +26,11 @@ use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::store::{Store, StoreError, meta};
 
+pub use access::OwnerChanged;
 pub use bootstrap::FirstStart;
-pub use customer_index::{CustomerIndex, SORT_PROPERTIES as CUSTOMER_SORT_PROPERTIES};
+pub use customer_index::CustomerIndex;
 pub use customers::{NameConflict, UniquifyStrategy};
-pub use error::{NOT_FOUND, PERMISSION_DENIED, ServiceError, ServiceResult};
+pub use error::{ServiceError, ServiceResult};
 pub use sessions::ClientInfo;
 pub use telemetry::{
     Aggregation, DataChange, DataEvent, DeleteQuery, DeviceEvent, HistoryQuery, Scope,
@@ -45,6 +47,7 @@ pub struct App {
     pub(crate) series: Arc<crate::store::telemetry::Series>,
     pub(crate) device_events: tokio::sync::broadcast::Sender<DeviceEvent>,
     pub(crate) data_events: tokio::sync::broadcast::Sender<DataEvent>,
+    owner_events: tokio::sync::broadcast::Sender<OwnerChanged>,
     hashing: Arc<Semaphore>,
     /// Writes queued for or inside the writer; a caller past the limit
     /// waits, so overload slows producers instead of growing a queue.
@@ -84,6 +87,7 @@ impl App {
         let series = crate::store::telemetry::Series::attach(&*store)?;
         let (device_events, _) = tokio::sync::broadcast::channel(1024);
         let (data_events, _) = tokio::sync::broadcast::channel(4096);
+        let (owner_events, _) = tokio::sync::broadcast::channel(1024);
         let mailer = settings
             .smtp
             .as_ref()
@@ -103,6 +107,7 @@ impl App {
             series,
             device_events,
             data_events,
+            owner_events,
             hashing,
             write_slots,
             mailer,

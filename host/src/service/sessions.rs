@@ -16,7 +16,6 @@ use super::{App, ServiceError, ServiceResult};
 const BAD_CREDENTIALS: &str = "Invalid username or password";
 const NOT_ACTIVE: &str = "User account is not active";
 const LOCKED: &str = "User account is locked due to security policy";
-const AUTH_FAILED: &str = "Authentication failed";
 
 /// Where a login came from, for the audit record.
 #[derive(Debug, Clone, Default)]
@@ -145,15 +144,15 @@ impl App {
                 message: "Token has expired".into(),
                 expired: true,
             },
-            JwtError::Invalid => ServiceError::unauthorized(AUTH_FAILED),
+            JwtError::Invalid => ServiceError::authentication_failed(),
         })?;
         let tenant = TenantId(claims.tenant_id.unwrap_or(crate::domain::ids::NULL_UUID));
         let snapshot = self.store.snapshot()?;
         let user = users::get(&*snapshot, tenant, UserId(claims.user_id))?
-            .ok_or_else(|| ServiceError::unauthorized(AUTH_FAILED))?;
+            .ok_or_else(ServiceError::authentication_failed)?;
         let creds = users::credentials(&*snapshot, user.id)?.unwrap_or_default();
         if !creds.enabled || !creds.is_activated() || creds.generation != claims.generation {
-            return Err(ServiceError::unauthorized(AUTH_FAILED));
+            return Err(ServiceError::authentication_failed());
         }
         if is_locked(&creds, now_ms()) {
             return Err(ServiceError::unauthorized(LOCKED));
@@ -190,7 +189,7 @@ impl App {
     pub async fn current_user(&self, caller: &Caller) -> ServiceResult<User> {
         let snapshot = self.store.snapshot()?;
         users::get(&*snapshot, caller.tenant_id, caller.user_id)?
-            .ok_or_else(|| ServiceError::unauthorized(AUTH_FAILED))
+            .ok_or_else(ServiceError::authentication_failed)
     }
 
     /// Changes the caller's password; every older token stops working and a

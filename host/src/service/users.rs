@@ -4,11 +4,11 @@
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, allowed};
+use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::auth::tokens;
 use crate::domain::audit::ActionType;
 use crate::domain::ids::{CustomerId, TenantId, UserId, now_ms};
-use crate::domain::page::{PageData, PageLink, SortOrder};
+use crate::domain::page::{PageData, PageLink};
 use crate::domain::user::{Authority, Credentials, PendingToken, User, UserInput};
 use crate::store::{self, Changes, KvRead, customers, tenants, users};
 
@@ -29,11 +29,7 @@ fn target(u: &User) -> Target {
 }
 
 fn check(caller: &Caller, op: Operation, u: &User) -> ServiceResult<()> {
-    if allowed(caller, Resource::User, op, &target(u)) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden)
-    }
+    Ok(require(caller, Resource::User, op, &target(u))?)
 }
 
 /// Finds a user the caller may address: the system administrator looks
@@ -64,29 +60,15 @@ pub(super) fn pending_token(hours: i64) -> (String, PendingToken) {
     (raw, pending)
 }
 
-fn sort_users(users: &mut [User], link: &PageLink) {
-    let key = link.sort_property.as_deref().unwrap_or("createdTime");
-    users.sort_by(|a, b| {
-        let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
-        let ord = match key {
-            "firstName" => lower(&a.first_name).cmp(&lower(&b.first_name)),
-            "lastName" => lower(&a.last_name).cmp(&lower(&b.last_name)),
-            "email" => a.email.cmp(&b.email),
-            _ => a.created_time.cmp(&b.created_time),
-        }
-        .then(a.id.cmp(&b.id));
-        if link.sort_order == SortOrder::Desc {
-            ord.reverse()
-        } else {
-            ord
-        }
-    });
-}
-
 fn page_users(mut all: Vec<User>, link: &PageLink) -> PageData<User> {
     all.retain(|u| link.matches(&u.email));
-    sort_users(&mut all, link);
-    PageData::from_sorted(all, link)
+    let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
+    match link.sort_property.as_deref() {
+        Some("firstName") => PageData::sorted_by_key(all, link, |u| (lower(&u.first_name), u.id)),
+        Some("lastName") => PageData::sorted_by_key(all, link, |u| (lower(&u.last_name), u.id)),
+        Some("email") => PageData::sorted_by_key(all, link, |u| (u.email.clone(), u.id)),
+        _ => PageData::sorted_by_key(all, link, |u| (u.created_time, u.id)),
+    }
 }
 
 impl App {
@@ -100,14 +82,14 @@ impl App {
         mail: ActivationMail,
     ) -> ServiceResult<User> {
         let email = input.validate()?;
-        if input.id.is_none()
-            && matches!(mail, ActivationMail::Send { .. })
-            && self.mailer.is_none()
-        {
-            return Err(ServiceError::invalid(
-                "Mail server is not configured, so the activation mail cannot be sent: \
-                 create the user with sendActivationMail=false and share its activation link",
-            ));
+        if input.id.is_none() && matches!(mail, ActivationMail::Send { .. }) {
+            // Refused before anything is stored, with the way around it.
+            self.mail_configured().map_err(|_| {
+                ServiceError::invalid(
+                    "Mail server is not configured, so the activation mail cannot be sent: \
+                     create the user with sendActivationMail=false and share its activation link",
+                )
+            })?;
         }
         let creator = caller.clone();
         let caller = caller.clone();
@@ -185,9 +167,6 @@ impl App {
         self.write(move |view| {
             let user = find(view, &caller, id)?;
             if enforce {
-                if caller.authority == Authority::CustomerUser {
-                    return Err(ServiceError::Forbidden);
-                }
                 check(&caller, Operation::Delete, &user)?;
                 if user.authority == Authority::TenantAdmin
                     && users::of_customer(view, user.tenant_id, CustomerId::NULL)?
@@ -227,10 +206,12 @@ impl App {
         let caller = caller.clone();
         self.write(move |view| {
             let user = find(view, &caller, id)?;
-            if caller.authority == Authority::CustomerUser {
-                return Err(ServiceError::Forbidden);
-            }
-            check(&caller, Operation::Write, &user)?;
+            require(
+                &caller,
+                Resource::UserCredentials,
+                Operation::Write,
+                &target(&user),
+            )?;
             let old = users::credentials(view, user.id)?.unwrap_or_default();
             let mut creds = old.clone();
             creds.enabled = enabled;
@@ -269,10 +250,12 @@ impl App {
         let base_url = base_url.to_owned();
         self.write(move |view| {
             let user = find(view, &caller, id)?;
-            if caller.authority == Authority::CustomerUser {
-                return Err(ServiceError::Forbidden);
-            }
-            check(&caller, Operation::Write, &user)?;
+            require(
+                &caller,
+                Resource::UserCredentials,
+                Operation::Write,
+                &target(&user),
+            )?;
             let old = users::credentials(view, user.id)?.unwrap_or_default();
             if old.is_activated() {
                 return Err(ServiceError::invalid("User is already activated!"));
@@ -320,17 +303,8 @@ impl App {
         let snapshot = self.store.snapshot()?;
         let c = customers::get(&*snapshot, caller.tenant_id, customer)?
             .ok_or_else(ServiceError::not_found)?;
-        let target = Target::user(
-            c.tenant_id,
-            c.id,
-            UserId(uuid::Uuid::nil()),
-            Authority::CustomerUser,
-        );
-        if caller.authority != Authority::TenantAdmin
-            || !allowed(caller, Resource::User, Operation::Read, &target)
-        {
-            return Err(ServiceError::Forbidden);
-        }
+        let users = Target::users_of(c.tenant_id, c.id, Authority::CustomerUser);
+        require(caller, Resource::User, Operation::Read, &users)?;
         let tenant = caller.tenant_id;
         self.blocking(move || {
             Ok(page_users(
@@ -348,9 +322,8 @@ impl App {
         tenant: TenantId,
         link: PageLink,
     ) -> ServiceResult<PageData<User>> {
-        if caller.authority != Authority::SysAdmin {
-            return Err(ServiceError::Forbidden);
-        }
+        let admins = Target::users_of(tenant, CustomerId::NULL, Authority::TenantAdmin);
+        require(caller, Resource::User, Operation::Read, &admins)?;
         link.check_sort(&USER_SORT_PROPERTIES)?;
         let snapshot = self.store.snapshot()?;
         if tenants::get(&*snapshot, tenant)?.is_none() {
@@ -378,39 +351,37 @@ fn new_user(
         .authority
         .ok_or_else(|| ServiceError::invalid("User authority should be specified!"))?;
     let (tenant, customer) = match authority {
-        Authority::SysAdmin => return Err(ServiceError::Forbidden),
-        Authority::TenantAdmin => {
-            let tenant = match caller.authority {
-                Authority::SysAdmin => input.tenant_id.ok_or_else(|| {
+        // Refused by the rules: nobody creates system administrators.
+        Authority::SysAdmin => (TenantId::NULL, CustomerId::NULL),
+        Authority::TenantAdmin => match caller.authority {
+            Authority::SysAdmin => {
+                let tenant = input.tenant_id.ok_or_else(|| {
                     ServiceError::invalid("Tenant administrator should be assigned to tenant!")
-                })?,
-                _ => caller.tenant_id,
-            };
-            if tenants::get(view, tenant)?.is_none() {
-                return Err(ServiceError::invalid(
-                    "User is referencing non-existent tenant!",
-                ));
+                })?;
+                (tenant, CustomerId::NULL)
             }
-            (tenant, CustomerId::NULL)
-        }
+            _ => (caller.tenant_id, CustomerId::NULL),
+        },
         Authority::CustomerUser => {
             let customer = input.customer_id.filter(|c| !c.is_null()).ok_or_else(|| {
                 ServiceError::invalid("Customer user should be assigned to customer!")
             })?;
-            if caller.authority == Authority::SysAdmin {
-                return Err(ServiceError::Forbidden);
-            }
-            if customers::get(view, caller.tenant_id, customer)?.is_none() {
-                return Err(ServiceError::invalid(
-                    "User is referencing non-existent customer!",
-                ));
-            }
             (caller.tenant_id, customer)
         }
     };
-    let target = Target::user(tenant, customer, UserId(uuid::Uuid::nil()), authority);
-    if !allowed(caller, Resource::User, Operation::Create, &target) {
-        return Err(ServiceError::Forbidden);
+    let group = Target::users_of(tenant, customer, authority);
+    require(caller, Resource::User, Operation::Create, &group)?;
+    // Looked up after the rights check: a refused caller learns nothing of what exists.
+    if customer.is_null() {
+        if tenants::get(view, tenant)?.is_none() {
+            return Err(ServiceError::invalid(
+                "User is referencing non-existent tenant!",
+            ));
+        }
+    } else if customers::get(view, tenant, customer)?.is_none() {
+        return Err(ServiceError::invalid(
+            "User is referencing non-existent customer!",
+        ));
     }
     if users::email_taken(view, &email)? {
         return Err(ServiceError::invalid(format!(

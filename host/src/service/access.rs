@@ -1,0 +1,85 @@
+//! Rights that outlive a request: a live subscription is checked when it is
+//! opened, but the entity may later move to another customer. This is the
+//! read check a subscription repeats, and the signal that tells subscribers
+//! to repeat it at once.
+
+use crate::auth::Caller;
+use crate::auth::permissions::{Operation, Resource, Target, require};
+use crate::domain::asset::Asset;
+use crate::domain::device::Device;
+use crate::domain::ids::{CustomerId, EntityId, EntityType, TenantId};
+use crate::store::{KvRead, assignable, customers, tenants};
+
+use super::{App, ServiceError, ServiceResult};
+
+/// An entity whose owning customer changed (assigned, unassigned, or its
+/// customer deleted): users who read its data through their customer may
+/// have lost the right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnerChanged {
+    pub tenant: TenantId,
+    pub entity: EntityId,
+}
+
+/// The customer owning `entity`'s data (`None`: the tenant's own), or not
+/// found. The same rule the attribute and telemetry reads apply.
+fn data_owner(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    entity: EntityId,
+) -> ServiceResult<Option<CustomerId>> {
+    let assigned = |c: CustomerId| (!c.is_null()).then_some(c);
+    match entity.entity_type {
+        EntityType::Device => assignable::get::<Device>(view, tenant, entity.id)?
+            .map(|d| assigned(d.customer_id))
+            .ok_or_else(ServiceError::not_found),
+        EntityType::Asset => assignable::get::<Asset>(view, tenant, entity.id)?
+            .map(|a| assigned(a.customer_id))
+            .ok_or_else(ServiceError::not_found),
+        EntityType::Customer => customers::get(view, tenant, CustomerId(entity.id))?
+            .map(|c| Some(c.id))
+            .ok_or_else(ServiceError::not_found),
+        EntityType::Tenant if entity.id == tenant.0 => tenants::get(view, tenant)?
+            .map(|_| None)
+            .ok_or_else(ServiceError::not_found),
+        _ => Err(ServiceError::not_found()),
+    }
+}
+
+impl App {
+    /// May `caller` read `entity`'s attributes and telemetry now?
+    pub fn check_data_read(&self, caller: &Caller, entity: EntityId) -> ServiceResult<()> {
+        let snapshot = self.store.snapshot()?;
+        let customer = data_owner(&*snapshot, caller.tenant_id, entity)?;
+        let target = Target {
+            tenant: caller.tenant_id,
+            customer,
+            user: None,
+        };
+        Ok(require(
+            caller,
+            Resource::EntityData,
+            Operation::Read,
+            &target,
+        )?)
+    }
+
+    /// Every owner change in the installation; subscribers filter by tenant.
+    pub fn subscribe_owner_changes(&self) -> tokio::sync::broadcast::Receiver<OwnerChanged> {
+        self.owner_events.subscribe()
+    }
+
+    /// Tells live subscribers that these entities changed owner (after the commit).
+    pub(super) fn owners_changed(
+        &self,
+        tenant: TenantId,
+        entities: impl IntoIterator<Item = EntityId>,
+    ) {
+        if self.owner_events.receiver_count() == 0 {
+            return;
+        }
+        for entity in entities {
+            let _ = self.owner_events.send(OwnerChanged { tenant, entity });
+        }
+    }
+}
