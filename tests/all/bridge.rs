@@ -172,8 +172,10 @@ async fn attribute_messages_apply_in_the_order_they_were_published() {
     let broker = Mosquitto::start();
     let server = TestServer::start_with(|s| s.bridge = Some(bridge_to(&broker))).await;
     let admin = server.tenant_admin().await;
-    gateway(&admin).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    admin
+        .create_device("Edge gateway", "BRIDGE_GATEWAY", true)
+        .await;
+    await_subscription(&broker, &admin).await;
     // The first message creates the device and takes longer than the rest:
     // messages handled side by side finish out of order unless something
     // holds the ones that need order in line.

@@ -395,7 +395,7 @@ async fn a_gateway_creates_and_feeds_the_devices_behind_it() {
 async fn a_device_deleted_behind_a_gateway_is_created_anew_when_named_again() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
-    device(&admin, "Gateway", "GW_AGAIN_TOKEN", true).await;
+    admin.create_device("Gateway", "GW_AGAIN_TOKEN", true).await;
     let mut gw = Device::connect(&server, "GW_AGAIN_TOKEN").await;
     let by_name = |admin: Client| async move {
         let (status, d) = admin.get("/api/tenant/devices?deviceName=Sensor").await;

@@ -23,7 +23,7 @@ pub struct OwnerChanged {
 
 /// The customer owning `entity`'s data (`None`: the tenant's own), or not
 /// found. The same rule the attribute and telemetry reads apply.
-fn data_owner(
+pub(super) fn data_owner(
     view: &dyn KvRead,
     tenant: TenantId,
     entity: EntityId,

@@ -9,8 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, allowed};
-use crate::domain::asset::Asset;
+use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::audit::ActionType;
 use crate::domain::device::Device;
 use crate::domain::ids::{CustomerId, DeviceId, EntityId, EntityType, TenantId, now_ms};
@@ -18,7 +17,7 @@ use crate::domain::telemetry::{DataValue, KvEntry, TsKvEntry};
 use crate::store::latest;
 use crate::store::telemetry::{self as ts, Series};
 use crate::store::telemetry_log::{self, Logged};
-use crate::store::{self, Changes, KvRead, assignable, customers, tenants};
+use crate::store::{self, Changes, KvRead, assignable};
 
 use super::audit::{Actor, record};
 use super::{App, ServiceError, ServiceResult};
@@ -143,36 +142,13 @@ fn resolve(
     op: Operation,
 ) -> ServiceResult<Owner> {
     let tenant = caller.tenant_id;
-    let customer = match entity.entity_type {
-        EntityType::Device => {
-            let d: Device =
-                assignable::get(view, tenant, entity.id)?.ok_or_else(ServiceError::not_found)?;
-            (!d.customer_id.is_null()).then_some(d.customer_id)
-        }
-        EntityType::Asset => {
-            let a: Asset =
-                assignable::get(view, tenant, entity.id)?.ok_or_else(ServiceError::not_found)?;
-            (!a.customer_id.is_null()).then_some(a.customer_id)
-        }
-        EntityType::Customer => {
-            let c = customers::get(view, tenant, CustomerId(entity.id))?
-                .ok_or_else(ServiceError::not_found)?;
-            Some(c.id)
-        }
-        EntityType::Tenant if entity.id == tenant.0 => {
-            tenants::get(view, tenant)?.ok_or_else(ServiceError::not_found)?;
-            None
-        }
-        _ => return Err(ServiceError::not_found()),
-    };
+    let customer = super::access::data_owner(view, tenant, entity)?;
     let target = Target {
         tenant,
         customer,
         user: None,
     };
-    if !allowed(caller, Resource::EntityData, op, &target) {
-        return Err(ServiceError::Forbidden);
-    }
+    require(caller, Resource::EntityData, op, &target)?;
     Ok(Owner {
         tenant,
         customer,

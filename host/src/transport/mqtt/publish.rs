@@ -60,10 +60,9 @@ fn failed(ctx: &Context, e: ServiceError) -> Reason {
             tracing::debug!(device = %ctx.device.id.0, %msg, "MQTT message refused");
             Reason::PayloadFormatInvalid
         }
-        // The store's I/O, a full queue, the service shutting down: the
+        // The store's I/O, the service shutting down: the
         // same message may well be stored when it comes again.
         ServiceError::Store(StoreError::Backend(_) | StoreError::Closed)
-        | ServiceError::TooManyRequests(_)
         | ServiceError::Internal(_) => {
             tracing::warn!(device = %ctx.device.id.0, error = %e, "MQTT message not stored for now");
             Reason::ServerBusy
