@@ -2,6 +2,7 @@
 //! devices (ingest) and over REST, read back latest or as history with
 //! aggregation, and deleted in the UI's four modes.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -233,49 +234,24 @@ impl App {
 
     /// Telemetry of several devices (a gateway's message) in one commit:
     /// all of it is durable once this returns, or none of it is stored.
-    /// Only the devices' tenant and id travel to the writer: this is the
-    /// ingest hot path, and a whole `Device` (names, JSON) per message is
-    /// copying for nothing.
     pub async fn ingest_telemetry_of(
         &self,
-        batches: Vec<(&Device, Vec<TsKvEntry>)>,
+        batches: Vec<(impl Borrow<Device>, Vec<TsKvEntry>)>,
     ) -> ServiceResult<()> {
-        let batches: Vec<(TenantId, DeviceId, Arc<Vec<TsKvEntry>>)> = batches
-            .into_iter()
-            .filter(|(_, e)| !e.is_empty())
-            .map(|(d, e)| (d.tenant_id, d.id, Arc::new(e)))
-            .collect();
-        if batches.is_empty() {
-            return Ok(());
-        }
         let series = Arc::clone(&self.series);
-        let staged = batches.clone();
-        self.write(move |view| {
-            let mut changes = Changes::new();
-            let mut fresh = HashMap::new();
-            for (tenant, device, entries) in &staged {
-                // A message still in flight when its device was deleted
-                // must not leave points under the deleted id.
-                if !assignable::exists::<Device>(view, *tenant, device.0)? {
-                    continue;
-                }
-                stage_points(
-                    &series,
-                    &mut fresh,
-                    view,
-                    &mut changes,
-                    *tenant,
-                    device.0,
-                    entries,
-                )?;
-            }
-            Ok(((), changes))
-        })
-        .await?;
-        for (tenant, device, entries) in batches {
-            self.publish(tenant, device.entity_id(), DataChange::Telemetry(entries));
-        }
-        Ok(())
+        // Names interned by this job are not visible to its own reads: one
+        // map for the whole job, across its devices.
+        let mut fresh = HashMap::new();
+        let stage = move |view: &dyn KvRead,
+                          changes: &mut Changes,
+                          tenant,
+                          device: DeviceId,
+                          entries: &[TsKvEntry]| {
+            stage_points(
+                &series, &mut fresh, view, changes, tenant, device.0, entries,
+            )
+        };
+        self.ingest_of(batches, stage, DataChange::Telemetry).await
     }
 
     /// Client-side attributes a device reports about itself.
@@ -292,36 +268,60 @@ impl App {
     /// one commit: all of them are durable once this returns, or none.
     pub async fn ingest_client_attributes_of(
         &self,
-        batches: Vec<(&Device, Vec<KvEntry>)>,
+        batches: Vec<(impl Borrow<Device>, Vec<KvEntry>)>,
     ) -> ServiceResult<()> {
-        let batches: Vec<(TenantId, DeviceId, Arc<Vec<KvEntry>>)> = batches
+        let now = now_ms();
+        let stage = move |_: &dyn KvRead,
+                          changes: &mut Changes,
+                          tenant,
+                          device: DeviceId,
+                          entries: &[KvEntry]| {
+            stage_attributes(changes, tenant, device.0, Scope::Client, entries, now);
+            Ok(())
+        };
+        let change = move |values| DataChange::Attributes {
+            scope: Scope::Client,
+            ts: now,
+            values,
+        };
+        self.ingest_of(batches, stage, change).await
+    }
+
+    /// What devices send, for several devices in one commit: only the
+    /// devices' tenant and id travel to the writer (this is the ingest hot
+    /// path, and a whole `Device` per message is copying for nothing), a
+    /// device deleted while its message was in flight is skipped (nothing
+    /// may land under a deleted id), and live subscribers hear of the rest
+    /// once it is durable.
+    async fn ingest_of<E: Send + Sync + 'static>(
+        &self,
+        batches: Vec<(impl Borrow<Device>, Vec<E>)>,
+        mut stage: impl FnMut(&dyn KvRead, &mut Changes, TenantId, DeviceId, &[E]) -> ServiceResult<()>
+        + Send
+        + 'static,
+        change: impl Fn(Arc<Vec<E>>) -> DataChange,
+    ) -> ServiceResult<()> {
+        let batches: Vec<(TenantId, DeviceId, Arc<Vec<E>>)> = batches
             .into_iter()
             .filter(|(_, e)| !e.is_empty())
-            .map(|(d, e)| (d.tenant_id, d.id, Arc::new(e)))
+            .map(|(d, e)| (d.borrow().tenant_id, d.borrow().id, Arc::new(e)))
             .collect();
         if batches.is_empty() {
             return Ok(());
         }
-        let now = now_ms();
         let staged = batches.clone();
         self.write(move |view| {
             let mut changes = Changes::new();
             for (tenant, device, entries) in &staged {
-                // As for telemetry: nothing under a device deleted meanwhile.
                 if assignable::exists::<Device>(view, *tenant, device.0)? {
-                    stage_attributes(&mut changes, *tenant, device.0, Scope::Client, entries, now);
+                    stage(view, &mut changes, *tenant, *device, entries)?;
                 }
             }
             Ok(((), changes))
         })
         .await?;
-        for (tenant, device, values) in batches {
-            let change = DataChange::Attributes {
-                scope: Scope::Client,
-                ts: now,
-                values,
-            };
-            self.publish(tenant, device.entity_id(), change);
+        for (tenant, device, entries) in batches {
+            self.publish(tenant, device.entity_id(), change(entries));
         }
         Ok(())
     }

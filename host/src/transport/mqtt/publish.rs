@@ -3,6 +3,8 @@
 //! handled side by side in its in-flight window, so they reach the store
 //! together and share commits.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::domain::device::Device;
@@ -73,6 +75,23 @@ fn failed(ctx: &Context, e: ServiceError) -> Reason {
             Reason::ServerError
         }
     }
+}
+
+/// The devices a gateway message names, found or created, each with its data.
+async fn resolve_all<E>(
+    ctx: &Context,
+    devices: &Devices,
+    by_device: Vec<(String, Vec<E>)>,
+) -> Result<Vec<(Arc<Device>, Vec<E>)>, Reason> {
+    let mut out = Vec::with_capacity(by_device.len());
+    for (name, entries) in by_device {
+        let device = devices
+            .resolve(&ctx.app, &ctx.device, &name, None)
+            .await
+            .map_err(|e| failed(ctx, e))?;
+        out.push((device, entries));
+    }
+    Ok(out)
 }
 
 /// The device cache of a gateway; anything else is refused the gateway topics.
@@ -153,18 +172,7 @@ pub async fn handle(ctx: &Context, route: Route, payload: Bytes, now: i64) -> Ha
             let by_device = gateway::parse_telemetry_by_device(&payload, now)
                 .map_err(|e| invalid(ctx, route, e))?;
             // One commit for the whole message: all of it is stored, or none.
-            let mut batches = Vec::with_capacity(by_device.len());
-            for (name, entries) in by_device {
-                let device = devices
-                    .resolve(app, &ctx.device, &name, None)
-                    .await
-                    .map_err(|e| failed(ctx, e))?;
-                batches.push((device, entries));
-            }
-            let batches = batches
-                .iter_mut()
-                .map(|(d, e)| (&**d, std::mem::take(e)))
-                .collect();
+            let batches = resolve_all(ctx, devices, by_device).await?;
             app.ingest_telemetry_of(batches)
                 .await
                 .map_err(|e| failed(ctx, e))?;
@@ -174,18 +182,7 @@ pub async fn handle(ctx: &Context, route: Route, payload: Bytes, now: i64) -> Ha
             let by_device = gateway::parse_attributes_by_device(&payload)
                 .map_err(|e| invalid(ctx, route, e))?;
             // One commit for the whole message, as for telemetry.
-            let mut batches = Vec::with_capacity(by_device.len());
-            for (name, entries) in by_device {
-                let device = devices
-                    .resolve(app, &ctx.device, &name, None)
-                    .await
-                    .map_err(|e| failed(ctx, e))?;
-                batches.push((device, entries));
-            }
-            let batches = batches
-                .iter_mut()
-                .map(|(d, e)| (&**d, std::mem::take(e)))
-                .collect();
+            let batches = resolve_all(ctx, devices, by_device).await?;
             app.ingest_client_attributes_of(batches)
                 .await
                 .map_err(|e| failed(ctx, e))?;
