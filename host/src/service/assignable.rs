@@ -13,7 +13,7 @@ use crate::domain::ids::{CustomerId, EntityId, TenantId};
 use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, assignable, customers, telemetry};
 
-use super::audit::{Actor, record};
+use super::audit::{Actor, record, stage_record};
 use super::{App, ServiceError, ServiceResult};
 
 pub const SORT_PROPERTIES: [&str; 4] = ["createdTime", "name", "type", "label"];
@@ -237,14 +237,14 @@ pub(super) fn stage_unassign_all<T: Assignable>(
         unassigned.push(e.entity_id());
         let new = e.assigned_to(CustomerId::NULL);
         assignable::put(changes, Some(&e), &new);
-        let log = record(
+        stage_record(
+            changes,
             actor,
             customer.id,
             Some((e.entity_id(), e.name())),
             ActionType::UnassignedFromCustomer,
             json!({ "entityId": e.entity_id(), "unassignedCustomerId": customer.id.entity_id(), "unassignedCustomerName": customer.title, "reason": "customer deleted" }),
         );
-        store::audit_log::append(changes, &log);
     }
     Ok(unassigned)
 }

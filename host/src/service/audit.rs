@@ -9,6 +9,7 @@ use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::audit::{ActionStatus, ActionType, AuditLog, AuditLogId};
 use crate::domain::ids::{CustomerId, EntityId, TenantId, UserId, new_time_uuid, now_ms};
 use crate::domain::page::{PageData, PageLink};
+use crate::store::Changes;
 use crate::store::audit_log::{self, AuditQuery, Subject};
 
 use super::{App, ServiceError, ServiceResult};
@@ -57,6 +58,18 @@ pub fn record(
         action_status: ActionStatus::Success,
         action_failure_details: None,
     }
+}
+
+/// Records a successful action in the same job as the change it describes.
+pub fn stage_record(
+    changes: &mut Changes,
+    actor: &Actor,
+    customer: CustomerId,
+    entity: Option<(EntityId, &str)>,
+    action: ActionType,
+    data: Value,
+) {
+    audit_log::append(changes, &record(actor, customer, entity, action, data));
 }
 
 /// A failed action, with why.

@@ -9,10 +9,10 @@ use crate::domain::audit::ActionType;
 use crate::domain::customer::{Customer, CustomerInput};
 use crate::domain::ids::{CustomerId, EntityId, now_ms};
 use crate::domain::page::{PageData, PageLink};
-use crate::store::{self, Changes, KvRead, customers, users};
+use crate::store::{Changes, KvRead, customers, users};
 
 use super::assignable::{stage_delete_data, stage_unassign_all};
-use super::audit::{Actor, record};
+use super::audit::{Actor, stage_record};
 use super::customer_index::SORT_PROPERTIES;
 use super::{App, ServiceError, ServiceResult};
 use crate::domain::asset::Asset;
@@ -126,14 +126,14 @@ impl App {
                     (c, ActionType::Updated)
                 }
             };
-            let log = record(
+            stage_record(
+                &mut changes,
                 &actor,
                 saved.id,
                 Some((saved.id.entity_id(), &saved.title)),
                 action,
                 json!({ "entity": saved }),
             );
-            store::audit_log::append(&mut changes, &log);
             Ok((saved, changes))
         })
         .await
@@ -243,14 +243,14 @@ fn stage_delete(
     for user in users::of_customer(view, c.tenant_id, c.id)? {
         let creds = users::credentials(view, user.id)?;
         users::delete(changes, &user, creds.as_ref());
-        let log = record(
+        stage_record(
+            changes,
             &actor,
             c.id,
             Some((user.id.entity_id(), &user.email)),
             ActionType::Deleted,
             json!({ "entityId": user.id.entity_id(), "reason": "customer deleted" }),
         );
-        store::audit_log::append(changes, &log);
     }
     // Devices and assets are the tenant's: they are unassigned, not lost.
     let mut moved = stage_unassign_all::<Device>(view, changes, &actor, &c)?;
@@ -259,13 +259,13 @@ fn stage_delete(
     super::dashboards::stage_unassign_all(view, changes, c.tenant_id, c.id)?;
     stage_delete_data(view, changes, c.tenant_id, c.id.0)?;
     customers::delete(changes, &c);
-    let log = record(
+    stage_record(
+        changes,
         &actor,
         c.id,
         Some((c.id.entity_id(), &c.title)),
         ActionType::Deleted,
         json!({ "entityId": c.id.entity_id() }),
     );
-    store::audit_log::append(changes, &log);
     Ok(moved)
 }

@@ -17,7 +17,7 @@ use crate::store::{self, Changes, KvRead, assignable as rows, devices};
 use super::assignable::{
     audit, check_name_free, find, may_create, stage_delete_data, stage_update,
 };
-use super::audit::{Actor, record};
+use super::audit::{Actor, stage_record};
 use super::{App, DeviceEvent, ServiceError, ServiceResult};
 
 /// A fresh access token: 20 random alphanumerics, as ThingsBoard makes them.
@@ -256,14 +256,14 @@ impl App {
                 user: crate::domain::ids::UserId(gateway.id.0),
                 name: gateway.name.clone(),
             };
-            let log = record(
+            stage_record(
+                &mut changes,
                 &actor,
                 d.customer_id,
                 Some((d.id.entity_id(), &d.name)),
                 ActionType::Added,
                 json!({ "entity": d, "gateway": gateway.id.entity_id() }),
             );
-            store::audit_log::append(&mut changes, &log);
             Ok((d, changes))
         })
         .await

@@ -9,7 +9,7 @@ use crate::domain::ids::{TenantId, UserId, now_ms};
 use crate::domain::user::{Credentials, User};
 use crate::store::{self, Changes, users};
 
-use super::audit::{Actor, failure, record};
+use super::audit::{Actor, failure, stage_record};
 use super::users::pending_token;
 use super::{App, ServiceError, ServiceResult};
 
@@ -97,8 +97,14 @@ impl App {
                 let outcome = if ok {
                     creds.failed_logins = 0;
                     creds.locked_until = None;
-                    let log = record(&actor, user.customer_id, entity, ActionType::Login, data);
-                    store::audit_log::append(&mut changes, &log);
+                    stage_record(
+                        &mut changes,
+                        &actor,
+                        user.customer_id,
+                        entity,
+                        ActionType::Login,
+                        data,
+                    );
                     Ok(creds.generation)
                 } else {
                     creds.failed_logins += 1;
@@ -112,14 +118,14 @@ impl App {
                             i64::MAX
                         });
                         creds.failed_logins = 0;
-                        let log = record(
+                        stage_record(
+                            &mut changes,
                             &actor,
                             user.customer_id,
                             entity,
                             ActionType::Lockout,
                             json!({}),
                         );
-                        store::audit_log::append(&mut changes, &log);
                     }
                     Err(ServiceError::unauthorized(BAD_CREDENTIALS))
                 };
@@ -172,14 +178,14 @@ impl App {
         self.write(move |_| {
             let mut changes = Changes::new();
             let entity = Some((caller.user_id.entity_id(), caller.email.as_str()));
-            let log = record(
+            stage_record(
+                &mut changes,
                 &Actor::from(&caller),
                 caller.customer_id,
                 entity,
                 ActionType::Logout,
                 json!({}),
             );
-            store::audit_log::append(&mut changes, &log);
             Ok(((), changes))
         })
         .await
@@ -385,14 +391,14 @@ impl App {
                 let mut changes = Changes::new();
                 users::put_credentials(&mut changes, &user, Some(&old), &creds);
                 let entity = Some((user.id.entity_id(), user.email.as_str()));
-                let log = record(
+                stage_record(
+                    &mut changes,
                     &actor_of(&user),
                     user.customer_id,
                     entity,
                     ActionType::CredentialsUpdated,
                     json!({}),
                 );
-                store::audit_log::append(&mut changes, &log);
                 let generation = creds.generation;
                 Ok(((user, generation), changes))
             })

@@ -18,9 +18,9 @@ use crate::domain::telemetry::{DataValue, KvEntry, TsKvEntry};
 use crate::store::latest;
 use crate::store::telemetry::{self as ts, Series};
 use crate::store::telemetry_log::{self, Logged};
-use crate::store::{self, Changes, KvRead, assignable};
+use crate::store::{Changes, KvRead, assignable};
 
-use super::audit::{Actor, record};
+use super::audit::{Actor, stage_record};
 use super::{App, ServiceError, ServiceResult};
 
 /// Attribute scopes, stored as one byte.
@@ -378,14 +378,14 @@ impl App {
                 .iter()
                 .map(|e| (e.key.clone(), e.value.to_json()))
                 .collect();
-            let log = record(
+            stage_record(
+                &mut changes,
                 &Actor::from(&caller),
                 owner.customer.unwrap_or(CustomerId::NULL),
                 Some((entity, "")),
                 ActionType::TimeseriesUpdated,
                 json!({ "entityId": entity, "timeseries": data }),
             );
-            store::audit_log::append(&mut changes, &log);
             Ok(((), changes))
         })
         .await?;
@@ -423,8 +423,7 @@ impl App {
             stage_attributes(&mut changes, owner.tenant, owner.entity, scope, &entries, now);
             let data: serde_json::Map<String, serde_json::Value> =
                 entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect();
-            let log = record(&Actor::from(&caller), owner.customer.unwrap_or(CustomerId::NULL), Some((entity, "")), ActionType::AttributesUpdated, json!({ "entityId": entity, "scope": format!("{scope:?}").to_uppercase() + "_SCOPE", "attributes": data }));
-            store::audit_log::append(&mut changes, &log);
+            stage_record(&mut changes, &Actor::from(&caller), owner.customer.unwrap_or(CustomerId::NULL), Some((entity, "")), ActionType::AttributesUpdated, json!({ "entityId": entity, "scope": format!("{scope:?}").to_uppercase() + "_SCOPE", "attributes": data }));
             Ok(((), changes))
         })
         .await?;
@@ -458,14 +457,14 @@ impl App {
             for k in &keys {
                 ts::delete_attribute(&mut changes, owner.tenant, owner.entity, scope as u8, k);
             }
-            let log = record(
+            stage_record(
+                &mut changes,
                 &Actor::from(&caller),
                 owner.customer.unwrap_or(CustomerId::NULL),
                 Some((entity, "")),
                 ActionType::AttributesDeleted,
                 json!({ "entityId": entity, "attributes": keys }),
             );
-            store::audit_log::append(&mut changes, &log);
             Ok(((), changes))
         })
         .await?;
@@ -591,8 +590,7 @@ impl App {
             }
             let deletion = ts::Deletion { start: q.start, end: q.end, latest: q.delete_latest, rewrite_latest: q.rewrite_latest };
             ts::stage_delete(view, &mut changes, &series.log, owner.tenant, owner.entity, &ids, deletion)?;
-            let log = record(&Actor::from(&caller), owner.customer.unwrap_or(CustomerId::NULL), Some((entity, "")), ActionType::TimeseriesDeleted, json!({ "entityId": entity, "timeseries": q.keys, "startTs": q.start, "endTs": q.end }));
-            store::audit_log::append(&mut changes, &log);
+            stage_record(&mut changes, &Actor::from(&caller), owner.customer.unwrap_or(CustomerId::NULL), Some((entity, "")), ActionType::TimeseriesDeleted, json!({ "entityId": entity, "timeseries": q.keys, "startTs": q.start, "endTs": q.end }));
             Ok(((), changes))
         })
         .await

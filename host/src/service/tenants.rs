@@ -12,7 +12,7 @@ use crate::domain::page::{PageData, PageLink};
 use crate::domain::tenant::{Tenant, TenantInput};
 use crate::store::{self, Changes, assignable, customers, dashboards, tenants, users};
 
-use super::audit::{Actor, record};
+use super::audit::{Actor, stage_record};
 use super::{App, ServiceError, ServiceResult};
 
 fn check(caller: &Caller, op: Operation, tenant: TenantId) -> ServiceResult<()> {
@@ -50,14 +50,14 @@ impl App {
             };
             let mut changes = Changes::new();
             tenants::put(&mut changes, &tenant);
-            let log = record(
+            stage_record(
+                &mut changes,
                 &Actor::from(&caller),
                 CustomerId::NULL,
                 Some((tenant.id.entity_id(), &tenant.title)),
                 action,
                 json!({ "entity": tenant }),
             );
-            store::audit_log::append(&mut changes, &log);
             Ok((tenant, changes))
         })
         .await
@@ -136,14 +136,14 @@ impl App {
                     changes.delete(table, key);
                 }
                 tenants::delete(&mut changes, id);
-                let log = record(
+                stage_record(
+                    &mut changes,
                     &Actor::from(&caller),
                     CustomerId::NULL,
                     Some((id.entity_id(), &tenant.title)),
                     ActionType::Deleted,
                     json!({ "entityId": id.entity_id() }),
                 );
-                store::audit_log::append(&mut changes, &log);
                 Ok((devices, changes))
             })
             .await?;

@@ -10,9 +10,9 @@ use crate::domain::audit::ActionType;
 use crate::domain::ids::{CustomerId, TenantId, UserId, now_ms};
 use crate::domain::page::{PageData, PageLink};
 use crate::domain::user::{Authority, Credentials, PendingToken, User, UserInput};
-use crate::store::{self, Changes, KvRead, customers, tenants, users};
+use crate::store::{Changes, KvRead, customers, tenants, users};
 
-use super::audit::{Actor, record};
+use super::audit::{Actor, stage_record};
 use super::{App, ServiceError, ServiceResult};
 
 pub const USER_SORT_PROPERTIES: [&str; 4] = ["createdTime", "firstName", "lastName", "email"];
@@ -123,14 +123,14 @@ impl App {
                         (user, None, ActionType::Updated)
                     }
                 };
-                let log = record(
+                stage_record(
+                    &mut changes,
                     &actor,
                     user.customer_id,
                     Some((user.id.entity_id(), &user.email)),
                     action,
                     json!({ "entity": user }),
                 );
-                store::audit_log::append(&mut changes, &log);
                 Ok(((user, raw), changes))
             })
             .await?;
@@ -183,14 +183,14 @@ impl App {
             let mut changes = Changes::new();
             let creds = users::credentials(view, user.id)?;
             users::delete(&mut changes, &user, creds.as_ref());
-            let log = record(
+            stage_record(
+                &mut changes,
                 &Actor::from(&caller),
                 user.customer_id,
                 Some((user.id.entity_id(), &user.email)),
                 ActionType::Deleted,
                 json!({ "entityId": user.id.entity_id() }),
             );
-            store::audit_log::append(&mut changes, &log);
             Ok(((), changes))
         })
         .await
@@ -223,14 +223,14 @@ impl App {
             }
             let mut changes = Changes::new();
             users::put_credentials(&mut changes, &user, Some(&old), &creds);
-            let log = record(
+            stage_record(
+                &mut changes,
                 &Actor::from(&caller),
                 user.customer_id,
                 Some((user.id.entity_id(), &user.email)),
                 ActionType::CredentialsUpdated,
                 json!({ "userCredentialsEnabled": enabled }),
             );
-            store::audit_log::append(&mut changes, &log);
             Ok(((), changes))
         })
         .await
