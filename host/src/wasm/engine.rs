@@ -1,6 +1,6 @@
 //! The one wasmtime engine: component model, epoch deadlines, pooling.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -133,7 +133,13 @@ impl WasmEngine {
     /// one, or the deadline never comes.
     pub(crate) fn busy(&self) -> Busy<'_> {
         let shared = &*self.ticker.shared;
-        if shared.busy.fetch_add(1, Ordering::SeqCst) == 0 {
+        // Only a waiting ticker is woken: a notify is a system call, and a
+        // warm call costs about two microseconds in all. The ticker sets
+        // `waiting` before it looks at `busy`, and this looks at `waiting`
+        // after raising `busy` (both SeqCst), so at least one of the two
+        // sees the other: the ticker does not wait, or it is woken.
+        if shared.busy.fetch_add(1, Ordering::SeqCst) == 0 && shared.waiting.load(Ordering::SeqCst)
+        {
             // Under the lock, so that the wake-up cannot fall between the
             // ticker's look at `busy` and its wait.
             let _stop = shared.stop.lock().unwrap_or_else(PoisonError::into_inner);
@@ -163,6 +169,8 @@ struct Ticker {
 struct TickerShared {
     /// Calls in progress: [`Busy`] guards alive.
     busy: AtomicUsize,
+    /// The ticker is (about to be) waiting for a call.
+    waiting: AtomicBool,
     /// Set when the ticker must stop.
     stop: Mutex<bool>,
     /// Wakes the ticker: a first call began, or it must stop.
@@ -173,6 +181,7 @@ impl Ticker {
     fn start(engine: &Engine, tick: Duration) -> wasmtime::Result<Self> {
         let shared = Arc::new(TickerShared {
             busy: AtomicUsize::new(0),
+            waiting: AtomicBool::new(false),
             stop: Mutex::new(false),
             wake: Condvar::new(),
         });
@@ -184,12 +193,14 @@ impl Ticker {
             .spawn(move || {
                 loop {
                     let mut stop = ticker.stop.lock().unwrap_or_else(PoisonError::into_inner);
+                    ticker.waiting.store(true, Ordering::SeqCst);
                     while !*stop && ticker.busy.load(Ordering::SeqCst) == 0 {
                         stop = ticker
                             .wake
                             .wait(stop)
                             .unwrap_or_else(PoisonError::into_inner);
                     }
+                    ticker.waiting.store(false, Ordering::SeqCst);
                     if *stop {
                         break;
                     }
