@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod bridge;
+mod calculated_fields;
 mod customers;
 mod devices;
 mod isolation;

@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::domain::ids::{
-    AssetId, CustomerId, DashboardId, DeviceId, EntityId, EntityType, TenantId, UserId,
+    AssetId, CalculatedFieldId, CustomerId, DashboardId, DeviceId, EntityId, EntityType, TenantId,
+    UserId,
 };
 use crate::domain::page::PageLink;
 use crate::service::{App, ServiceError};
@@ -220,7 +221,8 @@ id_from_path!(
     UserId,
     DeviceId,
     AssetId,
-    DashboardId
+    DashboardId,
+    CalculatedFieldId
 );
 
 impl<A, B> FromPath for (A, B)

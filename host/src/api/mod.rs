@@ -4,6 +4,7 @@ mod assets;
 mod assignable;
 mod audit;
 mod auth;
+mod calculated_fields;
 mod customers;
 mod dashboards;
 mod device_http;
@@ -37,6 +38,7 @@ pub fn router(app: App) -> Router {
         .merge(assets::routes())
         .merge(dashboards::routes())
         .merge(telemetry::routes())
+        .merge(calculated_fields::routes())
         .merge(device_http::routes())
         .merge(ws::routes())
         .merge(audit::routes())

@@ -27,6 +27,9 @@ pub enum Resource {
     Dashboard,
     /// Attributes and telemetry of an entity (the target is its owner).
     EntityData,
+    /// Calculated fields: the tenant administrator's, as in ThingsBoard
+    /// (their outputs are entity data, readable as such).
+    CalculatedField,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +150,8 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
             | Resource::Device
             | Resource::Asset
             | Resource::Dashboard
-            | Resource::EntityData => false,
+            | Resource::EntityData
+            | Resource::CalculatedField => false,
         },
         Authority::TenantAdmin => {
             let own_tenant = target.tenant == caller.tenant_id;
@@ -165,7 +169,8 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 | Resource::Device
                 | Resource::Asset
                 | Resource::Dashboard
-                | Resource::EntityData => own_tenant,
+                | Resource::EntityData
+                | Resource::CalculatedField => own_tenant,
             }
         }
         Authority::CustomerUser => {
@@ -187,7 +192,10 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 Resource::EntityData => {
                     own_customer && matches!(op, Operation::Read | Operation::Write)
                 }
-                Resource::Tenant | Resource::AuditLog | Resource::UserCredentials => false,
+                Resource::Tenant
+                | Resource::AuditLog
+                | Resource::UserCredentials
+                | Resource::CalculatedField => false,
             }
         }
     }

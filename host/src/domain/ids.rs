@@ -48,6 +48,7 @@ pub enum EntityType {
     Device,
     Asset,
     Dashboard,
+    CalculatedField,
 }
 
 impl EntityType {
@@ -59,6 +60,7 @@ impl EntityType {
             EntityType::Device => "DEVICE",
             EntityType::Asset => "ASSET",
             EntityType::Dashboard => "DASHBOARD",
+            EntityType::CalculatedField => "CALCULATED_FIELD",
         }
     }
 }
@@ -182,6 +184,12 @@ typed_id!(
     /// A dashboard, referenced as a customer's or user's home dashboard.
     DashboardId,
     EntityType::Dashboard
+);
+
+typed_id!(
+    /// A calculated field of a device or asset.
+    CalculatedFieldId,
+    EntityType::CalculatedField
 );
 
 impl TenantId {

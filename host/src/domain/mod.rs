@@ -3,10 +3,12 @@
 pub mod asset;
 pub mod assignable;
 pub mod audit;
+pub mod calculated_field;
 pub mod contact;
 pub mod customer;
 pub mod dashboard;
 pub mod device;
+pub mod expression;
 pub mod ids;
 pub mod page;
 pub mod telemetry;

@@ -46,6 +46,20 @@ pub(super) fn data_owner(
     }
 }
 
+/// Whether `entity` still exists in `tenant` (data written later, by a
+/// background job, must not land under a deleted id).
+pub(super) fn entity_exists(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    entity: EntityId,
+) -> ServiceResult<bool> {
+    match data_owner(view, tenant, entity) {
+        Ok(_) => Ok(true),
+        Err(ServiceError::NotFound(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 impl App {
     /// May `caller` read `entity`'s attributes and telemetry now?
     pub fn check_data_read(&self, caller: &Caller, entity: EntityId) -> ServiceResult<()> {

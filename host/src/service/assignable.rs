@@ -211,7 +211,7 @@ impl App {
     }
 }
 
-/// Stages the removal of an entity's attributes and telemetry.
+/// Stages the removal of an entity's attributes, telemetry and calculated fields.
 pub(super) fn stage_delete_data(
     view: &dyn KvRead,
     changes: &mut Changes,
@@ -220,6 +220,9 @@ pub(super) fn stage_delete_data(
 ) -> ServiceResult<()> {
     for (table, key) in telemetry::all_keys_of(view, tenant, entity)? {
         changes.delete(table, key);
+    }
+    for field in crate::store::calculated_fields::of_entity(view, tenant, entity)? {
+        crate::store::calculated_fields::delete(changes, &field);
     }
     Ok(())
 }

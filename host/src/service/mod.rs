@@ -6,6 +6,7 @@ mod assets;
 mod assignable;
 pub mod audit;
 mod bootstrap;
+mod calculated_fields;
 mod compaction;
 mod customer_index;
 mod customers;
@@ -28,6 +29,7 @@ use crate::store::{Store, StoreError, meta};
 
 pub use access::OwnerChanged;
 pub use bootstrap::FirstStart;
+pub use calculated_fields::{FieldFilter, TestRequest, TestResult};
 pub use customer_index::CustomerIndex;
 pub use customers::{NameConflict, UniquifyStrategy};
 pub use error::{ServiceError, ServiceResult};
@@ -48,6 +50,8 @@ pub struct App {
     pub(crate) device_events: tokio::sync::broadcast::Sender<DeviceEvent>,
     pub(crate) data_events: tokio::sync::broadcast::Sender<DataEvent>,
     owner_events: tokio::sync::broadcast::Sender<OwnerChanged>,
+    field_registry: Arc<calculated_fields::Registry>,
+    field_engine: Arc<calculated_fields::Engine>,
     hashing: Arc<Semaphore>,
     /// Writes queued for or inside the writer; a caller past the limit
     /// waits, so overload slows producers instead of growing a queue.
@@ -99,6 +103,9 @@ impl App {
         ));
         let write_slots = Arc::new(Semaphore::new(settings.max_queued_writes.max(1)));
         compaction::spawn(&store, &series);
+        let field_registry = calculated_fields::Registry::attach(&*store)?;
+        let field_engine =
+            calculated_fields::Engine::start(&store, &series, &field_registry, &data_events);
         let app = App {
             store,
             settings: Arc::new(settings),
@@ -108,6 +115,8 @@ impl App {
             device_events,
             data_events,
             owner_events,
+            field_registry,
+            field_engine,
             hashing,
             write_slots,
             mailer,

@@ -180,7 +180,7 @@ pub(super) fn stage_points(
     Ok(())
 }
 
-fn stage_attributes(
+pub(super) fn stage_attributes(
     changes: &mut Changes,
     tenant: TenantId,
     entity: Uuid,
@@ -596,8 +596,10 @@ impl App {
         .await
     }
 
-    /// Tells live subscribers, if there are any (the ingest path pays nothing otherwise).
+    /// Tells the calculated fields that read it, and live subscribers if
+    /// there are any (the ingest path pays nothing otherwise).
     fn publish(&self, tenant: TenantId, entity: EntityId, change: DataChange) {
+        self.offer_to_fields(tenant, entity, &change);
         if self.data_events.receiver_count() > 0 {
             let _ = self.data_events.send(DataEvent {
                 tenant,

@@ -132,6 +132,9 @@ impl App {
                 for d in dashboards::of_tenant(view, id)? {
                     dashboards::delete(&mut changes, &d);
                 }
+                for field in store::calculated_fields::of_tenant(view, id)? {
+                    store::calculated_fields::delete(&mut changes, &field);
+                }
                 for (table, key) in store::telemetry::all_keys_of_tenant(view, id)? {
                     changes.delete(table, key);
                 }

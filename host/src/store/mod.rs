@@ -8,6 +8,7 @@
 
 pub mod assignable;
 pub mod audit_log;
+pub mod calculated_fields;
 mod codec;
 pub mod customers;
 pub mod dashboards;

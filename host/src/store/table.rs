@@ -66,10 +66,14 @@ pub enum Table {
     AuditByUser,
     /// tenant ‖ customer id ‖ time ‖ id -> () (audit under one customer)
     AuditByCustomer,
+    /// tenant ‖ calculated field id -> CalculatedField
+    CalculatedFields,
+    /// tenant ‖ entity id ‖ calculated field id -> () (fields of one entity)
+    CalculatedFieldsByEntity,
 }
 
 impl Table {
-    pub const ALL: [Table; 31] = [
+    pub const ALL: [Table; 33] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -101,6 +105,8 @@ impl Table {
         Table::AuditByEntity,
         Table::AuditByUser,
         Table::AuditByCustomer,
+        Table::CalculatedFields,
+        Table::CalculatedFieldsByEntity,
     ];
 
     pub fn name(self) -> &'static str {
@@ -136,6 +142,8 @@ impl Table {
             Table::AuditByEntity => "audit_by_entity",
             Table::AuditByUser => "audit_by_user",
             Table::AuditByCustomer => "audit_by_customer",
+            Table::CalculatedFields => "calculated_fields",
+            Table::CalculatedFieldsByEntity => "calculated_fields_by_entity",
         }
     }
 }

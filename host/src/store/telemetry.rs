@@ -464,6 +464,22 @@ pub fn delete_attribute(
     changes.delete(Table::Attributes, attribute_key(tenant, entity, scope, key));
 }
 
+/// One attribute of an entity: (last update, value).
+pub fn attribute(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    entity: Uuid,
+    scope: u8,
+    key: &str,
+) -> StoreResult<Option<(i64, DataValue)>> {
+    r.get(
+        Table::Attributes,
+        &attribute_key(tenant, entity, scope, key),
+    )?
+    .map(|v| untimed(Table::Attributes, &v))
+    .transpose()
+}
+
 /// Every attribute of an entity in one scope: (key, last update, value).
 pub fn attributes(
     r: &dyn KvRead,

@@ -1,0 +1,267 @@
+//! One run of a calculated field: read its arguments (from the change that
+//! triggered it, else from a snapshot), compute, and say what to save.
+
+use uuid::Uuid;
+
+use crate::domain::calculated_field::{
+    Argument, ArgumentKind, AttributeScope, CalculatedField, Output, OutputKind,
+};
+use crate::domain::expression::Expression;
+use crate::domain::ids::TenantId;
+use crate::domain::telemetry::DataValue;
+use crate::store::KvRead;
+use crate::store::latest;
+use crate::store::telemetry::{self as ts, Series, Window};
+
+use super::super::telemetry::{DataChange, Scope};
+use super::super::{ServiceError, ServiceResult};
+use super::registry::same_scope;
+
+/// A change to an entity's data that may feed calculated fields.
+#[derive(Debug, Clone)]
+pub struct Trigger {
+    pub tenant: TenantId,
+    pub entity: Uuid,
+    pub change: DataChange,
+}
+
+/// An argument's value for one run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArgValue {
+    /// `None`: no value and no default.
+    Single(Option<(i64, DataValue)>),
+    /// Oldest point first.
+    Rolling(Vec<(i64, DataValue)>),
+}
+
+/// Where an output is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputTarget {
+    Telemetry,
+    Attribute(Scope),
+}
+
+/// One value to save on the field's entity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputValue {
+    pub target: OutputTarget,
+    pub key: String,
+    pub ts: i64,
+    pub value: DataValue,
+}
+
+pub fn scope_of(scope: AttributeScope) -> Scope {
+    match scope {
+        AttributeScope::Client => Scope::Client,
+        AttributeScope::Server => Scope::Server,
+        AttributeScope::Shared => Scope::Shared,
+    }
+}
+
+/// The newest value of `key` in `change`, if it carries one this argument reads.
+fn from_change(arg: &Argument, change: &DataChange) -> Option<(i64, DataValue)> {
+    let key = &arg.ref_entity_key.key;
+    match (arg.ref_entity_key.kind, change) {
+        (ArgumentKind::TsLatest, DataChange::Telemetry(points)) => points
+            .iter()
+            .filter(|p| p.key == *key)
+            .max_by_key(|p| p.ts)
+            .map(|p| (p.ts, p.value.clone())),
+        (ArgumentKind::Attribute, DataChange::Attributes { scope, ts, values })
+            if same_scope(arg.scope(), *scope) =>
+        {
+            values
+                .iter()
+                .rev()
+                .find(|v| v.key == *key)
+                .map(|v| (*ts, v.value.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// A default value as typed data: a number, a boolean, else the text.
+fn default_of(arg: &Argument) -> Option<DataValue> {
+    let raw = arg.default_value.as_deref()?;
+    let t = raw.trim();
+    Some(if let Ok(i) = t.parse::<i64>() {
+        DataValue::Long(i)
+    } else if let Ok(f) = t.parse::<f64>() {
+        DataValue::Double(f)
+    } else if let Ok(b) = t.parse::<bool>() {
+        DataValue::Boolean(b)
+    } else {
+        DataValue::String(raw.to_owned())
+    })
+}
+
+/// Reads what the store holds for `arg` at time `now`.
+fn from_store(
+    r: &dyn KvRead,
+    series: &Series,
+    tenant: TenantId,
+    entity: Uuid,
+    arg: &Argument,
+    now: i64,
+) -> ServiceResult<ArgValue> {
+    let key = &arg.ref_entity_key.key;
+    Ok(match arg.ref_entity_key.kind {
+        ArgumentKind::Attribute => ArgValue::Single(ts::attribute(
+            r,
+            tenant,
+            entity,
+            scope_of(arg.scope()) as u8,
+            key,
+        )?),
+        ArgumentKind::TsLatest => ArgValue::Single(match series.keys.id_in(r, key)? {
+            Some(id) => latest::get(r, tenant, entity, id)?,
+            None => None,
+        }),
+        ArgumentKind::TsRolling => {
+            let mut points = Vec::new();
+            if let Some(id) = series.keys.id_in(r, key)? {
+                let window = arg.time_window.unwrap_or(0);
+                let limit = arg.rolling_limit() as usize;
+                let start = now.saturating_sub(window);
+                ts::scan_points(
+                    r,
+                    tenant,
+                    entity,
+                    id,
+                    Window::newest_first(start, now.saturating_add(1)),
+                    &mut |t, v| {
+                        points.push((t, v));
+                        points.len() < limit
+                    },
+                )?;
+                points.reverse();
+            }
+            ArgValue::Rolling(points)
+        }
+    })
+}
+
+/// Every argument of `field` for a run triggered by `trigger` at `now`,
+/// in configuration order.
+pub fn arguments(
+    r: &dyn KvRead,
+    series: &Series,
+    field: &CalculatedField,
+    trigger: Option<&Trigger>,
+    now: i64,
+) -> ServiceResult<Vec<(String, ArgValue)>> {
+    let mut out = Vec::with_capacity(field.configuration.arguments.len());
+    for (name, arg) in &field.configuration.arguments {
+        let source = arg.source(field.entity_id).id;
+        let fresh = trigger
+            .filter(|t| t.entity == source)
+            .and_then(|t| from_change(arg, &t.change));
+        let mut value = match fresh {
+            Some(v) => ArgValue::Single(Some(v)),
+            None => from_store(r, series, field.tenant_id, source, arg, now)?,
+        };
+        if let ArgValue::Single(None) = value
+            && let Some(default) = default_of(arg)
+        {
+            value = ArgValue::Single(Some((now, default)));
+        }
+        out.push((name.clone(), value));
+    }
+    Ok(out)
+}
+
+/// Rounds as `decimalsByDefault` asks: none keeps the double, 0 makes a LONG.
+fn rounded(value: f64, decimals: Option<u32>) -> DataValue {
+    match decimals {
+        None => DataValue::Double(value),
+        Some(0) => DataValue::Long(value.round() as i64),
+        Some(d) => {
+            let scale = 10f64.powi(d as i32);
+            DataValue::Double((value * scale).round() / scale)
+        }
+    }
+}
+
+fn output_target(output: &Output) -> OutputTarget {
+    match output.kind {
+        OutputKind::TimeSeries => OutputTarget::Telemetry,
+        OutputKind::Attributes => {
+            OutputTarget::Attribute(scope_of(output.scope.unwrap_or(AttributeScope::Server)))
+        }
+    }
+}
+
+/// Runs a SIMPLE field. `Ok(None)`: an argument has no value yet (nothing
+/// to compute, as in ThingsBoard, which waits for every argument).
+pub fn simple(
+    field: &CalculatedField,
+    expression: &Expression,
+    args: &[(String, ArgValue)],
+    now: i64,
+) -> Result<Option<Vec<OutputValue>>, String> {
+    let mut values = Vec::with_capacity(args.len());
+    let mut newest = i64::MIN;
+    for (name, value) in args {
+        let ArgValue::Single(single) = value else {
+            return Err(format!("argument '{name}' is not a single value"));
+        };
+        let Some((t, v)) = single else {
+            return Ok(None);
+        };
+        let number = v
+            .as_f64()
+            .ok_or_else(|| format!("argument '{name}' is not a number: {}", v.to_wire_string()))?;
+        values.push(number);
+        newest = newest.max(*t);
+    }
+    let result = expression.eval(&values)?;
+    let Some(output) = field.configuration.output.as_ref() else {
+        return Err("the field has no output".into());
+    };
+    let ts = if field.configuration.use_latest_ts && newest != i64::MIN {
+        newest
+    } else {
+        now
+    };
+    Ok(Some(vec![OutputValue {
+        target: output_target(output),
+        key: output.name.clone().unwrap_or_default(),
+        ts,
+        value: rounded(result, output.decimals_by_default),
+    }]))
+}
+
+/// A failed store read inside a run is the run's failure, reported like
+/// any other (the field is not at fault, but its output is missing).
+pub fn read_failure(e: ServiceError) -> String {
+    format!("could not read the arguments: {e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_follows_decimals_by_default() {
+        assert_eq!(rounded(2.345_67, Some(2)), DataValue::Double(2.35));
+        assert_eq!(rounded(2.5, Some(0)), DataValue::Long(3));
+        assert_eq!(rounded(1.0 / 3.0, None), DataValue::Double(1.0 / 3.0));
+    }
+
+    #[test]
+    fn defaults_are_typed() {
+        let arg = |d: &str| -> Argument {
+            serde_json::from_value(serde_json::json!({
+                "refEntityKey": {"key": "k", "type": "TS_LATEST"}, "defaultValue": d
+            }))
+            .unwrap()
+        };
+        assert_eq!(default_of(&arg("12")), Some(DataValue::Long(12)));
+        assert_eq!(default_of(&arg("1.5")), Some(DataValue::Double(1.5)));
+        assert_eq!(default_of(&arg("true")), Some(DataValue::Boolean(true)));
+        assert_eq!(
+            default_of(&arg("warm")),
+            Some(DataValue::String("warm".into()))
+        );
+    }
+}

@@ -1,0 +1,387 @@
+//! Calculated fields: create, update, read, list, delete, test; and the
+//! engine that runs them whenever an argument changes (`engine.rs`).
+//!
+//! Like ThingsBoard, only tenant administrators manage them; their outputs
+//! are the entity's data, readable by whoever may read that.
+
+mod compute;
+mod engine;
+mod registry;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::auth::permissions::{Operation, Resource, Target, require};
+use crate::domain::audit::ActionType;
+use crate::domain::calculated_field::{
+    CalculatedField, CalculatedFieldInput, FieldKind, MAX_FIELDS_PER_ENTITY,
+};
+use crate::domain::expression::Expression;
+use crate::domain::ids::{CalculatedFieldId, CustomerId, EntityId, EntityType, TenantId, now_ms};
+use crate::domain::page::{PageData, PageLink};
+use crate::domain::telemetry::DataValue;
+use crate::store::{Changes, KvRead, calculated_fields};
+
+use super::audit::{Actor, stage_record};
+use super::telemetry::DataChange;
+use super::{App, ServiceError, ServiceResult};
+
+pub use compute::Trigger;
+pub(crate) use engine::Engine;
+pub(crate) use registry::Registry;
+
+/// Sort keys a field list accepts.
+const SORT_PROPERTIES: [&str; 3] = ["createdTime", "name", "type"];
+
+/// Which fields a tenant-wide list shows.
+#[derive(Debug, Clone, Default)]
+pub struct FieldFilter {
+    pub types: Option<Vec<FieldKind>>,
+    pub entity_type: Option<EntityType>,
+    pub entities: Option<Vec<uuid::Uuid>>,
+}
+
+/// An argument of a test run, as ThingsBoard's `testScript` takes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TestArgument {
+    SingleValue {
+        #[serde(default)]
+        ts: Option<i64>,
+        value: Value,
+    },
+    TsRolling {
+        #[serde(default)]
+        values: Vec<TestPoint>,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TestPoint {
+    pub ts: i64,
+    pub value: Value,
+}
+
+/// `POST /api/calculatedField/testScript`: a SIMPLE expression over sample
+/// arguments (in the order given).
+#[derive(Debug, Clone, Deserialize)]
+pub struct TestRequest {
+    pub expression: String,
+    #[serde(default, with = "ordered_tests")]
+    pub arguments: Vec<(String, TestArgument)>,
+}
+
+mod ordered_tests {
+    use std::fmt;
+
+    use serde::Deserializer;
+    use serde::de::{MapAccess, Visitor};
+
+    use super::TestArgument;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, TestArgument)>, D::Error> {
+        struct Pairs;
+        impl<'de> Visitor<'de> for Pairs {
+            type Value = Vec<(String, TestArgument)>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of arguments by name")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(pair) = map.next_entry()? {
+                    out.push(pair);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Pairs)
+    }
+}
+
+/// `{"output": "...", "error": "..."}`, as ThingsBoard answers a test.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TestResult {
+    pub output: String,
+    pub error: String,
+}
+
+fn manage(caller: &Caller, op: Operation) -> ServiceResult<()> {
+    Ok(require(
+        caller,
+        Resource::CalculatedField,
+        op,
+        &Target::tenant(caller.tenant_id),
+    )?)
+}
+
+fn find(
+    view: &dyn KvRead,
+    caller: &Caller,
+    id: CalculatedFieldId,
+    op: Operation,
+) -> ServiceResult<CalculatedField> {
+    manage(caller, op)?;
+    calculated_fields::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)
+}
+
+fn page_of(
+    mut all: Vec<CalculatedField>,
+    link: &PageLink,
+) -> ServiceResult<PageData<CalculatedField>> {
+    link.check_sort(&SORT_PROPERTIES)?;
+    all.retain(|f| link.matches(&f.name.to_lowercase()));
+    Ok(match link.sort_property.as_deref() {
+        Some("name") => PageData::sorted_by_key(all, link, |f| (f.name.to_lowercase(), f.id)),
+        Some("type") => PageData::sorted_by_key(all, link, |f| (f.kind.as_str(), f.id)),
+        _ => PageData::sorted_by_key(all, link, |f| (f.created_time, f.id)),
+    })
+}
+
+/// The checks that need the store: the entity and every referenced entity
+/// exist in the tenant, at most [`MAX_FIELDS_PER_ENTITY`] fields per
+/// entity, names unique per entity.
+fn check_in_store(view: &dyn KvRead, field: &CalculatedField) -> ServiceResult<()> {
+    let tenant = field.tenant_id;
+    super::access::data_owner(view, tenant, field.entity_id)
+        .map_err(|_| ServiceError::invalid("The calculated field's entity does not exist"))?;
+    for (name, arg) in &field.configuration.arguments {
+        if let Some(r) = arg.ref_entity_id {
+            super::access::data_owner(view, tenant, r).map_err(|_| {
+                ServiceError::invalid(format!(
+                    "Argument '{name}': the referenced entity does not exist"
+                ))
+            })?;
+        }
+    }
+    let siblings: Vec<CalculatedField> =
+        calculated_fields::of_entity(view, tenant, field.entity_id.id)?
+            .into_iter()
+            .filter(|f| f.id != field.id)
+            .collect();
+    if siblings.len() >= MAX_FIELDS_PER_ENTITY {
+        return Err(ServiceError::invalid(format!(
+            "An entity has at most {MAX_FIELDS_PER_ENTITY} calculated fields"
+        )));
+    }
+    if siblings.iter().any(|f| f.name == field.name) {
+        return Err(ServiceError::invalid(
+            "Calculated field with such name already exists for this entity!",
+        ));
+    }
+    Ok(())
+}
+
+fn test_value(v: &Value) -> Option<DataValue> {
+    DataValue::from_json(v)
+}
+
+impl App {
+    pub async fn save_calculated_field(
+        &self,
+        caller: &Caller,
+        input: CalculatedFieldInput,
+    ) -> ServiceResult<CalculatedField> {
+        input.validate()?;
+        if input.kind == FieldKind::Wasm {
+            return Err(ServiceError::invalid(
+                "WASM calculated fields need the extension runtime, which this build lacks",
+            ));
+        }
+        let caller = caller.clone();
+        self.write(move |view| {
+            let (new, action) = match input.id {
+                None => {
+                    manage(&caller, Operation::Create)?;
+                    let new = CalculatedField::create(caller.tenant_id, input, now_ms());
+                    (new, ActionType::Added)
+                }
+                Some(id) => {
+                    let old = find(view, &caller, id, Operation::Write).map_err(|e| match e {
+                        ServiceError::NotFound(_) => {
+                            ServiceError::invalid("Can't update non existing calculated field!")
+                        }
+                        other => other,
+                    })?;
+                    if input.entity_id != old.entity_id {
+                        return Err(ServiceError::invalid(
+                            "The entity of a calculated field can't be changed",
+                        ));
+                    }
+                    if input.version.is_some_and(|v| v != old.version) {
+                        return Err(ServiceError::VersionConflict(
+                            "Calculated field was already changed by someone else".into(),
+                        ));
+                    }
+                    (old.updated(input), ActionType::Updated)
+                }
+            };
+            // Compiles here so that a bad expression is the caller's 400,
+            // not a field that silently never runs.
+            registry::Compiled::compile(new.clone())?;
+            check_in_store(view, &new)?;
+            let mut changes = Changes::new();
+            calculated_fields::put(&mut changes, &new);
+            stage_record(
+                &mut changes,
+                &Actor::from(&caller),
+                CustomerId::NULL,
+                Some((new.id.entity_id(), &new.name)),
+                action,
+                json!({ "entity": new }),
+            );
+            Ok((new, changes))
+        })
+        .await
+    }
+
+    pub async fn calculated_field(
+        &self,
+        caller: &Caller,
+        id: CalculatedFieldId,
+    ) -> ServiceResult<CalculatedField> {
+        let snapshot = self.store.snapshot()?;
+        find(&*snapshot, caller, id, Operation::Read)
+    }
+
+    pub async fn delete_calculated_field(
+        &self,
+        caller: &Caller,
+        id: CalculatedFieldId,
+    ) -> ServiceResult<()> {
+        let caller = caller.clone();
+        self.write(move |view| {
+            let old = find(view, &caller, id, Operation::Delete)?;
+            let mut changes = Changes::new();
+            calculated_fields::delete(&mut changes, &old);
+            stage_record(
+                &mut changes,
+                &Actor::from(&caller),
+                CustomerId::NULL,
+                Some((old.id.entity_id(), &old.name)),
+                ActionType::Deleted,
+                json!({ "entityId": old.id.entity_id() }),
+            );
+            Ok(((), changes))
+        })
+        .await
+    }
+
+    /// The fields of one entity (`GET /api/calculatedField/{type}/{id}`).
+    pub async fn calculated_fields_of(
+        &self,
+        caller: &Caller,
+        entity: EntityId,
+        kind: Option<FieldKind>,
+        link: PageLink,
+    ) -> ServiceResult<PageData<CalculatedField>> {
+        manage(caller, Operation::Read)?;
+        let snapshot = self.store.snapshot()?;
+        super::access::data_owner(&*snapshot, caller.tenant_id, entity)?;
+        let mut all = calculated_fields::of_entity(&*snapshot, caller.tenant_id, entity.id)?;
+        all.retain(|f| kind.is_none_or(|k| f.kind == k));
+        page_of(all, &link)
+    }
+
+    /// The tenant's fields, filtered (`GET /api/calculatedFields`).
+    pub async fn calculated_fields(
+        &self,
+        caller: &Caller,
+        filter: FieldFilter,
+        link: PageLink,
+    ) -> ServiceResult<PageData<CalculatedField>> {
+        manage(caller, Operation::Read)?;
+        let snapshot = self.store.snapshot()?;
+        let mut all = calculated_fields::of_tenant(&*snapshot, caller.tenant_id)?;
+        all.retain(|f| {
+            filter.types.as_ref().is_none_or(|t| t.contains(&f.kind))
+                && filter
+                    .entity_type
+                    .is_none_or(|t| f.entity_id.entity_type == t)
+                && filter
+                    .entities
+                    .as_ref()
+                    .is_none_or(|ids| ids.contains(&f.entity_id.id))
+        });
+        page_of(all, &link)
+    }
+
+    /// Distinct names of the tenant's fields (`/api/calculatedFields/names`).
+    pub async fn calculated_field_names(
+        &self,
+        caller: &Caller,
+        kind: Option<FieldKind>,
+        link: PageLink,
+    ) -> ServiceResult<PageData<String>> {
+        manage(caller, Operation::Read)?;
+        let snapshot = self.store.snapshot()?;
+        let mut names: Vec<String> = calculated_fields::of_tenant(&*snapshot, caller.tenant_id)?
+            .into_iter()
+            .filter(|f| kind.is_none_or(|k| f.kind == k))
+            .map(|f| f.name)
+            .filter(|n| link.matches(&n.to_lowercase()))
+            .collect();
+        names.sort();
+        names.dedup();
+        if link.sort_order == crate::domain::page::SortOrder::Desc {
+            names.reverse();
+        }
+        Ok(PageData::from_sorted(names, &link))
+    }
+
+    /// Runs a SIMPLE expression on sample arguments. A bad expression or
+    /// argument is the run's `error`, as in ThingsBoard, not an HTTP error.
+    pub async fn test_calculated_field(
+        &self,
+        caller: &Caller,
+        request: TestRequest,
+    ) -> ServiceResult<TestResult> {
+        manage(caller, Operation::Read)?;
+        if request.expression.len() > crate::domain::calculated_field::MAX_EXPRESSION_LEN {
+            return Err(ServiceError::invalid("The expression is too long"));
+        }
+        if request.arguments.len() > crate::domain::calculated_field::MAX_ARGUMENTS {
+            return Err(ServiceError::invalid("Too many arguments"));
+        }
+        let names: Vec<&str> = request.arguments.iter().map(|(n, _)| n.as_str()).collect();
+        let outcome = Expression::compile(&request.expression, &names)
+            .map_err(|e| e.0)
+            .and_then(|expression| {
+                let mut values = Vec::with_capacity(request.arguments.len());
+                for (name, arg) in &request.arguments {
+                    let TestArgument::SingleValue { value, .. } = arg else {
+                        return Err(format!("argument '{name}': SIMPLE takes single values"));
+                    };
+                    let number = test_value(value)
+                        .and_then(|v| v.as_f64())
+                        .ok_or_else(|| format!("argument '{name}' is not a number"))?;
+                    values.push(number);
+                }
+                expression.eval(&values)
+            });
+        Ok(match outcome {
+            Ok(v) => TestResult {
+                output: DataValue::Double(v).to_json().to_string(),
+                error: String::new(),
+            },
+            Err(e) => TestResult {
+                output: String::new(),
+                error: e,
+            },
+        })
+    }
+
+    /// Hands a committed change to the calculated fields that read it
+    /// (free when no field reads `entity`).
+    pub(super) fn offer_to_fields(&self, tenant: TenantId, entity: EntityId, change: &DataChange) {
+        if self.field_registry.is_read(tenant, entity.id, change) {
+            self.field_engine.offer(Trigger {
+                tenant,
+                entity: entity.id,
+                change: change.clone(),
+            });
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Every calculated field of the installation, compiled, indexed by the
+//! entities it reads: the ingest path asks it on every change "does anyone
+//! read this?", so the answer must come from memory, and costs one atomic
+//! load when no field exists at all.
+//!
+//! Kept in step with the `calculated_fields` table by a commit listener, so
+//! it holds exactly what is committed, whoever wrote it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use uuid::Uuid;
+
+use crate::domain::calculated_field::{ArgumentKind, AttributeScope, CalculatedField, FieldKind};
+use crate::domain::expression::Expression;
+use crate::domain::ids::{CalculatedFieldId, TenantId};
+use crate::domain::validate::ValidationError;
+use crate::store::{KvRead, Mutation, Store, StoreResult, Table, calculated_fields};
+
+use super::super::telemetry::{DataChange, Scope};
+
+/// How a field computes.
+#[derive(Debug)]
+pub enum Program {
+    /// Boxed: a parsed expression is ~19 KB inline (exmex keeps small
+    /// vectors on the stack).
+    Simple(Box<Expression>),
+    /// The extension's id; the extension itself is looked up per run, so
+    /// a field never runs a deleted or replaced component.
+    Wasm(Uuid),
+}
+
+/// A field ready to run.
+#[derive(Debug)]
+pub struct Compiled {
+    pub field: CalculatedField,
+    pub program: Program,
+}
+
+impl Compiled {
+    pub fn compile(field: CalculatedField) -> Result<Compiled, ValidationError> {
+        let program = match field.kind {
+            FieldKind::Simple => {
+                let names: Vec<&str> = field
+                    .configuration
+                    .arguments
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                let src = field.configuration.expression.as_deref().unwrap_or("");
+                Program::Simple(Box::new(Expression::compile(src, &names)?))
+            }
+            FieldKind::Wasm => Program::Wasm(
+                field
+                    .extension()
+                    .ok_or_else(|| ValidationError::new("A WASM field needs an extensionId"))?,
+            ),
+            FieldKind::Script => {
+                return Err(ValidationError::new(
+                    "SCRIPT calculated fields are not supported",
+                ));
+            }
+        };
+        Ok(Compiled { field, program })
+    }
+
+    /// Whether `change` of `entity` touches one of this field's arguments.
+    fn reads(&self, entity: Uuid, change: &DataChange) -> bool {
+        let own = self.field.entity_id;
+        self.field.configuration.arguments.iter().any(|(_, arg)| {
+            if arg.source(own).id != entity {
+                return false;
+            }
+            let key = &arg.ref_entity_key.key;
+            match (arg.ref_entity_key.kind, change) {
+                (
+                    ArgumentKind::TsLatest | ArgumentKind::TsRolling,
+                    DataChange::Telemetry(points),
+                ) => points.iter().any(|p| p.key == *key),
+                (ArgumentKind::Attribute, DataChange::Attributes { scope, values, .. }) => {
+                    same_scope(arg.scope(), *scope) && values.iter().any(|v| v.key == *key)
+                }
+                _ => false,
+            }
+        })
+    }
+}
+
+pub fn same_scope(wanted: AttributeScope, scope: Scope) -> bool {
+    matches!(
+        (wanted, scope),
+        (AttributeScope::Client, Scope::Client)
+            | (AttributeScope::Server, Scope::Server)
+            | (AttributeScope::Shared, Scope::Shared)
+    )
+}
+
+#[derive(Default)]
+struct Index {
+    by_id: HashMap<CalculatedFieldId, Arc<Compiled>>,
+    /// (tenant, entity an argument reads) -> fields.
+    by_source: HashMap<(TenantId, Uuid), Vec<Arc<Compiled>>>,
+}
+
+impl Index {
+    fn sources(field: &CalculatedField) -> Vec<Uuid> {
+        let mut out: Vec<Uuid> = field
+            .configuration
+            .arguments
+            .iter()
+            .map(|(_, a)| a.source(field.entity_id).id)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn remove(&mut self, id: CalculatedFieldId) {
+        let Some(old) = self.by_id.remove(&id) else {
+            return;
+        };
+        for source in Self::sources(&old.field) {
+            let k = (old.field.tenant_id, source);
+            if let Some(list) = self.by_source.get_mut(&k) {
+                list.retain(|c| c.field.id != id);
+                if list.is_empty() {
+                    self.by_source.remove(&k);
+                }
+            }
+        }
+    }
+
+    fn upsert(&mut self, field: CalculatedField) {
+        self.remove(field.id);
+        let id = field.id;
+        let compiled = match Compiled::compile(field) {
+            Ok(c) => Arc::new(c),
+            // Stored fields were validated when saved; one that no longer
+            // compiles is skipped, loudly, rather than stopping the others.
+            Err(e) => {
+                tracing::error!(field = %id, error = %e, "calculated field does not compile; skipped");
+                return;
+            }
+        };
+        for source in Self::sources(&compiled.field) {
+            self.by_source
+                .entry((compiled.field.tenant_id, source))
+                .or_default()
+                .push(Arc::clone(&compiled));
+        }
+        self.by_id.insert(id, compiled);
+    }
+}
+
+#[derive(Default)]
+pub struct Registry {
+    index: RwLock<Index>,
+    /// Any field at all: the ingest path's fast way out.
+    armed: AtomicBool,
+}
+
+impl Registry {
+    pub fn attach(store: &dyn Store) -> StoreResult<Arc<Registry>> {
+        let registry = Arc::new(Registry::default());
+        registry.load(&*store.snapshot()?)?;
+        let listener = Arc::clone(&registry);
+        store.on_commit(Arc::new(move |mutations: &[Mutation]| {
+            listener.apply(mutations);
+        }));
+        Ok(registry)
+    }
+
+    fn load(&self, r: &dyn KvRead) -> StoreResult<()> {
+        let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
+        for field in calculated_fields::all(r)? {
+            index.upsert(field);
+        }
+        self.armed.store(!index.by_id.is_empty(), Ordering::Release);
+        Ok(())
+    }
+
+    fn apply(&self, mutations: &[Mutation]) {
+        let mut relevant = mutations
+            .iter()
+            .filter(|m| m.table == Table::CalculatedFields)
+            .peekable();
+        if relevant.peek().is_none() {
+            return;
+        }
+        let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
+        for m in relevant {
+            let Some((_, id)) = calculated_fields::id_of_key(&m.key) else {
+                continue;
+            };
+            match &m.value {
+                Some(v) => match calculated_fields::decode_row(v) {
+                    Ok(field) => index.upsert(field),
+                    Err(e) => tracing::error!(error = %e, "calculated field row skipped"),
+                },
+                None => index.remove(id),
+            }
+        }
+        self.armed.store(!index.by_id.is_empty(), Ordering::Release);
+    }
+
+    /// The fields that read something `change` of `entity` changed.
+    pub fn triggered(
+        &self,
+        tenant: TenantId,
+        entity: Uuid,
+        change: &DataChange,
+    ) -> Vec<Arc<Compiled>> {
+        if !self.armed.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
+        index
+            .by_source
+            .get(&(tenant, entity))
+            .map(|fields| {
+                fields
+                    .iter()
+                    .filter(|c| c.reads(entity, change))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether some field reads what `change` of `entity` changed: the
+    /// ingest path's question, answered without allocating.
+    pub fn is_read(&self, tenant: TenantId, entity: Uuid, change: &DataChange) -> bool {
+        if !self.armed.load(Ordering::Acquire) {
+            return false;
+        }
+        let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
+        index
+            .by_source
+            .get(&(tenant, entity))
+            .is_some_and(|fields| fields.iter().any(|c| c.reads(entity, change)))
+    }
+}
