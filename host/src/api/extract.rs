@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::domain::ids::{
-    AssetId, CustomerId, DashboardId, DeviceId, EntityId, EntityType, TenantId, UserId,
+    AssetId, CustomerId, DashboardId, DeviceId, EntityId, EntityType, ExtensionId, TenantId, UserId,
 };
 use crate::domain::page::PageLink;
 use crate::service::{App, ServiceError};
@@ -220,7 +220,8 @@ id_from_path!(
     UserId,
     DeviceId,
     AssetId,
-    DashboardId
+    DashboardId,
+    ExtensionId
 );
 
 impl<A, B> FromPath for (A, B)

@@ -27,6 +27,11 @@ pub enum Resource {
     Dashboard,
     /// Attributes and telemetry of an entity (the target is its owner).
     EntityData,
+    /// WebAssembly extensions: a tenant administrator's own.
+    Extension,
+    /// Events of an entity (lifecycle, errors, debug): the tenant
+    /// administrator's, as the entity's internals are.
+    Event,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +152,9 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
             | Resource::Device
             | Resource::Asset
             | Resource::Dashboard
-            | Resource::EntityData => false,
+            | Resource::EntityData
+            | Resource::Extension
+            | Resource::Event => false,
         },
         Authority::TenantAdmin => {
             let own_tenant = target.tenant == caller.tenant_id;
@@ -165,7 +172,9 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 | Resource::Device
                 | Resource::Asset
                 | Resource::Dashboard
-                | Resource::EntityData => own_tenant,
+                | Resource::EntityData
+                | Resource::Extension
+                | Resource::Event => own_tenant,
             }
         }
         Authority::CustomerUser => {
@@ -187,7 +196,11 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 Resource::EntityData => {
                     own_customer && matches!(op, Operation::Read | Operation::Write)
                 }
-                Resource::Tenant | Resource::AuditLog | Resource::UserCredentials => false,
+                Resource::Tenant
+                | Resource::AuditLog
+                | Resource::UserCredentials
+                | Resource::Extension
+                | Resource::Event => false,
             }
         }
     }
@@ -365,5 +378,23 @@ mod tests {
             Operation::Create,
             &Target::users_of(t, CustomerId::new(), Authority::CustomerUser)
         ));
+    }
+
+    #[test]
+    fn extensions_and_events_are_the_tenant_administrators_alone() {
+        let (t, other) = (TenantId::new(), TenantId::new());
+        let c = CustomerId::new();
+        let admin = caller(Authority::TenantAdmin, t, CustomerId::NULL);
+        let user = caller(Authority::CustomerUser, t, c);
+        let sys = caller(Authority::SysAdmin, TenantId::NULL, CustomerId::NULL);
+        for resource in [Resource::Extension, Resource::Event] {
+            for op in [Operation::Read, Operation::Create, Operation::Delete] {
+                assert!(allowed(&admin, resource, op, &Target::tenant(t)));
+                assert!(!allowed(&admin, resource, op, &Target::tenant(other)));
+                assert!(!allowed(&user, resource, op, &Target::tenant(t)));
+                assert!(!allowed(&user, resource, op, &Target::customer(t, c)));
+                assert!(!allowed(&sys, resource, op, &Target::tenant(t)));
+            }
+        }
     }
 }

@@ -48,6 +48,9 @@ pub enum EntityType {
     Device,
     Asset,
     Dashboard,
+    /// A WebAssembly component uploaded by a tenant (Clientele's own type).
+    Extension,
+    CalculatedField,
 }
 
 impl EntityType {
@@ -59,6 +62,8 @@ impl EntityType {
             EntityType::Device => "DEVICE",
             EntityType::Asset => "ASSET",
             EntityType::Dashboard => "DASHBOARD",
+            EntityType::Extension => "EXTENSION",
+            EntityType::CalculatedField => "CALCULATED_FIELD",
         }
     }
 }
@@ -182,6 +187,18 @@ typed_id!(
     /// A dashboard, referenced as a customer's or user's home dashboard.
     DashboardId,
     EntityType::Dashboard
+);
+
+typed_id!(
+    /// A WebAssembly extension: a component a tenant uploaded.
+    ExtensionId,
+    EntityType::Extension
+);
+typed_id!(
+    /// A calculated field (only its id so far: events and extension uses
+    /// name it).
+    CalculatedFieldId,
+    EntityType::CalculatedField
 );
 
 impl TenantId {

@@ -7,6 +7,8 @@ pub mod contact;
 pub mod customer;
 pub mod dashboard;
 pub mod device;
+pub mod event;
+pub mod extension;
 pub mod ids;
 pub mod page;
 pub mod telemetry;

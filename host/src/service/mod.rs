@@ -12,6 +12,10 @@ mod customers;
 mod dashboards;
 mod devices;
 mod error;
+mod events;
+mod extension_registry;
+mod extensions;
+mod guest_failures;
 pub mod mail;
 mod sessions;
 mod telemetry;
@@ -31,6 +35,11 @@ pub use bootstrap::FirstStart;
 pub use customer_index::CustomerIndex;
 pub use customers::{NameConflict, UniquifyStrategy};
 pub use error::{ServiceError, ServiceResult};
+// For calculated fields and customer logic, being built on another branch.
+#[allow(unused_imports)]
+pub(crate) use events::{stage_event, stage_events};
+#[allow(unused_imports)]
+pub(crate) use extensions::{stage_unuse, stage_use};
 pub use sessions::ClientInfo;
 pub use telemetry::{
     Aggregation, DataChange, DataEvent, DeleteQuery, DeviceEvent, HistoryQuery, Scope,
@@ -53,6 +62,8 @@ pub struct App {
     /// waits, so overload slows producers instead of growing a queue.
     write_slots: Arc<Semaphore>,
     pub(crate) mailer: Option<mail::Mailer>,
+    /// The loaded extensions (and the wasm runtime, once one is loaded).
+    extensions: Arc<extension_registry::ExtensionRegistry>,
 }
 
 impl std::fmt::Debug for App {
@@ -99,6 +110,10 @@ impl App {
         ));
         let write_slots = Arc::new(Semaphore::new(settings.max_queued_writes.max(1)));
         compaction::spawn(&store, &series);
+        let extensions = Arc::new(extension_registry::ExtensionRegistry::new(
+            settings.wasm.clone(),
+            &settings.data_dir,
+        ));
         let app = App {
             store,
             settings: Arc::new(settings),
@@ -111,7 +126,9 @@ impl App {
             hashing,
             write_slots,
             mailer,
+            extensions,
         };
+        app.load_stored_extensions().await?;
         Ok((app, first_start))
     }
 

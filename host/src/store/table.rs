@@ -66,10 +66,23 @@ pub enum Table {
     AuditByUser,
     /// tenant ‖ customer id ‖ time ‖ id -> () (audit under one customer)
     AuditByCustomer,
+    /// tenant ‖ extension id -> Extension (metadata only)
+    Extensions,
+    /// tenant ‖ extension id -> the component's bytes (apart, so that
+    /// lists do not read megabytes)
+    ExtensionContent,
+    /// tenant ‖ name -> extension id (unique name per tenant)
+    ExtensionNames,
+    /// tenant ‖ extension id ‖ user entity id -> EntityId (who uses an
+    /// extension; deleting it is refused while any row is there)
+    ExtensionUses,
+    /// tenant ‖ entity id ‖ event type ‖ time ‖ id -> Event (one entity's
+    /// events of one type are a time-ordered range, bounded in number)
+    Events,
 }
 
 impl Table {
-    pub const ALL: [Table; 31] = [
+    pub const ALL: [Table; 36] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -101,6 +114,11 @@ impl Table {
         Table::AuditByEntity,
         Table::AuditByUser,
         Table::AuditByCustomer,
+        Table::Extensions,
+        Table::ExtensionContent,
+        Table::ExtensionNames,
+        Table::ExtensionUses,
+        Table::Events,
     ];
 
     pub fn name(self) -> &'static str {
@@ -136,6 +154,11 @@ impl Table {
             Table::AuditByEntity => "audit_by_entity",
             Table::AuditByUser => "audit_by_user",
             Table::AuditByCustomer => "audit_by_customer",
+            Table::Extensions => "extensions",
+            Table::ExtensionContent => "extension_content",
+            Table::ExtensionNames => "extension_names",
+            Table::ExtensionUses => "extension_uses",
+            Table::Events => "events",
         }
     }
 }
