@@ -179,4 +179,6 @@ impl App {
 }
 
 #[cfg(test)]
+mod extension_tests;
+#[cfg(test)]
 mod tests;
