@@ -7,6 +7,8 @@ mod bad_input;
 mod bridge;
 mod customers;
 mod devices;
+mod events;
+mod extensions;
 mod isolation;
 mod live;
 mod mail;

@@ -86,6 +86,11 @@ impl TestServer {
         }
     }
 
+    /// The store itself, to stage what no route can (yet) in a test.
+    pub fn store(&self) -> Arc<RedbStore> {
+        self.store.clone()
+    }
+
     /// The store's writer statistics: (durable commits, jobs committed).
     pub fn writer_stats(&self) -> (u64, u64) {
         self.store.stats()

@@ -50,20 +50,22 @@ fn world_of(loaded: &wasm::Extension) -> ExtensionWorld {
     }
 }
 
+/// The caller's tenant's extension `id`. Rights are checked first: only
+/// tenant administrators have extensions, so anyone else is refused (403)
+/// whatever the id, and an administrator finds only its own tenant's.
 fn find(
     view: &dyn KvRead,
     caller: &Caller,
     id: ExtensionId,
     op: Operation,
 ) -> ServiceResult<Extension> {
-    let e = extensions::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
     require(
         caller,
         Resource::Extension,
         op,
-        &Target::tenant(e.tenant_id),
+        &Target::tenant(caller.tenant_id),
     )?;
-    Ok(e)
+    extensions::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)
 }
 
 fn check_name_free(view: &dyn KvRead, tenant: TenantId, name: &str) -> ServiceResult<()> {
