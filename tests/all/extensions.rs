@@ -236,9 +236,12 @@ async fn what_is_not_a_clientele_component_is_refused_and_nothing_is_stored() {
         let message = result.1["message"].as_str().unwrap();
         assert!(message.contains(says), "{name}: {message}");
     }
-    // A component with a custom section is still a component.
-    let tagged = with_custom_section(&read(artifacts::DEW_POINT), "clientele-test", b"1");
-    upload_ok(&admin, "tagged", tagged).await;
+    // A component with a custom section is still a component, even one
+    // larger than other requests may be (`http.max_body_bytes`, 1 MiB).
+    let padding = vec![7; 2 << 20];
+    let tagged = with_custom_section(&read(artifacts::DEW_POINT), "clientele-test", &padding);
+    let ext = upload_ok(&admin, "tagged", tagged.clone()).await;
+    assert_eq!(ext["size"], tagged.len() as u64);
 
     let over = upload(&admin, "huge", vec![0; (4 << 20) + 1]).await;
     assert_error(&over, 413, 31);

@@ -73,6 +73,10 @@ pub fn stage_bounded(
     Ok(())
 }
 
+/// Called with each selected event's key, raw value and, when the filter
+/// had to decode it, the event; returns false to stop.
+type EventVisitor<'a> = dyn FnMut(&[u8], &[u8], Option<Event>) -> StoreResult<bool> + 'a;
+
 /// Which events of one entity to list or clear.
 #[derive(Debug, Clone)]
 pub struct EventQuery {
@@ -99,7 +103,7 @@ impl EventQuery {
         &self,
         r: &dyn KvRead,
         reverse: bool,
-        visit: &mut dyn FnMut(&[u8], &[u8], Option<Event>) -> StoreResult<bool>,
+        visit: &mut EventVisitor<'_>,
     ) -> StoreResult<()> {
         let prefix = series_prefix(self.tenant, self.entity, self.filter.event_type);
         let (from, to) = self.window();
