@@ -42,6 +42,9 @@ pub struct Settings {
     pub mqtt: MqttSettings,
     /// Ingest from an existing broker (off unless configured).
     pub bridge: Option<BridgeSettings>,
+    /// WebAssembly extensions: the engine and what one guest call may use.
+    pub wasm: WasmSettings,
+    pub events: EventSettings,
 }
 
 impl Default for Settings {
@@ -64,6 +67,8 @@ impl Default for Settings {
             http: HttpSettings::default(),
             mqtt: MqttSettings::default(),
             bridge: None,
+            wasm: WasmSettings::default(),
+            events: EventSettings::default(),
         }
     }
 }
@@ -187,6 +192,86 @@ impl Default for MqttSettings {
             max_packet_bytes: 64 * 1024,
             max_inflight: 100,
             connect_timeout_s: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WasmSettings {
+    /// Wall time one guest call may run (epoch deadline), in ms.
+    pub deadline_ms: u64,
+    /// Linear memory one guest instance may grow to, in bytes; also what
+    /// each slot of the engine's instance pool is sized for.
+    pub memory_bytes: usize,
+    /// What one call may return or save, in bytes.
+    pub max_output_bytes: usize,
+    /// Host calls (reads, writes, alarms, log lines) one call may make.
+    pub max_host_calls: u32,
+    /// Largest component accepted on upload; bigger bodies get 413.
+    pub max_component_bytes: usize,
+    /// Guest instances alive at once, across all extensions; half of them
+    /// at most are kept warm between calls.
+    pub max_instances: u32,
+    /// The epoch tick: the granularity of deadlines, in ms.
+    pub tick_ms: u64,
+    /// Failed calls in a row after which an extension is suspended (not
+    /// called until it is uploaded again or the service restarts); 0 never
+    /// suspends.
+    pub max_consecutive_failures: u32,
+}
+
+impl Default for WasmSettings {
+    fn default() -> Self {
+        let limits = crate::wasm::Limits::default();
+        let engine = crate::wasm::EngineConfig::default();
+        WasmSettings {
+            deadline_ms: limits.deadline.as_millis() as u64,
+            memory_bytes: limits.memory_bytes,
+            max_output_bytes: limits.max_output_bytes,
+            max_host_calls: limits.max_host_calls,
+            max_component_bytes: 8 << 20,
+            max_instances: engine.max_instances,
+            tick_ms: engine.tick.as_millis() as u64,
+            max_consecutive_failures: 10,
+        }
+    }
+}
+
+impl WasmSettings {
+    /// What one call of an extension may use.
+    pub fn limits(&self) -> crate::wasm::Limits {
+        crate::wasm::Limits {
+            deadline: std::time::Duration::from_millis(self.deadline_ms.max(1)),
+            memory_bytes: self.memory_bytes,
+            max_output_bytes: self.max_output_bytes,
+            max_host_calls: self.max_host_calls,
+            max_component_bytes: self.max_component_bytes,
+        }
+    }
+
+    /// How the engine is sized.
+    pub fn engine(&self) -> crate::wasm::EngineConfig {
+        crate::wasm::EngineConfig {
+            tick: std::time::Duration::from_millis(self.tick_ms.max(1)),
+            max_instances: self.max_instances.max(1),
+            max_memory_bytes: self.memory_bytes,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventSettings {
+    /// Events kept per entity and type; recording one more deletes the
+    /// oldest, so events cannot grow the store without bound.
+    pub max_per_entity_and_type: usize,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        EventSettings {
+            max_per_entity_and_type: 1_000,
         }
     }
 }
@@ -326,12 +411,22 @@ mod tests {
             )?;
             jail.set_env("CLIENTELE_DATA_DIR", "/tmp/x");
             jail.set_env("CLIENTELE_SECURITY__LOCKOUT_MINUTES", "0");
+            jail.set_env("CLIENTELE_WASM__DEADLINE_MS", "250");
             jail.set_env("CLIENTELE_CONFIG", "c.toml");
             let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| *e)?;
             assert_eq!(s.http_addr.port(), 9000);
             assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
             assert_eq!(s.security.max_failed_login_attempts, 3);
             assert_eq!(s.security.lockout_minutes, 0);
+            assert_eq!(
+                s.wasm.limits().deadline,
+                std::time::Duration::from_millis(250)
+            );
+            assert_eq!(
+                s.wasm.max_component_bytes,
+                8 << 20,
+                "the rest keeps its default"
+            );
             Ok(())
         });
     }
@@ -357,6 +452,8 @@ mod tests {
             assert!(Settings::load(Some(Path::new("bad.toml"))).is_err());
             jail.create_file("bad2.toml", "http_addr = 'nope'\n")?;
             assert!(Settings::load(Some(Path::new("bad2.toml"))).is_err());
+            jail.create_file("bad3.toml", "[wasm]\ndeadline = 5\n")?;
+            assert!(Settings::load(Some(Path::new("bad3.toml"))).is_err());
             assert!(Settings::load(Some(Path::new("missing.toml"))).is_err());
             Ok(())
         });

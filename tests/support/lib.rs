@@ -86,6 +86,11 @@ impl TestServer {
         }
     }
 
+    /// The store itself, to stage what no route can (yet) in a test.
+    pub fn store(&self) -> Arc<RedbStore> {
+        self.store.clone()
+    }
+
     /// The store's writer statistics: (durable commits, jobs committed).
     pub fn writer_stats(&self) -> (u64, u64) {
         self.store.stats()
@@ -316,6 +321,18 @@ impl Client {
         id(&device)
     }
 
+    /// Uploads `bytes` as WebAssembly extension `name`: the status and the body.
+    pub async fn upload_extension(&self, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+        let req = self
+            .request(
+                Method::POST,
+                &format!("/api/extension?name={}", percent_encoded(name)),
+            )
+            .header("Content-Type", "application/wasm")
+            .body(bytes);
+        reply(req).await
+    }
+
     /// Creates a customer and returns it; panics if refused.
     pub async fn create_customer(&self, title: &str) -> Value {
         self.post_ok("/api/customer", json!({"title": title})).await
@@ -345,6 +362,48 @@ impl Client {
 }
 
 /// The `id.id` of an entity in ThingsBoard's shape.
+/// Publishes `payload` on `topic` as the device with access token `token`
+/// over the device MQTT endpoint, at QoS 1, and waits for the PUBACK (sent
+/// once the message is durable). Panics on refusal or after 10 s.
+pub async fn mqtt_publish(server: &TestServer, token: &str, topic: &str, payload: Vec<u8>) {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let mut options = MqttOptions::new(
+        format!("test-{token}"),
+        "127.0.0.1",
+        server.mqtt_addr.port(),
+    );
+    options.set_credentials(token, "");
+    let (client, mut events) = AsyncClient::new(options, 10);
+    client
+        .publish(topic, QoS::AtLeastOnce, false, payload)
+        .await
+        .expect("queue the publish");
+    let acked = async {
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::PubAck(_))) => return,
+                Ok(_) => {}
+                Err(e) => panic!("MQTT connection of {token} failed: {e}"),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), acked)
+        .await
+        .expect("a PUBACK in time");
+    let _ = client.disconnect().await;
+}
+
+/// Percent-encodes a query value (every byte but letters and digits).
+pub fn percent_encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 pub fn id(entity: &Value) -> String {
     entity["id"]["id"]
         .as_str()

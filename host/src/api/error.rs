@@ -53,6 +53,7 @@ impl From<ServiceError> for ApiError {
             E::Forbidden => (StatusCode::FORBIDDEN, code::PERMISSION_DENIED),
             E::VersionConflict(_) => (StatusCode::CONFLICT, code::VERSION_CONFLICT),
             E::Conflict(_) => (StatusCode::CONFLICT, code::BAD_REQUEST_PARAMS),
+            E::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, code::BAD_REQUEST_PARAMS),
             E::Unauthorized { expired: true, .. } => {
                 (StatusCode::UNAUTHORIZED, code::JWT_TOKEN_EXPIRED)
             }

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::domain::ids::{
-    AssetId, CalculatedFieldId, CustomerId, DashboardId, DeviceId, EntityId, EntityType, TenantId,
-    UserId,
+    AssetId, CalculatedFieldId, CustomerId, DashboardId, DeviceId, EntityId, EntityType,
+    ExtensionId, TenantId, UserId,
 };
 use crate::domain::page::PageLink;
 use crate::service::{App, ServiceError};
@@ -222,7 +222,8 @@ id_from_path!(
     DeviceId,
     AssetId,
     DashboardId,
-    CalculatedFieldId
+    CalculatedFieldId,
+    ExtensionId
 );
 
 impl<A, B> FromPath for (A, B)

@@ -10,6 +10,8 @@ mod dashboards;
 mod device_http;
 mod devices;
 pub mod error;
+mod events;
+mod extensions;
 mod extract;
 mod pages;
 mod telemetry;
@@ -42,6 +44,8 @@ pub fn router(app: App) -> Router {
         .merge(device_http::routes())
         .merge(ws::routes())
         .merge(audit::routes())
+        .merge(extensions::routes(app.settings()))
+        .merge(events::routes())
         .merge(pages::routes())
         .fallback(|| async { ApiError::from(ServiceError::not_found()) })
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))

@@ -30,6 +30,11 @@ pub enum Resource {
     /// Calculated fields: the tenant administrator's, as in ThingsBoard
     /// (their outputs are entity data, readable as such).
     CalculatedField,
+    /// WebAssembly extensions: a tenant administrator's own.
+    Extension,
+    /// Events of an entity (lifecycle, errors, debug): the tenant
+    /// administrator's, as the entity's internals are.
+    Event,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,7 +156,9 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
             | Resource::Asset
             | Resource::Dashboard
             | Resource::EntityData
-            | Resource::CalculatedField => false,
+            | Resource::CalculatedField
+            | Resource::Extension
+            | Resource::Event => false,
         },
         Authority::TenantAdmin => {
             let own_tenant = target.tenant == caller.tenant_id;
@@ -170,7 +177,9 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 | Resource::Asset
                 | Resource::Dashboard
                 | Resource::EntityData
-                | Resource::CalculatedField => own_tenant,
+                | Resource::CalculatedField
+                | Resource::Extension
+                | Resource::Event => own_tenant,
             }
         }
         Authority::CustomerUser => {
@@ -195,7 +204,9 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 Resource::Tenant
                 | Resource::AuditLog
                 | Resource::UserCredentials
-                | Resource::CalculatedField => false,
+                | Resource::CalculatedField
+                | Resource::Extension
+                | Resource::Event => false,
             }
         }
     }
@@ -373,5 +384,23 @@ mod tests {
             Operation::Create,
             &Target::users_of(t, CustomerId::new(), Authority::CustomerUser)
         ));
+    }
+
+    #[test]
+    fn extensions_and_events_are_the_tenant_administrators_alone() {
+        let (t, other) = (TenantId::new(), TenantId::new());
+        let c = CustomerId::new();
+        let admin = caller(Authority::TenantAdmin, t, CustomerId::NULL);
+        let user = caller(Authority::CustomerUser, t, c);
+        let sys = caller(Authority::SysAdmin, TenantId::NULL, CustomerId::NULL);
+        for resource in [Resource::Extension, Resource::Event] {
+            for op in [Operation::Read, Operation::Create, Operation::Delete] {
+                assert!(allowed(&admin, resource, op, &Target::tenant(t)));
+                assert!(!allowed(&admin, resource, op, &Target::tenant(other)));
+                assert!(!allowed(&user, resource, op, &Target::tenant(t)));
+                assert!(!allowed(&user, resource, op, &Target::customer(t, c)));
+                assert!(!allowed(&sys, resource, op, &Target::tenant(t)));
+            }
+        }
     }
 }

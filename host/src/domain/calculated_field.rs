@@ -8,10 +8,9 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::customer::check_additional_info;
-use super::ids::{CalculatedFieldId, EntityId, EntityType, TenantId};
+use super::ids::{CalculatedFieldId, EntityId, EntityType, ExtensionId, TenantId};
 use super::telemetry::check_key;
 use super::validate::{ValidationError, check_required};
 
@@ -135,12 +134,6 @@ pub struct Output {
     pub decimals_by_default: Option<u32>,
 }
 
-/// The extension a WASM field runs: `{"entityType":"EXTENSION","id":..}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExtensionRef {
-    pub id: Uuid,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Configuration {
@@ -161,7 +154,7 @@ pub struct Configuration {
     pub use_latest_ts: bool,
     /// WASM: the extension to run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extension_id: Option<ExtensionRef>,
+    pub extension_id: Option<ExtensionId>,
     /// WASM: handed to the guest as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<Value>,
@@ -471,14 +464,15 @@ impl CalculatedField {
     }
 
     /// The extension a WASM field runs.
-    pub fn extension(&self) -> Option<Uuid> {
-        self.configuration.extension_id.map(|e| e.id)
+    pub fn extension(&self) -> Option<ExtensionId> {
+        self.configuration.extension_id
     }
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use uuid::Uuid;
 
     use super::*;
 

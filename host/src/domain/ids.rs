@@ -48,6 +48,8 @@ pub enum EntityType {
     Device,
     Asset,
     Dashboard,
+    /// A WebAssembly component uploaded by a tenant (Clientele's own type).
+    Extension,
     CalculatedField,
 }
 
@@ -60,6 +62,7 @@ impl EntityType {
             EntityType::Device => "DEVICE",
             EntityType::Asset => "ASSET",
             EntityType::Dashboard => "DASHBOARD",
+            EntityType::Extension => "EXTENSION",
             EntityType::CalculatedField => "CALCULATED_FIELD",
         }
     }
@@ -186,6 +189,11 @@ typed_id!(
     EntityType::Dashboard
 );
 
+typed_id!(
+    /// A WebAssembly extension: a component a tenant uploaded.
+    ExtensionId,
+    EntityType::Extension
+);
 typed_id!(
     /// A calculated field of a device or asset.
     CalculatedFieldId,

@@ -212,6 +212,7 @@ impl App {
 }
 
 /// Stages the removal of an entity's attributes, telemetry and calculated fields.
+/// Stages the removal of an entity's attributes, telemetry and events.
 pub(super) fn stage_delete_data(
     view: &dyn KvRead,
     changes: &mut Changes,
@@ -222,8 +223,9 @@ pub(super) fn stage_delete_data(
         changes.delete(table, key);
     }
     for field in crate::store::calculated_fields::of_entity(view, tenant, entity)? {
-        crate::store::calculated_fields::delete(changes, &field);
+        super::calculated_fields::stage_delete(view, changes, &field)?;
     }
+    super::events::stage_delete_of(view, changes, tenant, entity)?;
     Ok(())
 }
 

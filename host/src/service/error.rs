@@ -28,6 +28,9 @@ pub enum ServiceError {
     /// 409 without a more specific code (a used activation token).
     #[error("{0}")]
     Conflict(String),
+    /// An upload over its size cap: 413, code 31.
+    #[error("{0}")]
+    TooLarge(String),
     /// 401, code 10 (or 11 when `expired`).
     #[error("{message}")]
     Unauthorized { message: String, expired: bool },

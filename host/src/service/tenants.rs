@@ -102,7 +102,8 @@ impl App {
     }
 
     /// Deletes a tenant with everything it owns (customers, users, devices,
-    /// assets, dashboards, attributes and telemetry), in one transaction;
+    /// assets, dashboards, extensions, attributes, telemetry and events), in
+    /// one transaction;
     /// its devices' open sessions end. The tenant's audit log is kept: it
     /// is the record of what happened.
     pub async fn delete_tenant(&self, caller: &Caller, id: TenantId) -> ServiceResult<()> {
@@ -138,6 +139,12 @@ impl App {
                 for (table, key) in store::telemetry::all_keys_of_tenant(view, id)? {
                     changes.delete(table, key);
                 }
+                for (table, key) in store::extensions::all_keys_of_tenant(view, id)? {
+                    changes.delete(table, key);
+                }
+                for key in store::events::keys_of_tenant(view, id)? {
+                    changes.delete(store::Table::Events, key);
+                }
                 tenants::delete(&mut changes, id);
                 stage_record(
                     &mut changes,
@@ -150,6 +157,7 @@ impl App {
                 Ok((devices, changes))
             })
             .await?;
+        self.tenant_extensions_deleted(id);
         for d in gone {
             let _ = self
                 .device_events

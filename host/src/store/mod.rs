@@ -13,6 +13,8 @@ mod codec;
 pub mod customers;
 pub mod dashboards;
 pub mod devices;
+pub mod events;
+pub mod extensions;
 pub mod latest;
 mod memory;
 pub mod meta;

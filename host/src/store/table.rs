@@ -70,10 +70,23 @@ pub enum Table {
     CalculatedFields,
     /// tenant ‖ entity id ‖ calculated field id -> () (fields of one entity)
     CalculatedFieldsByEntity,
+    /// tenant ‖ extension id -> Extension (metadata only)
+    Extensions,
+    /// tenant ‖ extension id -> the component's bytes (apart, so that
+    /// lists do not read megabytes)
+    ExtensionContent,
+    /// tenant ‖ name -> extension id (unique name per tenant)
+    ExtensionNames,
+    /// tenant ‖ extension id ‖ user entity id -> EntityId (who uses an
+    /// extension; deleting it is refused while any row is there)
+    ExtensionUses,
+    /// tenant ‖ entity id ‖ event type ‖ time ‖ id -> Event (one entity's
+    /// events of one type are a time-ordered range, bounded in number)
+    Events,
 }
 
 impl Table {
-    pub const ALL: [Table; 33] = [
+    pub const ALL: [Table; 38] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -107,6 +120,11 @@ impl Table {
         Table::AuditByCustomer,
         Table::CalculatedFields,
         Table::CalculatedFieldsByEntity,
+        Table::Extensions,
+        Table::ExtensionContent,
+        Table::ExtensionNames,
+        Table::ExtensionUses,
+        Table::Events,
     ];
 
     pub fn name(self) -> &'static str {
@@ -144,6 +162,11 @@ impl Table {
             Table::AuditByCustomer => "audit_by_customer",
             Table::CalculatedFields => "calculated_fields",
             Table::CalculatedFieldsByEntity => "calculated_fields_by_entity",
+            Table::Extensions => "extensions",
+            Table::ExtensionContent => "extension_content",
+            Table::ExtensionNames => "extension_names",
+            Table::ExtensionUses => "extension_uses",
+            Table::Events => "events",
         }
     }
 }

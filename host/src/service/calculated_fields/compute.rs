@@ -231,6 +231,26 @@ pub fn simple(
     }]))
 }
 
+/// An argument as a DEBUG event shows it.
+pub fn arg_json(v: &ArgValue) -> serde_json::Value {
+    let point = |(ts, v): &(i64, DataValue)| serde_json::json!({ "ts": ts, "value": v.to_json() });
+    match v {
+        ArgValue::Single(None) => serde_json::Value::Null,
+        ArgValue::Single(Some(p)) => point(p),
+        ArgValue::Rolling(points) => points.iter().map(point).collect(),
+    }
+}
+
+/// Outputs as a DEBUG event shows them: `{"key": value}`.
+pub fn outputs_json(values: &[OutputValue]) -> serde_json::Value {
+    serde_json::Value::Object(
+        values
+            .iter()
+            .map(|o| (o.key.clone(), o.value.to_json()))
+            .collect(),
+    )
+}
+
 /// A failed store read inside a run is the run's failure, reported like
 /// any other (the field is not at fault, but its output is missing).
 pub fn read_failure(e: ServiceError) -> String {

@@ -3,36 +3,44 @@
 //! The ingest path hands each change that some field reads to a bounded
 //! queue without waiting ([`Engine::offer`]); one worker drains it in
 //! batches, computes every triggered field against one snapshot, and saves
-//! all outputs in one write. Ingest never waits for a field: when the queue
-//! is full, the newest change per entity is kept aside and run next, so a
-//! slow or failing field costs its own intermediate results, never another
-//! device's throughput, and memory stays bounded by the number of entities.
+//! all outputs, with the events the runs left, in one write. Ingest never
+//! waits for a field: when the queue is full, the newest change per entity
+//! is kept aside and run next, so a slow or failing field costs its own
+//! intermediate results, never another device's throughput, and memory
+//! stays bounded by the number of entities.
 //!
-//! A field that fails many times in a row is suspended until it is saved
-//! again.
+//! A SIMPLE field failing [`SUSPEND_AFTER`] times in a row is suspended
+//! until it is saved again; a WASM field's extension is suspended by the
+//! extension registry's own count (`wasm.max_consecutive_failures`), with
+//! an event on the extension.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use serde_json::json;
 use tokio::sync::{Notify, broadcast, mpsc};
 use uuid::Uuid;
 
-use crate::domain::ids::{CalculatedFieldId, TenantId};
+use crate::domain::event::{EventType, NewEvent};
+use crate::domain::ids::{CalculatedFieldId, EntityId, TenantId, now_ms};
 use crate::domain::telemetry::{KvEntry, TsKvEntry};
 use crate::store::telemetry::Series;
 use crate::store::{self, Changes, KvRead, Store, StoreError};
 
+use super::super::events::stage_events;
+use super::super::extension_registry::ExtensionRegistry;
+use super::super::guest_failures::failure_events;
 use super::super::telemetry::{DataChange, DataEvent, Scope, stage_attributes, stage_points};
 use super::super::{ServiceError, ServiceResult};
 use super::compute::{self, ArgValue, OutputTarget, OutputValue, Trigger};
 use super::registry::{Compiled, Program, Registry};
-use crate::domain::ids::now_ms;
+use super::wasm_run;
 
 /// Changes waiting for the worker; past this, the newest per entity is kept.
 const QUEUE: usize = 16_384;
 /// Changes taken per batch (one snapshot, one write).
 const BATCH: usize = 2_048;
-/// Failures in a row that suspend a field.
+/// Failures in a row that suspend a SIMPLE field.
 pub const SUSPEND_AFTER: u32 = 100;
 
 /// What one run of one field gave.
@@ -41,6 +49,8 @@ pub struct Run {
     pub args: Vec<(String, ArgValue)>,
     /// `Ok(None)`: an argument has no value yet; nothing to save.
     pub result: Result<Option<Vec<OutputValue>>, String>,
+    /// Events the run leaves (a guest's failure and suspension).
+    pub events: Vec<NewEvent>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -58,25 +68,32 @@ pub struct Engine {
     health: Mutex<HashMap<CalculatedFieldId, Health>>,
 }
 
+/// What the engine is built from.
+pub struct EngineParts<'a> {
+    pub store: &'a Arc<dyn Store>,
+    pub series: &'a Arc<Series>,
+    pub registry: &'a Arc<Registry>,
+    pub extensions: &'a Arc<ExtensionRegistry>,
+    pub data_events: &'a broadcast::Sender<DataEvent>,
+    pub event_cap: usize,
+}
+
 /// What the worker needs; it holds the store weakly so that it never keeps
 /// a closed service's database open.
-struct Worker {
+pub(super) struct Worker {
     engine: Arc<Engine>,
-    store: Weak<dyn Store>,
-    series: Arc<Series>,
+    pub(super) store: Weak<dyn Store>,
+    pub(super) series: Arc<Series>,
     registry: Arc<Registry>,
+    pub(super) extensions: Arc<ExtensionRegistry>,
     data_events: broadcast::Sender<DataEvent>,
+    event_cap: usize,
 }
 
 impl Engine {
     /// Starts the worker; it stops once every [`Engine`] handle is dropped
     /// or the store closes.
-    pub fn start(
-        store: &Arc<dyn Store>,
-        series: &Arc<Series>,
-        registry: &Arc<Registry>,
-        data_events: &broadcast::Sender<DataEvent>,
-    ) -> Arc<Engine> {
+    pub fn start(parts: EngineParts<'_>) -> Arc<Engine> {
         let (queue, rx) = mpsc::channel(QUEUE);
         let engine = Arc::new(Engine {
             queue,
@@ -86,12 +103,14 @@ impl Engine {
         });
         let worker = Worker {
             engine: Arc::clone(&engine),
-            store: Arc::downgrade(store),
-            series: Arc::clone(series),
-            registry: Arc::clone(registry),
-            data_events: data_events.clone(),
+            store: Arc::downgrade(parts.store),
+            series: Arc::clone(parts.series),
+            registry: Arc::clone(parts.registry),
+            extensions: Arc::clone(parts.extensions),
+            data_events: parts.data_events.clone(),
+            event_cap: parts.event_cap,
         };
-        tokio::spawn(worker.run(rx));
+        tokio::spawn(Arc::new(worker).serve(rx));
         engine
     }
 
@@ -114,14 +133,14 @@ impl Engine {
     }
 
     /// Whether `field` is suspended (at its current version).
-    pub fn is_suspended(&self, field: &Compiled) -> bool {
+    fn is_suspended(&self, field: &Compiled) -> bool {
         let health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
         health
             .get(&field.field.id)
             .is_some_and(|h| h.suspended && h.version == field.field.version)
     }
 
-    /// Counts a run's outcome; true when this failure suspended the field.
+    /// Counts a SIMPLE run's outcome; true when this failure suspended the field.
     fn record(&self, field: &Compiled, failed: bool) -> bool {
         let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
         let h = health.entry(field.field.id).or_default();
@@ -146,7 +165,7 @@ impl Engine {
 }
 
 impl Worker {
-    async fn run(self, mut rx: mpsc::Receiver<Trigger>) {
+    async fn serve(self: Arc<Self>, mut rx: mpsc::Receiver<Trigger>) {
         let mut batch = Vec::with_capacity(BATCH);
         loop {
             tokio::select! {
@@ -163,45 +182,23 @@ impl Worker {
         }
     }
 
-    async fn process(&self, triggers: Vec<Trigger>) -> ServiceResult<()> {
-        let store = self.store.upgrade().ok_or(StoreError::Closed)?;
-        let (engine, series, registry) = (
-            Arc::clone(&self.engine),
-            Arc::clone(&self.series),
-            Arc::clone(&self.registry),
-        );
-        let runs = tokio::task::spawn_blocking(move || {
-            let snapshot = store.snapshot()?;
-            let now = now_ms();
-            let mut runs = Vec::new();
-            for trigger in &triggers {
-                let change = &trigger.change;
-                for field in registry.triggered(trigger.tenant, trigger.entity, change) {
-                    if engine.is_suspended(&field) {
-                        continue;
-                    }
-                    runs.push(run(&*snapshot, &series, field, Some(trigger), now));
-                }
-            }
-            Ok::<_, ServiceError>(runs)
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("calculated fields panicked: {e}")))??;
-        for r in &runs {
-            let failed = r.result.is_err();
-            if self.engine.record(&r.field, failed) {
-                tracing::warn!(field = %r.field.field.id, "calculated field suspended after {SUSPEND_AFTER} failures in a row");
-            }
-            if let Err(e) = &r.result {
-                tracing::debug!(field = %r.field.field.id, error = %e, args = ?r.args, "calculated field failed");
-            }
+    async fn process(self: &Arc<Self>, triggers: Vec<Trigger>) -> ServiceResult<()> {
+        let worker = Arc::clone(self);
+        let mut runs = tokio::task::spawn_blocking(move || worker.compute(&triggers))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("calculated fields panicked: {e}")))??;
+        let mut events = Vec::new();
+        let now = now_ms();
+        for r in &mut runs {
+            events.append(&mut r.events);
+            events.extend(self.run_events(r, now));
         }
         let outputs = collect_outputs(&runs);
-        if outputs.is_empty() {
+        if outputs.is_empty() && events.is_empty() {
             return Ok(());
         }
         let store = self.store.upgrade().ok_or(StoreError::Closed)?;
-        let saved = save(&*store, &self.series, outputs).await?;
+        let saved = save(&*store, &self.series, outputs, events, self.event_cap).await?;
         for (tenant, entity, change) in saved {
             if self.data_events.receiver_count() > 0 {
                 let _ = self.data_events.send(DataEvent {
@@ -213,41 +210,135 @@ impl Worker {
         }
         Ok(())
     }
-}
 
-/// One run of `field`, at `now`.
-pub fn run(
-    r: &dyn KvRead,
-    series: &Series,
-    field: Arc<Compiled>,
-    trigger: Option<&Trigger>,
-    now: i64,
-) -> Run {
-    let args = match compute::arguments(r, series, &field.field, trigger, now) {
-        Ok(args) => args,
-        Err(e) => {
-            return Run {
-                field,
-                args: Vec::new(),
-                result: Err(compute::read_failure(e)),
-            };
+    /// Every field `triggers` set off, against one snapshot (blocking).
+    fn compute(&self, triggers: &[Trigger]) -> ServiceResult<Vec<Run>> {
+        let store = self.store.upgrade().ok_or(StoreError::Closed)?;
+        let snapshot = store.snapshot()?;
+        let now = now_ms();
+        let mut runs = Vec::new();
+        for trigger in triggers {
+            let change = &trigger.change;
+            for field in self
+                .registry
+                .triggered(trigger.tenant, trigger.entity, change)
+            {
+                if self.engine.is_suspended(&field) {
+                    continue;
+                }
+                if let Some(run) = self.run_one(&store, &*snapshot, field, Some(trigger), now) {
+                    runs.push(run);
+                }
+            }
         }
-    };
-    let result = match &field.program {
-        Program::Simple(expression) => compute::simple(&field.field, expression, &args, now),
-        Program::Wasm(extension) => Err(format!(
-            "extension {extension}: WASM calculated fields are not available"
-        )),
-    };
-    Run {
-        field,
-        args,
-        result,
+        Ok(runs)
+    }
+
+    /// One run of `field` at `now`; `None` when its extension is suspended.
+    pub(super) fn run_one(
+        &self,
+        store: &Arc<dyn Store>,
+        r: &dyn KvRead,
+        field: Arc<Compiled>,
+        trigger: Option<&Trigger>,
+        now: i64,
+    ) -> Option<Run> {
+        let args = match compute::arguments(r, &self.series, &field.field, trigger, now) {
+            Ok(args) => args,
+            Err(e) => {
+                return Some(Run {
+                    field,
+                    args: Vec::new(),
+                    result: Err(compute::read_failure(e)),
+                    events: Vec::new(),
+                });
+            }
+        };
+        let (result, events) = match &field.program {
+            Program::Simple(expression) => (
+                compute::simple(&field.field, expression, &args, now),
+                Vec::new(),
+            ),
+            Program::Wasm(ext) => {
+                let tenant = field.field.tenant_id;
+                let loaded = self.extensions.get(tenant, *ext)?;
+                match wasm_run::compute(store, r, &self.series, &loaded, &field.field, &args, now) {
+                    Ok(outputs) => {
+                        self.extensions.succeeded(tenant, *ext);
+                        (Ok(Some(outputs)), Vec::new())
+                    }
+                    Err(e) => {
+                        let events =
+                            failure_events(&self.extensions, tenant, *ext, "compute", &e, now);
+                        (Err(e.to_string()), events)
+                    }
+                }
+            }
+        };
+        Some(Run {
+            field,
+            args,
+            result,
+            events,
+        })
+    }
+
+    /// The events a run leaves on its field: ERROR when it failed (if the
+    /// field's debug settings want failures), DEBUG_CALCULATED_FIELD for
+    /// every run while debugging is on. A SIMPLE field's suspension is an
+    /// LC_EVENT.
+    fn run_events(&self, r: &Run, now: i64) -> Vec<NewEvent> {
+        let field = &r.field.field;
+        let entity = field.id.entity_id();
+        let mut out = Vec::new();
+        let failed = r.result.is_err();
+        if matches!(r.field.program, Program::Simple(_)) && self.engine.record(&r.field, failed) {
+            let why = format!("suspended after {SUSPEND_AFTER} failed runs in a row");
+            tracing::warn!(field = %field.id, "calculated field {why}");
+            out.push(NewEvent::lifecycle(
+                field.tenant_id,
+                entity,
+                "SUSPENDED",
+                Some(&why),
+                now,
+            ));
+        }
+        if let Err(e) = &r.result
+            && field.debug_settings.failures_enabled
+        {
+            out.push(NewEvent::error(field.tenant_id, entity, "compute", e, now));
+        }
+        if field.debug_settings.debug_all(now) {
+            let arguments: serde_json::Map<String, serde_json::Value> = r
+                .args
+                .iter()
+                .map(|(name, v)| (name.clone(), compute::arg_json(v)))
+                .collect();
+            let (result, error) = match &r.result {
+                Ok(Some(values)) => (compute::outputs_json(values), None),
+                Ok(None) => (serde_json::Value::Null, None),
+                Err(e) => (serde_json::Value::Null, Some(e.clone())),
+            };
+            out.push(NewEvent {
+                tenant: field.tenant_id,
+                entity,
+                event_type: EventType::DebugCalculatedField,
+                body: json!({
+                    "entityId": field.entity_id.id,
+                    "entityType": field.entity_id.entity_type,
+                    "arguments": arguments,
+                    "result": result,
+                    "error": error,
+                }),
+                ts: now,
+            });
+        }
+        out
     }
 }
 
-/// Outputs per (tenant, entity id with its type): telemetry and attributes by scope.
-type Outputs = HashMap<(TenantId, crate::domain::ids::EntityId), Vec<OutputValue>>;
+/// Outputs per (tenant, entity): what to save on each.
+type Outputs = HashMap<(TenantId, EntityId), Vec<OutputValue>>;
 
 fn collect_outputs(runs: &[Run]) -> Outputs {
     let mut out: Outputs = HashMap::new();
@@ -261,25 +352,27 @@ fn collect_outputs(runs: &[Run]) -> Outputs {
     out
 }
 
-/// Saves every output in one write (skipping entities deleted meanwhile);
-/// returns the changes made, for live subscribers.
+/// Saves every output and event in one write (skipping entities deleted
+/// meanwhile); returns the data changes made, for live subscribers.
 async fn save(
     store: &dyn Store,
     series: &Arc<Series>,
     outputs: Outputs,
-) -> ServiceResult<Vec<(TenantId, crate::domain::ids::EntityId, DataChange)>> {
+    events: Vec<NewEvent>,
+    event_cap: usize,
+) -> ServiceResult<Vec<(TenantId, EntityId, DataChange)>> {
     let series = Arc::clone(series);
     store::write(store, move |view| {
         let mut changes = Changes::new();
         let mut fresh = HashMap::new();
         let mut made = Vec::new();
+        let now = now_ms();
         for ((tenant, entity), values) in outputs {
             if !super::super::access::entity_exists(view, tenant, entity)? {
                 continue;
             }
             let mut points = Vec::new();
             let mut attributes: HashMap<Scope, Vec<KvEntry>> = HashMap::new();
-            let now = now_ms();
             for v in values {
                 match v.target {
                     OutputTarget::Telemetry => points.push(TsKvEntry {
@@ -320,6 +413,11 @@ async fn save(
                 ));
             }
         }
+        let events = events
+            .into_iter()
+            .filter(|e| super::super::events::exists(view, e.tenant, e.entity).unwrap_or(false))
+            .collect();
+        stage_events(view, &mut changes, event_cap, events)?;
         Ok((made, changes))
     })
     .await

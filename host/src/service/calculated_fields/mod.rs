@@ -7,6 +7,7 @@
 mod compute;
 mod engine;
 mod registry;
+mod wasm_run;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -21,14 +22,15 @@ use crate::domain::expression::Expression;
 use crate::domain::ids::{CalculatedFieldId, CustomerId, EntityId, EntityType, TenantId, now_ms};
 use crate::domain::page::{PageData, PageLink};
 use crate::domain::telemetry::DataValue;
-use crate::store::{Changes, KvRead, calculated_fields};
+use crate::store::{Changes, KvRead, calculated_fields, extensions};
 
 use super::audit::{Actor, stage_record};
+use super::extensions::{stage_unuse, stage_use};
 use super::telemetry::DataChange;
 use super::{App, ServiceError, ServiceResult};
 
 pub use compute::Trigger;
-pub(crate) use engine::Engine;
+pub(crate) use engine::{Engine, EngineParts};
 pub(crate) use registry::Registry;
 
 /// Sort keys a field list accepts.
@@ -174,6 +176,21 @@ fn check_in_store(view: &dyn KvRead, field: &CalculatedField) -> ServiceResult<(
     Ok(())
 }
 
+/// Stages the removal of a field with its events and its use of an
+/// extension (the entity's deletion calls this for each of its fields).
+pub(super) fn stage_delete(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    field: &CalculatedField,
+) -> ServiceResult<()> {
+    calculated_fields::delete(changes, field);
+    super::events::stage_delete_of(view, changes, field.tenant_id, field.id.0)?;
+    if let Some(ext) = field.extension() {
+        stage_unuse(changes, field.tenant_id, ext, field.id.entity_id());
+    }
+    Ok(())
+}
+
 fn test_value(v: &Value) -> Option<DataValue> {
     DataValue::from_json(v)
 }
@@ -185,18 +202,30 @@ impl App {
         input: CalculatedFieldInput,
     ) -> ServiceResult<CalculatedField> {
         input.validate()?;
-        if input.kind == FieldKind::Wasm {
-            return Err(ServiceError::invalid(
-                "WASM calculated fields need the extension runtime, which this build lacks",
-            ));
+        // The component must implement the calculated-field world; the
+        // loaded registry knows its world without reading its bytes.
+        if let Some(ext) = input.configuration.extension_id {
+            match self.extension(caller.tenant_id, ext) {
+                Some(loaded) if loaded.world() == crate::wasm::World::CalculatedField => {}
+                Some(_) => {
+                    return Err(ServiceError::invalid(
+                        "The extension does not implement the calculated-field world",
+                    ));
+                }
+                None => {
+                    return Err(ServiceError::invalid(
+                        "The extension does not exist or is suspended",
+                    ));
+                }
+            }
         }
         let caller = caller.clone();
         self.write(move |view| {
-            let (new, action) = match input.id {
+            let (old, new, action) = match input.id {
                 None => {
                     manage(&caller, Operation::Create)?;
                     let new = CalculatedField::create(caller.tenant_id, input, now_ms());
-                    (new, ActionType::Added)
+                    (None, new, ActionType::Added)
                 }
                 Some(id) => {
                     let old = find(view, &caller, id, Operation::Write).map_err(|e| match e {
@@ -215,7 +244,8 @@ impl App {
                             "Calculated field was already changed by someone else".into(),
                         ));
                     }
-                    (old.updated(input), ActionType::Updated)
+                    let new = old.updated(input);
+                    (Some(old), new, ActionType::Updated)
                 }
             };
             // Compiles here so that a bad expression is the caller's 400,
@@ -223,6 +253,16 @@ impl App {
             registry::Compiled::compile(new.clone())?;
             check_in_store(view, &new)?;
             let mut changes = Changes::new();
+            if let Some(ext) = new.extension() {
+                extensions::get(view, new.tenant_id, ext)?
+                    .ok_or_else(|| ServiceError::invalid("The extension does not exist"))?;
+                stage_use(&mut changes, new.tenant_id, ext, new.id.entity_id());
+            }
+            if let Some(old_ext) = old.as_ref().and_then(CalculatedField::extension)
+                && Some(old_ext) != new.extension()
+            {
+                stage_unuse(&mut changes, new.tenant_id, old_ext, new.id.entity_id());
+            }
             calculated_fields::put(&mut changes, &new);
             stage_record(
                 &mut changes,
@@ -255,7 +295,7 @@ impl App {
         self.write(move |view| {
             let old = find(view, &caller, id, Operation::Delete)?;
             let mut changes = Changes::new();
-            calculated_fields::delete(&mut changes, &old);
+            stage_delete(view, &mut changes, &old)?;
             stage_record(
                 &mut changes,
                 &Actor::from(&caller),

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::calculated_field::{ArgumentKind, AttributeScope, CalculatedField, FieldKind};
 use crate::domain::expression::Expression;
-use crate::domain::ids::{CalculatedFieldId, TenantId};
+use crate::domain::ids::{CalculatedFieldId, ExtensionId, TenantId};
 use crate::domain::validate::ValidationError;
 use crate::store::{KvRead, Mutation, Store, StoreResult, Table, calculated_fields};
 
@@ -28,7 +28,7 @@ pub enum Program {
     Simple(Box<Expression>),
     /// The extension's id; the extension itself is looked up per run, so
     /// a field never runs a deleted or replaced component.
-    Wasm(Uuid),
+    Wasm(ExtensionId),
 }
 
 /// A field ready to run.

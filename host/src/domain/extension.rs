@@ -1,0 +1,95 @@
+//! Extensions: WebAssembly components a tenant uploads, to run as
+//! calculated fields or customer logic. ThingsBoard has no such entity; the
+//! JSON follows its conventions (typed id, `createdTime`, `tenantId`,
+//! `version`). The component's bytes are not part of it: they are stored
+//! and served apart, so that lists stay small.
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{ExtensionId, TenantId};
+use super::validate::{ValidationError, check_required};
+
+/// The role a component implements: one of the worlds of `wit/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExtensionWorld {
+    CalculatedField,
+    CustomerLogic,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extension {
+    pub id: ExtensionId,
+    pub created_time: i64,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub world: ExtensionWorld,
+    /// The sha256 of the component, in lowercase hex: what the compiled
+    /// code is cached under, and how a client checks what it uploaded.
+    pub sha256: String,
+    /// The component's size in bytes.
+    pub size: u64,
+    pub version: i64,
+}
+
+impl Extension {
+    pub fn create(
+        tenant_id: TenantId,
+        name: &str,
+        world: ExtensionWorld,
+        sha256: String,
+        size: u64,
+        now: i64,
+    ) -> Self {
+        Extension {
+            id: ExtensionId::new(),
+            created_time: now,
+            tenant_id,
+            name: name.to_owned(),
+            world,
+            sha256,
+            size,
+            // Extensions are not updated in place (a new component is a new
+            // upload), so the version stays 1.
+            version: 1,
+        }
+    }
+}
+
+/// An extension's name follows the rules of every entity name.
+pub fn check_name(name: &str) -> Result<(), ValidationError> {
+    check_required("name", name, "Extension name should be specified!")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_json_is_in_thingsboards_shape() {
+        let e = Extension::create(
+            TenantId::new(),
+            "dew",
+            ExtensionWorld::CalculatedField,
+            "ab".repeat(32),
+            42,
+            7,
+        );
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["id"]["entityType"], "EXTENSION");
+        assert_eq!(json["tenantId"]["entityType"], "TENANT");
+        assert_eq!(json["world"], "CALCULATED_FIELD");
+        assert_eq!(json["createdTime"], 7);
+        assert_eq!(json["size"], 42);
+        assert_eq!(serde_json::from_value::<Extension>(json).unwrap(), e);
+    }
+
+    #[test]
+    fn names_are_checked_like_other_entity_names() {
+        assert!(check_name("dew point").is_ok());
+        assert!(check_name("  ").is_err());
+        assert!(check_name("<script>").is_err());
+        assert!(check_name(&"x".repeat(256)).is_err());
+    }
+}

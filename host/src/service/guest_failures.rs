@@ -1,0 +1,76 @@
+//! What a failed guest call leaves behind: an ERROR event on its
+//! extension, and after `wasm.max_consecutive_failures` failures in a row a
+//! suspension, said in an LC_EVENT. A suspended extension is no longer
+//! handed out by [`App::extension`], so it stops costing calls; every
+//! other extension carries on. Uploading it again (a new extension) or a
+//! restart gives it a new start.
+
+use crate::domain::event::NewEvent;
+use crate::domain::ids::{ExtensionId, TenantId, now_ms};
+use crate::wasm::WasmError;
+
+use super::extension_registry::ExtensionRegistry;
+use super::{App, ServiceResult};
+
+/// What a failed call of extension `id` leaves: an ERROR event on the
+/// extension, and the SUSPENDED lifecycle event when this failure is the
+/// one too many. Empty when the extension is gone. Shared by
+/// [`App::guest_failed`] and the calculated-field worker, which stages
+/// the events in the job that saves its outputs.
+pub(crate) fn failure_events(
+    extensions: &ExtensionRegistry,
+    tenant: TenantId,
+    id: ExtensionId,
+    method: &str,
+    error: &WasmError,
+    now: i64,
+) -> Vec<NewEvent> {
+    let Some(failed) = extensions.failed(tenant, id) else {
+        return Vec::new(); // deleted meanwhile: nothing left to tell
+    };
+    let entity = id.entity_id();
+    let message = error.to_string();
+    let mut events = vec![NewEvent::error(tenant, entity, method, &message, now)];
+    if failed.suspended_now {
+        tracing::warn!(extension = %id, failures = failed.failures, "extension suspended: {message}");
+        let why = format!(
+            "suspended after {} failed calls in a row; the last: {message}",
+            failed.failures
+        );
+        events.push(NewEvent::lifecycle(
+            tenant,
+            entity,
+            "SUSPENDED",
+            Some(&why),
+            now,
+        ));
+    }
+    events
+}
+
+impl App {
+    /// A call of extension `id` failed while doing `method` ("compute",
+    /// "on-telemetry", ...). Records the error (and the suspension, when
+    /// this failure is the one too many); returns whether the extension
+    /// is no longer handed out (suspended, or deleted meanwhile). For
+    /// background tasks: it waits for the commit.
+    #[allow(dead_code)] // customer logic calls it, which is next
+    pub(crate) async fn guest_failed(
+        &self,
+        tenant: TenantId,
+        id: ExtensionId,
+        method: &str,
+        error: &WasmError,
+    ) -> ServiceResult<bool> {
+        let events = failure_events(&self.extensions, tenant, id, method, error, now_ms());
+        self.record_events(events).await?;
+        Ok(self.extensions.get(tenant, id).is_none())
+    }
+
+    /// A call of extension `id` went well: its failures in a row are
+    /// forgotten.
+    #[allow(dead_code)] // customer logic calls it, which is next
+    pub(crate) fn guest_succeeded(&self, tenant: TenantId, id: ExtensionId) {
+        self.extensions.succeeded(tenant, id);
+    }
+}

@@ -1,0 +1,294 @@
+//! WASM calculated fields end to end: the example dew-point component is
+//! uploaded over REST, attached to a device, fed over MQTT, and its output
+//! read back; failing guests leave events, get suspended, and harm no one
+//! else.
+
+use std::time::{Duration, Instant};
+
+use clientele_guest_artifacts as artifacts;
+use clientele_tests::{Client, TestServer, id, mqtt_publish};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn read(path: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("read {path}: {e}"))
+}
+
+/// Dew point by the Magnus formula, written apart from the guest's code.
+fn magnus(t: f64, rh: f64) -> f64 {
+    let (b, c) = (17.62, 243.12);
+    let g = (rh / 100.0).ln() + b * t / (c + t);
+    c * g / (b - g)
+}
+
+async fn upload(admin: &Client, name: &str, path: &str) -> String {
+    let (status, body) = admin.upload_extension(name, read(path)).await;
+    assert_eq!(status, 200, "{body}");
+    id(&body)
+}
+
+fn wasm_field(device: &str, extension: &str, settings: Value, debug: bool) -> Value {
+    json!({
+        "entityId": {"entityType": "DEVICE", "id": device},
+        "type": "WASM",
+        "name": "Dew point",
+        "debugSettings": {"failuresEnabled": true, "allEnabled": debug},
+        "configuration": {
+            "type": "WASM",
+            "extensionId": {"entityType": "EXTENSION", "id": extension},
+            "settings": settings,
+            "arguments": {
+                "temperature": {"refEntityKey": {"key": "temperature", "type": "TS_LATEST"}},
+                "humidity": {"refEntityKey": {"key": "humidity", "type": "TS_LATEST"}}
+            }
+        }
+    })
+}
+
+async fn latest(c: &Client, device: &str, key: &str) -> Option<Value> {
+    let body = c
+        .get_ok(&format!(
+            "/api/plugins/telemetry/DEVICE/{device}/values/timeseries?keys={key}&useStrictDataTypes=true"
+        ))
+        .await;
+    body[key].get(0).map(|p| p["value"].clone())
+}
+
+async fn events(c: &Client, entity_type: &str, entity: &str, kind: &str) -> Vec<Value> {
+    let page = c
+        .get_ok(&format!(
+            "/api/events/{entity_type}/{entity}/{kind}?pageSize=100&page=0"
+        ))
+        .await;
+    page["data"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits (bounded) until `check` holds.
+async fn until<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let deadline = Instant::now() + WAIT;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_dew_point_extension_computes_from_mqtt_telemetry() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let device = admin.create_device("sensor", "sensor-token", false).await;
+    let ext = upload(&admin, "dew point", artifacts::DEW_POINT).await;
+    let field = admin
+        .post_ok(
+            "/api/calculatedField",
+            wasm_field(&device, &ext, json!({"output": "dew"}), true),
+        )
+        .await;
+    let fid = id(&field);
+
+    mqtt_publish(
+        &server,
+        "sensor-token",
+        "v1/devices/me/telemetry",
+        br#"{"temperature": 20.0, "humidity": 50}"#.to_vec(),
+    )
+    .await;
+    until("the dew point", || async {
+        latest(&admin, &device, "dew").await.is_some()
+    })
+    .await;
+    let dew = latest(&admin, &device, "dew")
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!((dew - magnus(20.0, 50.0)).abs() < 1e-9, "dew point {dew}");
+
+    // Debugging is on: the run is an event with its arguments and result.
+    let debug = events(&admin, "CALCULATED_FIELD", &fid, "DEBUG_CALCULATED_FIELD").await;
+    assert_eq!(debug.len(), 1, "{debug:?}");
+    assert_eq!(debug[0]["body"]["arguments"]["humidity"]["value"], 50);
+    assert!(
+        debug[0]["body"]["result"]["dew"].is_number(),
+        "{}",
+        debug[0]
+    );
+
+    // The extension is in use: it cannot be deleted before its field.
+    admin
+        .delete_err(&format!("/api/extension/{ext}"), 400, 31)
+        .await;
+    admin
+        .delete_ok(&format!("/api/calculatedField/{fid}"))
+        .await;
+    admin.delete_ok(&format!("/api/extension/{ext}")).await;
+}
+
+#[tokio::test]
+async fn a_guest_error_is_an_event_and_the_field_keeps_working_after() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let device = admin.create_device("sensor", "s-token", false).await;
+    let ext = upload(&admin, "dew point", artifacts::DEW_POINT).await;
+    let field = admin
+        .post_ok(
+            "/api/calculatedField",
+            wasm_field(&device, &ext, json!({}), false),
+        )
+        .await;
+    let fid = id(&field);
+    // Humidity 0 is out of the formula's range: the guest says so.
+    mqtt_publish(
+        &server,
+        "s-token",
+        "v1/devices/me/telemetry",
+        br#"{"temperature": 20, "humidity": 0}"#.to_vec(),
+    )
+    .await;
+    until("an ERROR event", || async {
+        !events(&admin, "CALCULATED_FIELD", &fid, "ERROR")
+            .await
+            .is_empty()
+    })
+    .await;
+    let errors = events(&admin, "CALCULATED_FIELD", &fid, "ERROR").await;
+    assert!(
+        errors[0]["body"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("humidity"),
+        "{errors:?}"
+    );
+    assert!(latest(&admin, &device, "dewPoint").await.is_none());
+    let on_extension = events(&admin, "EXTENSION", &ext, "ERROR").await;
+    assert_eq!(on_extension.len(), 1, "{on_extension:?}");
+
+    mqtt_publish(
+        &server,
+        "s-token",
+        "v1/devices/me/telemetry",
+        br#"{"humidity": 80}"#.to_vec(),
+    )
+    .await;
+    until("a dew point", || async {
+        latest(&admin, &device, "dewPoint").await.is_some()
+    })
+    .await;
+    let dew = latest(&admin, &device, "dewPoint")
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(
+        (dew - magnus(20.0, 80.0)).abs() < 1e-9,
+        "temperature read from the store: {dew}"
+    );
+}
+
+#[tokio::test]
+async fn an_endless_guest_is_suspended_while_another_customers_device_flows() {
+    let server = TestServer::start_with(|s| {
+        s.wasm.deadline_ms = 50;
+        s.wasm.max_consecutive_failures = 3;
+    })
+    .await;
+    let admin = server.tenant_admin().await;
+    let looping = admin.create_device("looping", "loop-token", false).await;
+    let healthy = admin.create_device("healthy", "ok-token", false).await;
+    for (device, customer) in [(&looping, "Customer A"), (&healthy, "Customer B")] {
+        let c = admin.create_customer(customer).await;
+        admin
+            .post_ok(
+                &format!("/api/customer/{}/device/{device}", id(&c)),
+                json!({}),
+            )
+            .await;
+    }
+    let bad = upload(&admin, "endless", artifacts::ENDLESS_LOOP).await;
+    let field = admin
+        .post_ok(
+            "/api/calculatedField",
+            wasm_field(&looping, &bad, json!({}), false),
+        )
+        .await;
+
+    for i in 0..5 {
+        let body = format!(r#"{{"temperature": {i}, "humidity": 50}}"#);
+        mqtt_publish(
+            &server,
+            "loop-token",
+            "v1/devices/me/telemetry",
+            body.into_bytes(),
+        )
+        .await;
+        // The other customer's device is acknowledged and stored meanwhile.
+        let ok = format!(r#"{{"n": {i}}}"#);
+        mqtt_publish(
+            &server,
+            "ok-token",
+            "v1/devices/me/telemetry",
+            ok.into_bytes(),
+        )
+        .await;
+        assert_eq!(latest(&admin, &healthy, "n").await, Some(json!(i)));
+    }
+    until("the suspension", || async {
+        events(&admin, "EXTENSION", &bad, "LC_EVENT")
+            .await
+            .iter()
+            .any(|e| e["body"]["event"] == "SUSPENDED")
+    })
+    .await;
+    let errors = events(&admin, "EXTENSION", &bad, "ERROR").await;
+    assert_eq!(errors.len(), 3, "calls stop once suspended: {errors:?}");
+    assert!(
+        errors[0]["body"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("deadline"),
+        "{errors:?}"
+    );
+    let field_errors = events(&admin, "CALCULATED_FIELD", &id(&field), "ERROR").await;
+    assert_eq!(field_errors.len(), 3);
+}
+
+#[tokio::test]
+async fn a_wasm_field_needs_a_calculated_field_extension_of_its_tenant() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let device = admin.create_device("d", "d-token", false).await;
+    let logic = upload(&admin, "alarm logic", artifacts::THRESHOLD_ALARM).await;
+    admin
+        .post_err(
+            "/api/calculatedField",
+            wasm_field(&device, &logic, json!({}), false),
+            400,
+            31,
+        )
+        .await;
+    admin
+        .post_err(
+            "/api/calculatedField",
+            wasm_field(&device, &uuid::Uuid::new_v4().to_string(), json!({}), false),
+            400,
+            31,
+        )
+        .await;
+    // Another tenant's extension is as good as unknown.
+    let sys = server.sysadmin().await;
+    let other = server.new_tenant(&sys, "Two", "admin@two.io").await;
+    let theirs = upload(&other.client, "dew", artifacts::DEW_POINT).await;
+    admin
+        .post_err(
+            "/api/calculatedField",
+            wasm_field(&device, &theirs, json!({}), false),
+            400,
+            31,
+        )
+        .await;
+    let page = admin
+        .get_ok("/api/calculatedFields?pageSize=10&page=0")
+        .await;
+    assert_eq!(page["totalElements"], 0);
+}
