@@ -48,6 +48,7 @@ pub enum EntityType {
     Device,
     Asset,
     Dashboard,
+    Alarm,
 }
 
 impl EntityType {
@@ -59,6 +60,7 @@ impl EntityType {
             EntityType::Device => "DEVICE",
             EntityType::Asset => "ASSET",
             EntityType::Dashboard => "DASHBOARD",
+            EntityType::Alarm => "ALARM",
         }
     }
 }
@@ -182,6 +184,11 @@ typed_id!(
     /// A dashboard, referenced as a customer's or user's home dashboard.
     DashboardId,
     EntityType::Dashboard
+);
+typed_id!(
+    /// An alarm raised on a device, asset, customer or tenant.
+    AlarmId,
+    EntityType::Alarm
 );
 
 impl TenantId {
