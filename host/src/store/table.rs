@@ -66,10 +66,20 @@ pub enum Table {
     AuditByUser,
     /// tenant ‖ customer id ‖ time ‖ id -> () (audit under one customer)
     AuditByCustomer,
+    /// tenant ‖ alarm id -> Alarm
+    Alarms,
+    /// tenant ‖ originator id ‖ type -> alarm id (the one active alarm of
+    /// an originator and type)
+    ActiveAlarms,
+    /// tenant ‖ originator id ‖ created time ‖ alarm id -> () (an
+    /// originator's alarms, oldest first)
+    AlarmsByOriginator,
+    /// tenant ‖ user id ‖ alarm id -> () (the alarms assigned to a user)
+    AlarmsByAssignee,
 }
 
 impl Table {
-    pub const ALL: [Table; 31] = [
+    pub const ALL: [Table; 35] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -101,6 +111,10 @@ impl Table {
         Table::AuditByEntity,
         Table::AuditByUser,
         Table::AuditByCustomer,
+        Table::Alarms,
+        Table::ActiveAlarms,
+        Table::AlarmsByOriginator,
+        Table::AlarmsByAssignee,
     ];
 
     pub fn name(self) -> &'static str {
@@ -136,6 +150,10 @@ impl Table {
             Table::AuditByEntity => "audit_by_entity",
             Table::AuditByUser => "audit_by_user",
             Table::AuditByCustomer => "audit_by_customer",
+            Table::Alarms => "alarms",
+            Table::ActiveAlarms => "active_alarms",
+            Table::AlarmsByOriginator => "alarms_by_originator",
+            Table::AlarmsByAssignee => "alarms_by_assignee",
         }
     }
 }
