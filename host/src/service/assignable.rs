@@ -211,7 +211,7 @@ impl App {
     }
 }
 
-/// Stages the removal of an entity's attributes and telemetry.
+/// Stages the removal of an entity's attributes, telemetry and alarms.
 pub(super) fn stage_delete_data(
     view: &dyn KvRead,
     changes: &mut Changes,
@@ -221,7 +221,7 @@ pub(super) fn stage_delete_data(
     for (table, key) in telemetry::all_keys_of(view, tenant, entity)? {
         changes.delete(table, key);
     }
-    Ok(())
+    super::alarms::stage_delete_of_originator(view, changes, tenant, entity)
 }
 
 /// Unassigns every one of a customer that is being deleted (kept, not

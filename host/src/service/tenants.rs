@@ -102,7 +102,7 @@ impl App {
     }
 
     /// Deletes a tenant with everything it owns (customers, users, devices,
-    /// assets, dashboards, attributes and telemetry), in one transaction;
+    /// assets, dashboards, attributes, telemetry and alarms), in one transaction;
     /// its devices' open sessions end. The tenant's audit log is kept: it
     /// is the record of what happened.
     pub async fn delete_tenant(&self, caller: &Caller, id: TenantId) -> ServiceResult<()> {
@@ -135,6 +135,7 @@ impl App {
                 for (table, key) in store::telemetry::all_keys_of_tenant(view, id)? {
                     changes.delete(table, key);
                 }
+                super::alarms::stage_delete_of_tenant(view, &mut changes, id)?;
                 tenants::delete(&mut changes, id);
                 stage_record(
                     &mut changes,
