@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::domain::ids::{
-    AssetId, CustomerId, DashboardId, DeviceId, EntityId, EntityType, TenantId, UserId,
+    AlarmId, AssetId, CustomerId, DashboardId, DeviceId, EntityId, EntityType, TenantId, UserId,
 };
 use crate::domain::page::PageLink;
 use crate::service::{App, ServiceError};
@@ -220,7 +220,8 @@ id_from_path!(
     UserId,
     DeviceId,
     AssetId,
-    DashboardId
+    DashboardId,
+    AlarmId
 );
 
 impl<A, B> FromPath for (A, B)

@@ -1,5 +1,6 @@
 //! The REST API in ThingsBoard's wire format, over axum.
 
+mod alarms;
 mod assets;
 mod assignable;
 mod audit;
@@ -36,6 +37,7 @@ pub fn router(app: App) -> Router {
         .merge(devices::routes())
         .merge(assets::routes())
         .merge(dashboards::routes())
+        .merge(alarms::routes())
         .merge(telemetry::routes())
         .merge(device_http::routes())
         .merge(ws::routes())
