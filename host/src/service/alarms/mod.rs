@@ -122,6 +122,7 @@ fn stage_audit_with(
 /// system: ADDED, and UPDATED only when the severity or details change (a
 /// guest may raise the same alarm on every message it handles).
 #[allow(clippy::too_many_arguments)] // the guest API's shape, fixed by its caller
+#[allow(dead_code)] // until the guests' host calls it (being wired on another branch)
 pub(crate) fn stage_raise(
     view: &dyn KvRead,
     changes: &mut Changes,
@@ -160,6 +161,7 @@ pub(crate) fn stage_raise(
 
 /// Clears the active alarm of `alarm_type` on `originator`, if there is
 /// one, for the service itself (a guest); audited as the system.
+#[allow(dead_code)] // until the guests' host calls it (being wired on another branch)
 pub(crate) fn stage_clear(
     view: &dyn KvRead,
     changes: &mut Changes,
@@ -189,6 +191,7 @@ pub(crate) fn stage_clear(
     Ok(Some(new))
 }
 
+#[allow(dead_code)] // until the guests' host calls them (being wired on another branch)
 impl App {
     /// [`stage_raise`] in a write job of its own.
     pub(crate) async fn raise_alarm_internal(
