@@ -18,6 +18,13 @@ use crate::store::{Changes, MemoryStore, alarms};
 use super::{stage_clear, stage_raise};
 
 async fn app_with_device() -> (App, Caller, EntityId) {
+    let (app, admin, device, _) = app_with_device_and_sysadmin().await;
+    (app, admin, device)
+}
+
+/// The app, its tenant administrator, a device of that tenant, and the
+/// system administrator.
+async fn app_with_device_and_sysadmin() -> (App, Caller, EntityId, Caller) {
     let settings = Settings {
         sysadmin_password: Some("Sys-pass-1".into()),
         tenant_admin_password: Some("Admin-pass-1".into()),
@@ -26,18 +33,25 @@ async fn app_with_device() -> (App, Caller, EntityId) {
     let (app, first) = App::open(settings, Arc::new(MemoryStore::new()))
         .await
         .unwrap();
-    let email = first.unwrap().tenant_admin_email;
-    let pair = app
-        .login(&email, "Admin-pass-1", Default::default())
-        .await
-        .unwrap();
-    let admin = app.authenticate(&pair.token).unwrap();
+    let first = first.unwrap();
+    let login = |email: String, password: &'static str| {
+        let app = app.clone();
+        async move {
+            let pair = app
+                .login(&email, password, Default::default())
+                .await
+                .unwrap();
+            app.authenticate(&pair.token).unwrap()
+        }
+    };
+    let admin = login(first.tenant_admin_email, "Admin-pass-1").await;
+    let sys = login(first.sysadmin_email, "Sys-pass-1").await;
     let input = DeviceInput {
         name: Some("Boiler".into()),
         ..Default::default()
     };
     let device = app.save_device(&admin, input, None).await.unwrap();
-    (app, admin, device.id.entity_id())
+    (app, admin, device.id.entity_id(), sys)
 }
 
 async fn alarms_of(
@@ -193,4 +207,41 @@ async fn guests_get_the_same_checks_as_users() {
         Err(ServiceError::Invalid(_))
     ));
     assert!(alarms_of(&app, &admin, device).await.is_empty());
+}
+
+#[tokio::test]
+async fn deleting_a_tenant_deletes_its_alarms_and_their_indexes() {
+    let (app, admin, device, sys) = app_with_device_and_sysadmin().await;
+    let tenant = admin.tenant_id;
+    let raise = |alarm_type: &str| {
+        app.raise_alarm_internal(
+            tenant,
+            device,
+            alarm_type.into(),
+            AlarmSeverity::Major,
+            json!({}),
+        )
+    };
+    let (assigned, _) = raise("Assigned").await.unwrap();
+    app.assign_alarm(&admin, assigned.id, admin.user_id)
+        .await
+        .unwrap();
+    raise("Cleared").await.unwrap();
+    app.clear_alarm_internal(tenant, device, "Cleared".into())
+        .await
+        .unwrap();
+    raise("Active").await.unwrap();
+    let keys = |app: &App| {
+        let snapshot = app.store.snapshot().unwrap();
+        alarms::all_keys_of_tenant(&*snapshot, tenant).unwrap()
+    };
+    let tables: std::collections::BTreeSet<_> = keys(&app).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(
+        tables.len(),
+        4,
+        "every alarm table holds something: {tables:?}"
+    );
+
+    app.delete_tenant(&sys, tenant).await.unwrap();
+    assert!(keys(&app).is_empty(), "{:?}", keys(&app));
 }
