@@ -56,6 +56,13 @@ fn visible(view: &dyn KvRead, caller: &Caller, filter: &AlarmFilter) -> ServiceR
     Ok(out)
 }
 
+/// May the caller read the alarms of `originator` (an entity of its tenant)?
+fn check_read_of(view: &dyn KvRead, caller: &Caller, originator: EntityId) -> ServiceResult<()> {
+    let owner = owner_of(view, caller.tenant_id, originator)?;
+    let target = target(caller.tenant_id, owner);
+    Ok(require(caller, Resource::Alarm, Operation::Read, &target)?)
+}
+
 /// A customer and the devices and assets assigned to it.
 fn originators_of(
     view: &dyn KvRead,
@@ -122,13 +129,7 @@ impl App {
         link.check_sort(&SORT_PROPERTIES)?;
         let snapshot = self.store.snapshot()?;
         let tenant = caller.tenant_id;
-        let owner = owner_of(&*snapshot, tenant, originator)?;
-        require(
-            caller,
-            Resource::Alarm,
-            Operation::Read,
-            &target(tenant, owner),
-        )?;
+        check_read_of(&*snapshot, caller, originator)?;
         self.blocking(move || {
             let all = alarms::of_originator(
                 &*snapshot,
@@ -196,13 +197,7 @@ impl App {
     ) -> ServiceResult<Value> {
         let snapshot = self.store.snapshot()?;
         let tenant = caller.tenant_id;
-        let owner = owner_of(&*snapshot, tenant, originator)?;
-        require(
-            caller,
-            Resource::Alarm,
-            Operation::Read,
-            &target(tenant, owner),
-        )?;
+        check_read_of(&*snapshot, caller, originator)?;
         let all = alarms::of_originator(&*snapshot, tenant, originator.id, None, None)?;
         Ok(highest_severity(all.iter().filter(|a| filter.matches(a))))
     }
