@@ -1,6 +1,7 @@
 //! Integration tests: the real service on loopback sockets over a real redb
 //! file, driven over HTTP as a client would.
 
+mod alarms;
 mod audit;
 mod auth;
 mod bad_input;

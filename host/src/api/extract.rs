@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::domain::ids::{
-    AssetId, CalculatedFieldId, CustomerId, DashboardId, DeviceId, EntityId, EntityType,
+    AlarmId, AssetId, CalculatedFieldId, CustomerId, DashboardId, DeviceId, EntityId, EntityType,
     ExtensionId, TenantId, UserId,
 };
 use crate::domain::page::PageLink;
@@ -223,7 +223,8 @@ id_from_path!(
     AssetId,
     DashboardId,
     CalculatedFieldId,
-    ExtensionId
+    ExtensionId,
+    AlarmId
 );
 
 impl<A, B> FromPath for (A, B)

@@ -1,5 +1,6 @@
 //! The REST API in ThingsBoard's wire format, over axum.
 
+mod alarms;
 mod assets;
 mod assignable;
 mod audit;
@@ -39,6 +40,7 @@ pub fn router(app: App) -> Router {
         .merge(devices::routes())
         .merge(assets::routes())
         .merge(dashboards::routes())
+        .merge(alarms::routes())
         .merge(telemetry::routes())
         .merge(calculated_fields::routes())
         .merge(device_http::routes())

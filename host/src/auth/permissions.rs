@@ -35,6 +35,8 @@ pub enum Resource {
     /// Events of an entity (lifecycle, errors, debug): the tenant
     /// administrator's, as the entity's internals are.
     Event,
+    /// Alarms of an entity (the target is the originator's owner).
+    Alarm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +160,8 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
             | Resource::EntityData
             | Resource::CalculatedField
             | Resource::Extension
-            | Resource::Event => false,
+            | Resource::Event
+            | Resource::Alarm => false,
         },
         Authority::TenantAdmin => {
             let own_tenant = target.tenant == caller.tenant_id;
@@ -179,7 +182,8 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 | Resource::EntityData
                 | Resource::CalculatedField
                 | Resource::Extension
-                | Resource::Event => own_tenant,
+                | Resource::Event
+                | Resource::Alarm => own_tenant,
             }
         }
         Authority::CustomerUser => {
@@ -201,6 +205,9 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 Resource::EntityData => {
                     own_customer && matches!(op, Operation::Read | Operation::Write)
                 }
+                // The alarms of its customer's entities (and of its
+                // customer): all of it, as ThingsBoard's customer users.
+                Resource::Alarm => own_customer,
                 Resource::Tenant
                 | Resource::AuditLog
                 | Resource::UserCredentials
@@ -308,6 +315,48 @@ mod tests {
             require(&sys, Resource::User, Operation::Read, &my_customers_users),
             Err(Denied)
         );
+    }
+
+    #[test]
+    fn customer_users_handle_only_alarms_of_their_customers_entities() {
+        let (t, c, other) = (TenantId::new(), CustomerId::new(), CustomerId::new());
+        let me = caller(Authority::CustomerUser, t, c);
+        for op in [
+            Operation::Read,
+            Operation::Create,
+            Operation::Write,
+            Operation::Delete,
+        ] {
+            assert!(allowed(&me, Resource::Alarm, op, &Target::customer(t, c)));
+            assert!(!allowed(
+                &me,
+                Resource::Alarm,
+                op,
+                &Target::customer(t, other)
+            ));
+            // The tenant's own entities (the null customer) are not its.
+            assert!(!allowed(&me, Resource::Alarm, op, &Target::tenant(t)));
+        }
+        let admin = caller(Authority::TenantAdmin, t, CustomerId::NULL);
+        assert!(allowed(
+            &admin,
+            Resource::Alarm,
+            Operation::Delete,
+            &Target::customer(t, other)
+        ));
+        assert!(!allowed(
+            &admin,
+            Resource::Alarm,
+            Operation::Read,
+            &Target::tenant(TenantId::new())
+        ));
+        let sys = caller(Authority::SysAdmin, TenantId::NULL, CustomerId::NULL);
+        assert!(!allowed(
+            &sys,
+            Resource::Alarm,
+            Operation::Read,
+            &Target::tenant(t)
+        ));
     }
 
     #[test]

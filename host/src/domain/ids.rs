@@ -51,6 +51,7 @@ pub enum EntityType {
     /// A WebAssembly component uploaded by a tenant (Clientele's own type).
     Extension,
     CalculatedField,
+    Alarm,
 }
 
 impl EntityType {
@@ -64,6 +65,7 @@ impl EntityType {
             EntityType::Dashboard => "DASHBOARD",
             EntityType::Extension => "EXTENSION",
             EntityType::CalculatedField => "CALCULATED_FIELD",
+            EntityType::Alarm => "ALARM",
         }
     }
 }
@@ -187,6 +189,11 @@ typed_id!(
     /// A dashboard, referenced as a customer's or user's home dashboard.
     DashboardId,
     EntityType::Dashboard
+);
+typed_id!(
+    /// An alarm raised on a device, asset, customer or tenant.
+    AlarmId,
+    EntityType::Alarm
 );
 
 typed_id!(

@@ -1,5 +1,7 @@
 //! Entities, ids and validation: plain Rust with no I/O.
 
+pub mod alarm;
+pub mod alarm_query;
 pub mod asset;
 pub mod assignable;
 pub mod audit;

@@ -211,8 +211,8 @@ impl App {
     }
 }
 
-/// Stages the removal of an entity's attributes, telemetry and calculated fields.
-/// Stages the removal of an entity's attributes, telemetry and events.
+/// Stages the removal of an entity's attributes, telemetry, events,
+/// alarms and calculated fields.
 pub(super) fn stage_delete_data(
     view: &dyn KvRead,
     changes: &mut Changes,
@@ -226,7 +226,7 @@ pub(super) fn stage_delete_data(
         super::calculated_fields::stage_delete(view, changes, &field)?;
     }
     super::events::stage_delete_of(view, changes, tenant, entity)?;
-    Ok(())
+    super::alarms::stage_delete_of_originator(view, changes, tenant, entity)
 }
 
 /// Unassigns every one of a customer that is being deleted (kept, not

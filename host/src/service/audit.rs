@@ -7,7 +7,9 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::audit::{ActionStatus, ActionType, AuditLog, AuditLogId};
-use crate::domain::ids::{CustomerId, EntityId, TenantId, UserId, new_time_uuid, now_ms};
+use crate::domain::ids::{
+    CustomerId, EntityId, NULL_UUID, TenantId, UserId, new_time_uuid, now_ms,
+};
 use crate::domain::page::{PageData, PageLink};
 use crate::store::Changes;
 use crate::store::audit_log::{self, AuditQuery, Subject};
@@ -21,6 +23,19 @@ pub struct Actor {
     pub customer: CustomerId,
     pub user: UserId,
     pub name: String,
+}
+
+impl Actor {
+    /// The service acting on its own, for no user (a guest raising an
+    /// alarm): the null user id, named "System".
+    pub fn system(tenant: TenantId) -> Self {
+        Actor {
+            tenant,
+            customer: CustomerId::NULL,
+            user: UserId(NULL_UUID),
+            name: "System".to_owned(),
+        }
+    }
 }
 
 impl From<&Caller> for Actor {

@@ -243,6 +243,7 @@ fn stage_delete(
     for user in users::of_customer(view, c.tenant_id, c.id)? {
         let creds = users::credentials(view, user.id)?;
         users::delete(changes, &user, creds.as_ref());
+        super::alarms::stage_unassign_user(view, changes, &actor, c.tenant_id, user.id)?;
         stage_record(
             changes,
             &actor,

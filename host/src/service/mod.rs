@@ -2,6 +2,7 @@
 //! makes its change, with the audit record, in one transaction.
 
 mod access;
+pub(crate) mod alarms;
 mod assets;
 mod assignable;
 pub mod audit;

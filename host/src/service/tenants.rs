@@ -102,8 +102,8 @@ impl App {
     }
 
     /// Deletes a tenant with everything it owns (customers, users, devices,
-    /// assets, dashboards, extensions, attributes, telemetry and events), in
-    /// one transaction;
+    /// assets, dashboards, extensions, attributes, telemetry, events and
+    /// alarms), in one transaction;
     /// its devices' open sessions end. The tenant's audit log is kept: it
     /// is the record of what happened.
     pub async fn delete_tenant(&self, caller: &Caller, id: TenantId) -> ServiceResult<()> {
@@ -145,6 +145,7 @@ impl App {
                 for key in store::events::keys_of_tenant(view, id)? {
                     changes.delete(store::Table::Events, key);
                 }
+                super::alarms::stage_delete_of_tenant(view, &mut changes, id)?;
                 tenants::delete(&mut changes, id);
                 stage_record(
                     &mut changes,

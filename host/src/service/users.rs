@@ -183,9 +183,17 @@ impl App {
             let mut changes = Changes::new();
             let creds = users::credentials(view, user.id)?;
             users::delete(&mut changes, &user, creds.as_ref());
+            let actor = Actor::from(&caller);
+            super::alarms::stage_unassign_user(
+                view,
+                &mut changes,
+                &actor,
+                user.tenant_id,
+                user.id,
+            )?;
             stage_record(
                 &mut changes,
-                &Actor::from(&caller),
+                &actor,
                 user.customer_id,
                 Some((user.id.entity_id(), &user.email)),
                 ActionType::Deleted,

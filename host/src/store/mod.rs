@@ -6,6 +6,7 @@
 //! typed tables (`customers`, `users`, ...) and their key layout are written
 //! down in `docs/storage.md`.
 
+pub mod alarms;
 pub mod assignable;
 pub mod audit_log;
 pub mod calculated_fields;
@@ -20,6 +21,7 @@ mod memory;
 pub mod meta;
 mod redb_store;
 mod series_chunks;
+mod staged_view;
 mod table;
 pub mod telemetry;
 pub mod telemetry_log;
@@ -31,6 +33,7 @@ pub use audit_log::{AuditQuery, Subject as AuditSubject};
 pub use codec::{decode, encode};
 pub use memory::MemoryStore;
 pub use redb_store::RedbStore;
+pub use staged_view::WithStaged;
 pub use table::Table;
 pub use write::{Changes, Mutation};
 

@@ -83,10 +83,20 @@ pub enum Table {
     /// tenant ‖ entity id ‖ event type ‖ time ‖ id -> Event (one entity's
     /// events of one type are a time-ordered range, bounded in number)
     Events,
+    /// tenant ‖ alarm id -> Alarm
+    Alarms,
+    /// tenant ‖ originator id ‖ type -> alarm id (the one active alarm of
+    /// an originator and type)
+    ActiveAlarms,
+    /// tenant ‖ originator id ‖ created time ‖ alarm id -> () (an
+    /// originator's alarms, oldest first)
+    AlarmsByOriginator,
+    /// tenant ‖ user id ‖ alarm id -> () (the alarms assigned to a user)
+    AlarmsByAssignee,
 }
 
 impl Table {
-    pub const ALL: [Table; 38] = [
+    pub const ALL: [Table; 42] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -125,6 +135,10 @@ impl Table {
         Table::ExtensionNames,
         Table::ExtensionUses,
         Table::Events,
+        Table::Alarms,
+        Table::ActiveAlarms,
+        Table::AlarmsByOriginator,
+        Table::AlarmsByAssignee,
     ];
 
     pub fn name(self) -> &'static str {
@@ -167,6 +181,10 @@ impl Table {
             Table::ExtensionNames => "extension_names",
             Table::ExtensionUses => "extension_uses",
             Table::Events => "events",
+            Table::Alarms => "alarms",
+            Table::ActiveAlarms => "active_alarms",
+            Table::AlarmsByOriginator => "alarms_by_originator",
+            Table::AlarmsByAssignee => "alarms_by_assignee",
         }
     }
 }

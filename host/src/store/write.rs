@@ -37,6 +37,11 @@ impl Changes {
         });
     }
 
+    /// What is staged so far, in order.
+    pub fn mutations(&self) -> &[Mutation] {
+        &self.mutations
+    }
+
     pub fn is_empty(&self) -> bool {
         self.mutations.is_empty()
     }

@@ -1,0 +1,298 @@
+//! Alarms: raising them (one active alarm per originator and type; raising
+//! it again updates it), acknowledging, clearing, assigning, deleting and
+//! listing them. Who may see an alarm follows its originator's owner now,
+//! the same rule as the originator's attributes and telemetry.
+//!
+//! [`stage_raise`] and [`stage_clear`] are what WebAssembly guests raise
+//! and clear alarms through: they stage their changes into a writer job's
+//! [`Changes`] and read through what the job staged before, so a job may
+//! raise and clear several alarms, even the same one, in one go.
+
+mod actions;
+mod info;
+mod lists;
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::auth::permissions::{Operation, Resource, Target, require};
+use crate::domain::alarm::{
+    Alarm, AlarmSeverity, Raise, check_alarm_type, check_details, check_originator_type,
+};
+use crate::domain::audit::ActionType;
+use crate::domain::ids::{AlarmId, CustomerId, EntityId, TenantId, UserId, now_ms};
+use crate::store::{Changes, KvRead, WithStaged, alarms};
+
+use super::access::data_owner;
+use super::audit::{Actor, stage_record};
+use super::{App, ServiceError, ServiceResult};
+
+/// The customer owning `originator` now (the null customer: the tenant's
+/// own); not found unless it is an entity of `tenant` alarms are raised on.
+fn owner_of(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    originator: EntityId,
+) -> ServiceResult<CustomerId> {
+    Ok(data_owner(view, tenant, originator)?.unwrap_or(CustomerId::NULL))
+}
+
+/// Where the alarms of an entity owned by `owner` live, for the permission rules.
+fn target(tenant: TenantId, owner: CustomerId) -> Target {
+    Target {
+        tenant,
+        customer: (!owner.is_null()).then_some(owner),
+        user: None,
+    }
+}
+
+/// One alarm of the caller's tenant that the caller may do `op` to, with
+/// its originator's owner.
+fn find(
+    view: &dyn KvRead,
+    caller: &Caller,
+    id: AlarmId,
+    op: Operation,
+) -> ServiceResult<(Alarm, CustomerId)> {
+    let alarm = alarms::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
+    let owner = owner_of(view, caller.tenant_id, alarm.originator)?;
+    require(
+        caller,
+        Resource::Alarm,
+        op,
+        &target(caller.tenant_id, owner),
+    )?;
+    Ok((alarm, owner))
+}
+
+/// The active alarm of `alarm_type` on `originator` raised again, or a new
+/// one: the alarm as it was (`None`: new) and as it will be. Stages nothing.
+fn upsert_active(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    owner: CustomerId,
+    originator: EntityId,
+    alarm_type: &str,
+    raise: Raise,
+    now: i64,
+) -> ServiceResult<(Option<Alarm>, Alarm)> {
+    Ok(
+        match alarms::active(view, tenant, originator.id, alarm_type)? {
+            Some(old) => {
+                let new = old.raised_again(owner, raise, now);
+                (Some(old), new)
+            }
+            None => (
+                None,
+                Alarm::raised(tenant, owner, originator, alarm_type, raise, now),
+            ),
+        },
+    )
+}
+
+/// Records an action on an alarm as ThingsBoard does: under the
+/// originator, named by the alarm, with the alarm as it is after.
+fn stage_audit(changes: &mut Changes, actor: &Actor, alarm: &Alarm, action: ActionType) {
+    let data = json!({ "entity": alarm.json() });
+    stage_audit_with(changes, actor, alarm, action, data);
+}
+
+fn stage_audit_with(
+    changes: &mut Changes,
+    actor: &Actor,
+    alarm: &Alarm,
+    action: ActionType,
+    data: Value,
+) {
+    stage_record(
+        changes,
+        actor,
+        alarm.customer_id,
+        Some((alarm.originator, &alarm.name)),
+        action,
+        data,
+    );
+}
+
+/// Raises the alarm of `alarm_type` on `originator` for the service itself
+/// (a guest): creates it active, or updates the severity, details (unless
+/// `null`) and end of the active one. `details` must be a JSON object or
+/// `null`. Returns the alarm and whether it was created. Audited as the
+/// system: ADDED, and UPDATED only when the severity or details change (a
+/// guest may raise the same alarm on every message it handles).
+#[allow(clippy::too_many_arguments)] // the guest API's shape, fixed by its caller
+#[allow(dead_code)] // until the guests' host calls it (being wired on another branch)
+pub(crate) fn stage_raise(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    tenant: TenantId,
+    originator: EntityId,
+    alarm_type: &str,
+    severity: AlarmSeverity,
+    details: Value,
+    now_ms: i64,
+) -> ServiceResult<(Alarm, bool)> {
+    check_alarm_type(alarm_type)?;
+    check_originator_type(originator.entity_type)?;
+    let details = (!details.is_null()).then_some(details);
+    check_details(details.as_ref())?;
+    let raise = Raise {
+        severity: Some(severity),
+        details,
+        ..Raise::default()
+    };
+    let (old, new) = {
+        let view = WithStaged::new(view, changes);
+        let owner = owner_of(&view, tenant, originator)?;
+        upsert_active(&view, tenant, owner, originator, alarm_type, raise, now_ms)?
+    };
+    alarms::put(changes, old.as_ref(), &new);
+    let actor = Actor::system(tenant);
+    match &old {
+        None => stage_audit(changes, &actor, &new, ActionType::Added),
+        Some(o) if o.severity != new.severity || o.details != new.details => {
+            stage_audit(changes, &actor, &new, ActionType::Updated);
+        }
+        Some(_) => {}
+    }
+    Ok((new, old.is_none()))
+}
+
+/// Clears the active alarm of `alarm_type` on `originator`, if there is
+/// one, for the service itself (a guest); audited as the system.
+#[allow(dead_code)] // until the guests' host calls it (being wired on another branch)
+pub(crate) fn stage_clear(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    tenant: TenantId,
+    originator: EntityId,
+    alarm_type: &str,
+    now_ms: i64,
+) -> ServiceResult<Option<Alarm>> {
+    check_alarm_type(alarm_type)?;
+    let active = alarms::active(
+        &WithStaged::new(view, changes),
+        tenant,
+        originator.id,
+        alarm_type,
+    )?;
+    let Some((old, new)) = active.and_then(|old| old.cleared_at(now_ms).map(|new| (old, new)))
+    else {
+        return Ok(None);
+    };
+    alarms::put(changes, Some(&old), &new);
+    stage_audit(
+        changes,
+        &Actor::system(tenant),
+        &new,
+        ActionType::AlarmClear,
+    );
+    Ok(Some(new))
+}
+
+#[allow(dead_code)] // until the guests' host calls them (being wired on another branch)
+impl App {
+    /// [`stage_raise`] in a write job of its own.
+    pub(crate) async fn raise_alarm_internal(
+        &self,
+        tenant: TenantId,
+        originator: EntityId,
+        alarm_type: String,
+        severity: AlarmSeverity,
+        details: Value,
+    ) -> ServiceResult<(Alarm, bool)> {
+        self.write(move |view| {
+            let mut changes = Changes::new();
+            let raised = stage_raise(
+                view,
+                &mut changes,
+                tenant,
+                originator,
+                &alarm_type,
+                severity,
+                details,
+                now_ms(),
+            )?;
+            Ok((raised, changes))
+        })
+        .await
+    }
+
+    /// [`stage_clear`] in a write job of its own.
+    pub(crate) async fn clear_alarm_internal(
+        &self,
+        tenant: TenantId,
+        originator: EntityId,
+        alarm_type: String,
+    ) -> ServiceResult<Option<Alarm>> {
+        self.write(move |view| {
+            let mut changes = Changes::new();
+            let cleared = stage_clear(
+                view,
+                &mut changes,
+                tenant,
+                originator,
+                &alarm_type,
+                now_ms(),
+            )?;
+            Ok((cleared, changes))
+        })
+        .await
+    }
+}
+
+/// Deletes the alarms of an entity that is being deleted, in its job.
+pub(super) fn stage_delete_of_originator(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    tenant: TenantId,
+    originator: Uuid,
+) -> ServiceResult<()> {
+    let doomed = alarms::of_originator(
+        &WithStaged::new(view, changes),
+        tenant,
+        originator,
+        None,
+        None,
+    )?;
+    for a in &doomed {
+        alarms::delete(changes, a);
+    }
+    Ok(())
+}
+
+/// Unassigns the alarms of a user that is being deleted, as ThingsBoard
+/// does, so that no alarm points at a user that is gone.
+pub(super) fn stage_unassign_user(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    actor: &Actor,
+    tenant: TenantId,
+    user: UserId,
+) -> ServiceResult<()> {
+    let assigned = alarms::of_assignee(&WithStaged::new(view, changes), tenant, user)?;
+    let now = now_ms();
+    for old in assigned {
+        if let Some(new) = old.assigned_at(None, now) {
+            alarms::put(changes, Some(&old), &new);
+            stage_audit(changes, actor, &new, ActionType::AlarmUnassigned);
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every alarm of a tenant that is being deleted.
+pub(super) fn stage_delete_of_tenant(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    tenant: TenantId,
+) -> ServiceResult<()> {
+    for (table, key) in alarms::all_keys_of_tenant(view, tenant)? {
+        changes.delete(table, key);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
