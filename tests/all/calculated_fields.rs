@@ -2,13 +2,8 @@
 //! the HTTP device API and attributes saved over REST feed SIMPLE fields,
 //! whose outputs are read back as the device's own data.
 
-use std::time::{Duration, Instant};
-
 use clientele_tests::{Client, TestServer, id};
 use serde_json::{Value, json};
-
-/// The longest any test waits for a field to run.
-const WAIT: Duration = Duration::from_secs(10);
 
 fn fahrenheit(device: &str) -> Value {
     json!({
@@ -40,36 +35,18 @@ async fn eventually(
     key: &str,
     want: impl Fn(&Value) -> bool,
 ) -> (i64, Value) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let body = c
-            .get_ok(&format!(
-                "/api/plugins/telemetry/DEVICE/{device}/values/timeseries?keys={key}&useStrictDataTypes=true"
-            ))
-            .await;
-        if let Some(point) = body[key].get(0)
-            && want(&point["value"])
-        {
-            return (point["ts"].as_i64().unwrap(), point["value"].clone());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{key} of {device} never matched: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let matches = || async {
+        c.latest_point(device, key)
+            .await
+            .is_some_and(|(_, v)| want(&v))
+    };
+    clientele_tests::eventually(key, matches).await;
+    // Nothing more is sent meanwhile: the point found is still the latest.
+    c.latest_point(device, key).await.expect("a matching point")
 }
 
 async fn server_attribute(c: &Client, device: &str, key: &str) -> Option<Value> {
-    let body = c
-        .get_ok(&format!(
-            "/api/plugins/telemetry/DEVICE/{device}/values/attributes/SERVER_SCOPE?keys={key}"
-        ))
-        .await;
-    body.as_array()?
-        .iter()
-        .find(|a| a["key"] == key)
-        .map(|a| a["value"].clone())
+    c.server_attribute("DEVICE", device, key).await
 }
 
 #[tokio::test]
@@ -143,11 +120,10 @@ async fn attribute_arguments_defaults_and_attribute_outputs() {
         .await;
     // No capacity attribute yet: the default (200) is used.
     send(&server, "tank-token", json!({"level": 50})).await;
-    let deadline = Instant::now() + WAIT;
-    while server_attribute(&admin, &device, "fillPercent").await != Some(json!(25)) {
-        assert!(Instant::now() < deadline, "fillPercent never became 25");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    clientele_tests::eventually("fillPercent 25", || async {
+        server_attribute(&admin, &device, "fillPercent").await == Some(json!(25))
+    })
+    .await;
     // Saving the attribute over REST runs the field again, with the level
     // read back from the store.
     admin
@@ -156,14 +132,10 @@ async fn attribute_arguments_defaults_and_attribute_outputs() {
             json!({"capacity": 400}),
         )
         .await;
-    let deadline = Instant::now() + WAIT;
-    while server_attribute(&admin, &device, "fillPercent").await != Some(json!(13)) {
-        assert!(
-            Instant::now() < deadline,
-            "fillPercent never became 13 (12.5 rounded)"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    clientele_tests::eventually("fillPercent 13 (12.5 rounded)", || async {
+        server_attribute(&admin, &device, "fillPercent").await == Some(json!(13))
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod bridge;
 mod calculated_fields;
+mod customer_logic;
 mod customers;
 mod devices;
 mod events;

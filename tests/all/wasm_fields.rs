@@ -3,29 +3,15 @@
 //! read back; failing guests leave events, get suspended, and harm no one
 //! else.
 
-use std::time::{Duration, Instant};
-
 use clientele_guest_artifacts as artifacts;
-use clientele_tests::{Client, TestServer, id, mqtt_publish};
+use clientele_tests::{Client, TestServer, eventually as until, id, mqtt_publish};
 use serde_json::{Value, json};
-
-const WAIT: Duration = Duration::from_secs(15);
-
-fn read(path: &str) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("read {path}: {e}"))
-}
 
 /// Dew point by the Magnus formula, written apart from the guest's code.
 fn magnus(t: f64, rh: f64) -> f64 {
     let (b, c) = (17.62, 243.12);
     let g = (rh / 100.0).ln() + b * t / (c + t);
     c * g / (b - g)
-}
-
-async fn upload(admin: &Client, name: &str, path: &str) -> String {
-    let (status, body) = admin.upload_extension(name, read(path)).await;
-    assert_eq!(status, 200, "{body}");
-    id(&body)
 }
 
 fn wasm_field(device: &str, extension: &str, settings: Value, debug: bool) -> Value {
@@ -47,30 +33,7 @@ fn wasm_field(device: &str, extension: &str, settings: Value, debug: bool) -> Va
 }
 
 async fn latest(c: &Client, device: &str, key: &str) -> Option<Value> {
-    let body = c
-        .get_ok(&format!(
-            "/api/plugins/telemetry/DEVICE/{device}/values/timeseries?keys={key}&useStrictDataTypes=true"
-        ))
-        .await;
-    body[key].get(0).map(|p| p["value"].clone())
-}
-
-async fn events(c: &Client, entity_type: &str, entity: &str, kind: &str) -> Vec<Value> {
-    let page = c
-        .get_ok(&format!(
-            "/api/events/{entity_type}/{entity}/{kind}?pageSize=100&page=0"
-        ))
-        .await;
-    page["data"].as_array().cloned().unwrap_or_default()
-}
-
-/// Waits (bounded) until `check` holds.
-async fn until<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = Instant::now() + WAIT;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    c.latest_point(device, key).await.map(|(_, v)| v)
 }
 
 #[tokio::test]
@@ -78,7 +41,9 @@ async fn the_dew_point_extension_computes_from_mqtt_telemetry() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
     let device = admin.create_device("sensor", "sensor-token", false).await;
-    let ext = upload(&admin, "dew point", artifacts::DEW_POINT).await;
+    let ext = admin
+        .upload_artifact("dew point", artifacts::DEW_POINT)
+        .await;
     let field = admin
         .post_ok(
             "/api/calculatedField",
@@ -106,7 +71,9 @@ async fn the_dew_point_extension_computes_from_mqtt_telemetry() {
     assert!((dew - magnus(20.0, 50.0)).abs() < 1e-9, "dew point {dew}");
 
     // Debugging is on: the run is an event with its arguments and result.
-    let debug = events(&admin, "CALCULATED_FIELD", &fid, "DEBUG_CALCULATED_FIELD").await;
+    let debug = admin
+        .events("CALCULATED_FIELD", &fid, "DEBUG_CALCULATED_FIELD")
+        .await;
     assert_eq!(debug.len(), 1, "{debug:?}");
     assert_eq!(debug[0]["body"]["arguments"]["humidity"]["value"], 50);
     assert!(
@@ -130,7 +97,9 @@ async fn a_guest_error_is_an_event_and_the_field_keeps_working_after() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
     let device = admin.create_device("sensor", "s-token", false).await;
-    let ext = upload(&admin, "dew point", artifacts::DEW_POINT).await;
+    let ext = admin
+        .upload_artifact("dew point", artifacts::DEW_POINT)
+        .await;
     let field = admin
         .post_ok(
             "/api/calculatedField",
@@ -147,12 +116,13 @@ async fn a_guest_error_is_an_event_and_the_field_keeps_working_after() {
     )
     .await;
     until("an ERROR event", || async {
-        !events(&admin, "CALCULATED_FIELD", &fid, "ERROR")
+        !admin
+            .events("CALCULATED_FIELD", &fid, "ERROR")
             .await
             .is_empty()
     })
     .await;
-    let errors = events(&admin, "CALCULATED_FIELD", &fid, "ERROR").await;
+    let errors = admin.events("CALCULATED_FIELD", &fid, "ERROR").await;
     assert!(
         errors[0]["body"]["error"]
             .as_str()
@@ -161,7 +131,7 @@ async fn a_guest_error_is_an_event_and_the_field_keeps_working_after() {
         "{errors:?}"
     );
     assert!(latest(&admin, &device, "dewPoint").await.is_none());
-    let on_extension = events(&admin, "EXTENSION", &ext, "ERROR").await;
+    let on_extension = admin.events("EXTENSION", &ext, "ERROR").await;
     assert_eq!(on_extension.len(), 1, "{on_extension:?}");
 
     mqtt_publish(
@@ -205,7 +175,9 @@ async fn an_endless_guest_is_suspended_while_another_customers_device_flows() {
             )
             .await;
     }
-    let bad = upload(&admin, "endless", artifacts::ENDLESS_LOOP).await;
+    let bad = admin
+        .upload_artifact("endless", artifacts::ENDLESS_LOOP)
+        .await;
     let field = admin
         .post_ok(
             "/api/calculatedField",
@@ -234,13 +206,14 @@ async fn an_endless_guest_is_suspended_while_another_customers_device_flows() {
         assert_eq!(latest(&admin, &healthy, "n").await, Some(json!(i)));
     }
     until("the suspension", || async {
-        events(&admin, "EXTENSION", &bad, "LC_EVENT")
+        admin
+            .events("EXTENSION", &bad, "LC_EVENT")
             .await
             .iter()
             .any(|e| e["body"]["event"] == "SUSPENDED")
     })
     .await;
-    let errors = events(&admin, "EXTENSION", &bad, "ERROR").await;
+    let errors = admin.events("EXTENSION", &bad, "ERROR").await;
     assert_eq!(errors.len(), 3, "calls stop once suspended: {errors:?}");
     assert!(
         errors[0]["body"]["error"]
@@ -249,7 +222,7 @@ async fn an_endless_guest_is_suspended_while_another_customers_device_flows() {
             .contains("deadline"),
         "{errors:?}"
     );
-    let field_errors = events(&admin, "CALCULATED_FIELD", &id(&field), "ERROR").await;
+    let field_errors = admin.events("CALCULATED_FIELD", &id(&field), "ERROR").await;
     assert_eq!(field_errors.len(), 3);
 }
 
@@ -258,7 +231,9 @@ async fn a_wasm_field_needs_a_calculated_field_extension_of_its_tenant() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
     let device = admin.create_device("d", "d-token", false).await;
-    let logic = upload(&admin, "alarm logic", artifacts::THRESHOLD_ALARM).await;
+    let logic = admin
+        .upload_artifact("alarm logic", artifacts::THRESHOLD_ALARM)
+        .await;
     admin
         .post_err(
             "/api/calculatedField",
@@ -278,7 +253,10 @@ async fn a_wasm_field_needs_a_calculated_field_extension_of_its_tenant() {
     // Another tenant's extension is as good as unknown.
     let sys = server.sysadmin().await;
     let other = server.new_tenant(&sys, "Two", "admin@two.io").await;
-    let theirs = upload(&other.client, "dew", artifacts::DEW_POINT).await;
+    let theirs = other
+        .client
+        .upload_artifact("dew", artifacts::DEW_POINT)
+        .await;
     admin
         .post_err(
             "/api/calculatedField",

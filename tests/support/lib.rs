@@ -333,6 +333,55 @@ impl Client {
         reply(req).await
     }
 
+    /// Uploads the compiled component at `path` (see
+    /// `clientele-guest-artifacts`) as extension `name`; its id.
+    pub async fn upload_artifact(&self, name: &str, path: &str) -> String {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+        let (status, body) = self.upload_extension(name, bytes).await;
+        assert_eq!(status, StatusCode::OK, "uploading {name}: {body}");
+        id(&body)
+    }
+
+    /// The server-scope attribute `key` of an entity, if it has one.
+    pub async fn server_attribute(
+        &self,
+        entity_type: &str,
+        entity: &str,
+        key: &str,
+    ) -> Option<Value> {
+        let body = self
+            .get_ok(&format!(
+                "/api/plugins/telemetry/{entity_type}/{entity}/values/attributes/SERVER_SCOPE?keys={key}"
+            ))
+            .await;
+        body.as_array()?
+            .iter()
+            .find(|a| a["key"] == key)
+            .map(|a| a["value"].clone())
+    }
+
+    /// The latest value of telemetry `key` of a device (strict JSON types)
+    /// with its time, if it has one.
+    pub async fn latest_point(&self, device: &str, key: &str) -> Option<(i64, Value)> {
+        let body = self
+            .get_ok(&format!(
+                "/api/plugins/telemetry/DEVICE/{device}/values/timeseries?keys={key}&useStrictDataTypes=true"
+            ))
+            .await;
+        let point = body[key].get(0)?;
+        Some((point["ts"].as_i64()?, point["value"].clone()))
+    }
+
+    /// A page (up to 100) of an entity's events of one type, newest first.
+    pub async fn events(&self, entity_type: &str, entity: &str, kind: &str) -> Vec<Value> {
+        let page = self
+            .get_ok(&format!(
+                "/api/events/{entity_type}/{entity}/{kind}?pageSize=100&page=0"
+            ))
+            .await;
+        page["data"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Creates a customer and returns it; panics if refused.
     pub async fn create_customer(&self, title: &str) -> Value {
         self.post_ok("/api/customer", json!({"title": title})).await
@@ -391,6 +440,23 @@ pub async fn mqtt_publish(server: &TestServer, token: &str, topic: &str, payload
         .await
         .expect("a PUBACK in time");
     let _ = client.disconnect().await;
+}
+
+/// Waits until `check` holds, polling every 25 ms; panics naming `what`
+/// after 15 s (what a background worker does is seen this way, without
+/// sleeping for a guessed time).
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
 }
 
 /// Percent-encodes a query value (every byte but letters and digits).

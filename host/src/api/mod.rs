@@ -6,6 +6,7 @@ mod assignable;
 mod audit;
 mod auth;
 mod calculated_fields;
+mod customer_logic;
 mod customers;
 mod dashboards;
 mod device_http;
@@ -35,6 +36,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .merge(auth::routes())
         .merge(customers::routes())
+        .merge(customer_logic::routes())
         .merge(users::routes())
         .merge(tenants::routes())
         .merge(devices::routes())

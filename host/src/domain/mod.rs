@@ -14,6 +14,7 @@ pub mod event;
 pub mod expression;
 pub mod extension;
 pub mod ids;
+pub mod logic_binding;
 pub mod page;
 pub mod telemetry;
 pub mod tenant;

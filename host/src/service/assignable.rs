@@ -15,6 +15,7 @@ use crate::store::{self, Changes, KvRead, assignable, customers, telemetry};
 
 use super::audit::{Actor, record, stage_record};
 use super::{App, ServiceError, ServiceResult};
+use crate::wasm::LifecycleEvent;
 
 pub const SORT_PROPERTIES: [&str; 4] = ["createdTime", "name", "type", "label"];
 
@@ -190,7 +191,7 @@ impl App {
         customer: CustomerId,
     ) -> ServiceResult<T> {
         let caller = caller.clone();
-        let new: T = self.write(move |view| {
+        let (was, new): (CustomerId, T) = self.write(move |view| {
             let old: T = find(view, &caller, id, Operation::Write)?;
             let (action, data) = if customer.is_null() {
                 let was = customers::get(view, caller.tenant_id, old.customer())?;
@@ -203,16 +204,24 @@ impl App {
             let mut changes = Changes::new();
             assignable::put(&mut changes, Some(&old), &new);
             store::audit_log::append(&mut changes, &audit(&caller, &new, action, data));
-            Ok((new, changes))
+            Ok(((old.customer(), new), changes))
         })
         .await?;
         self.owners_changed(new.tenant(), [new.entity_id()]);
+        if was != new.customer() {
+            let (tenant, entity) = (new.tenant(), new.entity_id());
+            self.logic_lifecycle(tenant, was, entity, LifecycleEvent::Unassigned)
+                .await;
+            self.logic_lifecycle(tenant, new.customer(), entity, LifecycleEvent::Assigned)
+                .await;
+        }
         Ok(new)
     }
 }
 
 /// Stages the removal of an entity's attributes, telemetry, events,
-/// alarms and calculated fields.
+/// alarms and calculated fields, and (for a customer) its customer logic
+/// bindings.
 pub(super) fn stage_delete_data(
     view: &dyn KvRead,
     changes: &mut Changes,
@@ -226,6 +235,7 @@ pub(super) fn stage_delete_data(
         super::calculated_fields::stage_delete(view, changes, &field)?;
     }
     super::events::stage_delete_of(view, changes, tenant, entity)?;
+    super::customer_logic::stage_delete_of(view, changes, tenant, CustomerId(entity))?;
     super::alarms::stage_delete_of_originator(view, changes, tenant, entity)
 }
 

@@ -12,6 +12,8 @@ use crate::domain::page::{PageData, PageLink};
 use crate::store::{Changes, KvRead, customers, users};
 
 use super::assignable::{stage_delete_data, stage_unassign_all};
+use crate::wasm::LifecycleEvent;
+
 use super::audit::{Actor, stage_record};
 use super::customer_index::SORT_PROPERTIES;
 use super::{App, ServiceError, ServiceResult};
@@ -85,58 +87,69 @@ impl App {
     ) -> ServiceResult<Customer> {
         input.validate()?;
         let caller = caller.clone();
-        self.write(move |view| {
-            let mut changes = Changes::new();
-            let actor = Actor::from(&caller);
-            let (saved, action) = match input.id {
-                None => {
-                    let target = Target::tenant(caller.tenant_id);
-                    require(&caller, Resource::Customer, Operation::Create, &target)?;
-                    let title =
-                        free_title(view, &caller, input.title.as_deref().unwrap_or(""), policy)?;
-                    let input = CustomerInput {
-                        title: Some(title),
-                        ..input
-                    };
-                    let c = Customer::create(caller.tenant_id, input, now_ms());
-                    customers::put(&mut changes, None, &c);
-                    (c, ActionType::Added)
-                }
-                Some(id) => {
-                    let old = customers::get(view, caller.tenant_id, id)?.ok_or_else(|| {
-                        ServiceError::invalid("Can't update non existing customer!")
-                    })?;
-                    check(&caller, Operation::Write, &old)?;
-                    if input.version.is_some_and(|v| v != old.version) {
-                        return Err(ServiceError::VersionConflict(
-                            "Customer was already changed by someone else".into(),
-                        ));
+        let (saved, action) = self
+            .write(move |view| {
+                let mut changes = Changes::new();
+                let actor = Actor::from(&caller);
+                let (saved, action) = match input.id {
+                    None => {
+                        let target = Target::tenant(caller.tenant_id);
+                        require(&caller, Resource::Customer, Operation::Create, &target)?;
+                        let title = free_title(
+                            view,
+                            &caller,
+                            input.title.as_deref().unwrap_or(""),
+                            policy,
+                        )?;
+                        let input = CustomerInput {
+                            title: Some(title),
+                            ..input
+                        };
+                        let c = Customer::create(caller.tenant_id, input, now_ms());
+                        customers::put(&mut changes, None, &c);
+                        (c, ActionType::Added)
                     }
-                    let new_title = input.title.as_deref().unwrap_or("");
-                    if new_title != old.title
-                        && customers::id_by_title(view, caller.tenant_id, new_title)?.is_some()
-                    {
-                        return Err(ServiceError::invalid(DUPLICATE_TITLE));
+                    Some(id) => {
+                        let old = customers::get(view, caller.tenant_id, id)?.ok_or_else(|| {
+                            ServiceError::invalid("Can't update non existing customer!")
+                        })?;
+                        check(&caller, Operation::Write, &old)?;
+                        if input.version.is_some_and(|v| v != old.version) {
+                            return Err(ServiceError::VersionConflict(
+                                "Customer was already changed by someone else".into(),
+                            ));
+                        }
+                        let new_title = input.title.as_deref().unwrap_or("");
+                        if new_title != old.title
+                            && customers::id_by_title(view, caller.tenant_id, new_title)?.is_some()
+                        {
+                            return Err(ServiceError::invalid(DUPLICATE_TITLE));
+                        }
+                        let c = old.updated(input);
+                        customers::put(&mut changes, Some(&old), &c);
+                        if c.title != old.title || c.is_public() != old.is_public() {
+                            super::dashboards::stage_customer_changed(view, &mut changes, &c)?;
+                        }
+                        (c, ActionType::Updated)
                     }
-                    let c = old.updated(input);
-                    customers::put(&mut changes, Some(&old), &c);
-                    if c.title != old.title || c.is_public() != old.is_public() {
-                        super::dashboards::stage_customer_changed(view, &mut changes, &c)?;
-                    }
-                    (c, ActionType::Updated)
-                }
-            };
-            stage_record(
-                &mut changes,
-                &actor,
-                saved.id,
-                Some((saved.id.entity_id(), &saved.title)),
-                action,
-                json!({ "entity": saved }),
-            );
-            Ok((saved, changes))
-        })
-        .await
+                };
+                stage_record(
+                    &mut changes,
+                    &actor,
+                    saved.id,
+                    Some((saved.id.entity_id(), &saved.title)),
+                    action,
+                    json!({ "entity": saved }),
+                );
+                Ok(((saved, action), changes))
+            })
+            .await?;
+        if action == ActionType::Updated {
+            let (tenant, id) = (saved.tenant_id, saved.id);
+            self.logic_lifecycle(tenant, id, id.entity_id(), LifecycleEvent::Updated)
+                .await;
+        }
+        Ok(saved)
     }
 
     /// One customer the caller may read.

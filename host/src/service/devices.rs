@@ -18,7 +18,9 @@ use super::assignable::{
     audit, check_name_free, find, may_create, stage_delete_data, stage_update,
 };
 use super::audit::{Actor, stage_record};
+use super::customer_logic::lifecycle_of;
 use super::{App, DeviceEvent, ServiceError, ServiceResult};
+use crate::wasm::LifecycleEvent;
 
 /// A fresh access token: 20 random alphanumerics, as ThingsBoard makes them.
 fn generate_token() -> String {
@@ -88,53 +90,72 @@ impl App {
     ) -> ServiceResult<Device> {
         input.validate(Device::LABEL)?;
         let caller = caller.clone();
-        self.write(move |view| {
-            let mut changes = Changes::new();
-            let (device, action) = match input.id {
-                None => {
-                    may_create::<Device>(&caller)?;
-                    let d = stage_create(
-                        view,
-                        &mut changes,
-                        caller.tenant_id,
-                        CustomerId::NULL,
-                        input,
-                        access_token,
-                    )?;
-                    (d, ActionType::Added)
-                }
-                Some(id) => (
-                    stage_update(view, &mut changes, &caller, id, input)?,
-                    ActionType::Updated,
-                ),
-            };
-            let log = audit(&caller, &device, action, json!({ "entity": device }));
-            store::audit_log::append(&mut changes, &log);
-            Ok((device, changes))
-        })
-        .await
+        let saved = self
+            .write(move |view| {
+                let mut changes = Changes::new();
+                let (device, action) = match input.id {
+                    None => {
+                        may_create::<Device>(&caller)?;
+                        let d = stage_create(
+                            view,
+                            &mut changes,
+                            caller.tenant_id,
+                            CustomerId::NULL,
+                            input,
+                            access_token,
+                        )?;
+                        (d, ActionType::Added)
+                    }
+                    Some(id) => (
+                        stage_update(view, &mut changes, &caller, id, input)?,
+                        ActionType::Updated,
+                    ),
+                };
+                let log = audit(&caller, &device, action, json!({ "entity": device }));
+                store::audit_log::append(&mut changes, &log);
+                Ok(((device, action), changes))
+            })
+            .await
+            .map(|(device, action)| (device, lifecycle_of(action)));
+        let (device, event) = saved?;
+        self.logic_lifecycle(
+            device.tenant_id,
+            device.customer_id,
+            device.id.entity_id(),
+            event,
+        )
+        .await;
+        Ok(device)
     }
 
     /// Deletes a device with its credentials, attributes and telemetry.
     pub async fn delete_device(&self, caller: &Caller, id: DeviceId) -> ServiceResult<()> {
         let caller = caller.clone();
-        self.write(move |view| {
-            let d: Device = find(view, &caller, id.0, Operation::Delete)?;
-            let mut changes = Changes::new();
-            let creds = devices::credentials(view, id)?;
-            devices::delete(&mut changes, &d, creds.as_ref());
-            stage_delete_data(view, &mut changes, d.tenant_id, d.id.0)?;
-            let log = audit(
-                &caller,
-                &d,
-                ActionType::Deleted,
-                json!({ "entityId": id.entity_id() }),
-            );
-            store::audit_log::append(&mut changes, &log);
-            Ok(((), changes))
-        })
-        .await?;
+        let gone = self
+            .write(move |view| {
+                let d: Device = find(view, &caller, id.0, Operation::Delete)?;
+                let mut changes = Changes::new();
+                let creds = devices::credentials(view, id)?;
+                devices::delete(&mut changes, &d, creds.as_ref());
+                stage_delete_data(view, &mut changes, d.tenant_id, d.id.0)?;
+                let log = audit(
+                    &caller,
+                    &d,
+                    ActionType::Deleted,
+                    json!({ "entityId": id.entity_id() }),
+                );
+                store::audit_log::append(&mut changes, &log);
+                Ok((d, changes))
+            })
+            .await?;
         let _ = self.device_events.send(DeviceEvent::Revoked { device: id });
+        self.logic_lifecycle(
+            gone.tenant_id,
+            gone.customer_id,
+            id.entity_id(),
+            LifecycleEvent::Deleted,
+        )
+        .await;
         Ok(())
     }
 
@@ -232,40 +253,51 @@ impl App {
             additional_info: Some(json!({ "lastConnectedGateway": gateway.id.0 })),
             ..Default::default()
         };
-        self.write(move |view| {
-            let mut changes = Changes::new();
-            // Two sessions may race to create the same name: the second finds the first's.
-            if let Some(id) =
-                devices::id_by_name(view, gateway.tenant_id, input.name.as_deref().unwrap_or(""))?
-                && let Some(d) = devices::get(view, gateway.tenant_id, id)?
-            {
-                return Ok((d, changes));
-            }
-            input.validate(Device::LABEL)?;
-            let d = stage_create(
-                view,
-                &mut changes,
-                gateway.tenant_id,
-                gateway.customer_id,
-                input,
-                None,
-            )?;
-            let actor = Actor {
-                tenant: gateway.tenant_id,
-                customer: gateway.customer_id,
-                user: crate::domain::ids::UserId(gateway.id.0),
-                name: gateway.name.clone(),
-            };
-            stage_record(
-                &mut changes,
-                &actor,
-                d.customer_id,
-                Some((d.id.entity_id(), &d.name)),
-                ActionType::Added,
-                json!({ "entity": d, "gateway": gateway.id.entity_id() }),
-            );
-            Ok((d, changes))
-        })
-        .await
+        let created = self
+            .write(move |view| {
+                let mut changes = Changes::new();
+                // Two sessions may race to create the same name: the second finds the first's.
+                if let Some(id) = devices::id_by_name(
+                    view,
+                    gateway.tenant_id,
+                    input.name.as_deref().unwrap_or(""),
+                )? && let Some(d) = devices::get(view, gateway.tenant_id, id)?
+                {
+                    return Ok((d, changes));
+                }
+                input.validate(Device::LABEL)?;
+                let d = stage_create(
+                    view,
+                    &mut changes,
+                    gateway.tenant_id,
+                    gateway.customer_id,
+                    input,
+                    None,
+                )?;
+                let actor = Actor {
+                    tenant: gateway.tenant_id,
+                    customer: gateway.customer_id,
+                    user: crate::domain::ids::UserId(gateway.id.0),
+                    name: gateway.name.clone(),
+                };
+                stage_record(
+                    &mut changes,
+                    &actor,
+                    d.customer_id,
+                    Some((d.id.entity_id(), &d.name)),
+                    ActionType::Added,
+                    json!({ "entity": d, "gateway": gateway.id.entity_id() }),
+                );
+                Ok((d, changes))
+            })
+            .await?;
+        self.logic_lifecycle(
+            created.tenant_id,
+            created.customer_id,
+            created.id.entity_id(),
+            LifecycleEvent::Created,
+        )
+        .await;
+        Ok(created)
     }
 }

@@ -41,6 +41,28 @@ pub(crate) fn stage_events(
     events::stage_bounded(view, changes, cap.max(1), new)
 }
 
+/// Stages the events of a background worker whose entity still exists
+/// (it may have been deleted since the event happened).
+pub(crate) fn stage_surviving_events(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    cap: usize,
+    new: Vec<NewEvent>,
+) -> ServiceResult<()> {
+    let mut kept = Vec::with_capacity(new.len());
+    for e in new {
+        match exists(view, e.tenant, e.entity) {
+            Ok(true) => kept.push(e),
+            Ok(false) => {}
+            // A type without events: the caller's bug, logged rather than
+            // failing the worker's whole batch.
+            Err(ServiceError::Invalid(why)) => tracing::warn!(%why, "event dropped"),
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(stage_events(view, changes, cap, kept)?)
+}
+
 /// Stages the removal of every event of `entity` (deleted with it).
 pub(crate) fn stage_delete_of(
     view: &dyn KvRead,
@@ -115,19 +137,8 @@ impl App {
         }
         let cap = self.event_cap();
         self.write(move |view| {
-            let mut kept = Vec::with_capacity(events.len());
-            for e in events {
-                // `exists` refuses types without events: a caller's bug,
-                // logged rather than failing the others of the batch.
-                match exists(view, e.tenant, e.entity) {
-                    Ok(true) => kept.push(e),
-                    Ok(false) => {}
-                    Err(ServiceError::Invalid(why)) => tracing::warn!(%why, "event dropped"),
-                    Err(other) => return Err(other),
-                }
-            }
             let mut changes = Changes::new();
-            stage_events(view, &mut changes, cap, kept)?;
+            stage_surviving_events(view, &mut changes, cap, events)?;
             Ok(((), changes))
         })
         .await

@@ -6,17 +6,16 @@
 //! restart gives it a new start.
 
 use crate::domain::event::NewEvent;
-use crate::domain::ids::{ExtensionId, TenantId, now_ms};
+use crate::domain::ids::{ExtensionId, TenantId};
 use crate::wasm::WasmError;
 
 use super::extension_registry::ExtensionRegistry;
-use super::{App, ServiceResult};
 
 /// What a failed call of extension `id` leaves: an ERROR event on the
 /// extension, and the SUSPENDED lifecycle event when this failure is the
 /// one too many. Empty when the extension is gone. Shared by
-/// [`App::guest_failed`] and the calculated-field worker, which stages
-/// the events in the job that saves its outputs.
+/// the calculated-field and customer-logic workers, which stage the
+/// events in the job that saves what the guests asked for.
 pub(crate) fn failure_events(
     extensions: &ExtensionRegistry,
     tenant: TenantId,
@@ -48,28 +47,25 @@ pub(crate) fn failure_events(
     events
 }
 
-impl App {
-    /// A call of extension `id` failed while doing `method` ("compute",
-    /// "on-telemetry", ...). Records the error (and the suspension, when
-    /// this failure is the one too many); returns whether the extension
-    /// is no longer handed out (suspended, or deleted meanwhile). For
-    /// background tasks: it waits for the commit.
-    #[allow(dead_code)] // customer logic calls it, which is next
+/// What the workers do on a failed or successful call, as one job each,
+/// for the tests of the counting and the events.
+#[cfg(test)]
+impl super::App {
+    /// Records a failure of extension `id`; whether it is no longer handed
+    /// out (suspended, or deleted meanwhile).
     pub(crate) async fn guest_failed(
         &self,
         tenant: TenantId,
         id: ExtensionId,
         method: &str,
         error: &WasmError,
-    ) -> ServiceResult<bool> {
-        let events = failure_events(&self.extensions, tenant, id, method, error, now_ms());
+    ) -> super::ServiceResult<bool> {
+        let now = crate::domain::ids::now_ms();
+        let events = failure_events(&self.extensions, tenant, id, method, error, now);
         self.record_events(events).await?;
         Ok(self.extensions.get(tenant, id).is_none())
     }
 
-    /// A call of extension `id` went well: its failures in a row are
-    /// forgotten.
-    #[allow(dead_code)] // customer logic calls it, which is next
     pub(crate) fn guest_succeeded(&self, tenant: TenantId, id: ExtensionId) {
         self.extensions.succeeded(tenant, id);
     }

@@ -57,6 +57,18 @@ pub fn entity_id(e: &EntityRef) -> EntityId {
     }
 }
 
+/// A guest's alarm severity as the alarm entity has it.
+pub fn alarm_severity(s: AlarmSeverity) -> crate::domain::alarm::AlarmSeverity {
+    use crate::domain::alarm::AlarmSeverity as Stored;
+    match s {
+        AlarmSeverity::Critical => Stored::Critical,
+        AlarmSeverity::Major => Stored::Major,
+        AlarmSeverity::Minor => Stored::Minor,
+        AlarmSeverity::Warning => Stored::Warning,
+        AlarmSeverity::Indeterminate => Stored::Indeterminate,
+    }
+}
+
 pub fn scope_of(s: AttributeScope) -> Scope {
     match s {
         AttributeScope::Server => Scope::Server,
@@ -71,7 +83,6 @@ fn internal(e: impl std::fmt::Display) -> GuestError {
 
 /// An alarm change a guest asked for.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // applied by customer logic, which is next
 pub enum AlarmOp {
     Raise {
         originator: EntityId,
@@ -93,7 +104,6 @@ pub struct Pending {
     pub alarms: Vec<AlarmOp>,
 }
 
-#[allow(dead_code)] // applied by customer logic, which is next
 impl Pending {
     pub fn is_empty(&self) -> bool {
         self.telemetry.is_empty() && self.attributes.is_empty() && self.alarms.is_empty()
@@ -119,7 +129,6 @@ impl ServiceHost {
     }
 
     /// The writes asked for so far, leaving none.
-    #[allow(dead_code)] // applied by customer logic, which is next
     pub fn take_pending(&self) -> Pending {
         std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
     }
@@ -313,13 +322,16 @@ impl GuestHost for ServiceHost {
     }
 }
 
-/// Whether `originator` has an active alarm of `alarm_type`. Alarms are
-/// not stored yet, so no guest can be told either way.
+/// Whether `originator` has an active alarm of `alarm_type`.
 fn active_alarm(
-    _r: &dyn KvRead,
-    _tenant: TenantId,
-    _originator: EntityId,
-    _alarm_type: &str,
+    r: &dyn KvRead,
+    tenant: TenantId,
+    originator: EntityId,
+    alarm_type: &str,
 ) -> Result<bool, GuestError> {
-    Err(GuestError::Internal("alarms are not available yet".into()))
+    Ok(
+        crate::store::alarms::active(r, tenant, originator.id, alarm_type)
+            .map_err(internal)?
+            .is_some(),
+    )
 }

@@ -10,6 +10,7 @@ mod bootstrap;
 mod calculated_fields;
 mod compaction;
 mod customer_index;
+mod customer_logic;
 mod customers;
 mod dashboards;
 mod devices;
@@ -63,6 +64,8 @@ pub struct App {
     owner_events: tokio::sync::broadcast::Sender<OwnerChanged>,
     field_registry: Arc<calculated_fields::Registry>,
     field_engine: Arc<calculated_fields::Engine>,
+    logic_bindings: Arc<customer_logic::Bindings>,
+    logic: Arc<customer_logic::Dispatcher>,
     hashing: Arc<Semaphore>,
     /// Writes queued for or inside the writer; a caller past the limit
     /// waits, so overload slows producers instead of growing a queue.
@@ -129,6 +132,16 @@ impl App {
             data_events: &data_events,
             event_cap: settings.events.max_per_entity_and_type.max(1),
         });
+        let logic_bindings = customer_logic::Bindings::attach(&*store)?;
+        let logic = customer_logic::Dispatcher::start(customer_logic::DispatcherParts {
+            store: &store,
+            series: &series,
+            bindings: &logic_bindings,
+            extensions: &extensions,
+            fields: (&field_registry, &field_engine),
+            data_events: &data_events,
+            event_cap: settings.events.max_per_entity_and_type.max(1),
+        });
         let app = App {
             store,
             settings: Arc::new(settings),
@@ -140,6 +153,8 @@ impl App {
             owner_events,
             field_registry,
             field_engine,
+            logic_bindings,
+            logic,
             hashing,
             write_slots,
             mailer,

@@ -193,6 +193,41 @@ pub(super) fn stage_attributes(
     }
 }
 
+/// Stages data a background worker made for `entity` (calculated-field
+/// outputs, what a guest saved): nothing when the entity was deleted
+/// meanwhile, since nothing may land under a deleted id. Returns the
+/// changes made, for subscribers.
+#[allow(clippy::too_many_arguments)] // one job's context (5) and what to stage
+pub(super) fn stage_derived(
+    series: &Series,
+    fresh: &mut HashMap<String, u32>,
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    tenant: TenantId,
+    entity: EntityId,
+    points: Vec<TsKvEntry>,
+    attributes: Vec<(Scope, Vec<KvEntry>)>,
+) -> ServiceResult<Vec<DataChange>> {
+    let mut made = Vec::new();
+    if !super::access::entity_exists(view, tenant, entity)? {
+        return Ok(made);
+    }
+    if !points.is_empty() {
+        stage_points(series, fresh, view, changes, tenant, entity.id, &points)?;
+        made.push(DataChange::Telemetry(Arc::new(points)));
+    }
+    let now = now_ms();
+    for (scope, values) in attributes.into_iter().filter(|(_, v)| !v.is_empty()) {
+        stage_attributes(changes, tenant, entity.id, scope, &values, now);
+        made.push(DataChange::Attributes {
+            scope,
+            ts: now,
+            values: Arc::new(values),
+        });
+    }
+    Ok(made)
+}
+
 fn numbers(points: &[(i64, DataValue)]) -> impl Iterator<Item = f64> + '_ {
     points.iter().filter_map(|(_, v)| v.as_f64())
 }
@@ -596,10 +631,12 @@ impl App {
         .await
     }
 
-    /// Tells the calculated fields that read it, and live subscribers if
+    /// Tells the calculated fields that read it, the customer logic of its
+    /// customer, and live subscribers if
     /// there are any (the ingest path pays nothing otherwise).
     fn publish(&self, tenant: TenantId, entity: EntityId, change: DataChange) {
         self.offer_to_fields(tenant, entity, &change);
+        self.offer_to_logic(tenant, entity, &change);
         if self.data_events.receiver_count() > 0 {
             let _ = self.data_events.send(DataEvent {
                 tenant,

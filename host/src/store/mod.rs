@@ -17,6 +17,7 @@ pub mod devices;
 pub mod events;
 pub mod extensions;
 pub mod latest;
+pub mod logic_bindings;
 mod memory;
 pub mod meta;
 mod redb_store;

@@ -93,10 +93,12 @@ pub enum Table {
     AlarmsByOriginator,
     /// tenant ‖ user id ‖ alarm id -> () (the alarms assigned to a user)
     AlarmsByAssignee,
+    /// tenant ‖ customer ‖ extension id -> LogicBinding (customer logic)
+    LogicBindings,
 }
 
 impl Table {
-    pub const ALL: [Table; 42] = [
+    pub const ALL: [Table; 43] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -139,6 +141,7 @@ impl Table {
         Table::ActiveAlarms,
         Table::AlarmsByOriginator,
         Table::AlarmsByAssignee,
+        Table::LogicBindings,
     ];
 
     pub fn name(self) -> &'static str {
@@ -185,6 +188,7 @@ impl Table {
             Table::ActiveAlarms => "active_alarms",
             Table::AlarmsByOriginator => "alarms_by_originator",
             Table::AlarmsByAssignee => "alarms_by_assignee",
+            Table::LogicBindings => "logic_bindings",
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::store::{Changes, KvRead, WithStaged, alarms};
 
 use super::access::data_owner;
 use super::audit::{Actor, stage_record};
-use super::{App, ServiceError, ServiceResult};
+use super::{ServiceError, ServiceResult};
 
 /// The customer owning `originator` now (the null customer: the tenant's
 /// own); not found unless it is an entity of `tenant` alarms are raised on.
@@ -122,7 +122,6 @@ fn stage_audit_with(
 /// system: ADDED, and UPDATED only when the severity or details change (a
 /// guest may raise the same alarm on every message it handles).
 #[allow(clippy::too_many_arguments)] // the guest API's shape, fixed by its caller
-#[allow(dead_code)] // until the guests' host calls it (being wired on another branch)
 pub(crate) fn stage_raise(
     view: &dyn KvRead,
     changes: &mut Changes,
@@ -161,7 +160,6 @@ pub(crate) fn stage_raise(
 
 /// Clears the active alarm of `alarm_type` on `originator`, if there is
 /// one, for the service itself (a guest); audited as the system.
-#[allow(dead_code)] // until the guests' host calls it (being wired on another branch)
 pub(crate) fn stage_clear(
     view: &dyn KvRead,
     changes: &mut Changes,
@@ -191,8 +189,8 @@ pub(crate) fn stage_clear(
     Ok(Some(new))
 }
 
-#[allow(dead_code)] // until the guests' host calls them (being wired on another branch)
-impl App {
+#[cfg(test)]
+impl super::App {
     /// [`stage_raise`] in a write job of its own.
     pub(crate) async fn raise_alarm_internal(
         &self,

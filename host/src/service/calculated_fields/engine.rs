@@ -27,10 +27,10 @@ use crate::domain::telemetry::{KvEntry, TsKvEntry};
 use crate::store::telemetry::Series;
 use crate::store::{self, Changes, KvRead, Store, StoreError};
 
-use super::super::events::stage_events;
+use super::super::events::stage_surviving_events;
 use super::super::extension_registry::ExtensionRegistry;
 use super::super::guest_failures::failure_events;
-use super::super::telemetry::{DataChange, DataEvent, Scope, stage_attributes, stage_points};
+use super::super::telemetry::{DataChange, DataEvent, Scope, stage_derived};
 use super::super::{ServiceError, ServiceResult};
 use super::compute::{self, ArgValue, OutputTarget, OutputValue, Trigger};
 use super::registry::{Compiled, Program, Registry};
@@ -366,11 +366,7 @@ async fn save(
         let mut changes = Changes::new();
         let mut fresh = HashMap::new();
         let mut made = Vec::new();
-        let now = now_ms();
         for ((tenant, entity), values) in outputs {
-            if !super::super::access::entity_exists(view, tenant, entity)? {
-                continue;
-            }
             let mut points = Vec::new();
             let mut attributes: HashMap<Scope, Vec<KvEntry>> = HashMap::new();
             for v in values {
@@ -388,36 +384,20 @@ async fn save(
                     }
                 }
             }
-            if !points.is_empty() {
-                stage_points(
-                    &series,
-                    &mut fresh,
-                    view,
-                    &mut changes,
-                    tenant,
-                    entity.id,
-                    &points,
-                )?;
-                made.push((tenant, entity, DataChange::Telemetry(Arc::new(points))));
-            }
-            for (scope, values) in attributes {
-                stage_attributes(&mut changes, tenant, entity.id, scope, &values, now);
-                made.push((
-                    tenant,
-                    entity,
-                    DataChange::Attributes {
-                        scope,
-                        ts: now,
-                        values: Arc::new(values),
-                    },
-                ));
-            }
+            let attributes = attributes.into_iter().collect();
+            let staged = stage_derived(
+                &series,
+                &mut fresh,
+                view,
+                &mut changes,
+                tenant,
+                entity,
+                points,
+                attributes,
+            )?;
+            made.extend(staged.into_iter().map(|c| (tenant, entity, c)));
         }
-        let events = events
-            .into_iter()
-            .filter(|e| super::super::events::exists(view, e.tenant, e.entity).unwrap_or(false))
-            .collect();
-        stage_events(view, &mut changes, event_cap, events)?;
+        stage_surviving_events(view, &mut changes, event_cap, events)?;
         Ok((made, changes))
     })
     .await
