@@ -1,6 +1,7 @@
 //! The cost of a WebAssembly calculated field, against the same calculation
-//! in native Rust: a warm guest call, and instantiation from the
-//! pre-instantiated component.
+//! in native Rust and as a SIMPLE (exmex) expression: a warm guest call,
+//! and instantiation from the pre-instantiated component. Ingest with and
+//! without a field per message is `benches/fields.rs`.
 //!
 //! The calculation: the `echo-sum` test guest over three arguments (a double,
 //! a long, a numeric string), returning `sum` and `count`. The native
@@ -18,6 +19,7 @@ mod wasm_support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use clientele::domain::expression::Expression;
 use clientele::wasm::{
     Argument, ArgumentValue, EngineConfig, GuestError, Limits, Output, OutputTarget, Runtime, TsKv,
     Value, WasmEngine,
@@ -104,6 +106,27 @@ fn main() -> anyhow::Result<()> {
     time("native Rust, same calculation", 1_000_000, || {
         black_box(native(black_box(&args), 7).unwrap());
     });
+    // The SIMPLE calculated field's way: an exmex expression parsed once,
+    // evaluated over the arguments as numbers (as the service converts them).
+    let expression = Expression::compile("a + b + c", &["a", "b", "c"])?;
+    let simple = |args: &[Argument]| -> f64 {
+        let values: Vec<f64> = args
+            .iter()
+            .map(|a| match &a.value {
+                ArgumentValue::Single(Some(p)) => as_f64(&p.value).unwrap_or(f64::NAN),
+                _ => f64::NAN,
+            })
+            .collect();
+        expression.eval(&values).unwrap()
+    };
+    assert_eq!(simple(&args), 6.75);
+    time(
+        "SIMPLE expression (exmex), same calculation",
+        1_000_000,
+        || {
+            black_box(simple(black_box(&args)));
+        },
+    );
     time("wasm guest, warm instance (per call)", 200_000, || {
         black_box(
             ext.compute(&host, &scope, device, "{}", black_box(&args), 7)

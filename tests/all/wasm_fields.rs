@@ -270,3 +270,57 @@ async fn a_wasm_field_needs_a_calculated_field_extension_of_its_tenant() {
         .await;
     assert_eq!(page["totalElements"], 0);
 }
+
+#[tokio::test]
+async fn every_misbehaving_guest_fails_alone_with_an_error_event() {
+    let server = TestServer::start_with(|s| s.wasm.deadline_ms = 200).await;
+    let admin = server.tenant_admin().await;
+    let guests = [
+        ("endless loop", artifacts::ENDLESS_LOOP, "deadline"),
+        ("unbounded allocation", artifacts::UNBOUNDED_ALLOC, "memory"),
+        ("deep recursion", artifacts::DEEP_RECURSION, "trap"),
+        ("panic", artifacts::PANICS, "gave up"),
+        ("huge output", artifacts::HUGE_OUTPUT, "output"),
+        ("host call flood", artifacts::HOST_CALL_FLOOD, "host calls"),
+    ];
+    let mut fields = Vec::new();
+    for (i, (name, path, _)) in guests.iter().enumerate() {
+        let token = format!("bad-{i}");
+        let device = admin.create_device(name, &token, false).await;
+        let ext = admin.upload_artifact(name, path).await;
+        let mut field = wasm_field(&device, &ext, json!({}), false);
+        field["name"] = json!(name);
+        fields.push((
+            token,
+            id(&admin.post_ok("/api/calculatedField", field).await),
+        ));
+    }
+    let healthy = admin.create_device("healthy", "ok-token", false).await;
+    for (token, _) in &fields {
+        mqtt_publish(
+            &server,
+            token,
+            "v1/devices/me/telemetry",
+            br#"{"temperature": 1, "humidity": 50}"#.to_vec(),
+        )
+        .await;
+    }
+    // Meanwhile a device without fields is stored as usual.
+    for n in 0..20 {
+        let body = format!(r#"{{"n": {n}}}"#).into_bytes();
+        mqtt_publish(&server, "ok-token", "v1/devices/me/telemetry", body).await;
+        assert_eq!(latest(&admin, &healthy, "n").await, Some(json!(n)));
+    }
+    for ((name, _, why), (_, field)) in guests.iter().zip(&fields) {
+        until(&format!("the error of {name}"), || async {
+            !admin
+                .events("CALCULATED_FIELD", field, "ERROR")
+                .await
+                .is_empty()
+        })
+        .await;
+        let errors = admin.events("CALCULATED_FIELD", field, "ERROR").await;
+        let message = errors[0]["body"]["error"].as_str().unwrap().to_lowercase();
+        assert!(message.contains(why), "{name}: {message}");
+    }
+}

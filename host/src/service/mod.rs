@@ -130,6 +130,7 @@ impl App {
             registry: &field_registry,
             extensions: &extensions,
             data_events: &data_events,
+            owner_changes: owner_events.subscribe(),
             event_cap: settings.events.max_per_entity_and_type.max(1),
         });
         let logic_bindings = customer_logic::Bindings::attach(&*store)?;

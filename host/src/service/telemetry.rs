@@ -83,6 +83,17 @@ pub enum DataChange {
     },
 }
 
+impl DataChange {
+    /// The newest time in the change: of its points, or of the attributes'
+    /// update. `None` for a change without points.
+    pub fn time(&self) -> Option<i64> {
+        match self {
+            DataChange::Telemetry(points) => points.iter().map(|p| p.ts).max(),
+            DataChange::Attributes { ts, .. } => Some(*ts),
+        }
+    }
+}
+
 /// How points are combined per interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aggregation {

@@ -23,6 +23,11 @@ pub struct Trigger {
     pub tenant: TenantId,
     pub entity: Uuid,
     pub change: DataChange,
+    /// The change's time (its newest point's, or when the attributes were
+    /// saved): the time of the run it triggers (a guest's `now-ms`, outputs
+    /// without a time of their own), so that each stored point has its
+    /// own derived point, whichever batch computes it.
+    pub at: i64,
 }
 
 /// An argument's value for one run.

@@ -25,7 +25,7 @@ use crate::domain::event::{EventType, NewEvent};
 use crate::domain::ids::{CalculatedFieldId, EntityId, TenantId, now_ms};
 use crate::domain::telemetry::{KvEntry, TsKvEntry};
 use crate::store::telemetry::Series;
-use crate::store::{self, Changes, KvRead, Store, StoreError};
+use crate::store::{self, Changes, Store, StoreError};
 
 use super::super::events::stage_surviving_events;
 use super::super::extension_registry::ExtensionRegistry;
@@ -39,7 +39,7 @@ use super::wasm_run;
 /// Changes waiting for the worker; past this, the newest per entity is kept.
 const QUEUE: usize = 16_384;
 /// Changes taken per batch (one snapshot, one write).
-const BATCH: usize = 2_048;
+const BATCH: usize = 16_384;
 /// Failures in a row that suspend a SIMPLE field.
 pub const SUSPEND_AFTER: u32 = 100;
 
@@ -75,6 +75,7 @@ pub struct EngineParts<'a> {
     pub registry: &'a Arc<Registry>,
     pub extensions: &'a Arc<ExtensionRegistry>,
     pub data_events: &'a broadcast::Sender<DataEvent>,
+    pub owner_changes: broadcast::Receiver<super::super::access::OwnerChanged>,
     pub event_cap: usize,
 }
 
@@ -87,6 +88,7 @@ pub(super) struct Worker {
     registry: Arc<Registry>,
     pub(super) extensions: Arc<ExtensionRegistry>,
     data_events: broadcast::Sender<DataEvent>,
+    owners: Mutex<wasm_run::Owners>,
     event_cap: usize,
 }
 
@@ -108,6 +110,7 @@ impl Engine {
             registry: Arc::clone(parts.registry),
             extensions: Arc::clone(parts.extensions),
             data_events: parts.data_events.clone(),
+            owners: Mutex::new(wasm_run::Owners::new(parts.owner_changes)),
             event_cap: parts.event_cap,
         };
         tokio::spawn(Arc::new(worker).serve(rx));
@@ -167,22 +170,49 @@ impl Engine {
 impl Worker {
     async fn serve(self: Arc<Self>, mut rx: mpsc::Receiver<Trigger>) {
         let mut batch = Vec::with_capacity(BATCH);
+        // The previous batch's save: its commit overlaps the computing of
+        // the next batch, and saves stay in order (one at a time), so a
+        // newer attribute value is never overwritten by an older one.
+        let mut saving: Option<tokio::task::JoinHandle<ServiceResult<()>>> = None;
         loop {
             tokio::select! {
-                n = rx.recv_many(&mut batch, BATCH) => if n == 0 { return },
+                n = rx.recv_many(&mut batch, BATCH) => if n == 0 { break },
                 () = self.engine.wake.notified() => {}
             }
             batch.extend(self.engine.take_overflow());
             let triggers = std::mem::take(&mut batch);
-            match self.process(triggers).await {
-                Ok(()) => {}
-                Err(ServiceError::Store(StoreError::Closed)) => return,
-                Err(e) => tracing::warn!(error = %e, "calculated fields: a batch failed"),
+            let computed = self.compute_batch(triggers).await;
+            if let Some(previous) = saving.take()
+                && !report(previous.await)
+            {
+                return;
             }
+            match computed {
+                Ok(None) => {}
+                Ok(Some((outputs, events))) => {
+                    let worker = Arc::clone(&self);
+                    saving = Some(tokio::spawn(
+                        async move { worker.save(outputs, events).await },
+                    ));
+                }
+                Err(e) => {
+                    if !report(Ok(Err(e))) {
+                        return;
+                    }
+                }
+            }
+        }
+        if let Some(previous) = saving {
+            report(previous.await);
         }
     }
 
-    async fn process(self: &Arc<Self>, triggers: Vec<Trigger>) -> ServiceResult<()> {
+    /// Runs the fields `triggers` set off (on a blocking thread); what to
+    /// save, or `None` when there is nothing.
+    async fn compute_batch(
+        self: &Arc<Self>,
+        triggers: Vec<Trigger>,
+    ) -> ServiceResult<Option<(Outputs, Vec<NewEvent>)>> {
         let worker = Arc::clone(self);
         let mut runs = tokio::task::spawn_blocking(move || worker.compute(&triggers))
             .await
@@ -195,8 +225,13 @@ impl Worker {
         }
         let outputs = collect_outputs(&runs);
         if outputs.is_empty() && events.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
+        Ok(Some((outputs, events)))
+    }
+
+    /// Saves a batch's outputs and events, then tells live subscribers.
+    async fn save(&self, outputs: Outputs, events: Vec<NewEvent>) -> ServiceResult<()> {
         let store = self.store.upgrade().ok_or(StoreError::Closed)?;
         let saved = save(&*store, &self.series, outputs, events, self.event_cap).await?;
         for (tenant, entity, change) in saved {
@@ -215,9 +250,11 @@ impl Worker {
     fn compute(&self, triggers: &[Trigger]) -> ServiceResult<Vec<Run>> {
         let store = self.store.upgrade().ok_or(StoreError::Closed)?;
         let snapshot = store.snapshot()?;
-        let now = now_ms();
+        let mut owners = self.owners.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut batch = wasm_run::Batch::new(&store, &self.series, &*snapshot, &mut owners);
         let mut runs = Vec::new();
         for trigger in triggers {
+            let now = trigger.at;
             let change = &trigger.change;
             for field in self
                 .registry
@@ -226,7 +263,7 @@ impl Worker {
                 if self.engine.is_suspended(&field) {
                     continue;
                 }
-                if let Some(run) = self.run_one(&store, &*snapshot, field, Some(trigger), now) {
+                if let Some(run) = self.run_one(&mut batch, field, Some(trigger), now) {
                     runs.push(run);
                 }
             }
@@ -235,14 +272,14 @@ impl Worker {
     }
 
     /// One run of `field` at `now`; `None` when its extension is suspended.
-    pub(super) fn run_one(
+    fn run_one(
         &self,
-        store: &Arc<dyn Store>,
-        r: &dyn KvRead,
+        batch: &mut wasm_run::Batch<'_>,
         field: Arc<Compiled>,
         trigger: Option<&Trigger>,
         now: i64,
     ) -> Option<Run> {
+        let r = batch.snapshot;
         let args = match compute::arguments(r, &self.series, &field.field, trigger, now) {
             Ok(args) => args,
             Err(e) => {
@@ -262,7 +299,7 @@ impl Worker {
             Program::Wasm(ext) => {
                 let tenant = field.field.tenant_id;
                 let loaded = self.extensions.get(tenant, *ext)?;
-                match wasm_run::compute(store, r, &self.series, &loaded, &field.field, &args, now) {
+                match batch.compute(&loaded, &field.field, &args, now) {
                     Ok(outputs) => {
                         self.extensions.succeeded(tenant, *ext);
                         (Ok(Some(outputs)), Vec::new())
@@ -334,6 +371,22 @@ impl Worker {
             });
         }
         out
+    }
+}
+
+/// Logs a failed batch; false when the store is closed (the worker stops).
+fn report(outcome: Result<ServiceResult<()>, tokio::task::JoinError>) -> bool {
+    match outcome {
+        Ok(Ok(())) => true,
+        Ok(Err(ServiceError::Store(StoreError::Closed))) => false,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "calculated fields: a batch failed");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "calculated fields: saving a batch panicked");
+            true
+        }
     }
 }
 

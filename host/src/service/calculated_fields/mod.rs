@@ -416,12 +416,30 @@ impl App {
     /// Hands a committed change to the calculated fields that read it
     /// (free when no field reads `entity`).
     pub(super) fn offer_to_fields(&self, tenant: TenantId, entity: EntityId, change: &DataChange) {
-        if self.field_registry.is_read(tenant, entity.id, change) {
-            self.field_engine.offer(Trigger {
-                tenant,
-                entity: entity.id,
-                change: change.clone(),
-            });
-        }
+        offer(
+            &self.field_registry,
+            &self.field_engine,
+            tenant,
+            entity,
+            change,
+        );
+    }
+}
+
+/// Hands a committed change of `entity` to `engine` if a field reads it.
+pub(super) fn offer(
+    registry: &Registry,
+    engine: &Engine,
+    tenant: TenantId,
+    entity: EntityId,
+    change: &DataChange,
+) {
+    if registry.is_read(tenant, entity.id, change) {
+        engine.offer(Trigger {
+            tenant,
+            entity: entity.id,
+            change: change.clone(),
+            at: change.time().unwrap_or_else(now_ms),
+        });
     }
 }

@@ -2,16 +2,20 @@
 //! them, the guest called under its limits with read access to the field's
 //! entity and customer only, outputs mapped back.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use tokio::sync::broadcast;
+
 use crate::domain::calculated_field::CalculatedField;
-use crate::domain::ids::EntityType;
+use crate::domain::ids::{CustomerId, EntityId, EntityType, TenantId};
 use crate::store::telemetry::Series;
 use crate::store::{KvRead, Store};
 use crate::wasm::{
     self, AccessScope, Argument, ArgumentValue, EntityKind, EntityRef, GuestHost, TsKv, WasmError,
 };
 
+use super::super::access::OwnerChanged;
 use super::super::guest_host::{ServiceHost, data_value, guest_value};
 use super::super::telemetry::Scope;
 use super::compute::{ArgValue, OutputTarget, OutputValue};
@@ -54,47 +58,123 @@ fn entity_ref(field: &CalculatedField) -> EntityRef {
     }
 }
 
-/// Calls the guest; its outputs go to the field's own entity.
-pub fn compute(
-    store: &Arc<dyn Store>,
-    r: &dyn KvRead,
-    series: &Arc<Series>,
-    extension: &wasm::Extension,
-    field: &CalculatedField,
-    args: &[(String, ArgValue)],
-    now: i64,
-) -> Result<Vec<OutputValue>, WasmError> {
-    let tenant = field.tenant_id;
-    let customer = super::super::access::data_owner(r, tenant, field.entity_id)
-        .ok()
-        .flatten();
-    let entity = entity_ref(field);
-    let scope = AccessScope::for_entity(tenant.0, customer.map(|c| c.0), entity);
-    let host: Arc<dyn GuestHost> = ServiceHost::new(store, series, tenant);
-    let settings = field
-        .configuration
-        .settings
-        .as_ref()
-        .filter(|s| !s.is_null())
-        .map_or_else(|| "{}".to_owned(), |s| s.to_string());
-    let outputs = extension.compute(
-        &host,
-        &scope,
-        entity,
-        &settings,
-        &guest_arguments(field, args),
-        now,
-    )?;
-    Ok(outputs
-        .into_iter()
-        .map(|o| OutputValue {
-            target: match o.target {
-                wasm::OutputTarget::Telemetry => OutputTarget::Telemetry,
-                wasm::OutputTarget::ServerAttribute => OutputTarget::Attribute(Scope::Server),
-            },
-            ts: o.ts.unwrap_or(now),
-            key: o.key,
-            value: data_value(&o.value),
-        })
-        .collect())
+/// Each entity's customer, for the guests' access scopes: decoding an
+/// entity's row on every run cost as much as the guest call. Kept across
+/// batches and forgotten when an owner changes (the service announces
+/// every assignment, unassignment and customer deletion).
+pub struct Owners {
+    known: HashMap<(TenantId, EntityId), Option<CustomerId>>,
+    changes: broadcast::Receiver<OwnerChanged>,
+}
+
+/// Entities remembered at most; past it the cache starts again.
+const MAX_OWNERS: usize = 100_000;
+
+impl Owners {
+    pub fn new(changes: broadcast::Receiver<OwnerChanged>) -> Self {
+        Owners {
+            known: HashMap::new(),
+            changes,
+        }
+    }
+
+    /// Forgets what changed since the last batch (everything, if the
+    /// announcements came faster than they were read).
+    fn refresh(&mut self) {
+        loop {
+            match self.changes.try_recv() {
+                Ok(c) => {
+                    self.known.remove(&(c.tenant, c.entity));
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => self.known.clear(),
+                Err(_) => break,
+            }
+        }
+        if self.known.len() > MAX_OWNERS {
+            self.known.clear();
+        }
+    }
+}
+
+/// What the WASM runs of one batch share: the snapshot, the owners, and
+/// each tenant's host (fields only read, so one host serves every run of
+/// a tenant).
+pub struct Batch<'a> {
+    store: &'a Arc<dyn Store>,
+    series: &'a Arc<Series>,
+    pub snapshot: &'a dyn KvRead,
+    owners: &'a mut Owners,
+    hosts: HashMap<TenantId, Arc<dyn GuestHost>>,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(
+        store: &'a Arc<dyn Store>,
+        series: &'a Arc<Series>,
+        snapshot: &'a dyn KvRead,
+        owners: &'a mut Owners,
+    ) -> Self {
+        owners.refresh();
+        Batch {
+            store,
+            series,
+            snapshot,
+            owners,
+            hosts: HashMap::new(),
+        }
+    }
+
+    /// Calls the guest; its outputs go to the field's own entity.
+    pub fn compute(
+        &mut self,
+        extension: &wasm::Extension,
+        field: &CalculatedField,
+        args: &[(String, ArgValue)],
+        now: i64,
+    ) -> Result<Vec<OutputValue>, WasmError> {
+        let tenant = field.tenant_id;
+        let snapshot = self.snapshot;
+        let customer = *self
+            .owners
+            .known
+            .entry((tenant, field.entity_id))
+            .or_insert_with(|| {
+                super::super::access::data_owner(snapshot, tenant, field.entity_id)
+                    .ok()
+                    .flatten()
+            });
+        let (store, series) = (self.store, self.series);
+        let host = self
+            .hosts
+            .entry(tenant)
+            .or_insert_with(|| ServiceHost::new(store, series, tenant));
+        let entity = entity_ref(field);
+        let scope = AccessScope::for_entity(tenant.0, customer.map(|c| c.0), entity);
+        let settings = field
+            .configuration
+            .settings
+            .as_ref()
+            .filter(|s| !s.is_null())
+            .map_or_else(|| "{}".to_owned(), |s| s.to_string());
+        let outputs = extension.compute(
+            host,
+            &scope,
+            entity,
+            &settings,
+            &guest_arguments(field, args),
+            now,
+        )?;
+        Ok(outputs
+            .into_iter()
+            .map(|o| OutputValue {
+                target: match o.target {
+                    wasm::OutputTarget::Telemetry => OutputTarget::Telemetry,
+                    wasm::OutputTarget::ServerAttribute => OutputTarget::Attribute(Scope::Server),
+                },
+                ts: o.ts.unwrap_or(now),
+                key: o.key,
+                value: data_value(&o.value),
+            })
+            .collect())
+    }
 }

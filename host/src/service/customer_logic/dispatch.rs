@@ -26,7 +26,9 @@ use crate::wasm::{
 };
 
 use super::super::alarms::{stage_clear, stage_raise};
-use super::super::calculated_fields::{Engine as FieldEngine, Registry as FieldRegistry, Trigger};
+use super::super::calculated_fields::{
+    self as fields, Engine as FieldEngine, Registry as FieldRegistry,
+};
 use super::super::events::stage_surviving_events;
 use super::super::extension_registry::ExtensionRegistry;
 use super::super::guest_failures::failure_events;
@@ -175,13 +177,13 @@ impl Worker {
         let store = self.store.upgrade().ok_or(StoreError::Closed)?;
         let made = apply(&*store, &self.series, outcome, self.event_cap).await?;
         for (tenant, entity, change) in made {
-            if self.field_registry.is_read(tenant, entity.id, &change) {
-                self.field_engine.offer(Trigger {
-                    tenant,
-                    entity: entity.id,
-                    change: change.clone(),
-                });
-            }
+            fields::offer(
+                &self.field_registry,
+                &self.field_engine,
+                tenant,
+                entity,
+                &change,
+            );
             if self.data_events.receiver_count() > 0 {
                 let _ = self.data_events.send(DataEvent {
                     tenant,

@@ -1,0 +1,195 @@
+//! Device ingest over MQTT with and without one WASM calculated field per
+//! message, in one run against the `clientele` binary: 1,000 devices
+//! publish 3-key JSON at QoS 1 (PUBACK after the durable commit) as fast as
+//! acknowledgements come back, first with no field, then with the example
+//! dew-point component attached to every device (it reads `temperature`
+//! and `humidity` of each message and saves `dewPoint`). Prints both rates,
+//! their ratio, and how many dew points were computed for the temperature
+//! points stored by the second run (fields run after the commit, off the
+//! ingest path; under overload a field computes on the newest values and
+//! skips the rest).
+//!
+//! Run: `cargo bench -p clientele --bench fields`
+//! (`SECONDS=5 DEVICES=200` for a shorter run; `INFLIGHT`).
+//! Target (issue 5): ingest with the field at least 80% of ingest without.
+
+#[allow(dead_code)] // shared with the other benchmarks, which use other parts
+mod common;
+#[allow(dead_code)] // shared with tests/crash.rs, which uses other parts
+mod load;
+#[allow(dead_code)] // shared with the tests, which use other parts
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clientele_guest_artifacts as artifacts;
+use common::{connect_all, create_devices, env_or, login, payload, start_clientele};
+use serde_json::{Value, json};
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+struct Api {
+    http: SocketAddr,
+    token: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("http://{}{path}", self.http))
+            .header("X-Authorization", format!("Bearer {}", self.token))
+    }
+
+    async fn json(&self, req: reqwest::RequestBuilder) -> Value {
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{status}: {body}");
+        body
+    }
+
+    async fn device_ids(&self) -> Vec<String> {
+        let page = self
+            .json(self.request(
+                reqwest::Method::GET,
+                "/api/tenant/devices?pageSize=1000&page=0",
+            ))
+            .await;
+        page["data"]
+            .as_array()
+            .expect("devices")
+            .iter()
+            .map(|d| d["id"]["id"].as_str().expect("id").to_owned())
+            .collect()
+    }
+
+    /// Points of `key` saved for `devices` with times in `[start, end)`.
+    async fn points(&self, key: &str, devices: &[String], start: i64, end: i64) -> u64 {
+        let mut total = 0;
+        for id in devices {
+            let path = format!(
+                "/api/plugins/telemetry/DEVICE/{id}/values/timeseries?keys={key}&startTs={start}&endTs={end}&agg=COUNT&interval={}&limit=1&useStrictDataTypes=true",
+                end - start
+            );
+            let body = self.json(self.request(reqwest::Method::GET, &path)).await;
+            total += body[key][0]["value"].as_u64().unwrap_or(0);
+        }
+        total
+    }
+}
+
+async fn saturated(mqtt: SocketAddr, devices: u64, inflight: usize, seconds: u64) -> load::Outcome {
+    let conns = connect_all(mqtt, devices, false).await;
+    let pacing = load::Pacing {
+        inflight,
+        rate: None,
+    };
+    load::publish_for(
+        conns,
+        Arc::from("v1/devices/me/telemetry"),
+        pacing,
+        Duration::from_secs(seconds),
+        Arc::new(payload),
+    )
+    .await
+}
+
+fn report(name: &str, o: &mut load::Outcome) {
+    println!(
+        "{name}: {:.0} messages/s acknowledged, PUBACK p50 {:.1} ms, p99 {:.1} ms",
+        o.rate(),
+        o.percentile_ms(0.50),
+        o.percentile_ms(0.99)
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let devices = env_or("DEVICES", 1000);
+    let seconds = env_or("SECONDS", 15);
+    let inflight = env_or("INFLIGHT", 2) as usize;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (http, mqtt) = (support::free_addr(), support::free_addr());
+    let _server = start_clientele(dir.path(), http, mqtt);
+    let token = login(http).await;
+    create_devices(http, &token, 0, devices).await;
+    let api = Api {
+        http,
+        token,
+        client: reqwest::Client::new(),
+    };
+    let ids = api.device_ids().await;
+    println!(
+        "calculated-field benchmark: {devices} devices, QoS 1, up to {inflight} in flight each, {seconds} s per load, {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    let mut without = saturated(mqtt, devices, inflight, seconds).await;
+    report("without fields", &mut without);
+
+    let bytes = std::fs::read(artifacts::DEW_POINT).expect("the dew-point component");
+    let ext = api
+        .json(
+            api.request(reqwest::Method::POST, "/api/extension?name=dew")
+                .header("Content-Type", "application/wasm")
+                .body(bytes),
+        )
+        .await;
+    for id in &ids {
+        let field = json!({
+            "entityId": {"entityType": "DEVICE", "id": id},
+            "type": "WASM",
+            "name": "Dew point",
+            "debugSettings": {"failuresEnabled": true, "allEnabled": false},
+            "configuration": {
+                "type": "WASM",
+                "extensionId": ext["id"],
+                "arguments": {
+                    "temperature": {"refEntityKey": {"key": "temperature", "type": "TS_LATEST"}},
+                    "humidity": {"refEntityKey": {"key": "humidity", "type": "TS_LATEST"}}
+                }
+            }
+        });
+        api.json(
+            api.request(reqwest::Method::POST, "/api/calculatedField")
+                .json(&field),
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let start = now_ms();
+    let mut with = saturated(mqtt, devices, inflight, seconds).await;
+    report("with one WASM field per message", &mut with);
+    println!(
+        "ratio: with / without = {:.2}",
+        with.rate() / without.rate()
+    );
+    // Fields run after the commit: give the worker time to finish, then
+    // count what it saved for the messages of this run.
+    let mut computed = 0;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = api.points("dewPoint", &ids, start, now_ms() + 1).await;
+        if now == computed {
+            break;
+        }
+        computed = now;
+    }
+    // Two messages of a device stamped in the same millisecond are one
+    // stored point (the later wins), so points are what fields can match.
+    let stored = api.points("temperature", &ids, start, now_ms() + 1).await;
+    println!(
+        "dew points computed: {computed} for {stored} stored temperature points ({:.1}%) of {} messages acknowledged",
+        100.0 * computed as f64 / stored.max(1) as f64,
+        with.acked,
+    );
+}
