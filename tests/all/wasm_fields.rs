@@ -324,3 +324,80 @@ async fn every_misbehaving_guest_fails_alone_with_an_error_event() {
         assert!(message.contains(why), "{name}: {message}");
     }
 }
+
+#[tokio::test]
+async fn rolling_arguments_hand_the_guest_a_window_of_points() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let device = admin.create_device("meter", "meter-token", false).await;
+    let ext = admin.upload_artifact("echo sum", artifacts::ECHO_SUM).await;
+    let field = json!({
+        "entityId": {"entityType": "DEVICE", "id": device},
+        "type": "WASM",
+        "name": "Window",
+        "configuration": {
+            "type": "WASM",
+            "extensionId": {"id": ext},
+            "arguments": {
+                "t": {"refEntityKey": {"key": "t", "type": "TS_ROLLING"}, "timeWindow": 60000, "limit": 3}
+            }
+        }
+    });
+    admin.post_ok("/api/calculatedField", field).await;
+    let base = 1_700_000_000_000i64;
+    // Out of the window of the last point (two minutes before it), then
+    // four points in it: the limit keeps the newest three.
+    for (dt, t) in [(-120_000, 100), (-4_000, 8), (-3_000, 1), (-2_000, 2), (0, 4)] {
+        let body = json!({"ts": base + dt, "values": {"t": t}});
+        mqtt_publish(&server, "meter-token", "v1/devices/me/telemetry", body.to_string().into_bytes()).await;
+    }
+    until("the window's sum", || async {
+        admin.latest_point(&device, "sum").await.map(|(ts, _)| ts) == Some(base)
+    })
+    .await;
+    assert_eq!(admin.latest_point(&device, "sum").await.unwrap().1, json!(7.0));
+    assert_eq!(admin.latest_point(&device, "count").await.unwrap().1, json!(3));
+}
+
+#[tokio::test]
+async fn test_script_runs_an_extension_on_sample_arguments() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let ext = admin.upload_artifact("echo sum", artifacts::ECHO_SUM).await;
+    let ok = admin
+        .post_ok(
+            "/api/calculatedField/testScript",
+            json!({"extensionId": {"id": ext}, "arguments": {
+                "a": {"type": "SINGLE_VALUE", "ts": 5, "value": 1.5},
+                "w": {"type": "TS_ROLLING", "values": [{"ts": 1, "value": 2}, {"ts": 2, "value": "3"}]}
+            }}),
+        )
+        .await;
+    assert_eq!(ok["error"], "", "{ok}");
+    let output: Value = serde_json::from_str(ok["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!({"sum": 6.5, "count": 3}));
+
+    // A failing guest is the run's error, not the request's.
+    let bad = admin.upload_artifact("panics", artifacts::PANICS).await;
+    let failed = admin
+        .post_ok("/api/calculatedField/testScript", json!({"extensionId": {"id": bad}, "arguments": {}}))
+        .await;
+    assert_eq!(failed["output"], "");
+    assert!(failed["error"].as_str().unwrap().contains("gave up"), "{failed}");
+    // Customer logic is not a calculated field; neither or both kinds is a bad request.
+    let logic = admin.upload_artifact("logic", artifacts::THRESHOLD_ALARM).await;
+    admin
+        .post_err("/api/calculatedField/testScript", json!({"extensionId": {"id": logic}}), 400, 31)
+        .await;
+    admin
+        .post_err("/api/calculatedField/testScript", json!({"arguments": {}}), 400, 31)
+        .await;
+    admin
+        .post_err(
+            "/api/calculatedField/testScript",
+            json!({"expression": "1", "extensionId": {"id": ext}}),
+            400,
+            31,
+        )
+        .await;
+}

@@ -6,7 +6,7 @@
 //! `calculated-field` world, handed the arguments and a JSON settings object.
 //! ThingsBoard's `SCRIPT` (TBEL) is refused: extensions take its place.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::customer::check_additional_info;
@@ -161,46 +161,49 @@ pub struct Configuration {
 }
 
 /// Arguments are a JSON object on the wire; kept as pairs so their order
-/// survives (serde_json's maps sort by key).
-mod ordered {
+/// survives (serde_json's maps sort by key). A name given twice is refused.
+pub mod ordered {
     use std::fmt;
+    use std::marker::PhantomData;
 
-    use serde::de::{MapAccess, Visitor};
+    use serde::de::{DeserializeOwned, MapAccess, Visitor};
     use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serialize, Serializer};
 
-    use super::*;
-
-    pub fn serialize<S: Serializer>(args: &[(String, Argument)], s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(args.len()))?;
-        for (name, arg) in args {
-            map.serialize_entry(name, arg)?;
+    pub fn serialize<T: Serialize, S: Serializer>(
+        pairs: &[(String, T)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(pairs.len()))?;
+        for (name, value) in pairs {
+            map.serialize_entry(name, value)?;
         }
         map.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
+    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
         d: D,
-    ) -> Result<Vec<(String, Argument)>, D::Error> {
-        struct Pairs;
-        impl<'de> Visitor<'de> for Pairs {
-            type Value = Vec<(String, Argument)>;
+    ) -> Result<Vec<(String, T)>, D::Error> {
+        struct Pairs<T>(PhantomData<T>);
+        impl<'de, T: DeserializeOwned> Visitor<'de> for Pairs<T> {
+            type Value = Vec<(String, T)>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an object of arguments by name")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out: Vec<(String, Argument)> = Vec::new();
-                while let Some((name, arg)) = map.next_entry::<String, Argument>()? {
+                let mut out: Vec<(String, T)> = Vec::new();
+                while let Some((name, value)) = map.next_entry::<String, T>()? {
                     if out.iter().any(|(n, _)| *n == name) {
                         return Err(serde::de::Error::custom(format!(
                             "argument '{name}' is given twice"
                         )));
                     }
-                    out.push((name, arg));
+                    out.push((name, value));
                 }
                 Ok(out)
             }
         }
-        d.deserialize_map(Pairs)
+        d.deserialize_map(Pairs(PhantomData))
     }
 }
 

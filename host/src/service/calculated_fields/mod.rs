@@ -7,10 +7,10 @@
 mod compute;
 mod engine;
 mod registry;
+mod test_run;
 mod wasm_run;
 
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, require};
@@ -18,10 +18,8 @@ use crate::domain::audit::ActionType;
 use crate::domain::calculated_field::{
     CalculatedField, CalculatedFieldInput, FieldKind, MAX_FIELDS_PER_ENTITY,
 };
-use crate::domain::expression::Expression;
 use crate::domain::ids::{CalculatedFieldId, CustomerId, EntityId, EntityType, TenantId, now_ms};
 use crate::domain::page::{PageData, PageLink};
-use crate::domain::telemetry::DataValue;
 use crate::store::{Changes, KvRead, calculated_fields, extensions};
 
 use super::audit::{Actor, stage_record};
@@ -32,6 +30,7 @@ use super::{App, ServiceError, ServiceResult};
 pub use compute::Trigger;
 pub(crate) use engine::{Engine, EngineParts};
 pub(crate) use registry::Registry;
+pub use test_run::{TestRequest, TestResult};
 
 /// Sort keys a field list accepts.
 const SORT_PROPERTIES: [&str; 3] = ["createdTime", "name", "type"];
@@ -44,73 +43,7 @@ pub struct FieldFilter {
     pub entities: Option<Vec<uuid::Uuid>>,
 }
 
-/// An argument of a test run, as ThingsBoard's `testScript` takes it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum TestArgument {
-    SingleValue {
-        #[serde(default)]
-        ts: Option<i64>,
-        value: Value,
-    },
-    TsRolling {
-        #[serde(default)]
-        values: Vec<TestPoint>,
-    },
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct TestPoint {
-    pub ts: i64,
-    pub value: Value,
-}
-
-/// `POST /api/calculatedField/testScript`: a SIMPLE expression over sample
-/// arguments (in the order given).
-#[derive(Debug, Clone, Deserialize)]
-pub struct TestRequest {
-    pub expression: String,
-    #[serde(default, with = "ordered_tests")]
-    pub arguments: Vec<(String, TestArgument)>,
-}
-
-mod ordered_tests {
-    use std::fmt;
-
-    use serde::Deserializer;
-    use serde::de::{MapAccess, Visitor};
-
-    use super::TestArgument;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Vec<(String, TestArgument)>, D::Error> {
-        struct Pairs;
-        impl<'de> Visitor<'de> for Pairs {
-            type Value = Vec<(String, TestArgument)>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object of arguments by name")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(pair) = map.next_entry()? {
-                    out.push(pair);
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_map(Pairs)
-    }
-}
-
-/// `{"output": "...", "error": "..."}`, as ThingsBoard answers a test.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct TestResult {
-    pub output: String,
-    pub error: String,
-}
-
-fn manage(caller: &Caller, op: Operation) -> ServiceResult<()> {
+pub(super) fn manage(caller: &Caller, op: Operation) -> ServiceResult<()> {
     Ok(require(
         caller,
         Resource::CalculatedField,
@@ -189,10 +122,6 @@ pub(super) fn stage_delete(
         stage_unuse(changes, field.tenant_id, ext, field.id.entity_id());
     }
     Ok(())
-}
-
-fn test_value(v: &Value) -> Option<DataValue> {
-    DataValue::from_json(v)
 }
 
 impl App {
@@ -369,48 +298,6 @@ impl App {
             names.reverse();
         }
         Ok(PageData::from_sorted(names, &link))
-    }
-
-    /// Runs a SIMPLE expression on sample arguments. A bad expression or
-    /// argument is the run's `error`, as in ThingsBoard, not an HTTP error.
-    pub async fn test_calculated_field(
-        &self,
-        caller: &Caller,
-        request: TestRequest,
-    ) -> ServiceResult<TestResult> {
-        manage(caller, Operation::Read)?;
-        if request.expression.len() > crate::domain::calculated_field::MAX_EXPRESSION_LEN {
-            return Err(ServiceError::invalid("The expression is too long"));
-        }
-        if request.arguments.len() > crate::domain::calculated_field::MAX_ARGUMENTS {
-            return Err(ServiceError::invalid("Too many arguments"));
-        }
-        let names: Vec<&str> = request.arguments.iter().map(|(n, _)| n.as_str()).collect();
-        let outcome = Expression::compile(&request.expression, &names)
-            .map_err(|e| e.0)
-            .and_then(|expression| {
-                let mut values = Vec::with_capacity(request.arguments.len());
-                for (name, arg) in &request.arguments {
-                    let TestArgument::SingleValue { value, .. } = arg else {
-                        return Err(format!("argument '{name}': SIMPLE takes single values"));
-                    };
-                    let number = test_value(value)
-                        .and_then(|v| v.as_f64())
-                        .ok_or_else(|| format!("argument '{name}' is not a number"))?;
-                    values.push(number);
-                }
-                expression.eval(&values)
-            });
-        Ok(match outcome {
-            Ok(v) => TestResult {
-                output: DataValue::Double(v).to_json().to_string(),
-                error: String::new(),
-            },
-            Err(e) => TestResult {
-                output: String::new(),
-                error: e,
-            },
-        })
     }
 
     /// Hands a committed change to the calculated fields that read it
