@@ -41,6 +41,13 @@ async fn the_dew_point_extension_computes_from_mqtt_telemetry() {
     let server = TestServer::start().await;
     let admin = server.tenant_admin().await;
     let device = admin.create_device("sensor", "sensor-token", false).await;
+    let customer = id(&admin.create_customer("Acme").await);
+    admin
+        .post_ok(
+            &format!("/api/customer/{customer}/device/{device}"),
+            json!({}),
+        )
+        .await;
     let ext = admin
         .upload_artifact("dew point", artifacts::DEW_POINT)
         .await;
@@ -69,6 +76,14 @@ async fn the_dew_point_extension_computes_from_mqtt_telemetry() {
         .as_f64()
         .unwrap();
     assert!((dew - magnus(20.0, 50.0)).abs() < 1e-9, "dew point {dew}");
+    // The customer's user reads it like any of its device's data.
+    admin
+        .create_active_user(&server, &customer, "user@acme.io")
+        .await;
+    let user = server
+        .login("user@acme.io", clientele_tests::PASSWORD)
+        .await;
+    assert_eq!(latest(&user, &device, "dew").await, Some(json!(dew)));
 
     // Debugging is on: the run is an event with its arguments and result.
     let debug = admin
@@ -347,16 +362,34 @@ async fn rolling_arguments_hand_the_guest_a_window_of_points() {
     let base = 1_700_000_000_000i64;
     // Out of the window of the last point (two minutes before it), then
     // four points in it: the limit keeps the newest three.
-    for (dt, t) in [(-120_000, 100), (-4_000, 8), (-3_000, 1), (-2_000, 2), (0, 4)] {
+    for (dt, t) in [
+        (-120_000, 100),
+        (-4_000, 8),
+        (-3_000, 1),
+        (-2_000, 2),
+        (0, 4),
+    ] {
         let body = json!({"ts": base + dt, "values": {"t": t}});
-        mqtt_publish(&server, "meter-token", "v1/devices/me/telemetry", body.to_string().into_bytes()).await;
+        mqtt_publish(
+            &server,
+            "meter-token",
+            "v1/devices/me/telemetry",
+            body.to_string().into_bytes(),
+        )
+        .await;
     }
     until("the window's sum", || async {
         admin.latest_point(&device, "sum").await.map(|(ts, _)| ts) == Some(base)
     })
     .await;
-    assert_eq!(admin.latest_point(&device, "sum").await.unwrap().1, json!(7.0));
-    assert_eq!(admin.latest_point(&device, "count").await.unwrap().1, json!(3));
+    assert_eq!(
+        admin.latest_point(&device, "sum").await.unwrap().1,
+        json!(7.0)
+    );
+    assert_eq!(
+        admin.latest_point(&device, "count").await.unwrap().1,
+        json!(3)
+    );
 }
 
 #[tokio::test]
@@ -380,17 +413,35 @@ async fn test_script_runs_an_extension_on_sample_arguments() {
     // A failing guest is the run's error, not the request's.
     let bad = admin.upload_artifact("panics", artifacts::PANICS).await;
     let failed = admin
-        .post_ok("/api/calculatedField/testScript", json!({"extensionId": {"id": bad}, "arguments": {}}))
+        .post_ok(
+            "/api/calculatedField/testScript",
+            json!({"extensionId": {"id": bad}, "arguments": {}}),
+        )
         .await;
     assert_eq!(failed["output"], "");
-    assert!(failed["error"].as_str().unwrap().contains("gave up"), "{failed}");
+    assert!(
+        failed["error"].as_str().unwrap().contains("gave up"),
+        "{failed}"
+    );
     // Customer logic is not a calculated field; neither or both kinds is a bad request.
-    let logic = admin.upload_artifact("logic", artifacts::THRESHOLD_ALARM).await;
-    admin
-        .post_err("/api/calculatedField/testScript", json!({"extensionId": {"id": logic}}), 400, 31)
+    let logic = admin
+        .upload_artifact("logic", artifacts::THRESHOLD_ALARM)
         .await;
     admin
-        .post_err("/api/calculatedField/testScript", json!({"arguments": {}}), 400, 31)
+        .post_err(
+            "/api/calculatedField/testScript",
+            json!({"extensionId": {"id": logic}}),
+            400,
+            31,
+        )
+        .await;
+    admin
+        .post_err(
+            "/api/calculatedField/testScript",
+            json!({"arguments": {}}),
+            400,
+            31,
+        )
         .await;
     admin
         .post_err(
