@@ -11,6 +11,9 @@
 //!
 //! Run: `cargo bench -p clientele --bench fields`
 //! (`SECONDS=5 DEVICES=200` for a shorter run; `INFLIGHT`).
+//! Then, isolation: the same saturated load while one more device feeds a
+//! field whose guest never returns. Each load runs on a fresh server and
+//! an empty data directory.
 //! Target (issue 5): ingest with the field at least 80% of ingest without.
 
 #[allow(dead_code)] // shared with the other benchmarks, which use other parts
@@ -111,14 +114,21 @@ fn report(name: &str, o: &mut load::Outcome) {
     );
 }
 
-#[tokio::main]
-async fn main() {
-    let devices = env_or("DEVICES", 1000);
-    let seconds = env_or("SECONDS", 15);
-    let inflight = env_or("INFLIGHT", 2) as usize;
+/// A fresh `clientele` on an empty data directory with `devices` devices:
+/// every load starts from the same state, so that no run pays for the data
+/// or the compaction backlog of the one before.
+struct Instance {
+    _server: support::Killed,
+    _dir: tempfile::TempDir,
+    mqtt: SocketAddr,
+    api: Api,
+    ids: Vec<String>,
+}
+
+async fn fresh(devices: u64) -> Instance {
     let dir = tempfile::tempdir().expect("temp dir");
     let (http, mqtt) = (support::free_addr(), support::free_addr());
-    let _server = start_clientele(dir.path(), http, mqtt);
+    let server = start_clientele(dir.path(), http, mqtt);
     let token = login(http).await;
     create_devices(http, &token, 0, devices).await;
     let api = Api {
@@ -127,47 +137,80 @@ async fn main() {
         client: reqwest::Client::new(),
     };
     let ids = api.device_ids().await;
+    Instance {
+        _server: server,
+        _dir: dir,
+        mqtt,
+        api,
+        ids,
+    }
+}
+
+/// Uploads the component at `path`; its id (`{"entityType","id"}`).
+async fn upload(api: &Api, name: &str, path: &str) -> Value {
+    let bytes = std::fs::read(path).expect("a compiled component");
+    let ext = api
+        .json(
+            api.request(
+                reqwest::Method::POST,
+                &format!("/api/extension?name={name}"),
+            )
+            .header("Content-Type", "application/wasm")
+            .body(bytes),
+        )
+        .await;
+    ext["id"].clone()
+}
+
+/// A WASM field of `device` running `extension` on its telemetry.
+async fn attach(api: &Api, device: &Value, extension: &Value, keys: &[&str]) {
+    let arguments: serde_json::Map<String, Value> = keys
+        .iter()
+        .map(|k| {
+            (
+                k.to_string(),
+                json!({"refEntityKey": {"key": k, "type": "TS_LATEST"}}),
+            )
+        })
+        .collect();
+    let field = json!({
+        "entityId": device,
+        "type": "WASM",
+        "name": "Field",
+        "configuration": {"type": "WASM", "extensionId": extension, "arguments": arguments}
+    });
+    api.json(
+        api.request(reqwest::Method::POST, "/api/calculatedField")
+            .json(&field),
+    )
+    .await;
+}
+
+#[tokio::main]
+async fn main() {
+    let devices = env_or("DEVICES", 1000);
+    let seconds = env_or("SECONDS", 15);
+    let inflight = env_or("INFLIGHT", 2) as usize;
     println!(
-        "calculated-field benchmark: {devices} devices, QoS 1, up to {inflight} in flight each, {seconds} s per load, {} cores",
+        "calculated-field benchmark: {devices} devices, QoS 1, up to {inflight} in flight each, {seconds} s per load, a fresh server for each, {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
-    let mut without = saturated(mqtt, devices, inflight, seconds).await;
+    let mut without = {
+        let plain = fresh(devices).await;
+        saturated(plain.mqtt, devices, inflight, seconds).await
+    };
     report("without fields", &mut without);
 
-    let bytes = std::fs::read(artifacts::DEW_POINT).expect("the dew-point component");
-    let ext = api
-        .json(
-            api.request(reqwest::Method::POST, "/api/extension?name=dew")
-                .header("Content-Type", "application/wasm")
-                .body(bytes),
-        )
-        .await;
-    for id in &ids {
-        let field = json!({
-            "entityId": {"entityType": "DEVICE", "id": id},
-            "type": "WASM",
-            "name": "Dew point",
-            "debugSettings": {"failuresEnabled": true, "allEnabled": false},
-            "configuration": {
-                "type": "WASM",
-                "extensionId": ext["id"],
-                "arguments": {
-                    "temperature": {"refEntityKey": {"key": "temperature", "type": "TS_LATEST"}},
-                    "humidity": {"refEntityKey": {"key": "humidity", "type": "TS_LATEST"}}
-                }
-            }
-        });
-        api.json(
-            api.request(reqwest::Method::POST, "/api/calculatedField")
-                .json(&field),
-        )
-        .await;
+    let with_fields = fresh(devices).await;
+    let api = &with_fields.api;
+    let dew = upload(api, "dew", artifacts::DEW_POINT).await;
+    for id in &with_fields.ids {
+        let device = json!({"entityType": "DEVICE", "id": id});
+        attach(api, &device, &dew, &["temperature", "humidity"]).await;
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-
     let start = now_ms();
-    let mut with = saturated(mqtt, devices, inflight, seconds).await;
+    let mut with = saturated(with_fields.mqtt, devices, inflight, seconds).await;
     report("with one WASM field per message", &mut with);
     println!(
         "ratio: with / without = {:.2}",
@@ -175,10 +218,11 @@ async fn main() {
     );
     // Fields run after the commit: give the worker time to finish, then
     // count what it saved for the messages of this run.
+    let ids = &with_fields.ids;
     let mut computed = 0;
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = api.points("dewPoint", &ids, start, now_ms() + 1).await;
+        let now = api.points("dewPoint", ids, start, now_ms() + 1).await;
         if now == computed {
             break;
         }
@@ -186,10 +230,65 @@ async fn main() {
     }
     // Two messages of a device stamped in the same millisecond are one
     // stored point (the later wins), so points are what fields can match.
-    let stored = api.points("temperature", &ids, start, now_ms() + 1).await;
+    let stored = api.points("temperature", ids, start, now_ms() + 1).await;
     println!(
         "dew points computed: {computed} for {stored} stored temperature points ({:.1}%) of {} messages acknowledged",
         100.0 * computed as f64 / stored.max(1) as f64,
         with.acked,
+    );
+    drop(with_fields);
+
+    // Isolation: one more device has a field whose guest never returns and
+    // publishes 100 messages/s while the others run saturated.
+    let isolated = fresh(devices).await;
+    let api = &isolated.api;
+    let bad_device = api
+        .json(
+            api.request(reqwest::Method::POST, "/api/device?accessToken=BENCH_BAD")
+                .json(&json!({"name": "misbehaving"})),
+        )
+        .await;
+    let endless = upload(api, "endless", artifacts::ENDLESS_LOOP).await;
+    attach(api, &bad_device["id"], &endless, &["temperature"]).await;
+    let bad_conn = load::connect(isolated.mqtt, "bad", "BENCH_BAD")
+        .await
+        .expect("connect");
+    let bad = load::publish_for(
+        vec![bad_conn],
+        Arc::from("v1/devices/me/telemetry"),
+        load::Pacing {
+            inflight: 1,
+            rate: Some(100.0),
+        },
+        Duration::from_secs(seconds),
+        Arc::new(payload),
+    );
+    let (mut others, bad) = tokio::join!(saturated(isolated.mqtt, devices, inflight, seconds), bad);
+    report(
+        "others, with a never-returning guest on one more device",
+        &mut others,
+    );
+    let ext_events = |kind: &str| {
+        format!(
+            "/api/events/EXTENSION/{}/{kind}?pageSize=100&page=0",
+            endless["id"].as_str().unwrap_or_default()
+        )
+    };
+    let errors = api
+        .json(api.request(reqwest::Method::GET, &ext_events("ERROR")))
+        .await;
+    let lifecycle = api
+        .json(api.request(reqwest::Method::GET, &ext_events("LC_EVENT")))
+        .await;
+    let suspended = lifecycle["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|e| e["body"]["event"] == "SUSPENDED");
+    println!(
+        "ratio: others with the misbehaving guest / without fields = {:.2} ({} messages of the misbehaving device acknowledged; {} ERROR events; suspended: {suspended})",
+        others.rate() / without.rate(),
+        bad.acked,
+        errors["totalElements"],
     );
 }
