@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::customer::check_additional_info;
 use super::ids::{CalculatedFieldId, EntityId, EntityType, ExtensionId, TenantId};
-use super::telemetry::check_key;
+use super::telemetry::{Scope, check_key};
 use super::validate::{ValidationError, check_required};
 
 /// ThingsBoard's caps: fields per entity, arguments per field, points of a
@@ -56,17 +56,6 @@ pub enum ArgumentKind {
     TsRolling,
 }
 
-/// Attribute scopes as ThingsBoard names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum AttributeScope {
-    #[serde(rename = "CLIENT_SCOPE")]
-    Client,
-    #[serde(rename = "SERVER_SCOPE")]
-    Server,
-    #[serde(rename = "SHARED_SCOPE")]
-    Shared,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefEntityKey {
@@ -75,7 +64,7 @@ pub struct RefEntityKey {
     pub kind: ArgumentKind,
     /// For attributes; server scope when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<AttributeScope>,
+    pub scope: Option<Scope>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,8 +87,8 @@ pub struct Argument {
 
 impl Argument {
     /// The attribute scope this argument reads (server unless set).
-    pub fn scope(&self) -> AttributeScope {
-        self.ref_entity_key.scope.unwrap_or(AttributeScope::Server)
+    pub fn scope(&self) -> Scope {
+        self.ref_entity_key.scope.unwrap_or(Scope::Server)
     }
 
     /// The entity the value comes from, given the field's own.
@@ -128,7 +117,7 @@ pub struct Output {
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<AttributeScope>,
+    pub scope: Option<Scope>,
     /// Round to this many decimals; 0 saves a whole number (LONG).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decimals_by_default: Option<u32>,
@@ -349,7 +338,7 @@ fn check_output(output: Option<&Output>) -> Result<(), ValidationError> {
             "Output decimalsByDefault must be 0 to {MAX_DECIMALS}"
         )));
     }
-    if output.kind == OutputKind::Attributes && output.scope == Some(AttributeScope::Client) {
+    if output.kind == OutputKind::Attributes && output.scope == Some(Scope::Client) {
         return Err(invalid(
             "Output attributes go to SERVER_SCOPE or SHARED_SCOPE; CLIENT_SCOPE is the device's",
         ));

@@ -92,6 +92,34 @@ pub fn device_attributes_json(
     Value::Object(out)
 }
 
+/// Attribute scopes, stored as one byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    #[serde(rename = "CLIENT_SCOPE")]
+    Client = 1,
+    #[serde(rename = "SERVER_SCOPE")]
+    Server = 2,
+    #[serde(rename = "SHARED_SCOPE")]
+    Shared = 3,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::Client, Scope::Server, Scope::Shared];
+
+    /// ThingsBoard's name: `CLIENT_SCOPE`, `SERVER_SCOPE`, `SHARED_SCOPE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Client => "CLIENT_SCOPE",
+            Scope::Server => "SERVER_SCOPE",
+            Scope::Shared => "SHARED_SCOPE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| scope.name() == s)
+    }
+}
+
 /// One key's value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KvEntry {

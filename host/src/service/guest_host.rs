@@ -45,6 +45,27 @@ pub fn guest_value(v: &DataValue) -> Value {
     }
 }
 
+/// A point in the guest's form.
+pub fn guest_point(ts: i64, key: &str, value: &DataValue) -> TsKv {
+    TsKv {
+        ts,
+        key: key.to_owned(),
+        value: guest_value(value),
+    }
+}
+
+/// An entity as a guest names it; `None` for kinds guests never see.
+pub fn entity_ref(e: EntityId) -> Option<EntityRef> {
+    let kind = match e.entity_type {
+        EntityType::Device => EntityKind::Device,
+        EntityType::Asset => EntityKind::Asset,
+        EntityType::Customer => EntityKind::Customer,
+        EntityType::Tenant => EntityKind::Tenant,
+        _ => return None,
+    };
+    Some(EntityRef { kind, id: e.id })
+}
+
 pub fn entity_id(e: &EntityRef) -> EntityId {
     EntityId {
         entity_type: match e.kind {
@@ -74,6 +95,14 @@ pub fn scope_of(s: AttributeScope) -> Scope {
         AttributeScope::Server => Scope::Server,
         AttributeScope::Shared => Scope::Shared,
         AttributeScope::Client => Scope::Client,
+    }
+}
+
+pub fn guest_scope(s: Scope) -> AttributeScope {
+    match s {
+        Scope::Server => AttributeScope::Server,
+        Scope::Shared => AttributeScope::Shared,
+        Scope::Client => AttributeScope::Client,
     }
 }
 
@@ -176,11 +205,7 @@ impl GuestHost for ServiceHost {
         Ok(all
             .into_iter()
             .filter(|(k, _, _)| keys.is_empty() || keys.contains(k))
-            .map(|(key, ts, v)| TsKv {
-                ts,
-                key,
-                value: guest_value(&v),
-            })
+            .map(|(key, ts, v)| guest_point(ts, &key, &v))
             .collect())
     }
 
@@ -196,11 +221,7 @@ impl GuestHost for ServiceHost {
         if keys.is_empty() {
             for (id, t, v) in latest::all(&*snapshot, tenant, entity.id).map_err(internal)? {
                 if let Some(key) = self.series.keys.name_in(&*snapshot, id).map_err(internal)? {
-                    out.push(TsKv {
-                        ts: t,
-                        key,
-                        value: guest_value(&v),
-                    });
+                    out.push(guest_point(t, &key, &v));
                 }
             }
             return Ok(out);

@@ -23,26 +23,7 @@ use crate::store::{Changes, KvRead, assignable};
 use super::audit::{Actor, stage_record};
 use super::{App, ServiceError, ServiceResult};
 
-/// Attribute scopes, stored as one byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Scope {
-    Client = 1,
-    Server = 2,
-    Shared = 3,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Client, Scope::Server, Scope::Shared];
-
-    pub fn parse(s: &str) -> Option<Scope> {
-        match s {
-            "CLIENT_SCOPE" => Some(Scope::Client),
-            "SERVER_SCOPE" => Some(Scope::Server),
-            "SHARED_SCOPE" => Some(Scope::Shared),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::telemetry::Scope;
 
 /// Values by key name.
 pub type Named = Vec<(String, DataValue)>;
@@ -466,10 +447,26 @@ impl App {
             let entries = staged;
             let owner = resolve(view, &caller, entity, Operation::Write)?;
             let mut changes = Changes::new();
-            stage_attributes(&mut changes, owner.tenant, owner.entity, scope, &entries, now);
-            let data: serde_json::Map<String, serde_json::Value> =
-                entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect();
-            stage_record(&mut changes, &Actor::from(&caller), owner.customer.unwrap_or(CustomerId::NULL), Some((entity, "")), ActionType::AttributesUpdated, json!({ "entityId": entity, "scope": format!("{scope:?}").to_uppercase() + "_SCOPE", "attributes": data }));
+            stage_attributes(
+                &mut changes,
+                owner.tenant,
+                owner.entity,
+                scope,
+                &entries,
+                now,
+            );
+            let data: serde_json::Map<String, serde_json::Value> = entries
+                .iter()
+                .map(|e| (e.key.clone(), e.value.to_json()))
+                .collect();
+            stage_record(
+                &mut changes,
+                &Actor::from(&caller),
+                owner.customer.unwrap_or(CustomerId::NULL),
+                Some((entity, "")),
+                ActionType::AttributesUpdated,
+                json!({ "entityId": entity, "scope": scope.name(), "attributes": data }),
+            );
             Ok(((), changes))
         })
         .await?;

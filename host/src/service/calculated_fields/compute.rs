@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use crate::domain::calculated_field::{
-    Argument, ArgumentKind, AttributeScope, CalculatedField, Output, OutputKind,
+    Argument, ArgumentKind, CalculatedField, Output, OutputKind,
 };
 use crate::domain::expression::Expression;
 use crate::domain::ids::TenantId;
@@ -15,7 +15,6 @@ use crate::store::telemetry::{self as ts, Series, Window};
 
 use super::super::telemetry::{DataChange, Scope};
 use super::super::{ServiceError, ServiceResult};
-use super::registry::same_scope;
 
 /// A change to an entity's data that may feed calculated fields.
 #[derive(Debug, Clone)]
@@ -55,14 +54,6 @@ pub struct OutputValue {
     pub value: DataValue,
 }
 
-pub fn scope_of(scope: AttributeScope) -> Scope {
-    match scope {
-        AttributeScope::Client => Scope::Client,
-        AttributeScope::Server => Scope::Server,
-        AttributeScope::Shared => Scope::Shared,
-    }
-}
-
 /// The newest value of `key` in `change`, if it carries one this argument reads.
 fn from_change(arg: &Argument, change: &DataChange) -> Option<(i64, DataValue)> {
     let key = &arg.ref_entity_key.key;
@@ -73,7 +64,7 @@ fn from_change(arg: &Argument, change: &DataChange) -> Option<(i64, DataValue)> 
             .max_by_key(|p| p.ts)
             .map(|p| (p.ts, p.value.clone())),
         (ArgumentKind::Attribute, DataChange::Attributes { scope, ts, values })
-            if same_scope(arg.scope(), *scope) =>
+            if arg.scope() == *scope =>
         {
             values
                 .iter()
@@ -111,13 +102,9 @@ fn from_store(
 ) -> ServiceResult<ArgValue> {
     let key = &arg.ref_entity_key.key;
     Ok(match arg.ref_entity_key.kind {
-        ArgumentKind::Attribute => ArgValue::Single(ts::attribute(
-            r,
-            tenant,
-            entity,
-            scope_of(arg.scope()) as u8,
-            key,
-        )?),
+        ArgumentKind::Attribute => {
+            ArgValue::Single(ts::attribute(r, tenant, entity, arg.scope() as u8, key)?)
+        }
         ArgumentKind::TsLatest => ArgValue::Single(match series.keys.id_in(r, key)? {
             Some(id) => latest::get(r, tenant, entity, id)?,
             None => None,
@@ -190,9 +177,7 @@ fn rounded(value: f64, decimals: Option<u32>) -> DataValue {
 fn output_target(output: &Output) -> OutputTarget {
     match output.kind {
         OutputKind::TimeSeries => OutputTarget::Telemetry,
-        OutputKind::Attributes => {
-            OutputTarget::Attribute(scope_of(output.scope.unwrap_or(AttributeScope::Server)))
-        }
+        OutputKind::Attributes => OutputTarget::Attribute(output.scope.unwrap_or(Scope::Server)),
     }
 }
 

@@ -12,13 +12,13 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use uuid::Uuid;
 
-use crate::domain::calculated_field::{ArgumentKind, AttributeScope, CalculatedField, FieldKind};
+use crate::domain::calculated_field::{ArgumentKind, CalculatedField, FieldKind};
 use crate::domain::expression::Expression;
 use crate::domain::ids::{CalculatedFieldId, ExtensionId, TenantId};
 use crate::domain::validate::ValidationError;
 use crate::store::{KvRead, Mutation, Store, StoreResult, Table, calculated_fields};
 
-use super::super::telemetry::{DataChange, Scope};
+use super::super::telemetry::DataChange;
 
 /// How a field computes.
 #[derive(Debug)]
@@ -79,21 +79,12 @@ impl Compiled {
                     DataChange::Telemetry(points),
                 ) => points.iter().any(|p| p.key == *key),
                 (ArgumentKind::Attribute, DataChange::Attributes { scope, values, .. }) => {
-                    same_scope(arg.scope(), *scope) && values.iter().any(|v| v.key == *key)
+                    arg.scope() == *scope && values.iter().any(|v| v.key == *key)
                 }
                 _ => false,
             }
         })
     }
-}
-
-pub fn same_scope(wanted: AttributeScope, scope: Scope) -> bool {
-    matches!(
-        (wanted, scope),
-        (AttributeScope::Client, Scope::Client)
-            | (AttributeScope::Server, Scope::Server)
-            | (AttributeScope::Shared, Scope::Shared)
-    )
 }
 
 #[derive(Default)]

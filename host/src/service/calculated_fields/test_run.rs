@@ -19,7 +19,7 @@ use crate::domain::ids::{ExtensionId, now_ms};
 use crate::domain::telemetry::DataValue;
 use crate::wasm::{self, AccessScope, Argument, ArgumentValue, EntityRef, GuestHost, TsKv, World};
 
-use super::super::guest_host::{ServiceHost, data_value, guest_value};
+use super::super::guest_host::{ServiceHost, data_value, guest_point};
 use super::super::{App, ServiceError, ServiceResult};
 use super::manage;
 
@@ -99,11 +99,7 @@ fn simple(expression: &str, arguments: &[(String, TestArgument)]) -> Result<Valu
 }
 
 fn point(key: &str, ts: i64, value: &Value) -> Option<TsKv> {
-    Some(TsKv {
-        ts,
-        key: key.to_owned(),
-        value: guest_value(&DataValue::from_json(value)?),
-    })
+    Some(guest_point(ts, key, &DataValue::from_json(value)?))
 }
 
 fn guest_arguments(arguments: &[(String, TestArgument)], now: i64) -> Vec<Argument> {

@@ -8,25 +8,15 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 use crate::domain::calculated_field::CalculatedField;
-use crate::domain::ids::{CustomerId, EntityId, EntityType, TenantId};
+use crate::domain::ids::{CustomerId, EntityId, TenantId};
 use crate::store::telemetry::Series;
 use crate::store::{KvRead, Store};
-use crate::wasm::{
-    self, AccessScope, Argument, ArgumentValue, EntityKind, EntityRef, GuestHost, TsKv, WasmError,
-};
+use crate::wasm::{self, AccessScope, Argument, ArgumentValue, GuestHost, WasmError};
 
 use super::super::access::OwnerChanged;
-use super::super::guest_host::{ServiceHost, data_value, guest_value};
+use super::super::guest_host::{ServiceHost, data_value, entity_ref, guest_point};
 use super::super::telemetry::Scope;
 use super::compute::{ArgValue, OutputTarget, OutputValue};
-
-fn ts_kv(key: &str, (ts, v): &(i64, crate::domain::telemetry::DataValue)) -> TsKv {
-    TsKv {
-        ts: *ts,
-        key: key.to_owned(),
-        value: guest_value(v),
-    }
-}
 
 /// The arguments in the guest's form; each point carries the argument's
 /// key (the stored key name), the argument's name is the record's name.
@@ -38,24 +28,19 @@ pub fn guest_arguments(field: &CalculatedField, args: &[(String, ArgValue)]) -> 
             Argument {
                 name: name.clone(),
                 value: match value {
-                    ArgValue::Single(p) => ArgumentValue::Single(p.as_ref().map(|p| ts_kv(key, p))),
-                    ArgValue::Rolling(points) => {
-                        ArgumentValue::Rolling(points.iter().map(|p| ts_kv(key, p)).collect())
+                    ArgValue::Single(p) => {
+                        ArgumentValue::Single(p.as_ref().map(|(ts, v)| guest_point(*ts, key, v)))
                     }
+                    ArgValue::Rolling(points) => ArgumentValue::Rolling(
+                        points
+                            .iter()
+                            .map(|(ts, v)| guest_point(*ts, key, v))
+                            .collect(),
+                    ),
                 },
             }
         })
         .collect()
-}
-
-fn entity_ref(field: &CalculatedField) -> EntityRef {
-    EntityRef {
-        kind: match field.entity_id.entity_type {
-            EntityType::Asset => EntityKind::Asset,
-            _ => EntityKind::Device,
-        },
-        id: field.entity_id.id,
-    }
 }
 
 /// Each entity's customer, for the guests' access scopes: decoding an
@@ -148,7 +133,8 @@ impl<'a> Batch<'a> {
             .hosts
             .entry(tenant)
             .or_insert_with(|| ServiceHost::new(store, series, tenant));
-        let entity = entity_ref(field);
+        // Fields belong to devices and assets only (checked when saved).
+        let entity = entity_ref(field.entity_id).expect("a device or asset");
         let scope = AccessScope::for_entity(tenant.0, customer.map(|c| c.0), entity);
         let settings = field
             .configuration

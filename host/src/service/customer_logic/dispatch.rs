@@ -17,13 +17,10 @@ use std::sync::{Arc, Weak};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::domain::event::NewEvent;
-use crate::domain::ids::{CustomerId, EntityId, EntityType, ExtensionId, TenantId, now_ms};
-use crate::domain::telemetry::TsKvEntry;
+use crate::domain::ids::{CustomerId, EntityId, ExtensionId, TenantId, now_ms};
 use crate::store::telemetry::Series;
 use crate::store::{self, Changes, Store, StoreError};
-use crate::wasm::{
-    self, AccessScope, EntityKind, EntityRef, GuestHost, KeyValue, LifecycleEvent, TsKv,
-};
+use crate::wasm::{AccessScope, GuestHost, KeyValue, LifecycleEvent, TsKv};
 
 use super::super::alarms::{stage_clear, stage_raise};
 use super::super::calculated_fields::{
@@ -32,8 +29,11 @@ use super::super::calculated_fields::{
 use super::super::events::stage_surviving_events;
 use super::super::extension_registry::ExtensionRegistry;
 use super::super::guest_failures::failure_events;
-use super::super::guest_host::{AlarmOp, Pending, ServiceHost, alarm_severity, guest_value};
-use super::super::telemetry::{DataChange, DataEvent, Scope, stage_derived};
+use super::super::guest_host::{
+    AlarmOp, Pending, ServiceHost, alarm_severity, entity_ref, guest_point, guest_scope,
+    guest_value,
+};
+use super::super::telemetry::{DataChange, DataEvent, stage_derived};
 use super::super::{ServiceError, ServiceResult};
 use super::registry::Bindings;
 
@@ -135,24 +135,6 @@ impl Dispatcher {
     }
 }
 
-fn entity_ref(e: EntityId) -> Option<EntityRef> {
-    let kind = match e.entity_type {
-        EntityType::Device => EntityKind::Device,
-        EntityType::Asset => EntityKind::Asset,
-        EntityType::Customer => EntityKind::Customer,
-        _ => return None,
-    };
-    Some(EntityRef { kind, id: e.id })
-}
-
-fn wasm_scope(s: Scope) -> wasm::AttributeScope {
-    match s {
-        Scope::Client => wasm::AttributeScope::Client,
-        Scope::Server => wasm::AttributeScope::Server,
-        Scope::Shared => wasm::AttributeScope::Shared,
-    }
-}
-
 impl Worker {
     async fn serve(self: Arc<Self>, mut rx: mpsc::Receiver<LogicEvent>) {
         let mut batch = Vec::with_capacity(BATCH);
@@ -234,7 +216,10 @@ impl Worker {
                         change: DataChange::Telemetry(points),
                         ..
                     } => {
-                        let values: Vec<TsKv> = points.iter().map(ts_kv).collect();
+                        let values: Vec<TsKv> = points
+                            .iter()
+                            .map(|p| guest_point(p.ts, &p.key, &p.value))
+                            .collect();
                         (
                             "on-telemetry",
                             ext.on_telemetry(&guest_host, &scope, &settings, target, &values),
@@ -261,7 +246,7 @@ impl Worker {
                                 &scope,
                                 &settings,
                                 target,
-                                wasm_scope(*s),
+                                guest_scope(*s),
                                 &values,
                             ),
                         )
@@ -291,14 +276,6 @@ impl Worker {
             }
         }
         Ok(out)
-    }
-}
-
-fn ts_kv(p: &TsKvEntry) -> TsKv {
-    TsKv {
-        ts: p.ts,
-        key: p.key.clone(),
-        value: guest_value(&p.value),
     }
 }
 
