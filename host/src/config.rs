@@ -268,6 +268,13 @@ pub struct EventSettings {
     pub max_per_entity_and_type: usize,
 }
 
+impl EventSettings {
+    /// The cap in force: at least one event is kept.
+    pub fn cap(&self) -> usize {
+        self.max_per_entity_and_type.max(1)
+    }
+}
+
 impl Default for EventSettings {
     fn default() -> Self {
         EventSettings {

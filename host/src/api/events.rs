@@ -103,6 +103,7 @@ async fn clear(
     params: Params,
     Body(filter): Body<Value>,
 ) -> ApiResult<()> {
+    check_tenant(&caller, &params)?;
     let entity = parse_entity(&entity_type, &id)?;
     let filter = EventFilter::from_json(filter)?;
     app.clear_events(

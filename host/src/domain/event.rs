@@ -292,6 +292,7 @@ mod tests {
             assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }
         let mut codes: Vec<u8> = EventType::ALL.iter().map(|t| t.code()).collect();
+        codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), EventType::ALL.len(), "codes must be distinct");
     }

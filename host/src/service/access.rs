@@ -53,11 +53,26 @@ pub(super) fn entity_exists(
     tenant: TenantId,
     entity: EntityId,
 ) -> ServiceResult<bool> {
-    // Devices and assets are asked on every write of a background worker:
-    // a key lookup, without decoding the row.
+    // Asked on every write of a background worker (outputs, events): a key
+    // lookup, without decoding the row.
+    let (tenant_id, id) = (tenant, entity.id);
     match entity.entity_type {
-        EntityType::Device => Ok(assignable::exists::<Device>(view, tenant, entity.id)?),
-        EntityType::Asset => Ok(assignable::exists::<Asset>(view, tenant, entity.id)?),
+        EntityType::Device => Ok(assignable::exists::<Device>(view, tenant_id, id)?),
+        EntityType::Asset => Ok(assignable::exists::<Asset>(view, tenant_id, id)?),
+        EntityType::Customer => Ok(view.contains(
+            crate::store::Table::Customers,
+            &customers::key(tenant_id, CustomerId(id)),
+        )?),
+        EntityType::Extension => Ok(crate::store::extensions::exists(
+            view,
+            tenant_id,
+            crate::domain::ids::ExtensionId(id),
+        )?),
+        EntityType::CalculatedField => Ok(crate::store::calculated_fields::exists(
+            view,
+            tenant_id,
+            crate::domain::ids::CalculatedFieldId(id),
+        )?),
         _ => match data_owner(view, tenant, entity) {
             Ok(_) => Ok(true),
             Err(ServiceError::NotFound(_)) => Ok(false),

@@ -253,17 +253,18 @@ impl App {
             additional_info: Some(json!({ "lastConnectedGateway": gateway.id.0 })),
             ..Default::default()
         };
-        let created = self
+        // Two sessions may race to create the same name: the second finds
+        // the first's, and only the first is a creation.
+        let (device, created) = self
             .write(move |view| {
                 let mut changes = Changes::new();
-                // Two sessions may race to create the same name: the second finds the first's.
                 if let Some(id) = devices::id_by_name(
                     view,
                     gateway.tenant_id,
                     input.name.as_deref().unwrap_or(""),
                 )? && let Some(d) = devices::get(view, gateway.tenant_id, id)?
                 {
-                    return Ok((d, changes));
+                    return Ok(((d, false), changes));
                 }
                 input.validate(Device::LABEL)?;
                 let d = stage_create(
@@ -288,16 +289,19 @@ impl App {
                     ActionType::Added,
                     json!({ "entity": d, "gateway": gateway.id.entity_id() }),
                 );
-                Ok((d, changes))
+                Ok(((d, true), changes))
             })
             .await?;
-        self.logic_lifecycle(
-            created.tenant_id,
-            created.customer_id,
-            created.id.entity_id(),
-            LifecycleEvent::Created,
-        )
-        .await;
-        Ok(created)
+        if created {
+            let (tenant, customer) = (device.tenant_id, device.customer_id);
+            self.logic_lifecycle(
+                tenant,
+                customer,
+                device.id.entity_id(),
+                LifecycleEvent::Created,
+            )
+            .await;
+        }
+        Ok(device)
     }
 }

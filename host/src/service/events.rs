@@ -2,19 +2,15 @@
 //! (extension lifecycle, guest errors, calculated-field debugging), listed
 //! and cleared over REST by the tenant's administrators.
 
+use std::collections::HashMap;
+
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, require};
-use crate::domain::asset::Asset;
-use crate::domain::device::Device;
 use crate::domain::event::{Event, EventFilter, NewEvent};
-use crate::domain::ids::{
-    CalculatedFieldId, CustomerId, EntityId, EntityType, ExtensionId, TenantId,
-};
+use crate::domain::ids::{EntityId, EntityType, TenantId};
 use crate::domain::page::{PageData, PageLink};
 use crate::store::events::{self, EventQuery};
-use crate::store::{
-    Changes, KvRead, StoreResult, assignable, calculated_fields, customers, extensions,
-};
+use crate::store::{Changes, KvRead, StoreResult};
 
 use super::{App, ServiceError, ServiceResult};
 
@@ -38,7 +34,7 @@ pub(crate) fn stage_events(
     new: Vec<NewEvent>,
 ) -> StoreResult<()> {
     let new = new.into_iter().map(NewEvent::into_event).collect();
-    events::stage_bounded(view, changes, cap.max(1), new)
+    events::stage_bounded(view, changes, cap, new)
 }
 
 /// Stages the events of a background worker whose entity still exists
@@ -50,14 +46,25 @@ pub(crate) fn stage_surviving_events(
     new: Vec<NewEvent>,
 ) -> ServiceResult<()> {
     let mut kept = Vec::with_capacity(new.len());
+    // A batch has many events of few entities: each is looked up once.
+    let mut alive: HashMap<(TenantId, EntityId), bool> = HashMap::new();
     for e in new {
-        match exists(view, e.tenant, e.entity) {
-            Ok(true) => kept.push(e),
-            Ok(false) => {}
-            // A type without events: the caller's bug, logged rather than
-            // failing the worker's whole batch.
-            Err(ServiceError::Invalid(why)) => tracing::warn!(%why, "event dropped"),
-            Err(other) => return Err(other),
+        let key = (e.tenant, e.entity);
+        let exists = match alive.get(&key) {
+            Some(known) => *known,
+            None => match exists(view, e.tenant, e.entity) {
+                Ok(found) => *alive.entry(key).or_insert(found),
+                // A type without events: the caller's bug, logged rather
+                // than failing the worker's whole batch.
+                Err(ServiceError::Invalid(why)) => {
+                    tracing::warn!(%why, "event dropped");
+                    false
+                }
+                Err(other) => return Err(other),
+            },
+        };
+        if exists {
+            kept.push(e);
         }
     }
     Ok(stage_events(view, changes, cap, kept)?)
@@ -76,24 +83,19 @@ pub(crate) fn stage_delete_of(
     Ok(())
 }
 
-/// The entity types that have events here. Calculated fields have no table
-/// yet: their events are keyed under the caller's tenant like any other,
-/// so a foreign id finds nothing.
+/// Whether `entity` exists, for the entity types that have events here;
+/// any other type is refused.
 pub(super) fn exists(view: &dyn KvRead, tenant: TenantId, entity: EntityId) -> ServiceResult<bool> {
-    Ok(match entity.entity_type {
-        EntityType::Device => assignable::get::<Device>(view, tenant, entity.id)?.is_some(),
-        EntityType::Asset => assignable::get::<Asset>(view, tenant, entity.id)?.is_some(),
-        EntityType::Customer => customers::get(view, tenant, CustomerId(entity.id))?.is_some(),
-        EntityType::Extension => extensions::get(view, tenant, ExtensionId(entity.id))?.is_some(),
-        EntityType::CalculatedField => {
-            calculated_fields::get(view, tenant, CalculatedFieldId(entity.id))?.is_some()
-        }
-        other => {
-            return Err(ServiceError::invalid(format!(
-                "Events are not kept for entity type '{other}'"
-            )));
-        }
-    })
+    match entity.entity_type {
+        EntityType::Device
+        | EntityType::Asset
+        | EntityType::Customer
+        | EntityType::Extension
+        | EntityType::CalculatedField => super::access::entity_exists(view, tenant, entity),
+        other => Err(ServiceError::invalid(format!(
+            "Events are not kept for entity type '{other}'"
+        ))),
+    }
 }
 
 /// The caller may `op` the events of `entity`, which is in its tenant.
@@ -125,7 +127,7 @@ fn check_window(start: Option<i64>, end: Option<i64>) -> ServiceResult<()> {
 impl App {
     /// Events kept per entity and type (`events.max_per_entity_and_type`).
     pub(crate) fn event_cap(&self) -> usize {
-        self.settings.events.max_per_entity_and_type.max(1)
+        self.settings.events.cap()
     }
 
     /// Records events in one write job, for background tasks (guest calls,

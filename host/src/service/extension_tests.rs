@@ -15,7 +15,8 @@ use crate::domain::page::PageLink;
 use crate::store::{Changes, MemoryStore};
 use crate::wasm::WasmError;
 
-use super::{App, ServiceError, stage_unuse, stage_use};
+use super::extensions::{stage_unuse, stage_use};
+use super::{App, ServiceError};
 
 /// An app over a fresh in-memory store whose wasm cache lives in `dir`,
 /// suspending an extension after 3 failures in a row.

@@ -40,11 +40,6 @@ pub use calculated_fields::{FieldFilter, TestRequest, TestResult};
 pub use customer_index::CustomerIndex;
 pub use customers::{NameConflict, UniquifyStrategy};
 pub use error::{ServiceError, ServiceResult};
-// For calculated fields and customer logic, being built on another branch.
-#[allow(unused_imports)]
-pub(crate) use events::{stage_event, stage_events};
-#[allow(unused_imports)]
-pub(crate) use extensions::{stage_unuse, stage_use};
 pub use sessions::ClientInfo;
 pub use telemetry::{
     Aggregation, DataChange, DataEvent, DeleteQuery, DeviceEvent, HistoryQuery, Scope,
@@ -131,7 +126,7 @@ impl App {
             extensions: &extensions,
             data_events: &data_events,
             owner_changes: owner_events.subscribe(),
-            event_cap: settings.events.max_per_entity_and_type.max(1),
+            event_cap: settings.events.cap(),
         });
         let logic_bindings = customer_logic::Bindings::attach(&*store)?;
         let logic = customer_logic::Dispatcher::start(customer_logic::DispatcherParts {
@@ -141,7 +136,7 @@ impl App {
             extensions: &extensions,
             fields: (&field_registry, &field_engine),
             data_events: &data_events,
-            event_cap: settings.events.max_per_entity_and_type.max(1),
+            event_cap: settings.events.cap(),
         });
         let app = App {
             store,

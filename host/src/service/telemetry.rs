@@ -64,6 +64,23 @@ pub enum DataChange {
     },
 }
 
+/// Tells live subscribers of a change, if there are any (building the
+/// event costs nothing then).
+pub(super) fn tell_subscribers(
+    events: &tokio::sync::broadcast::Sender<DataEvent>,
+    tenant: TenantId,
+    entity: EntityId,
+    change: DataChange,
+) {
+    if events.receiver_count() > 0 {
+        let _ = events.send(DataEvent {
+            tenant,
+            entity,
+            change,
+        });
+    }
+}
+
 impl DataChange {
     /// The newest time in the change: of its points, or of the attributes'
     /// update. `None` for a change without points.
@@ -337,18 +354,26 @@ impl App {
             return Ok(());
         }
         let staged = batches.clone();
-        self.write(move |view| {
-            let mut changes = Changes::new();
-            for (tenant, device, entries) in &staged {
-                if assignable::exists::<Device>(view, *tenant, device.0)? {
-                    stage(view, &mut changes, *tenant, *device, entries)?;
+        // Which batches were stored: only those are announced, so that no
+        // subscriber, field or logic hears of data of a deleted device.
+        let stored = self
+            .write(move |view| {
+                let mut changes = Changes::new();
+                let mut stored = Vec::with_capacity(staged.len());
+                for (tenant, device, entries) in &staged {
+                    let exists = assignable::exists::<Device>(view, *tenant, device.0)?;
+                    if exists {
+                        stage(view, &mut changes, *tenant, *device, entries)?;
+                    }
+                    stored.push(exists);
                 }
+                Ok((stored, changes))
+            })
+            .await?;
+        for ((tenant, device, entries), stored) in batches.into_iter().zip(stored) {
+            if stored {
+                self.publish(tenant, device.entity_id(), change(entries));
             }
-            Ok(((), changes))
-        })
-        .await?;
-        for (tenant, device, entries) in batches {
-            self.publish(tenant, device.entity_id(), change(entries));
         }
         Ok(())
     }
@@ -645,13 +670,7 @@ impl App {
     fn publish(&self, tenant: TenantId, entity: EntityId, change: DataChange) {
         self.offer_to_fields(tenant, entity, &change);
         self.offer_to_logic(tenant, entity, &change);
-        if self.data_events.receiver_count() > 0 {
-            let _ = self.data_events.send(DataEvent {
-                tenant,
-                entity,
-                change,
-            });
-        }
+        tell_subscribers(&self.data_events, tenant, entity, change);
     }
 
     /// Every new value saved in the installation; subscribers filter and

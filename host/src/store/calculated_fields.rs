@@ -17,6 +17,11 @@ fn by_entity_key(tenant: TenantId, entity: Uuid, id: CalculatedFieldId) -> Vec<u
     Key::new().id(tenant.0).id(entity).id(id.0).build()
 }
 
+/// Whether the field exists, without reading its row.
+pub fn exists(r: &dyn KvRead, tenant: TenantId, id: CalculatedFieldId) -> StoreResult<bool> {
+    r.contains(Table::CalculatedFields, &key(tenant, id))
+}
+
 pub fn get(
     r: &dyn KvRead,
     tenant: TenantId,

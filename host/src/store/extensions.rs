@@ -8,6 +8,11 @@ use crate::domain::ids::{EntityId, ExtensionId, TenantId};
 use super::codec::{Key, decode, encode, rows_with_prefix, uuid_at};
 use super::{Changes, KvRead, StoreResult, Table};
 
+/// Whether the extension exists, without reading its row.
+pub fn exists(r: &dyn KvRead, tenant: TenantId, id: ExtensionId) -> StoreResult<bool> {
+    r.contains(Table::Extensions, &key(tenant, id))
+}
+
 fn key(tenant: TenantId, id: ExtensionId) -> Vec<u8> {
     Key::new().id(tenant.0).id(id.0).build()
 }

@@ -50,6 +50,10 @@ pub enum StoreError {
     Corrupt { table: &'static str, reason: String },
     #[error("the store is shut down")]
     Closed,
+    /// The job panicked (a bug in it): it would panic again, so its caller
+    /// must not retry it as it would after `Closed`.
+    #[error("the write failed: an internal error")]
+    JobPanicked,
 }
 
 impl StoreError {
@@ -122,7 +126,31 @@ where
     F: FnOnce(&dyn KvRead) -> Result<(T, Changes), E> + Send + 'static,
 {
     let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
-    store.submit(Box::new(move |view: &dyn KvRead| match op(view) {
+    store.submit(Box::new(move |view: &dyn KvRead| {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || op(view)));
+        let Ok(outcome) = outcome else {
+            tracing::error!("a write job panicked; nothing of it was written");
+            let _ = tx.send(Err(E::from(StoreError::JobPanicked)));
+            return None;
+        };
+        write_outcome(outcome, tx)
+    }));
+    rx.await
+        .unwrap_or_else(|_| Err(E::from(StoreError::Closed)))
+}
+
+/// What a job's operation returned, as the writer takes it: nothing to
+/// stage (the error goes back at once), or its changes with the reply to
+/// send once they are durable.
+fn write_outcome<T, E>(
+    outcome: Result<(T, Changes), E>,
+    tx: tokio::sync::oneshot::Sender<Result<T, E>>,
+) -> Option<Staged>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    match outcome {
         Err(e) => {
             let _ = tx.send(Err(e));
             None
@@ -133,9 +161,7 @@ where
                 let _ = tx.send(result.map(|()| value).map_err(E::from));
             }),
         }),
-    }));
-    rx.await
-        .unwrap_or_else(|_| Err(E::from(StoreError::Closed)))
+    }
 }
 
 #[cfg(test)]

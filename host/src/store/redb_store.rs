@@ -196,7 +196,8 @@ fn commit_batch(db: &Database, batch: Vec<WriteJob>, listeners: &Listeners, stat
         let tables = OpenTables::new(&txn);
         let mut failure = None;
         for job in batch {
-            // A panicking job is a bug in that job; its caller sees `Closed`, the batch goes on.
+            // A panicking job is a bug in that job: the batch goes on without it
+            // (`write` catches it first and tells its caller `JobPanicked`).
             let Ok(staged) = catch_unwind(AssertUnwindSafe(|| job(&tables))) else {
                 tracing::error!("a write job panicked; it was skipped");
                 continue;

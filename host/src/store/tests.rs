@@ -157,3 +157,17 @@ async fn a_read_nested_in_a_scan_of_the_same_table_fails_cleanly_on_redb() {
     put(&store, b"b", b"2").await;
     assert_eq!(keys(&store, b"", None, false).len(), 2);
 }
+
+#[tokio::test]
+async fn a_panicking_job_is_told_apart_from_a_closed_store_and_harms_no_neighbour() {
+    for (name, store, _dir) in both() {
+        let panics = write::<(), StoreError, _>(&*store, |_| panic!("a bug in the job"));
+        let fine = put(&*store, b"neighbour", b"v");
+        let (panicked, ()) = tokio::join!(panics, fine);
+        assert!(
+            matches!(panicked, Err(StoreError::JobPanicked)),
+            "{name}: {panicked:?}"
+        );
+        assert_eq!(keys(&*store, b"neighbour", None, false).len(), 1, "{name}");
+    }
+}

@@ -133,21 +133,21 @@ fn from_store(
     })
 }
 
-/// Every argument of `field` for a run triggered by `trigger` at `now`,
-/// in configuration order.
+/// Every argument of `field` for a run triggered by `trigger` (at its
+/// time), in configuration order.
 pub fn arguments(
     r: &dyn KvRead,
     series: &Series,
     field: &CalculatedField,
-    trigger: Option<&Trigger>,
-    now: i64,
+    trigger: &Trigger,
 ) -> ServiceResult<Vec<(String, ArgValue)>> {
+    let now = trigger.at;
     let mut out = Vec::with_capacity(field.configuration.arguments.len());
     for (name, arg) in &field.configuration.arguments {
         let source = arg.source(field.entity_id).id;
-        let fresh = trigger
-            .filter(|t| t.entity == source)
-            .and_then(|t| from_change(arg, &t.change));
+        let fresh = (trigger.entity == source)
+            .then(|| from_change(arg, &trigger.change))
+            .flatten();
         let mut value = match fresh {
             Some(v) => ArgValue::Single(Some(v)),
             None => from_store(r, series, field.tenant_id, source, arg, now)?,

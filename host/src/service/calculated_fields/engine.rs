@@ -30,7 +30,7 @@ use crate::store::{self, Changes, Store, StoreError};
 use super::super::events::stage_surviving_events;
 use super::super::extension_registry::ExtensionRegistry;
 use super::super::guest_failures::failure_events;
-use super::super::telemetry::{DataChange, DataEvent, Scope, stage_derived};
+use super::super::telemetry::{DataChange, DataEvent, Scope, stage_derived, tell_subscribers};
 use super::super::{ServiceError, ServiceResult};
 use super::compute::{self, ArgValue, OutputTarget, OutputValue, Trigger};
 use super::registry::{Compiled, Program, Registry};
@@ -60,10 +60,16 @@ struct Health {
     suspended: bool,
 }
 
+/// One kind of change of one entity: its telemetry (`None`) or its
+/// attributes of one scope.
+type ChangeOf = (TenantId, Uuid, Option<Scope>);
+
 pub struct Engine {
     queue: mpsc::Sender<Trigger>,
-    /// (tenant, entity, telemetry?) -> the newest change that missed the queue.
-    overflow: Mutex<HashMap<(TenantId, Uuid, bool), Trigger>>,
+    /// (tenant, entity, kind of change) -> the newest change of that kind
+    /// that missed the queue. Telemetry and each attribute scope are kept
+    /// apart: a field reading one must not lose it to a change of another.
+    overflow: Mutex<HashMap<ChangeOf, Trigger>>,
     wake: Notify,
     health: Mutex<HashMap<CalculatedFieldId, Health>>,
 }
@@ -81,12 +87,12 @@ pub struct EngineParts<'a> {
 
 /// What the worker needs; it holds the store weakly so that it never keeps
 /// a closed service's database open.
-pub(super) struct Worker {
+struct Worker {
     engine: Arc<Engine>,
-    pub(super) store: Weak<dyn Store>,
-    pub(super) series: Arc<Series>,
+    store: Weak<dyn Store>,
+    series: Arc<Series>,
     registry: Arc<Registry>,
-    pub(super) extensions: Arc<ExtensionRegistry>,
+    extensions: Arc<ExtensionRegistry>,
     data_events: broadcast::Sender<DataEvent>,
     owners: Mutex<wasm_run::Owners>,
     event_cap: usize,
@@ -120,8 +126,11 @@ impl Engine {
     /// Hands a committed change to the worker, never waiting.
     pub fn offer(&self, trigger: Trigger) {
         if let Err(mpsc::error::TrySendError::Full(trigger)) = self.queue.try_send(trigger) {
-            let telemetry = matches!(trigger.change, DataChange::Telemetry(_));
-            let k = (trigger.tenant, trigger.entity, telemetry);
+            let kind = match &trigger.change {
+                DataChange::Telemetry(_) => None,
+                DataChange::Attributes { scope, .. } => Some(*scope),
+            };
+            let k = (trigger.tenant, trigger.entity, kind);
             self.overflow
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -235,13 +244,7 @@ impl Worker {
         let store = self.store.upgrade().ok_or(StoreError::Closed)?;
         let saved = save(&*store, &self.series, outputs, events, self.event_cap).await?;
         for (tenant, entity, change) in saved {
-            if self.data_events.receiver_count() > 0 {
-                let _ = self.data_events.send(DataEvent {
-                    tenant,
-                    entity,
-                    change,
-                });
-            }
+            tell_subscribers(&self.data_events, tenant, entity, change);
         }
         Ok(())
     }
@@ -254,7 +257,6 @@ impl Worker {
         let mut batch = wasm_run::Batch::new(&store, &self.series, &*snapshot, &mut owners);
         let mut runs = Vec::new();
         for trigger in triggers {
-            let now = trigger.at;
             let change = &trigger.change;
             for field in self
                 .registry
@@ -263,7 +265,7 @@ impl Worker {
                 if self.engine.is_suspended(&field) {
                     continue;
                 }
-                if let Some(run) = self.run_one(&mut batch, field, Some(trigger), now) {
+                if let Some(run) = self.run_one(&mut batch, field, trigger) {
                     runs.push(run);
                 }
             }
@@ -271,16 +273,16 @@ impl Worker {
         Ok(runs)
     }
 
-    /// One run of `field` at `now`; `None` when its extension is suspended.
+    /// One run of `field` for `trigger`, at its time; `None` when the
+    /// field's extension is suspended.
     fn run_one(
         &self,
         batch: &mut wasm_run::Batch<'_>,
         field: Arc<Compiled>,
-        trigger: Option<&Trigger>,
-        now: i64,
+        trigger: &Trigger,
     ) -> Option<Run> {
-        let r = batch.snapshot;
-        let args = match compute::arguments(r, &self.series, &field.field, trigger, now) {
+        let (r, now) = (batch.snapshot, trigger.at);
+        let args = match compute::arguments(r, &self.series, &field.field, trigger) {
             Ok(args) => args,
             Err(e) => {
                 return Some(Run {

@@ -33,7 +33,7 @@ use super::super::guest_host::{
     AlarmOp, Pending, ServiceHost, alarm_severity, entity_ref, guest_point, guest_scope,
     guest_value,
 };
-use super::super::telemetry::{DataChange, DataEvent, stage_derived};
+use super::super::telemetry::{DataChange, DataEvent, stage_derived, tell_subscribers};
 use super::super::{ServiceError, ServiceResult};
 use super::registry::Bindings;
 
@@ -166,13 +166,7 @@ impl Worker {
                 entity,
                 &change,
             );
-            if self.data_events.receiver_count() > 0 {
-                let _ = self.data_events.send(DataEvent {
-                    tenant,
-                    entity,
-                    change,
-                });
-            }
+            tell_subscribers(&self.data_events, tenant, entity, change);
         }
         Ok(())
     }
