@@ -35,13 +35,13 @@ pub fn routes() -> Router<App> {
         .route("/api/alarm/{id}/clear", post(clear))
         .route("/api/alarm/{id}/assign/{user_id}", post(assign))
         .route("/api/alarm/{id}/assign", delete(unassign))
-        .route("/api/alarm/{id}/{entity_id}", get(entity_alarms))
-        .route("/api/alarms", get(all_alarms))
+        .route("/api/alarm/{id}/{entity_id}", get(entity_alarms::<false>))
+        .route("/api/alarms", get(all_alarms::<false>))
         .route(
             "/api/v2/alarm/{entity_type}/{entity_id}",
-            get(entity_alarms_v2),
+            get(entity_alarms::<true>),
         )
-        .route("/api/v2/alarms", get(all_alarms_v2))
+        .route("/api/v2/alarms", get(all_alarms::<true>))
 }
 
 /// `searchStatus` or `status` (not both), `assigneeId`, `startTime`, `endTime`.
@@ -165,7 +165,17 @@ async fn unassign(
     Ok(Json(app.unassign_alarm(&caller, id).await?))
 }
 
-async fn entity_alarms(
+/// The list filter of the v1 endpoints (`searchStatus` / `status`) or of
+/// the v2 ones (`statusList`, `severityList`, `typeList`).
+fn list_filter<const V2: bool>(params: &Params) -> ApiResult<AlarmFilter> {
+    if V2 {
+        v2_filter(params)
+    } else {
+        v1_filter(params)
+    }
+}
+
+async fn entity_alarms<const V2: bool>(
     State(app): State<App>,
     Auth(caller): Auth,
     Path((t, id)): Path<(String, String)>,
@@ -173,7 +183,7 @@ async fn entity_alarms(
 ) -> ApiResult<Json<PageData<AlarmInfo>>> {
     let (entity, filter, link) = (
         parse_entity(&t, &id)?,
-        v1_filter(&params)?,
+        list_filter::<V2>(&params)?,
         params.page_link()?,
     );
     Ok(Json(
@@ -181,37 +191,12 @@ async fn entity_alarms(
     ))
 }
 
-async fn entity_alarms_v2(
-    State(app): State<App>,
-    Auth(caller): Auth,
-    Path((t, id)): Path<(String, String)>,
-    params: Params,
-) -> ApiResult<Json<PageData<AlarmInfo>>> {
-    let (entity, filter, link) = (
-        parse_entity(&t, &id)?,
-        v2_filter(&params)?,
-        params.page_link()?,
-    );
-    Ok(Json(
-        app.entity_alarms(&caller, entity, filter, link).await?,
-    ))
-}
-
-async fn all_alarms(
+async fn all_alarms<const V2: bool>(
     State(app): State<App>,
     Auth(caller): Auth,
     params: Params,
 ) -> ApiResult<Json<PageData<AlarmInfo>>> {
-    let (filter, link) = (v1_filter(&params)?, params.page_link()?);
-    Ok(Json(app.all_alarms(&caller, filter, link).await?))
-}
-
-async fn all_alarms_v2(
-    State(app): State<App>,
-    Auth(caller): Auth,
-    params: Params,
-) -> ApiResult<Json<PageData<AlarmInfo>>> {
-    let (filter, link) = (v2_filter(&params)?, params.page_link()?);
+    let (filter, link) = (list_filter::<V2>(&params)?, params.page_link()?);
     Ok(Json(app.all_alarms(&caller, filter, link).await?))
 }
 

@@ -46,6 +46,24 @@ pub(super) fn data_owner(
     }
 }
 
+/// Whether `caller` may `op` the attributes and telemetry of `entity`;
+/// the customer owning them (`None`: the tenant's own).
+pub(super) fn require_data(
+    view: &dyn KvRead,
+    caller: &Caller,
+    entity: EntityId,
+    op: Operation,
+) -> ServiceResult<Option<CustomerId>> {
+    let customer = data_owner(view, caller.tenant_id, entity)?;
+    let target = Target {
+        tenant: caller.tenant_id,
+        customer,
+        user: None,
+    };
+    require(caller, Resource::EntityData, op, &target)?;
+    Ok(customer)
+}
+
 /// Whether `entity` still exists in `tenant` (data written later, by a
 /// background job, must not land under a deleted id).
 pub(super) fn entity_exists(
@@ -85,18 +103,7 @@ impl App {
     /// May `caller` read `entity`'s attributes and telemetry now?
     pub fn check_data_read(&self, caller: &Caller, entity: EntityId) -> ServiceResult<()> {
         let snapshot = self.store.snapshot()?;
-        let customer = data_owner(&*snapshot, caller.tenant_id, entity)?;
-        let target = Target {
-            tenant: caller.tenant_id,
-            customer,
-            user: None,
-        };
-        Ok(require(
-            caller,
-            Resource::EntityData,
-            Operation::Read,
-            &target,
-        )?)
+        require_data(&*snapshot, caller, entity, Operation::Read).map(drop)
     }
 
     /// Every owner change in the installation; subscribers filter by tenant.

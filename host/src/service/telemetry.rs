@@ -10,7 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, require};
+use crate::auth::permissions::Operation;
 use crate::domain::audit::ActionType;
 use crate::domain::device::Device;
 use crate::domain::ids::{CustomerId, DeviceId, EntityId, EntityType, TenantId, now_ms};
@@ -151,16 +151,9 @@ fn resolve(
     entity: EntityId,
     op: Operation,
 ) -> ServiceResult<Owner> {
-    let tenant = caller.tenant_id;
-    let customer = super::access::data_owner(view, tenant, entity)?;
-    let target = Target {
-        tenant,
-        customer,
-        user: None,
-    };
-    require(caller, Resource::EntityData, op, &target)?;
+    let customer = super::access::require_data(view, caller, entity, op)?;
     Ok(Owner {
-        tenant,
+        tenant: caller.tenant_id,
         customer,
         entity: entity.id,
     })

@@ -145,7 +145,9 @@ impl App {
                 for key in store::events::keys_of_tenant(view, id)? {
                     changes.delete(store::Table::Events, key);
                 }
-                super::alarms::stage_delete_of_tenant(view, &mut changes, id)?;
+                for (table, key) in store::alarms::all_keys_of_tenant(view, id)? {
+                    changes.delete(table, key);
+                }
                 tenants::delete(&mut changes, id);
                 stage_record(
                     &mut changes,

@@ -10,7 +10,9 @@ use uuid::Uuid;
 use crate::domain::alarm::Alarm;
 use crate::domain::ids::{AlarmId, TenantId, UserId};
 
-use super::codec::{Key, decode, encode, ids_in_index, rows_with_prefix, time_at, uuid_at};
+use super::codec::{
+    Key, decode, encode, ids_in_index, keys_under, rows_with_prefix, time_at, uuid_at,
+};
 use super::{Changes, KvRead, StoreResult, Table};
 
 fn key(tenant: TenantId, id: AlarmId) -> Vec<u8> {
@@ -71,31 +73,39 @@ pub fn active(
 /// any) with its index entries. Originator, type and creation time never
 /// change, so only the active and assignee entries can move.
 pub fn put(changes: &mut Changes, old: Option<&Alarm>, new: &Alarm) {
+    // Index rows are written only when they change: a guest raising the
+    // same alarm on every message rewrites the alarm, nothing more.
     changes.put(Table::Alarms, key(new.tenant_id, new.id), encode(new));
-    changes.put(
-        Table::AlarmsByOriginator,
-        by_originator_key(new),
-        Vec::new(),
-    );
-    let active = active_key(new.tenant_id, new.originator.id, &new.alarm_type);
-    if !new.cleared {
-        changes.put(Table::ActiveAlarms, active, new.id.0.as_bytes().to_vec());
-    } else if old.is_some_and(|o| !o.cleared) {
-        // Only the alarm that held the entry frees it: an alarm created
-        // already cleared must not free another one's.
-        changes.delete(Table::ActiveAlarms, active);
-    }
-    if let Some(was) = old.and_then(|o| o.assignee_id)
-        && new.assignee_id != Some(was)
-    {
-        changes.delete(Table::AlarmsByAssignee, by_assignee_key(new, was));
-    }
-    if let Some(user) = new.assignee_id {
+    if old.is_none() {
         changes.put(
-            Table::AlarmsByAssignee,
-            by_assignee_key(new, user),
+            Table::AlarmsByOriginator,
+            by_originator_key(new),
             Vec::new(),
         );
+    }
+    let active = active_key(new.tenant_id, new.originator.id, &new.alarm_type);
+    match (old.map(|o| o.cleared), new.cleared) {
+        // New and active, or (as before this rule) active again.
+        (None | Some(true), false) => {
+            changes.put(Table::ActiveAlarms, active, new.id.0.as_bytes().to_vec());
+        }
+        // Only the alarm that held the entry frees it: an alarm created
+        // already cleared must not free another one's.
+        (Some(false), true) => changes.delete(Table::ActiveAlarms, active),
+        (Some(false), false) | (None | Some(true), true) => {}
+    }
+    let was = old.and_then(|o| o.assignee_id);
+    if was != new.assignee_id {
+        if let Some(was) = was {
+            changes.delete(Table::AlarmsByAssignee, by_assignee_key(new, was));
+        }
+        if let Some(user) = new.assignee_id {
+            changes.put(
+                Table::AlarmsByAssignee,
+                by_assignee_key(new, user),
+                Vec::new(),
+            );
+        }
     }
 }
 
@@ -165,17 +175,11 @@ pub fn of_assignee(r: &dyn KvRead, tenant: TenantId, user: UserId) -> StoreResul
 
 /// Every key of a tenant's alarms and their indexes, to delete the tenant.
 pub fn all_keys_of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<(Table, Vec<u8>)>> {
-    let mut keys = Vec::new();
-    for table in [
+    const TABLES: [Table; 4] = [
         Table::Alarms,
         Table::ActiveAlarms,
         Table::AlarmsByOriginator,
         Table::AlarmsByAssignee,
-    ] {
-        r.scan(table, tenant.0.as_bytes(), None, false, &mut |k, _| {
-            keys.push((table, k.to_vec()));
-            Ok(true)
-        })?;
-    }
-    Ok(keys)
+    ];
+    keys_under(r, &TABLES, tenant.0.as_bytes())
 }

@@ -31,6 +31,23 @@ pub fn rows_with_prefix<T: DeserializeOwned>(
     Ok(out)
 }
 
+/// Every key under `prefix` in each of `tables`, with its table: what
+/// deleting an entity or a tenant with all it owns removes.
+pub fn keys_under(
+    r: &dyn KvRead,
+    tables: &[Table],
+    prefix: &[u8],
+) -> Result<Vec<(Table, Vec<u8>)>, StoreError> {
+    let mut keys = Vec::new();
+    for &table in tables {
+        r.scan(table, prefix, None, false, &mut |k, _| {
+            keys.push((table, k.to_vec()));
+            Ok(true)
+        })?;
+    }
+    Ok(keys)
+}
+
 /// The ids at `offset` of the index keys of `table` starting with `prefix`
 /// (an index maps `prefix ‖ id` to nothing).
 pub fn ids_in_index(

@@ -14,7 +14,7 @@ use crate::domain::event::{Event, EventFilter, EventType};
 use crate::domain::ids::TenantId;
 use crate::domain::page::{PageData, PageLink, SortOrder};
 
-use super::codec::{Key, decode, encode, time_at};
+use super::codec::{Key, decode, encode, keys_under, time_at};
 use super::{Changes, KvRead, StoreResult, Table};
 
 /// tenant ‖ entity ‖ type: the series.
@@ -183,12 +183,8 @@ pub fn keys_of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<Vec<u
 }
 
 fn keys_with_prefix(r: &dyn KvRead, prefix: &[u8]) -> StoreResult<Vec<Vec<u8>>> {
-    let mut keys = Vec::new();
-    r.scan(Table::Events, prefix, None, false, &mut |k, _| {
-        keys.push(k.to_vec());
-        Ok(true)
-    })?;
-    Ok(keys)
+    let keys = keys_under(r, &[Table::Events], prefix)?;
+    Ok(keys.into_iter().map(|(_, k)| k).collect())
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::domain::ids::TenantId;
 use crate::domain::telemetry::DataValue;
 
-use super::codec::{Key, time_at};
+use super::codec::{Key, keys_under, time_at};
 use super::{
     Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, latest, meta, series_chunks,
     telemetry_log,
@@ -501,19 +501,16 @@ pub fn attributes(
 
 /// Every stored key of an entity's data (series, latest, attributes), for
 /// removing all of it with the entity.
+/// The tables of an entity's data keyed by tenant ‖ entity (the ingest log
+/// is keyed by slice and is listed apart).
+const DATA_TABLES: [Table; 3] = [Table::Telemetry, Table::Latest, Table::Attributes];
+
 pub fn all_keys_of(
     r: &dyn KvRead,
     tenant: TenantId,
     entity: Uuid,
 ) -> StoreResult<Vec<(Table, Vec<u8>)>> {
-    let prefix = entity_prefix(tenant, entity);
-    let mut out = Vec::new();
-    for table in [Table::Telemetry, Table::Latest, Table::Attributes] {
-        r.scan(table, &prefix, None, false, &mut |k, _| {
-            out.push((table, k.to_vec()));
-            Ok(true)
-        })?;
-    }
+    let mut out = keys_under(r, &DATA_TABLES, &entity_prefix(tenant, entity))?;
     for k in telemetry_log::keys_of(r, tenant, entity)? {
         out.push((Table::TelemetryLog, k));
     }
@@ -522,13 +519,7 @@ pub fn all_keys_of(
 
 /// Every stored key of a tenant's data, for removing it with the tenant.
 pub fn all_keys_of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<(Table, Vec<u8>)>> {
-    let mut out = Vec::new();
-    for table in [Table::Telemetry, Table::Latest, Table::Attributes] {
-        r.scan(table, tenant.0.as_bytes(), None, false, &mut |k, _| {
-            out.push((table, k.to_vec()));
-            Ok(true)
-        })?;
-    }
+    let mut out = keys_under(r, &DATA_TABLES, tenant.0.as_bytes())?;
     for k in telemetry_log::keys_of_tenant(r, tenant)? {
         out.push((Table::TelemetryLog, k));
     }

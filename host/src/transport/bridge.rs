@@ -218,16 +218,8 @@ impl Bridge {
     /// Forgets the name of a device deleted or given a new token: named
     /// again, it is looked up again (created anew if it is gone).
     fn forget(&self, event: Result<DeviceEvent, broadcast::error::RecvError>) {
-        let Some(devices) = &self.ctx.gateway else {
-            return;
-        };
-        match event {
-            Ok(DeviceEvent::Revoked { device }) => devices.forget_id(device.0),
-            Ok(_) => {}
-            // Deletions may be among those missed.
-            Err(broadcast::error::RecvError::Lagged(_)) => devices.forget_all(),
-            // Never: the sender lives in the App the bridge holds.
-            Err(broadcast::error::RecvError::Closed) => {}
+        if let Some(devices) = &self.ctx.gateway {
+            devices.heard(&event);
         }
     }
 

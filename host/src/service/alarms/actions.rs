@@ -12,7 +12,7 @@ use crate::domain::ids::{AlarmId, CustomerId, UserId, now_ms};
 use crate::store::{Changes, KvRead, alarms, users};
 
 use super::info::InfoBuilder;
-use super::{find, owner_of, stage_audit, stage_audit_with, target, upsert_active};
+use super::{find, owner_of, stage_audit, stage_audit_with, upsert_active};
 use crate::service::audit::Actor;
 use crate::service::{App, ServiceError, ServiceResult};
 
@@ -32,7 +32,7 @@ fn check_assignee(
     let u = users::get(view, caller.tenant_id, user)?.ok_or_else(ServiceError::not_found)?;
     let as_target = Target::user(u.tenant_id, u.customer_id, u.id, u.authority);
     require(caller, Resource::User, Operation::Read, &as_target)?;
-    let alarm_target = target(caller.tenant_id, owner);
+    let alarm_target = Target::customer(caller.tenant_id, owner);
     if !allowed(
         &Caller::of(&u),
         Resource::Alarm,
@@ -62,7 +62,7 @@ impl App {
             let (old, mut alarm, owner, action) = match input.id {
                 None => {
                     let owner = owner_of(view, tenant, valid.originator)?;
-                    let target = target(tenant, owner);
+                    let target = Target::customer(tenant, owner);
                     require(&caller, Resource::Alarm, Operation::Create, &target)?;
                     let (old, new) = upsert_active(
                         view,

@@ -19,7 +19,7 @@ use crate::domain::page::{PageData, PageLink};
 use crate::store::{KvRead, alarms, assignable};
 
 use super::info::InfoBuilder;
-use super::{find, owner_of, target};
+use super::{find, owner_of};
 use crate::service::{App, ServiceResult};
 
 /// Every alarm the caller may see: the tenant's for its administrators;
@@ -59,7 +59,7 @@ fn visible(view: &dyn KvRead, caller: &Caller, filter: &AlarmFilter) -> ServiceR
 /// May the caller read the alarms of `originator` (an entity of its tenant)?
 fn check_read_of(view: &dyn KvRead, caller: &Caller, originator: EntityId) -> ServiceResult<()> {
     let owner = owner_of(view, caller.tenant_id, originator)?;
-    let target = target(caller.tenant_id, owner);
+    let target = Target::customer(caller.tenant_id, owner);
     Ok(require(caller, Resource::Alarm, Operation::Read, &target)?)
 }
 
@@ -92,15 +92,13 @@ fn page_of_infos(
     link: &PageLink,
 ) -> ServiceResult<PageData<AlarmInfo>> {
     all.retain(|a| filter.matches(a) && text_matches(a, link));
-    let page = page_of(all, link);
-    let mut names = InfoBuilder::new(view, tenant);
-    let data = names.all(page.data)?;
-    Ok(PageData {
+    let PageData {
         data,
-        total_pages: page.total_pages,
-        total_elements: page.total_elements,
-        has_next: page.has_next,
-    })
+        total_elements,
+        ..
+    } = page_of(all, link);
+    let data = InfoBuilder::new(view, tenant).all(data)?;
+    Ok(PageData::new(data, total_elements, link))
 }
 
 impl App {
@@ -198,7 +196,11 @@ impl App {
         let snapshot = self.store.snapshot()?;
         let tenant = caller.tenant_id;
         check_read_of(&*snapshot, caller, originator)?;
-        let all = alarms::of_originator(&*snapshot, tenant, originator.id, None, None)?;
-        Ok(highest_severity(all.iter().filter(|a| filter.matches(a))))
+        self.blocking(move || {
+            let (from, to) = (filter.start_time, filter.end_time);
+            let all = alarms::of_originator(&*snapshot, tenant, originator.id, from, to)?;
+            Ok(highest_severity(all.iter().filter(|a| filter.matches(a))))
+        })
+        .await
     }
 }

@@ -38,15 +38,6 @@ fn owner_of(
     Ok(data_owner(view, tenant, originator)?.unwrap_or(CustomerId::NULL))
 }
 
-/// Where the alarms of an entity owned by `owner` live, for the permission rules.
-fn target(tenant: TenantId, owner: CustomerId) -> Target {
-    Target {
-        tenant,
-        customer: (!owner.is_null()).then_some(owner),
-        user: None,
-    }
-}
-
 /// One alarm of the caller's tenant that the caller may do `op` to, with
 /// its originator's owner.
 fn find(
@@ -61,7 +52,7 @@ fn find(
         caller,
         Resource::Alarm,
         op,
-        &target(caller.tenant_id, owner),
+        &Target::customer(caller.tenant_id, owner),
     )?;
     Ok((alarm, owner))
 }
@@ -276,18 +267,6 @@ pub(super) fn stage_unassign_user(
             alarms::put(changes, Some(&old), &new);
             stage_audit(changes, actor, &new, ActionType::AlarmUnassigned);
         }
-    }
-    Ok(())
-}
-
-/// Deletes every alarm of a tenant that is being deleted.
-pub(super) fn stage_delete_of_tenant(
-    view: &dyn KvRead,
-    changes: &mut Changes,
-    tenant: TenantId,
-) -> ServiceResult<()> {
-    for (table, key) in alarms::all_keys_of_tenant(view, tenant)? {
-        changes.delete(table, key);
     }
     Ok(())
 }

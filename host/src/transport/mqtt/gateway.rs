@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::domain::device::Device;
 use crate::domain::telemetry::{
     KvEntry, PayloadError, TsKvEntry, parse_kv_object, parse_object, parse_telemetry, shape,
 };
-use crate::service::{App, ServiceResult};
+use crate::service::{App, DeviceEvent, ServiceResult};
 
 /// What the gateway payloads are called in their errors.
 const PAYLOAD: &str = "a gateway payload";
@@ -142,12 +143,23 @@ impl Devices {
     }
 
     /// Forgets a device the gateway reports disconnected.
+    /// Keeps the names in step with what the service announces: a device
+    /// deleted or given a new token is forgotten (named again, it is looked
+    /// up again), and after missed announcements every name is.
+    pub fn heard(&self, event: &Result<DeviceEvent, broadcast::error::RecvError>) {
+        match event {
+            Ok(DeviceEvent::Revoked { device }) => self.forget_id(device.0),
+            Ok(_) | Err(broadcast::error::RecvError::Closed) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => self.forget_all(),
+        }
+    }
+
     pub fn forget(&self, name: &str) {
         self.known().remove_name(name);
     }
 
     /// Forgets a device that was deleted or given a new token.
-    pub fn forget_id(&self, id: Uuid) {
+    fn forget_id(&self, id: Uuid) {
         let mut known = self.known();
         known.forgotten += 1;
         if let Some(name) = known.names.remove(&id) {
@@ -156,7 +168,7 @@ impl Devices {
     }
 
     /// Forgets every device: for when device events were missed.
-    pub fn forget_all(&self) {
+    fn forget_all(&self) {
         let mut known = self.known();
         known.forgotten += 1;
         known.by_name.clear();

@@ -308,19 +308,18 @@ impl Session {
         &mut self,
         event: Result<DeviceEvent, broadcast::error::RecvError>,
     ) -> Option<Reason> {
+        if let Some(devices) = &self.ctx.gateway {
+            devices.heard(&event);
+        }
         match event {
             Ok(DeviceEvent::Revoked { device }) if device.0 == self.device() => {
                 tracing::info!(device = %self.device(), "device deleted or its token replaced: session closed");
                 return Some(Reason::NotAuthorized);
             }
             // A device behind this gateway, deleted or given a new token:
-            // its name, used again, is looked up again (a device created
-            // anew under the same name has another id).
-            Ok(DeviceEvent::Revoked { device }) => {
-                if let Some(devices) = &self.ctx.gateway {
-                    devices.forget_id(device.0);
-                }
-            }
+            // forgotten above, so that its name, used again, is looked up
+            // again (a device created anew under the same name has another id).
+            Ok(DeviceEvent::Revoked { .. }) => {}
             Ok(e)
                 if event_device(&e) == self.device()
                     && self.subscriptions.contains(&Filter::Attributes) =>
@@ -343,11 +342,9 @@ impl Session {
             }
             Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(missed)) => {
+                // Deletions may be among them: the gateway's names were
+                // forgotten above.
                 tracing::warn!(device = %self.device(), missed, "shared attribute updates missed");
-                // Deletions may be among them.
-                if let Some(devices) = &self.ctx.gateway {
-                    devices.forget_all();
-                }
             }
             // Never: the sender lives in the App this session holds.
             Err(broadcast::error::RecvError::Closed) => {}
