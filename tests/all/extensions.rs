@@ -25,13 +25,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Uploads `bytes` as extension `name`: the status and the body.
-async fn upload(client: &Client, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
-    client.upload_extension(name, bytes).await
-}
-
 async fn upload_ok(client: &Client, name: &str, bytes: Vec<u8>) -> Value {
-    let (status, body) = upload(client, name, bytes).await;
+    let (status, body) = client.upload_extension(name, bytes).await;
     assert_eq!(status, StatusCode::OK, "uploading {name}: {body}");
     body
 }
@@ -117,7 +112,9 @@ async fn the_example_guests_upload_with_their_world_hash_and_size_and_come_back_
     assert_eq!(again["sha256"], uploaded[0]["sha256"]);
     assert_ne!(id(&again), id(&uploaded[0]));
     // A name is taken once per tenant.
-    let dup = upload(&admin, "dew point", read(artifacts::DEW_POINT)).await;
+    let dup = admin
+        .upload_extension("dew point", read(artifacts::DEW_POINT))
+        .await;
     assert_error(&dup, 400, 31);
     assert_eq!(dup.1["message"], "Extension with such name already exists!");
 
@@ -213,7 +210,7 @@ async fn what_is_not_a_clientele_component_is_refused_and_nothing_is_stored() {
         ),
     ];
     for (name, bytes, says) in cases {
-        let result = upload(&admin, name, bytes).await;
+        let result = admin.upload_extension(name, bytes).await;
         assert_error(&result, 400, 31);
         let message = result.1["message"].as_str().unwrap();
         assert!(message.contains(says), "{name}: {message}");
@@ -225,7 +222,7 @@ async fn what_is_not_a_clientele_component_is_refused_and_nothing_is_stored() {
     let ext = upload_ok(&admin, "tagged", tagged.clone()).await;
     assert_eq!(ext["size"], tagged.len() as u64);
 
-    let over = upload(&admin, "huge", vec![0; (4 << 20) + 1]).await;
+    let over = admin.upload_extension("huge", vec![0; (4 << 20) + 1]).await;
     assert_error(&over, 413, 31);
     let no_name = reply(
         admin
@@ -243,7 +240,9 @@ async fn what_is_not_a_clientele_component_is_refused_and_nothing_is_stored() {
     )
     .await;
     assert_error(&as_json, 400, 31);
-    let markup = upload(&admin, "<b>x</b>", read(artifacts::DEW_POINT)).await;
+    let markup = admin
+        .upload_extension("<b>x</b>", read(artifacts::DEW_POINT))
+        .await;
     assert_error(&markup, 400, 31);
 
     let page = admin.get_ok("/api/extensions?pageSize=100&page=0").await;
@@ -272,7 +271,9 @@ async fn customers_other_tenants_and_the_system_administrator_cannot_touch_a_ten
     // Customer users and the system administrator: 403 on everything.
     for client in [&user, &sys] {
         assert_error(
-            &upload(client, "x", read(artifacts::DEW_POINT)).await,
+            &client
+                .upload_extension("x", read(artifacts::DEW_POINT))
+                .await,
             403,
             20,
         );

@@ -226,18 +226,17 @@ impl GuestHost for ServiceHost {
             }
             return Ok(out);
         }
+        let mut known = Vec::with_capacity(keys.len());
         for key in keys {
-            let Some(id) = self.series.keys.id_in(&*snapshot, key).map_err(internal)? else {
-                continue;
-            };
-            if let Some((t, v)) =
-                latest::get(&*snapshot, tenant, entity.id, id).map_err(internal)?
-            {
-                out.push(TsKv {
-                    ts: t,
-                    key: key.clone(),
-                    value: guest_value(&v),
-                });
+            if let Some(id) = self.series.keys.id_in(&*snapshot, key).map_err(internal)? {
+                known.push((key, id));
+            }
+        }
+        let ids: Vec<u32> = known.iter().map(|(_, id)| *id).collect();
+        let values = latest::get_many(&*snapshot, tenant, entity.id, &ids).map_err(internal)?;
+        for ((key, _), value) in known.into_iter().zip(values) {
+            if let Some((t, v)) = value {
+                out.push(guest_point(t, key, &v));
             }
         }
         Ok(out)

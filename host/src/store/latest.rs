@@ -117,6 +117,23 @@ pub fn get(
     decoded(merged(&row, logged.get(&key).map_or(&[], Vec::as_slice)))
 }
 
+/// The latest values of several keys (in their order), reading the
+/// entity's log once for all of them.
+pub fn get_many(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    entity: Uuid,
+    keys: &[u32],
+) -> StoreResult<Vec<Option<(i64, DataValue)>>> {
+    let logged = super::telemetry_log::points_by_key(r, tenant, entity, Some(keys))?;
+    keys.iter()
+        .map(|key| {
+            let row = read(r, tenant, entity, *key)?;
+            decoded(merged(&row, logged.get(key).map_or(&[], Vec::as_slice)))
+        })
+        .collect()
+}
+
 /// Every latest value of an entity, by key id.
 pub fn all(
     r: &dyn KvRead,

@@ -116,14 +116,21 @@ fn check_latest(
     let snap = store.snapshot().unwrap();
     for entity in entities {
         let mut all = Vec::new();
+        let mut each = Vec::new();
         for key in 0..2u32 {
             let expected = want.get(&(*entity, key)).cloned().flatten();
             let got = latest::get(&*snap, tenant, *entity, key).unwrap();
             assert_eq!(got, expected, "latest of key {key} at step {step}");
+            each.push(expected.clone());
             if let Some((t, v)) = expected {
                 all.push((key, t, v));
             }
         }
+        assert_eq!(
+            latest::get_many(&*snap, tenant, *entity, &[1, 0]).unwrap(),
+            vec![each[1].clone(), each[0].clone()],
+            "several keys at once, in the order asked, step {step}"
+        );
         assert_eq!(
             latest::all(&*snap, tenant, *entity).unwrap(),
             all,
