@@ -306,3 +306,64 @@ async fn lifecycle_events_reach_the_customers_logic() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_device_moved_to_another_customer_reaches_the_new_customers_logic_only() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let (acme, device) = customer_with_device(&admin, "Acme", "acme-token").await;
+    let other = id(&admin.create_customer("Other").await);
+    let ext = admin
+        .upload_artifact("threshold", artifacts::THRESHOLD_ALARM)
+        .await;
+    // Each customer's logic keeps its own alarm and state attribute, so
+    // what one of them heard is told apart from the other.
+    for (customer, alarm) in [(&acme, "AcmeHeat"), (&other, "OtherHeat")] {
+        let settings = json!({"key": "temperature", "high": 30, "low": 25,
+            "alarmType": alarm, "stateAttribute": format!("{alarm}State")});
+        admin
+            .post_ok(&format!("/api/customer/{customer}/logic/{ext}"), settings)
+            .await;
+    }
+    let assign = |customer: String| {
+        let admin = &admin;
+        let device = &device;
+        async move {
+            admin
+                .post_ok(
+                    &format!("/api/customer/{customer}/device/{device}"),
+                    json!({}),
+                )
+                .await
+        }
+    };
+    let active = |alarm: &'static str| {
+        let admin = &admin;
+        let device = &device;
+        async move {
+            alarms(admin, device, "ACTIVE")
+                .await
+                .iter()
+                .any(|a| a["type"] == alarm)
+        }
+    };
+    // Heard by Acme's logic while the device is Acme's (the dispatcher now
+    // remembers Acme as its owner) ...
+    send(&server, "acme-token", json!({"temperature": 35})).await;
+    until("Acme's alarm", || active("AcmeHeat")).await;
+    // ... by Other's alone once it is Other's ...
+    assign(other).await;
+    send(&server, "acme-token", json!({"temperature": 36})).await;
+    until("Other's alarm", || active("OtherHeat")).await;
+    // ... and by Acme's again, not Other's, once it is back.
+    assign(acme).await;
+    send(&server, "acme-token", json!({"temperature": 20})).await;
+    until("Acme's alarm cleared", || async {
+        !active("AcmeHeat").await
+    })
+    .await;
+    assert!(
+        active("OtherHeat").await,
+        "Other's logic heard 20 after the device left it"
+    );
+}

@@ -3,6 +3,10 @@
 //! read check a subscription repeats, and the signal that tells subscribers
 //! to repeat it at once.
 
+use std::collections::HashMap;
+
+use tokio::sync::broadcast;
+
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::asset::Asset;
@@ -96,6 +100,65 @@ pub(super) fn entity_exists(
             Err(ServiceError::NotFound(_)) => Ok(false),
             Err(e) => Err(e),
         },
+    }
+}
+
+/// Each entity's owning customer, for the background workers: decoding an
+/// entity's row for every run or event cost as much as the guest call.
+/// Kept across batches and forgotten when an owner changes (the service
+/// announces every assignment, unassignment and customer deletion).
+pub(super) struct OwnerCache {
+    known: HashMap<(TenantId, EntityId), Option<CustomerId>>,
+    changes: broadcast::Receiver<OwnerChanged>,
+}
+
+/// Entities remembered at most; past it the cache starts again.
+const MAX_OWNERS: usize = 100_000;
+
+impl OwnerCache {
+    pub(super) fn new(changes: broadcast::Receiver<OwnerChanged>) -> Self {
+        OwnerCache {
+            known: HashMap::new(),
+            changes,
+        }
+    }
+
+    /// Forgets what changed since it was last called (everything, if the
+    /// announcements came faster than they were read): call it before each
+    /// batch.
+    pub(super) fn refresh(&mut self) {
+        loop {
+            match self.changes.try_recv() {
+                Ok(c) => {
+                    self.known.remove(&(c.tenant, c.entity));
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => self.known.clear(),
+                Err(_) => break,
+            }
+        }
+        if self.known.len() > MAX_OWNERS {
+            self.known.clear();
+        }
+    }
+
+    /// The customer owning `entity`'s data (`None`: the tenant's own, or
+    /// the entity is gone), as [`data_owner`] reads it.
+    pub(super) fn owner_of(
+        &mut self,
+        view: &dyn KvRead,
+        tenant: TenantId,
+        entity: EntityId,
+    ) -> ServiceResult<Option<CustomerId>> {
+        if let Some(known) = self.known.get(&(tenant, entity)) {
+            return Ok(*known);
+        }
+        let owner = match data_owner(view, tenant, entity) {
+            Ok(owner) => owner,
+            Err(ServiceError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        self.known.insert((tenant, entity), owner);
+        Ok(owner)
     }
 }
 

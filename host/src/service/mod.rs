@@ -136,6 +136,7 @@ impl App {
             extensions: &extensions,
             fields: (&field_registry, &field_engine),
             data_events: &data_events,
+            owner_changes: owner_events.subscribe(),
             event_cap: settings.events.cap(),
         });
         let app = App {

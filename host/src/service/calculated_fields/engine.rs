@@ -27,6 +27,7 @@ use crate::domain::telemetry::{KvEntry, TsKvEntry};
 use crate::store::telemetry::Series;
 use crate::store::{self, Changes, Store, StoreError};
 
+use super::super::access::OwnerCache;
 use super::super::events::stage_surviving_events;
 use super::super::extension_registry::ExtensionRegistry;
 use super::super::guest_failures::failure_events;
@@ -94,7 +95,7 @@ struct Worker {
     registry: Arc<Registry>,
     extensions: Arc<ExtensionRegistry>,
     data_events: broadcast::Sender<DataEvent>,
-    owners: Mutex<wasm_run::Owners>,
+    owners: Mutex<OwnerCache>,
     event_cap: usize,
 }
 
@@ -116,7 +117,7 @@ impl Engine {
             registry: Arc::clone(parts.registry),
             extensions: Arc::clone(parts.extensions),
             data_events: parts.data_events.clone(),
-            owners: Mutex::new(wasm_run::Owners::new(parts.owner_changes)),
+            owners: Mutex::new(OwnerCache::new(parts.owner_changes)),
             event_cap: parts.event_cap,
         };
         tokio::spawn(Arc::new(worker).serve(rx));

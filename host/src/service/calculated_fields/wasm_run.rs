@@ -5,15 +5,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::broadcast;
-
 use crate::domain::calculated_field::CalculatedField;
-use crate::domain::ids::{CustomerId, EntityId, TenantId};
+use crate::domain::ids::TenantId;
 use crate::store::telemetry::Series;
 use crate::store::{KvRead, Store};
 use crate::wasm::{self, AccessScope, Argument, ArgumentValue, GuestHost, WasmError};
 
-use super::super::access::OwnerChanged;
+use super::super::access::OwnerCache;
 use super::super::guest_host::{ServiceHost, data_value, entity_ref, guest_point};
 use super::super::telemetry::Scope;
 use super::compute::{ArgValue, OutputTarget, OutputValue};
@@ -43,44 +41,6 @@ pub fn guest_arguments(field: &CalculatedField, args: &[(String, ArgValue)]) -> 
         .collect()
 }
 
-/// Each entity's customer, for the guests' access scopes: decoding an
-/// entity's row on every run cost as much as the guest call. Kept across
-/// batches and forgotten when an owner changes (the service announces
-/// every assignment, unassignment and customer deletion).
-pub struct Owners {
-    known: HashMap<(TenantId, EntityId), Option<CustomerId>>,
-    changes: broadcast::Receiver<OwnerChanged>,
-}
-
-/// Entities remembered at most; past it the cache starts again.
-const MAX_OWNERS: usize = 100_000;
-
-impl Owners {
-    pub fn new(changes: broadcast::Receiver<OwnerChanged>) -> Self {
-        Owners {
-            known: HashMap::new(),
-            changes,
-        }
-    }
-
-    /// Forgets what changed since the last batch (everything, if the
-    /// announcements came faster than they were read).
-    fn refresh(&mut self) {
-        loop {
-            match self.changes.try_recv() {
-                Ok(c) => {
-                    self.known.remove(&(c.tenant, c.entity));
-                }
-                Err(broadcast::error::TryRecvError::Lagged(_)) => self.known.clear(),
-                Err(_) => break,
-            }
-        }
-        if self.known.len() > MAX_OWNERS {
-            self.known.clear();
-        }
-    }
-}
-
 /// What the WASM runs of one batch share: the snapshot, the owners, and
 /// each tenant's host (fields only read, so one host serves every run of
 /// a tenant).
@@ -88,7 +48,7 @@ pub struct Batch<'a> {
     store: &'a Arc<dyn Store>,
     series: &'a Arc<Series>,
     pub snapshot: &'a dyn KvRead,
-    owners: &'a mut Owners,
+    owners: &'a mut OwnerCache,
     hosts: HashMap<TenantId, Arc<dyn GuestHost>>,
 }
 
@@ -97,7 +57,7 @@ impl<'a> Batch<'a> {
         store: &'a Arc<dyn Store>,
         series: &'a Arc<Series>,
         snapshot: &'a dyn KvRead,
-        owners: &'a mut Owners,
+        owners: &'a mut OwnerCache,
     ) -> Self {
         owners.refresh();
         Batch {
@@ -119,15 +79,12 @@ impl<'a> Batch<'a> {
     ) -> Result<Vec<OutputValue>, WasmError> {
         let tenant = field.tenant_id;
         let snapshot = self.snapshot;
-        let customer = *self
+        // An owner that cannot be read leaves the guest its entity alone.
+        let customer = self
             .owners
-            .known
-            .entry((tenant, field.entity_id))
-            .or_insert_with(|| {
-                super::super::access::data_owner(snapshot, tenant, field.entity_id)
-                    .ok()
-                    .flatten()
-            });
+            .owner_of(snapshot, tenant, field.entity_id)
+            .ok()
+            .flatten();
         let (store, series) = (self.store, self.series);
         let host = self
             .hosts

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use tokio::sync::{broadcast, mpsc};
 
@@ -22,6 +22,7 @@ use crate::store::telemetry::Series;
 use crate::store::{self, Changes, Store, StoreError};
 use crate::wasm::{AccessScope, GuestHost, KeyValue, LifecycleEvent, TsKv};
 
+use super::super::access::{OwnerCache, OwnerChanged};
 use super::super::alarms::{stage_clear, stage_raise};
 use super::super::calculated_fields::{
     self as fields, Engine as FieldEngine, Registry as FieldRegistry,
@@ -74,6 +75,7 @@ pub struct DispatcherParts<'a> {
     pub extensions: &'a Arc<ExtensionRegistry>,
     pub fields: (&'a Arc<FieldRegistry>, &'a Arc<FieldEngine>),
     pub data_events: &'a broadcast::Sender<DataEvent>,
+    pub owner_changes: broadcast::Receiver<OwnerChanged>,
     pub event_cap: usize,
 }
 
@@ -85,6 +87,7 @@ struct Worker {
     field_registry: Arc<FieldRegistry>,
     field_engine: Arc<FieldEngine>,
     data_events: broadcast::Sender<DataEvent>,
+    owners: Mutex<OwnerCache>,
     event_cap: usize,
 }
 
@@ -107,6 +110,7 @@ impl Dispatcher {
             field_registry: Arc::clone(parts.fields.0),
             field_engine: Arc::clone(parts.fields.1),
             data_events: parts.data_events.clone(),
+            owners: Mutex::new(OwnerCache::new(parts.owner_changes)),
             event_cap: parts.event_cap,
         };
         tokio::spawn(Arc::new(worker).serve(rx));
@@ -175,15 +179,16 @@ impl Worker {
     fn deliver(&self, events: &[LogicEvent]) -> ServiceResult<Outcome> {
         let store = self.store.upgrade().ok_or(StoreError::Closed)?;
         let snapshot = store.snapshot()?;
+        let mut owners = self.owners.lock().unwrap_or_else(PoisonError::into_inner);
+        owners.refresh();
         let mut out = Outcome::default();
         for event in events {
             let (tenant, customer, entity) = match event {
                 LogicEvent::Data { tenant, entity, .. } => {
-                    match super::super::access::data_owner(&*snapshot, *tenant, *entity) {
-                        Ok(Some(c)) => (*tenant, c, *entity),
+                    match owners.owner_of(&*snapshot, *tenant, *entity)? {
+                        Some(c) => (*tenant, c, *entity),
                         // The tenant's own entity, or gone meanwhile.
-                        Ok(None) | Err(ServiceError::NotFound(_)) => continue,
-                        Err(e) => return Err(e),
+                        None => continue,
                     }
                 }
                 LogicEvent::Lifecycle {
