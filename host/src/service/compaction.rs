@@ -46,12 +46,24 @@ pub(super) fn spawn(store: &Arc<dyn Store>, series: &Arc<Series>) {
     });
 }
 
-/// Compacts one slice in one commit.
+/// Compacts one slice in one commit. The work is done from a snapshot, off
+/// the writer, which only checks and applies it: done in the writer, it held
+/// every device's acknowledgement for up to 25 ms a time (the p99 of ingest).
 async fn compact(store: &Weak<dyn Store>, slice: u8) -> Result<(), StoreError> {
     let store = store.upgrade().ok_or(StoreError::Closed)?;
+    let snapshot = store.snapshot()?;
+    let prepared = tokio::task::spawn_blocking(move || {
+        telemetry_log::prepare_compaction(&*snapshot, slice, MAX_ENTRIES_PER_COMMIT)
+    })
+    .await
+    .map_err(|_| StoreError::JobPanicked)??;
     store::write(&*store, move |view| {
         let mut changes = Changes::new();
-        telemetry_log::stage_compaction(view, &mut changes, slice, MAX_ENTRIES_PER_COMMIT)?;
+        if prepared.stage_if_current(view, &mut changes)?.is_none() {
+            // Deleted data changed what it read since the snapshot (rare):
+            // the writer does the work after all.
+            telemetry_log::stage_compaction(view, &mut changes, slice, MAX_ENTRIES_PER_COMMIT)?;
+        }
         Ok::<_, StoreError>(((), changes))
     })
     .await

@@ -353,21 +353,74 @@ impl<'txn> OpenTables<'txn> {
     }
 
     fn apply(&self, mutations: &[Mutation]) -> StoreResult<()> {
-        for m in mutations {
-            self.with(m.table, |t| {
-                match &m.value {
-                    Some(v) => {
-                        t.insert(m.key.as_slice(), v.as_slice()).map_err(backend)?;
-                    }
-                    None => {
-                        t.remove(m.key.as_slice()).map_err(backend)?;
-                    }
-                }
-                Ok(())
-            })?;
+        let mut rest = mutations;
+        while let Some(first) = rest.first() {
+            // A run of one table's mutations takes the table out once.
+            let run = rest.iter().take_while(|m| m.table == first.table).count();
+            let (now, later) = rest.split_at(run);
+            self.with(first.table, |t| apply_to(t, now))?;
+            rest = later;
         }
         Ok(())
     }
+}
+
+/// Deletes of this many ascending keys or more are swept in one pass over
+/// their range instead of one descent each: a compaction removes thousands
+/// of consecutive ingest-log entries, and removing them one by one was most
+/// of its time in the writer.
+const SWEEP_AT_LEAST: usize = 32;
+
+fn apply_to(t: &mut RawTable<'_>, mutations: &[Mutation]) -> StoreResult<()> {
+    let mut at = 0;
+    while let Some(m) = mutations.get(at) {
+        if let Some(v) = &m.value {
+            t.insert(m.key.as_slice(), v.as_slice()).map_err(backend)?;
+            at += 1;
+            continue;
+        }
+        let run = ascending_deletes(&mutations[at..]);
+        let deletes = &mutations[at..at + run];
+        if run >= SWEEP_AT_LEAST {
+            sweep(t, deletes)?;
+        } else {
+            for d in deletes {
+                t.remove(d.key.as_slice()).map_err(backend)?;
+            }
+        }
+        at += run;
+    }
+    Ok(())
+}
+
+/// How many deletes lead `mutations`, each key greater than the one before.
+fn ascending_deletes(mutations: &[Mutation]) -> usize {
+    let mut previous: Option<&[u8]> = None;
+    mutations
+        .iter()
+        .take_while(|m| {
+            let ascending = m.value.is_none() && previous.is_none_or(|p| p < m.key.as_slice());
+            previous = Some(m.key.as_slice());
+            ascending
+        })
+        .count()
+}
+
+/// Removes exactly the keys of `deletes` (ascending) in one pass over the
+/// range they span; other keys in that range stay.
+fn sweep(t: &mut RawTable<'_>, deletes: &[Mutation]) -> StoreResult<()> {
+    let (Some(first), Some(last)) = (deletes.first(), deletes.last()) else {
+        return Ok(());
+    };
+    let mut next = 0;
+    t.retain_in::<&[u8], _>(first.key.as_slice()..=last.key.as_slice(), |k, _| {
+        while deletes.get(next).is_some_and(|d| d.key.as_slice() < k) {
+            next += 1;
+        }
+        let doomed = deletes.get(next).is_some_and(|d| d.key.as_slice() == k);
+        !doomed
+    })
+    .map_err(backend)
 }
 
 impl KvRead for OpenTables<'_> {

@@ -77,6 +77,26 @@ async fn compact(store: &dyn Store, slice: u8, max: usize) -> usize {
     .unwrap()
 }
 
+/// Stages a compaction prepared earlier, or (if it no longer applies)
+/// compacts in the writer; true if the prepared one applied.
+async fn compact_prepared(
+    store: &dyn Store,
+    prepared: telemetry_log::PreparedCompaction,
+    slice: u8,
+    max: usize,
+) -> bool {
+    write::<_, StoreError, _>(store, move |view| {
+        let mut changes = Changes::new();
+        let applied = prepared.stage_if_current(view, &mut changes)?.is_some();
+        if !applied {
+            telemetry_log::stage_compaction(view, &mut changes, slice, max)?;
+        }
+        Ok((applied, changes))
+    })
+    .await
+    .unwrap()
+}
+
 fn scan(
     store: &dyn Store,
     tenant: TenantId,
@@ -93,6 +113,18 @@ fn scan(
     })
     .unwrap();
     out
+}
+
+/// Key 0's points in [0, 10), oldest first.
+fn history(store: &dyn Store, tenant: TenantId, entity: Uuid) -> Vec<(i64, DataValue)> {
+    scan(
+        store,
+        tenant,
+        entity,
+        0,
+        Window::oldest_first(0, 10),
+        usize::MAX,
+    )
 }
 
 fn count(store: &dyn Store, table: Table) -> usize {
@@ -152,8 +184,9 @@ impl Rng {
 }
 
 /// Random appends (overwriting times now and then), compactions of random
-/// slices, and partial deletes, checked after every step against a plain
-/// map: every window, both directions, with and without a limit.
+/// slices (in the writer, or prepared from a snapshot some steps earlier),
+/// and partial deletes, checked after every step against a plain map:
+/// every window, both directions, with and without a limit.
 #[tokio::test]
 async fn merged_reads_match_a_model_through_appends_compactions_and_deletes() {
     for (_, store, _dir) in super::tests::both() {
@@ -165,6 +198,8 @@ async fn merged_reads_match_a_model_through_appends_compactions_and_deletes() {
         // tie; unchanged by deleting points unless the deletion asks.
         let mut latest_model: BTreeMap<(Uuid, u32), Option<(i64, DataValue)>> = BTreeMap::new();
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut prepared = None;
+        let (mut applied, mut redone) = (0, 0);
         for step in 0..400 {
             let entity = entities[rng.next(3) as usize];
             match rng.next(10) {
@@ -188,12 +223,28 @@ async fn merged_reads_match_a_model_through_appends_compactions_and_deletes() {
                     append(&*store, &series, tenant, entity, points).await;
                 }
                 6..=8 => {
-                    compact(
-                        &*store,
-                        rng.next(u64::from(SLICES)) as u8,
-                        1 + rng.next(3) as usize,
-                    )
-                    .await;
+                    // Few slices, so a prepared compaction often meets
+                    // appends and deletes of its own slice before it lands.
+                    let slice = telemetry_log::slice_of(entity);
+                    let max = 1 + rng.next(3) as usize;
+                    match (rng.next(2), prepared.take()) {
+                        (0, _) => {
+                            compact(&*store, slice, max).await;
+                        }
+                        (_, Some((slice, max, p))) => {
+                            if compact_prepared(&*store, p, slice, max).await {
+                                applied += 1;
+                            } else {
+                                redone += 1;
+                            }
+                        }
+                        (_, None) => {
+                            let snapshot = store.snapshot().unwrap();
+                            let p =
+                                telemetry_log::prepare_compaction(&*snapshot, slice, max).unwrap();
+                            prepared = Some((slice, max, p));
+                        }
+                    }
                 }
                 _ => {
                     // One key or both: a device message often holds several.
@@ -264,6 +315,10 @@ async fn merged_reads_match_a_model_through_appends_compactions_and_deletes() {
                 }
             }
         }
+        assert!(
+            applied > 5 && redone > 0,
+            "prepared compactions applied {applied}, redone {redone}"
+        );
         // Compacting everything empties the log and changes no answer.
         for slice in 0..SLICES {
             while compact(&*store, slice, 1000).await > 0 {}
@@ -307,29 +362,12 @@ async fn a_reattached_log_counts_what_waits_and_never_reuses_a_sequence() {
             "a reused sequence would overwrite an entry"
         );
         // The newest entry wins the tie at time 1.
-        let all = scan(
-            &*store,
-            tenant,
-            entity,
-            0,
-            Window::oldest_first(0, 10),
-            usize::MAX,
-        );
+        let all = history(&*store, tenant, entity);
         assert_eq!(all, vec![(1, DataValue::Long(9)), (2, DataValue::Long(2))]);
 
         assert_eq!(compact(&*store, slice, 100).await, 3);
         assert_eq!(again.log.pending(slice), 0);
-        assert_eq!(
-            scan(
-                &*store,
-                tenant,
-                entity,
-                0,
-                Window::oldest_first(0, 10),
-                usize::MAX
-            ),
-            all
-        );
+        assert_eq!(history(&*store, tenant, entity), all);
     }
 }
 
@@ -401,14 +439,7 @@ async fn a_deleted_latest_value_hides_older_logged_points_until_a_new_one_comes(
         append_one(&*store, &series, tenant, entity, 3, 3).await;
         assert_eq!(latest_of(&*store), Some((3, DataValue::Long(3))));
         // The point at 1 is still history.
-        let all = scan(
-            &*store,
-            tenant,
-            entity,
-            0,
-            Window::oldest_first(0, 10),
-            usize::MAX,
-        );
+        let all = history(&*store, tenant, entity);
         assert_eq!(all, vec![(1, DataValue::Long(1)), (3, DataValue::Long(3))]);
     }
 }
@@ -534,17 +565,62 @@ async fn an_unreadable_log_entry_is_dropped_by_compaction_instead_of_blocking_it
     .unwrap();
     assert_eq!(compact(&*store, slice, 100).await, 2);
     assert_eq!(count(&*store, Table::TelemetryLog), 0);
-    let history = scan(
-        &*store,
-        tenant,
-        entity,
-        0,
-        Window::oldest_first(0, 10),
-        usize::MAX,
-    );
+    let history = history(&*store, tenant, entity);
     assert_eq!(
         history,
         vec![(9, DataValue::Long(9))],
         "the readable entry moved"
     );
+}
+
+#[tokio::test]
+async fn a_prepared_compaction_applies_past_new_points_but_not_past_a_delete() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let series = Series::attach(&*store).unwrap();
+    let (tenant, entity) = (TenantId(Uuid::new_v4()), Uuid::new_v4());
+    let slice = telemetry_log::slice_of(entity);
+    let prepare = |store: &Arc<dyn Store>| {
+        let snapshot = store.snapshot().unwrap();
+        telemetry_log::prepare_compaction(&*snapshot, slice, 100).unwrap()
+    };
+    append_one(&*store, &series, tenant, entity, 1, 1).await;
+    append_one(&*store, &series, tenant, entity, 2, 2).await;
+    // Points logged after the snapshot are not its business: they stay.
+    let prepared = prepare(&store);
+    append_one(&*store, &series, tenant, entity, 3, 3).await;
+    assert!(compact_prepared(&*store, prepared, slice, 100).await);
+    assert_eq!(count(&*store, Table::TelemetryLog), 1);
+    // A point it moves deleted since the snapshot: it would bring the
+    // point back, so the writer compacts afresh.
+    append_one(&*store, &series, tenant, entity, 4, 4).await;
+    let prepared = prepare(&store);
+    let deletion = Deletion {
+        start: 3,
+        end: 4,
+        latest: false,
+        rewrite_latest: false,
+    };
+    delete(&*store, &series, tenant, entity, vec![0], deletion).await;
+    assert!(!compact_prepared(&*store, prepared, slice, 100).await);
+    // Nor past a delete of compacted points only (the table, not the log).
+    append_one(&*store, &series, tenant, entity, 5, 5).await;
+    let prepared = prepare(&store);
+    let deletion = Deletion {
+        start: 1,
+        ..deletion
+    };
+    delete(
+        &*store,
+        &series,
+        tenant,
+        entity,
+        vec![0],
+        Deletion { end: 2, ..deletion },
+    )
+    .await;
+    assert!(!compact_prepared(&*store, prepared, slice, 100).await);
+    assert_eq!(count(&*store, Table::TelemetryLog), 0);
+    let history = history(&*store, tenant, entity);
+    let want: Vec<_> = [2, 4, 5].map(|t| (t, DataValue::Long(t))).to_vec();
+    assert_eq!(history, want);
 }

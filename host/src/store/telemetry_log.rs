@@ -31,7 +31,8 @@ use crate::domain::telemetry::DataValue;
 use super::codec::uuid_at;
 use super::telemetry::{decode_value, encode_value_into};
 use super::{
-    Changes, KvRead, Mutation, Store, StoreError, StoreResult, Table, Visitor, meta, series_chunks,
+    Changes, KvRead, Mutation, Reads, Recorder, Store, StoreError, StoreResult, Table, Visitor,
+    meta, series_chunks,
 };
 
 /// Slices the log is split into: more slices mean more points per series
@@ -370,10 +371,113 @@ pub fn stage_compaction(
     slice: u8,
     max_entries: usize,
 ) -> StoreResult<usize> {
-    let mut taken: Vec<Vec<u8>> = Vec::new();
+    let taken = take_oldest(r, slice, max_entries)?;
+    stage_taken(
+        r,
+        changes,
+        &taken.entries,
+        taken.series,
+        taken.remaining_from,
+    )
+}
+
+/// A compaction computed from a snapshot, away from the writer (see
+/// `recorded_view.rs`): the writer only checks it and applies it.
+pub struct PreparedCompaction {
+    slice: u8,
+    /// The log entries it moves, as they were.
+    entries: Vec<(Vec<u8>, Vec<u8>)>,
+    /// What it read of `latest` and the per-series table.
+    reads: Reads,
+    changes: Changes,
+    moved: usize,
+}
+
+/// Computes [`stage_compaction`]'s changes from `snapshot`.
+pub fn prepare_compaction(
+    snapshot: &dyn KvRead,
+    slice: u8,
+    max_entries: usize,
+) -> StoreResult<PreparedCompaction> {
+    let taken = take_oldest(snapshot, slice, max_entries)?;
+    let recorder = Recorder::new(snapshot);
+    let mut changes = Changes::new();
+    let moved = stage_taken(
+        &recorder,
+        &mut changes,
+        &taken.entries,
+        taken.series,
+        taken.remaining_from,
+    )?;
+    Ok(PreparedCompaction {
+        slice,
+        entries: taken.entries,
+        reads: recorder.into_reads(),
+        changes,
+        moved,
+    })
+}
+
+impl PreparedCompaction {
+    /// Stages the prepared changes if they still apply to `view` (the
+    /// compaction's job's view): its entries are still logged unchanged and
+    /// nothing it read has changed. `None`: something did (a delete since
+    /// the snapshot), and nothing was staged.
+    pub fn stage_if_current(
+        self,
+        view: &dyn KvRead,
+        changes: &mut Changes,
+    ) -> StoreResult<Option<usize>> {
+        if !still_logged(view, self.slice, &self.entries)? || !self.reads.still_hold(view)? {
+            return Ok(None);
+        }
+        changes.append(self.changes);
+        Ok(Some(self.moved))
+    }
+}
+
+/// Whether `entries` (consecutive in their slice) are all still there as
+/// they were. Entries logged since come after them, so they are not looked
+/// at.
+fn still_logged(view: &dyn KvRead, slice: u8, entries: &[(Vec<u8>, Vec<u8>)]) -> StoreResult<bool> {
+    let Some((first, _)) = entries.first() else {
+        return Ok(true);
+    };
+    let (mut at, mut same) = (0, true);
+    view.scan(
+        Table::TelemetryLog,
+        &[slice],
+        Some(first),
+        false,
+        &mut |k, v| {
+            if entries
+                .get(at)
+                .is_some_and(|(ek, ev)| ek.as_slice() == k && ev.as_slice() == v)
+            {
+                at += 1;
+                Ok(at < entries.len())
+            } else {
+                same = false;
+                Ok(false)
+            }
+        },
+    )?;
+    Ok(same && at == entries.len())
+}
+
+/// The oldest entries of a slice, as a compaction takes them.
+struct Taken {
+    entries: Vec<(Vec<u8>, Vec<u8>)>,
+    series: Compacted,
+    /// Every entry left in the slice has at least this sequence number.
+    remaining_from: u64,
+}
+
+fn take_oldest(r: &dyn KvRead, slice: u8, max_entries: usize) -> StoreResult<Taken> {
+    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut series: Compacted = BTreeMap::new();
     r.scan(Table::TelemetryLog, &[slice], None, false, &mut |k, v| {
-        taken.push(k.to_vec());
+        entries.push((k.to_vec(), v.to_vec()));
         let decoded = entry_owner(v)
             .zip(seq_of(k))
             .ok_or_else(|| corrupt("short entry"))
@@ -389,14 +493,28 @@ pub fn stage_compaction(
             }
             Err(e) => tracing::error!(error = %e, slice, "dropping an unreadable ingest-log entry"),
         }
-        Ok(taken.len() < max_entries)
+        Ok(entries.len() < max_entries)
     })?;
     // Entries left in the slice come after the last one taken; none are
     // left (before entries yet to be logged) when fewer than asked were there.
-    let remaining_from = match taken.last().and_then(|k| seq_of(k)) {
-        Some(last) if taken.len() == max_entries => last + 1,
+    let remaining_from = match entries.last().and_then(|(k, _)| seq_of(k)) {
+        Some(last) if entries.len() == max_entries => last + 1,
         _ => u64::MAX,
     };
+    Ok(Taken {
+        entries,
+        series,
+        remaining_from,
+    })
+}
+
+fn stage_taken(
+    r: &dyn KvRead,
+    changes: &mut Changes,
+    entries: &[(Vec<u8>, Vec<u8>)],
+    series: Compacted,
+    remaining_from: u64,
+) -> StoreResult<usize> {
     super::latest::stage_compacted(r, changes, &series, remaining_from)?;
     for ((tenant, entity, key), points) in series {
         let points = points
@@ -405,11 +523,10 @@ pub fn stage_compaction(
             .collect();
         series_chunks::stage_merge(r, changes, tenant, entity, key, points)?;
     }
-    let moved = taken.len();
-    for k in taken {
-        changes.delete(Table::TelemetryLog, k);
+    for (k, _) in entries {
+        changes.delete(Table::TelemetryLog, k.clone());
     }
-    Ok(moved)
+    Ok(entries.len())
 }
 
 #[cfg(test)]

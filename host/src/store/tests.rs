@@ -171,3 +171,48 @@ async fn a_panicking_job_is_told_apart_from_a_closed_store_and_harms_no_neighbou
         assert_eq!(keys(&*store, b"neighbour", None, false).len(), 1, "{name}");
     }
 }
+
+/// A long run of ascending deletes (swept in one pass on redb) removes
+/// exactly its keys, whether or not they exist, around puts and shorter or
+/// unordered runs in the same job.
+#[tokio::test]
+async fn long_runs_of_deletes_remove_exactly_their_keys() {
+    let key = |n: u16| n.to_be_bytes().to_vec();
+    for (name, store, _dir) in both() {
+        write::<_, StoreError, _>(&*store, move |_| {
+            let mut c = Changes::new();
+            for n in 0..300 {
+                c.put(Table::Meta, key(n), vec![1]);
+            }
+            Ok(((), c))
+        })
+        .await
+        .unwrap();
+        write::<_, StoreError, _>(&*store, move |_| {
+            let mut c = Changes::new();
+            // Every third key from 30 to 400: a sweep, past the last key.
+            for n in (30..400).step_by(3) {
+                c.delete(Table::Meta, key(n));
+            }
+            c.put(Table::Meta, key(31), vec![2]);
+            // Descending: not a sweep.
+            for n in (0..10).rev() {
+                c.delete(Table::Meta, key(n));
+            }
+            Ok(((), c))
+        })
+        .await
+        .unwrap();
+        let want: Vec<Vec<u8>> = (10..300)
+            .filter(|n| !(*n >= 30 && n % 3 == 0))
+            .map(key)
+            .collect();
+        assert_eq!(keys(&*store, b"", None, false), want, "{name}");
+        let snap = store.snapshot().unwrap();
+        assert_eq!(
+            snap.get(Table::Meta, &key(31)).unwrap(),
+            Some(vec![2]),
+            "{name}"
+        );
+    }
+}
