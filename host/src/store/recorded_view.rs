@@ -12,7 +12,8 @@ use std::cell::RefCell;
 
 use super::{KvRead, StoreResult, Table, Visitor};
 
-type Row = (Vec<u8>, Vec<u8>);
+/// A key and its value, as read.
+pub type Row = (Vec<u8>, Vec<u8>);
 
 #[derive(Debug)]
 enum Read {
@@ -50,6 +51,24 @@ impl<'a> Recorder<'a> {
             base,
             reads: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Records `rows` (consecutive under `prefix`, in key order) as read
+    /// by the caller itself, and the rows after them as not looked at: what
+    /// a scan stopping at the last of them records. For work that depends
+    /// on those rows only, not on rows added after them meanwhile.
+    pub fn saw_run(&self, table: Table, prefix: &[u8], rows: Vec<Row>) {
+        let Some((first, _)) = rows.first() else {
+            return;
+        };
+        self.reads.borrow_mut().push(Read::Scan {
+            table,
+            prefix: prefix.to_vec(),
+            start: Some(first.clone()),
+            reverse: false,
+            seen: rows,
+            stopped: true,
+        });
     }
 
     pub fn into_reads(self) -> Reads {
@@ -177,6 +196,37 @@ mod tests {
         change(&mut changes);
         let now = store.snapshot().unwrap();
         reads.still_hold(&WithStaged::new(&*now, &changes)).unwrap()
+    }
+
+    #[test]
+    fn a_run_holds_past_rows_added_after_it() {
+        let run_holds_after = |change: fn(&mut Changes)| {
+            let store = seeded();
+            let snapshot = store.snapshot().unwrap();
+            let recorder = Recorder::new(&*snapshot);
+            let rows = vec![
+                (b"a1".to_vec(), b"a1".to_vec()),
+                (b"a2".to_vec(), b"a2".to_vec()),
+            ];
+            recorder.saw_run(Table::Meta, b"a", rows);
+            let reads = recorder.into_reads();
+            let mut changes = Changes::new();
+            change(&mut changes);
+            let now = store.snapshot().unwrap();
+            reads.still_hold(&WithStaged::new(&*now, &changes)).unwrap()
+        };
+        assert!(run_holds_after(|c| c.put(
+            Table::Meta,
+            b"a4".to_vec(),
+            b"x".to_vec()
+        )));
+        assert!(run_holds_after(|c| c.delete(Table::Meta, b"a3".to_vec())));
+        assert!(!run_holds_after(|c| c.put(
+            Table::Meta,
+            b"a2".to_vec(),
+            b"x".to_vec()
+        )));
+        assert!(!run_holds_after(|c| c.delete(Table::Meta, b"a1".to_vec())));
     }
 
     #[test]

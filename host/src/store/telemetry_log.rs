@@ -31,8 +31,8 @@ use crate::domain::telemetry::DataValue;
 use super::codec::uuid_at;
 use super::telemetry::{decode_value, encode_value_into};
 use super::{
-    Changes, KvRead, Mutation, Reads, Recorder, Store, StoreError, StoreResult, Table, Visitor,
-    meta, series_chunks,
+    Changes, KvRead, Mutation, Reads, Recorder, Row, Store, StoreError, StoreResult, Table,
+    Visitor, meta, series_chunks,
 };
 
 /// Slices the log is split into: more slices mean more points per series
@@ -371,23 +371,15 @@ pub fn stage_compaction(
     slice: u8,
     max_entries: usize,
 ) -> StoreResult<usize> {
-    let taken = take_oldest(r, slice, max_entries)?;
-    stage_taken(
-        r,
-        changes,
-        &taken.entries,
-        taken.series,
-        taken.remaining_from,
-    )
+    let moved = take_oldest(r, slice, max_entries)?.stage(r, changes)?;
+    Ok(moved.len())
 }
 
 /// A compaction computed from a snapshot, away from the writer (see
 /// `recorded_view.rs`): the writer only checks it and applies it.
 pub struct PreparedCompaction {
-    slice: u8,
-    /// The log entries it moves, as they were.
-    entries: Vec<(Vec<u8>, Vec<u8>)>,
-    /// What it read of `latest` and the per-series table.
+    /// What it read: the log entries it moves, and the `latest` rows and
+    /// chunks it merged them into.
     reads: Reads,
     changes: Changes,
     moved: usize,
@@ -402,16 +394,12 @@ pub fn prepare_compaction(
     let taken = take_oldest(snapshot, slice, max_entries)?;
     let recorder = Recorder::new(snapshot);
     let mut changes = Changes::new();
-    let moved = stage_taken(
-        &recorder,
-        &mut changes,
-        &taken.entries,
-        taken.series,
-        taken.remaining_from,
-    )?;
+    let entries = taken.stage(&recorder, &mut changes)?;
+    let moved = entries.len();
+    // Entries logged after the snapshot come after these: they change
+    // nothing the compaction did, so only these are checked.
+    recorder.saw_run(Table::TelemetryLog, &[slice], entries);
     Ok(PreparedCompaction {
-        slice,
-        entries: taken.entries,
         reads: recorder.into_reads(),
         changes,
         moved,
@@ -420,15 +408,14 @@ pub fn prepare_compaction(
 
 impl PreparedCompaction {
     /// Stages the prepared changes if they still apply to `view` (the
-    /// compaction's job's view): its entries are still logged unchanged and
-    /// nothing it read has changed. `None`: something did (a delete since
-    /// the snapshot), and nothing was staged.
+    /// compaction's job's view): nothing it read has changed. `None`:
+    /// something did (a delete since the snapshot), and nothing was staged.
     pub fn stage_if_current(
         self,
         view: &dyn KvRead,
         changes: &mut Changes,
     ) -> StoreResult<Option<usize>> {
-        if !still_logged(view, self.slice, &self.entries)? || !self.reads.still_hold(view)? {
+        if !self.reads.still_hold(view)? {
             return Ok(None);
         }
         changes.append(self.changes);
@@ -436,45 +423,16 @@ impl PreparedCompaction {
     }
 }
 
-/// Whether `entries` (consecutive in their slice) are all still there as
-/// they were. Entries logged since come after them, so they are not looked
-/// at.
-fn still_logged(view: &dyn KvRead, slice: u8, entries: &[(Vec<u8>, Vec<u8>)]) -> StoreResult<bool> {
-    let Some((first, _)) = entries.first() else {
-        return Ok(true);
-    };
-    let (mut at, mut same) = (0, true);
-    view.scan(
-        Table::TelemetryLog,
-        &[slice],
-        Some(first),
-        false,
-        &mut |k, v| {
-            if entries
-                .get(at)
-                .is_some_and(|(ek, ev)| ek.as_slice() == k && ev.as_slice() == v)
-            {
-                at += 1;
-                Ok(at < entries.len())
-            } else {
-                same = false;
-                Ok(false)
-            }
-        },
-    )?;
-    Ok(same && at == entries.len())
-}
-
 /// The oldest entries of a slice, as a compaction takes them.
 struct Taken {
-    entries: Vec<(Vec<u8>, Vec<u8>)>,
+    entries: Vec<Row>,
     series: Compacted,
     /// Every entry left in the slice has at least this sequence number.
     remaining_from: u64,
 }
 
 fn take_oldest(r: &dyn KvRead, slice: u8, max_entries: usize) -> StoreResult<Taken> {
-    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut entries: Vec<Row> = Vec::new();
     let mut series: Compacted = BTreeMap::new();
     r.scan(Table::TelemetryLog, &[slice], None, false, &mut |k, v| {
         entries.push((k.to_vec(), v.to_vec()));
@@ -508,25 +466,22 @@ fn take_oldest(r: &dyn KvRead, slice: u8, max_entries: usize) -> StoreResult<Tak
     })
 }
 
-fn stage_taken(
-    r: &dyn KvRead,
-    changes: &mut Changes,
-    entries: &[(Vec<u8>, Vec<u8>)],
-    series: Compacted,
-    remaining_from: u64,
-) -> StoreResult<usize> {
-    super::latest::stage_compacted(r, changes, &series, remaining_from)?;
-    for ((tenant, entity, key), points) in series {
-        let points = points
-            .into_iter()
-            .map(|(ts, (_, value))| (ts, value))
-            .collect();
-        series_chunks::stage_merge(r, changes, tenant, entity, key, points)?;
+impl Taken {
+    /// Stages the move; returns the entries moved (removed from the log).
+    fn stage(self, r: &dyn KvRead, changes: &mut Changes) -> StoreResult<Vec<Row>> {
+        super::latest::stage_compacted(r, changes, &self.series, self.remaining_from)?;
+        for ((tenant, entity, key), points) in self.series {
+            let points = points
+                .into_iter()
+                .map(|(ts, (_, value))| (ts, value))
+                .collect();
+            series_chunks::stage_merge(r, changes, tenant, entity, key, points)?;
+        }
+        for (k, _) in &self.entries {
+            changes.delete(Table::TelemetryLog, k.clone());
+        }
+        Ok(self.entries)
     }
-    for (k, _) in entries {
-        changes.delete(Table::TelemetryLog, k.clone());
-    }
-    Ok(entries.len())
 }
 
 #[cfg(test)]
