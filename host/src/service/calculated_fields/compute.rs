@@ -1,6 +1,8 @@
 //! One run of a calculated field: read its arguments (from the change that
 //! triggered it, else from a snapshot), compute, and say what to save.
 
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::domain::calculated_field::{
@@ -91,8 +93,8 @@ fn default_of(arg: &Argument) -> Option<DataValue> {
     })
 }
 
-/// Reads what the store holds for `arg` at time `now`.
-fn from_store(
+/// The points of a rolling argument up to time `now`, oldest first.
+fn rolling(
     r: &dyn KvRead,
     series: &Series,
     tenant: TenantId,
@@ -100,37 +102,25 @@ fn from_store(
     arg: &Argument,
     now: i64,
 ) -> ServiceResult<ArgValue> {
-    let key = &arg.ref_entity_key.key;
-    Ok(match arg.ref_entity_key.kind {
-        ArgumentKind::Attribute => {
-            ArgValue::Single(ts::attribute(r, tenant, entity, arg.scope() as u8, key)?)
-        }
-        ArgumentKind::TsLatest => ArgValue::Single(match series.keys.id_in(r, key)? {
-            Some(id) => latest::get(r, tenant, entity, id)?,
-            None => None,
-        }),
-        ArgumentKind::TsRolling => {
-            let mut points = Vec::new();
-            if let Some(id) = series.keys.id_in(r, key)? {
-                let window = arg.time_window.unwrap_or(0);
-                let limit = arg.rolling_limit() as usize;
-                let start = now.saturating_sub(window);
-                ts::scan_points(
-                    r,
-                    tenant,
-                    entity,
-                    id,
-                    Window::newest_first(start, now.saturating_add(1)),
-                    &mut |t, v| {
-                        points.push((t, v));
-                        points.len() < limit
-                    },
-                )?;
-                points.reverse();
-            }
-            ArgValue::Rolling(points)
-        }
-    })
+    let mut points = Vec::new();
+    if let Some(id) = series.keys.id_in(r, &arg.ref_entity_key.key)? {
+        let window = arg.time_window.unwrap_or(0);
+        let limit = arg.rolling_limit() as usize;
+        let start = now.saturating_sub(window);
+        ts::scan_points(
+            r,
+            tenant,
+            entity,
+            id,
+            Window::newest_first(start, now.saturating_add(1)),
+            &mut |t, v| {
+                points.push((t, v));
+                points.len() < limit
+            },
+        )?;
+        points.reverse();
+    }
+    Ok(ArgValue::Rolling(points))
 }
 
 /// Every argument of `field` for a run triggered by `trigger` (at its
@@ -142,24 +132,58 @@ pub fn arguments(
     trigger: &Trigger,
 ) -> ServiceResult<Vec<(String, ArgValue)>> {
     let now = trigger.at;
-    let mut out = Vec::with_capacity(field.configuration.arguments.len());
-    for (name, arg) in &field.configuration.arguments {
+    let arguments = &field.configuration.arguments;
+    let mut values: Vec<Option<ArgValue>> = Vec::with_capacity(arguments.len());
+    // Latest values the change does not carry, per source entity: read
+    // together, since each read of latest telemetry scans the entity's log.
+    let mut latest_wanted: HashMap<Uuid, Vec<(usize, u32)>> = HashMap::new();
+    for (at, (_, arg)) in arguments.iter().enumerate() {
         let source = arg.source(field.entity_id).id;
         let fresh = (trigger.entity == source)
             .then(|| from_change(arg, &trigger.change))
             .flatten();
-        let mut value = match fresh {
-            Some(v) => ArgValue::Single(Some(v)),
-            None => from_store(r, series, field.tenant_id, source, arg, now)?,
-        };
-        if let ArgValue::Single(None) = value
-            && let Some(default) = default_of(arg)
-        {
-            value = ArgValue::Single(Some((now, default)));
-        }
-        out.push((name.clone(), value));
+        let key = &arg.ref_entity_key.key;
+        values.push(match (fresh, arg.ref_entity_key.kind) {
+            (Some(v), _) => Some(ArgValue::Single(Some(v))),
+            (None, ArgumentKind::Attribute) => Some(ArgValue::Single(ts::attribute(
+                r,
+                field.tenant_id,
+                source,
+                arg.scope() as u8,
+                key,
+            )?)),
+            (None, ArgumentKind::TsRolling) => {
+                Some(rolling(r, series, field.tenant_id, source, arg, now)?)
+            }
+            (None, ArgumentKind::TsLatest) => match series.keys.id_in(r, key)? {
+                Some(id) => {
+                    latest_wanted.entry(source).or_default().push((at, id));
+                    None
+                }
+                None => Some(ArgValue::Single(None)),
+            },
+        });
     }
-    Ok(out)
+    for (source, wanted) in latest_wanted {
+        let keys: Vec<u32> = wanted.iter().map(|(_, id)| *id).collect();
+        let read = latest::get_many(r, field.tenant_id, source, &keys)?;
+        for ((at, _), value) in wanted.into_iter().zip(read) {
+            values[at] = Some(ArgValue::Single(value));
+        }
+    }
+    Ok(arguments
+        .iter()
+        .zip(values)
+        .map(|((name, arg), value)| {
+            let value = match value {
+                Some(ArgValue::Single(None)) | None => {
+                    ArgValue::Single(default_of(arg).map(|d| (now, d)))
+                }
+                Some(value) => value,
+            };
+            (name.clone(), value)
+        })
+        .collect())
 }
 
 /// Rounds as `decimalsByDefault` asks: none keeps the double, 0 makes a LONG.
