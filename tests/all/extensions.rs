@@ -356,34 +356,53 @@ async fn an_extension_in_use_is_not_deleted_until_its_user_lets_go() {
 }
 
 #[tokio::test]
-async fn deleting_a_tenant_deletes_its_extensions_with_their_bytes_and_events() {
+async fn deleting_a_tenant_deletes_its_extensions_with_their_bytes_events_and_bindings() {
     let server = TestServer::start().await;
     let sys = server.sysadmin().await;
     let two = server.new_tenant(&sys, "Doomed", "admin@doomed.io").await;
     let tenant = TenantId(id(&two.tenant).parse().unwrap());
     upload_ok(&two.client, "a", read(artifacts::DEW_POINT)).await;
-    upload_ok(&two.client, "b", read(artifacts::THRESHOLD_ALARM)).await;
+    let logic = upload_ok(&two.client, "b", read(artifacts::THRESHOLD_ALARM)).await;
+    // Bound to one of its customers: the binding goes with the tenant too.
+    let customer = id(&two.client.create_customer("Acme").await);
+    let settings = serde_json::json!({"key": "t", "high": 2, "low": 1, "alarmType": "Hot"});
+    two.client
+        .post_ok(
+            &format!("/api/customer/{customer}/logic/{}", id(&logic)),
+            settings,
+        )
+        .await;
     let one = server.tenant_admin().await;
     upload_ok(&one, "kept", read(artifacts::DEW_POINT)).await;
     let counts = || {
         let snapshot = server.store().snapshot().expect("snapshot");
+        let keyed = store::tenants::keyed_rows(&*snapshot, tenant).unwrap();
+        let rows_in =
+            |tables: &[store::Table]| keyed.iter().filter(|(t, _)| tables.contains(t)).count();
         (
             store::extensions::of_tenant(&*snapshot, tenant)
                 .unwrap()
                 .len(),
-            store::extensions::all_keys_of_tenant(&*snapshot, tenant)
+            rows_in(&[
+                store::Table::Extensions,
+                store::Table::ExtensionContent,
+                store::Table::ExtensionNames,
+                store::Table::ExtensionUses,
+            ]),
+            rows_in(&[store::Table::Events]),
+            store::logic_bindings::all(&*snapshot)
                 .unwrap()
-                .len(),
-            store::events::keys_of_tenant(&*snapshot, tenant)
-                .unwrap()
-                .len(),
+                .iter()
+                .filter(|b| b.tenant_id == tenant)
+                .count(),
         )
     };
-    // Two rows, two contents, two names; two lifecycle events.
-    assert_eq!(counts(), (2, 6, 2));
+    // Two rows, two contents, two names, one use (the binding); two
+    // lifecycle events; one binding.
+    assert_eq!(counts(), (2, 7, 2, 1));
 
     sys.delete_ok(&format!("/api/tenant/{tenant}")).await;
-    assert_eq!(counts(), (0, 0, 0));
+    assert_eq!(counts(), (0, 0, 0, 0));
     assert_eq!(total(&one).await, 1, "another tenant's extension stays");
 }
 

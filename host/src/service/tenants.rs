@@ -133,19 +133,7 @@ impl App {
                 for d in dashboards::of_tenant(view, id)? {
                     dashboards::delete(&mut changes, &d);
                 }
-                for field in store::calculated_fields::of_tenant(view, id)? {
-                    store::calculated_fields::delete(&mut changes, &field);
-                }
-                for (table, key) in store::telemetry::all_keys_of_tenant(view, id)? {
-                    changes.delete(table, key);
-                }
-                for (table, key) in store::extensions::all_keys_of_tenant(view, id)? {
-                    changes.delete(table, key);
-                }
-                for key in store::events::keys_of_tenant(view, id)? {
-                    changes.delete(store::Table::Events, key);
-                }
-                for (table, key) in store::alarms::all_keys_of_tenant(view, id)? {
+                for (table, key) in tenants::keyed_rows(view, id)? {
                     changes.delete(table, key);
                 }
                 tenants::delete(&mut changes, id);

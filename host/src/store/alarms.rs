@@ -10,9 +10,7 @@ use uuid::Uuid;
 use crate::domain::alarm::Alarm;
 use crate::domain::ids::{AlarmId, TenantId, UserId};
 
-use super::codec::{
-    Key, decode, encode, ids_in_index, keys_under, rows_with_prefix, time_at, uuid_at,
-};
+use super::codec::{Key, decode, encode, ids_in_index, rows_with_prefix, time_at, uuid_at};
 use super::{Changes, KvRead, StoreResult, Table};
 
 fn key(tenant: TenantId, id: AlarmId) -> Vec<u8> {
@@ -171,15 +169,4 @@ pub fn of_assignee(r: &dyn KvRead, tenant: TenantId, user: UserId) -> StoreResul
         out.extend(get(r, tenant, AlarmId(id))?);
     }
     Ok(out)
-}
-
-/// Every key of a tenant's alarms and their indexes, to delete the tenant.
-pub fn all_keys_of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<(Table, Vec<u8>)>> {
-    const TABLES: [Table; 4] = [
-        Table::Alarms,
-        Table::ActiveAlarms,
-        Table::AlarmsByOriginator,
-        Table::AlarmsByAssignee,
-    ];
-    keys_under(r, &TABLES, tenant.0.as_bytes())
 }

@@ -174,16 +174,11 @@ pub fn matching_keys(r: &dyn KvRead, q: &EventQuery) -> StoreResult<Vec<Vec<u8>>
 
 /// Every event key of one entity (all types): for deleting them with it.
 pub fn keys_of(r: &dyn KvRead, tenant: TenantId, entity: Uuid) -> StoreResult<Vec<Vec<u8>>> {
-    keys_with_prefix(r, &Key::new().id(tenant.0).id(entity).build())
-}
-
-/// Every event key of a tenant: for deleting them with it.
-pub fn keys_of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<Vec<u8>>> {
-    keys_with_prefix(r, tenant.0.as_bytes())
-}
-
-fn keys_with_prefix(r: &dyn KvRead, prefix: &[u8]) -> StoreResult<Vec<Vec<u8>>> {
-    let keys = keys_under(r, &[Table::Events], prefix)?;
+    let keys = keys_under(
+        r,
+        &[Table::Events],
+        &Key::new().id(tenant.0).id(entity).build(),
+    )?;
     Ok(keys.into_iter().map(|(_, k)| k).collect())
 }
 
@@ -289,11 +284,13 @@ mod tests {
         let snapshot = store.snapshot().unwrap();
         assert_eq!(matching_keys(&*snapshot, &q).unwrap().len(), 1);
         assert_eq!(keys_of(&*snapshot, tenant, device.0).unwrap().len(), 9);
-        assert_eq!(keys_of_tenant(&*snapshot, tenant).unwrap().len(), 10);
-        assert!(
-            keys_of_tenant(&*snapshot, TenantId::new())
-                .unwrap()
-                .is_empty()
-        );
+        let events_of = |tenant| {
+            let keys = super::super::tenants::keyed_rows(&*snapshot, tenant).unwrap();
+            keys.into_iter()
+                .filter(|(t, _)| *t == Table::Events)
+                .count()
+        };
+        assert_eq!(events_of(tenant), 10);
+        assert_eq!(events_of(TenantId::new()), 0);
     }
 }

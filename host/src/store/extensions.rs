@@ -5,7 +5,7 @@
 use crate::domain::extension::Extension;
 use crate::domain::ids::{EntityId, ExtensionId, TenantId};
 
-use super::codec::{Key, decode, encode, keys_under, rows_with_prefix, uuid_at};
+use super::codec::{Key, decode, encode, rows_with_prefix, uuid_at};
 use super::{Changes, KvRead, StoreResult, Table};
 
 /// Whether the extension exists, without reading its row.
@@ -105,18 +105,4 @@ pub fn first_user(
         },
     )?;
     Ok(found)
-}
-
-/// Every key of the tenant's extensions, their bytes, names and uses: for
-/// deleting them with the tenant. The bytes are found by the rows' keys,
-/// not by a scan that would read them.
-pub fn all_keys_of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<(Table, Vec<u8>)>> {
-    // The content table shares the metadata's keys.
-    const TABLES: [Table; 4] = [
-        Table::Extensions,
-        Table::ExtensionContent,
-        Table::ExtensionNames,
-        Table::ExtensionUses,
-    ];
-    keys_under(r, &TABLES, tenant.0.as_bytes())
 }

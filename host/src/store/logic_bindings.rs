@@ -64,10 +64,6 @@ pub fn of_customer(
     rows_with_prefix(r, Table::LogicBindings, &prefix)
 }
 
-pub fn of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<LogicBinding>> {
-    rows_with_prefix(r, Table::LogicBindings, tenant.0.as_bytes())
-}
-
 /// Every binding of the installation (to build the dispatch index at start).
 pub fn all(r: &dyn KvRead) -> StoreResult<Vec<LogicBinding>> {
     rows_with_prefix(r, Table::LogicBindings, &[])

@@ -401,8 +401,8 @@ async fn an_entitys_and_a_tenants_data_lists_its_log_entries() {
             .count()
     };
     assert_eq!(logged(ts::all_keys_of(&*snap, tenant, a).unwrap()), 1);
-    assert_eq!(logged(ts::all_keys_of_tenant(&*snap, tenant).unwrap()), 2);
-    assert_eq!(logged(ts::all_keys_of_tenant(&*snap, other).unwrap()), 1);
+    assert_eq!(logged(tenants::keyed_rows(&*snap, tenant).unwrap()), 2);
+    assert_eq!(logged(tenants::keyed_rows(&*snap, other).unwrap()), 1);
 }
 
 #[tokio::test]

@@ -517,15 +517,6 @@ pub fn all_keys_of(
     Ok(out)
 }
 
-/// Every stored key of a tenant's data, for removing it with the tenant.
-pub fn all_keys_of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<(Table, Vec<u8>)>> {
-    let mut out = keys_under(r, &DATA_TABLES, tenant.0.as_bytes())?;
-    for k in telemetry_log::keys_of_tenant(r, tenant)? {
-        out.push((Table::TelemetryLog, k));
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
