@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::customer::check_additional_info;
+use super::extension::check_settings;
 use super::ids::{CalculatedFieldId, EntityId, EntityType, ExtensionId, TenantId};
 use super::telemetry::{Scope, check_key};
 use super::validate::{ValidationError, check_required};
@@ -21,8 +22,6 @@ pub const MAX_ARGUMENTS: usize = 10;
 pub const MAX_ROLLING_POINTS: u32 = 1000;
 /// Longest SIMPLE expression: a formula, not a program.
 pub const MAX_EXPRESSION_LEN: usize = 1024;
-/// Largest WASM settings object, serialised.
-pub const MAX_SETTINGS_BYTES: usize = 64 * 1024;
 /// Most decimals an output is rounded to (f64 holds about 15).
 pub const MAX_DECIMALS: u32 = 15;
 
@@ -392,18 +391,8 @@ impl CalculatedFieldInput {
                 if config.extension_id.is_none() {
                     return Err(invalid("A WASM field needs an extensionId"));
                 }
-                match &config.settings {
-                    None | Some(Value::Null | Value::Object(_)) => {}
-                    Some(_) => return Err(invalid("settings must be a JSON object")),
-                }
-                if config
-                    .settings
-                    .as_ref()
-                    .is_some_and(|s| s.to_string().len() > MAX_SETTINGS_BYTES)
-                {
-                    return Err(invalid(format!(
-                        "settings are larger than {MAX_SETTINGS_BYTES} bytes"
-                    )));
+                if let Some(settings) = config.settings.as_ref().filter(|s| !s.is_null()) {
+                    check_settings(settings)?;
                 }
             }
         }

@@ -9,6 +9,23 @@ use serde::{Deserialize, Serialize};
 use super::ids::{ExtensionId, TenantId};
 use super::validate::{ValidationError, check_required};
 
+/// Largest settings object a guest is given (a field's or a binding's),
+/// serialised.
+pub const MAX_SETTINGS_BYTES: usize = 64 * 1024;
+
+/// A guest's settings must be a JSON object, and small.
+pub fn check_settings(settings: &serde_json::Value) -> Result<(), ValidationError> {
+    if !settings.is_object() {
+        return Err(ValidationError::new("settings must be a JSON object"));
+    }
+    if settings.to_string().len() > MAX_SETTINGS_BYTES {
+        return Err(ValidationError::new(format!(
+            "settings are larger than {MAX_SETTINGS_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// The role a component implements: one of the worlds of `wit/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -64,7 +81,18 @@ pub fn check_name(name: &str) -> Result<(), ValidationError> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn settings_are_a_small_object() {
+        assert!(check_settings(&json!({"high": 30})).is_ok());
+        assert!(check_settings(&json!([1])).is_err());
+        assert!(check_settings(&json!("x")).is_err());
+        let big = json!({"blob": "x".repeat(MAX_SETTINGS_BYTES)});
+        assert!(check_settings(&big).unwrap_err().0.contains("larger"));
+    }
 
     #[test]
     fn the_json_is_in_thingsboards_shape() {

@@ -299,10 +299,13 @@ impl Worker {
                 compute::simple(&field.field, expression, &args, now),
                 Vec::new(),
             ),
-            Program::Wasm(ext) => {
+            Program::Wasm {
+                extension: ext,
+                settings,
+            } => {
                 let tenant = field.field.tenant_id;
                 let loaded = self.extensions.get(tenant, *ext)?;
-                match batch.compute(&loaded, &field.field, &args, now) {
+                match batch.compute(&loaded, &field.field, settings, &args, now) {
                     Ok(outputs) => {
                         self.extensions.succeeded(tenant, *ext);
                         (Ok(Some(outputs)), Vec::new())

@@ -26,9 +26,13 @@ pub enum Program {
     /// Boxed: a parsed expression is ~19 KB inline (exmex keeps small
     /// vectors on the stack).
     Simple(Box<Expression>),
-    /// The extension's id; the extension itself is looked up per run, so
-    /// a field never runs a deleted or replaced component.
-    Wasm(ExtensionId),
+    /// The extension's id (the extension itself is looked up per run, so
+    /// a field never runs a deleted or replaced component) and the settings
+    /// as the guest takes them, serialised once.
+    Wasm {
+        extension: ExtensionId,
+        settings: String,
+    },
 }
 
 /// A field ready to run.
@@ -51,11 +55,17 @@ impl Compiled {
                 let src = field.configuration.expression.as_deref().unwrap_or("");
                 Program::Simple(Box::new(Expression::compile(src, &names)?))
             }
-            FieldKind::Wasm => Program::Wasm(
-                field
+            FieldKind::Wasm => Program::Wasm {
+                extension: field
                     .extension()
                     .ok_or_else(|| ValidationError::new("A WASM field needs an extensionId"))?,
-            ),
+                settings: field
+                    .configuration
+                    .settings
+                    .as_ref()
+                    .filter(|s| !s.is_null())
+                    .map_or_else(|| "{}".to_owned(), |s| s.to_string()),
+            },
             FieldKind::Script => {
                 return Err(ValidationError::new(
                     "SCRIPT calculated fields are not supported",

@@ -11,10 +11,9 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::auth::permissions::Operation;
-use crate::domain::calculated_field::{
-    MAX_ARGUMENTS, MAX_EXPRESSION_LEN, MAX_SETTINGS_BYTES, ordered,
-};
+use crate::domain::calculated_field::{MAX_ARGUMENTS, MAX_EXPRESSION_LEN, ordered};
 use crate::domain::expression::Expression;
+use crate::domain::extension::check_settings;
 use crate::domain::ids::{ExtensionId, now_ms};
 use crate::domain::telemetry::DataValue;
 use crate::wasm::{self, AccessScope, Argument, ArgumentValue, EntityRef, GuestHost, TsKv, World};
@@ -151,11 +150,7 @@ impl App {
                 let settings = request
                     .settings
                     .unwrap_or(Value::Object(Default::default()));
-                if !settings.is_object() || settings.to_string().len() > MAX_SETTINGS_BYTES {
-                    return Err(ServiceError::invalid(
-                        "settings must be a small JSON object",
-                    ));
-                }
+                check_settings(&settings)?;
                 let now = now_ms();
                 let args = guest_arguments(&request.arguments, now);
                 let host: Arc<dyn GuestHost> =

@@ -69,11 +69,13 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Calls the guest; its outputs go to the field's own entity.
+    /// Calls the guest with the field's `settings` (serialised); its
+    /// outputs go to the field's own entity.
     pub fn compute(
         &mut self,
         extension: &wasm::Extension,
         field: &CalculatedField,
+        settings: &str,
         args: &[(String, ArgValue)],
         now: i64,
     ) -> Result<Vec<OutputValue>, WasmError> {
@@ -93,17 +95,11 @@ impl<'a> Batch<'a> {
         // Fields belong to devices and assets only (checked when saved).
         let entity = entity_ref(field.entity_id).expect("a device or asset");
         let scope = AccessScope::for_entity(tenant.0, customer.map(|c| c.0), entity);
-        let settings = field
-            .configuration
-            .settings
-            .as_ref()
-            .filter(|s| !s.is_null())
-            .map_or_else(|| "{}".to_owned(), |s| s.to_string());
         let outputs = extension.compute(
             host,
             &scope,
             entity,
-            &settings,
+            settings,
             &guest_arguments(field, args),
             now,
         )?;

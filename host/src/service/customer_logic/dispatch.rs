@@ -209,7 +209,7 @@ impl Worker {
                 let host = ServiceHost::new(&store, &self.series, tenant);
                 let guest_host: Arc<dyn GuestHost> = host.clone();
                 let scope = AccessScope::for_customer(tenant.0, customer.0);
-                let settings = binding.settings_json();
+                let settings = &binding.settings;
                 let (method, result) = match event {
                     LogicEvent::Data {
                         change: DataChange::Telemetry(points),
@@ -221,7 +221,7 @@ impl Worker {
                             .collect();
                         (
                             "on-telemetry",
-                            ext.on_telemetry(&guest_host, &scope, &settings, target, &values),
+                            ext.on_telemetry(&guest_host, &scope, settings, target, &values),
                         )
                     }
                     LogicEvent::Data {
@@ -243,7 +243,7 @@ impl Worker {
                             ext.on_attributes_changed(
                                 &guest_host,
                                 &scope,
-                                &settings,
+                                settings,
                                 target,
                                 guest_scope(*s),
                                 &values,
@@ -252,7 +252,7 @@ impl Worker {
                     }
                     LogicEvent::Lifecycle { event, .. } => (
                         "on-lifecycle",
-                        ext.on_lifecycle(&guest_host, &scope, &settings, target, *event),
+                        ext.on_lifecycle(&guest_host, &scope, settings, target, *event),
                     ),
                 };
                 match result {

@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::audit::ActionType;
+use crate::domain::extension::check_settings;
 use crate::domain::ids::{CustomerId, EntityId, ExtensionId, TenantId, now_ms};
-use crate::domain::logic_binding::{LogicBinding, check_settings};
+use crate::domain::logic_binding::LogicBinding;
 use crate::store::{Changes, KvRead, customers, extensions, logic_bindings};
 use crate::wasm::{LifecycleEvent, World};
 

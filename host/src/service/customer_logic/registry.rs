@@ -7,24 +7,27 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::domain::ids::{CustomerId, TenantId};
+use crate::domain::ids::{CustomerId, ExtensionId, TenantId};
 use crate::domain::logic_binding::LogicBinding;
 use crate::store::{KvRead, Mutation, Store, StoreResult, Table, logic_bindings};
 
+/// A binding as the dispatcher uses it: the settings serialised once, not
+/// for every event.
+#[derive(Debug)]
+pub struct Bound {
+    pub extension_id: ExtensionId,
+    pub settings: String,
+}
+
 #[derive(Default)]
 struct Index {
-    by_customer: HashMap<(TenantId, CustomerId), Vec<Arc<LogicBinding>>>,
+    by_customer: HashMap<(TenantId, CustomerId), Vec<Arc<Bound>>>,
     /// Tenants with at least one binding, with how many.
     tenants: HashMap<TenantId, usize>,
 }
 
 impl Index {
-    fn remove(
-        &mut self,
-        tenant: TenantId,
-        customer: CustomerId,
-        ext: crate::domain::ids::ExtensionId,
-    ) {
+    fn remove(&mut self, tenant: TenantId, customer: CustomerId, ext: ExtensionId) {
         let k = (tenant, customer);
         if let Some(list) = self.by_customer.get_mut(&k) {
             let before = list.len();
@@ -50,7 +53,10 @@ impl Index {
         self.by_customer
             .entry((b.tenant_id, b.customer_id))
             .or_default()
-            .push(Arc::new(b));
+            .push(Arc::new(Bound {
+                extension_id: b.extension_id,
+                settings: b.settings.to_string(),
+            }));
     }
 }
 
@@ -116,7 +122,7 @@ impl Bindings {
         index.tenants.contains_key(&tenant)
     }
 
-    pub fn of_customer(&self, tenant: TenantId, customer: CustomerId) -> Vec<Arc<LogicBinding>> {
+    pub fn of_customer(&self, tenant: TenantId, customer: CustomerId) -> Vec<Arc<Bound>> {
         let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
         index
             .by_customer
