@@ -201,6 +201,13 @@ impl Worker {
             let Some(target) = entity_ref(entity) else {
                 continue;
             };
+            let mut scope = AccessScope::for_customer(tenant.0, customer.0);
+            if matches!(event, LogicEvent::Data { .. }) {
+                // Its owner was just read: the guest's calls on it need not
+                // read it again each (a lifecycle event's entity may have
+                // left the customer, so its calls still ask).
+                scope.entities.push(target);
+            }
             for binding in self.bindings.of_customer(tenant, customer) {
                 let ext_id = binding.extension_id;
                 let Some(ext) = self.extensions.get(tenant, ext_id) else {
@@ -208,7 +215,6 @@ impl Worker {
                 };
                 let host = ServiceHost::new(&store, &self.series, tenant);
                 let guest_host: Arc<dyn GuestHost> = host.clone();
-                let scope = AccessScope::for_customer(tenant.0, customer.0);
                 let settings = &binding.settings;
                 let (method, result) = match event {
                     LogicEvent::Data {
