@@ -26,17 +26,12 @@ mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use clientele::domain::ids::now_ms;
 use clientele_guest_artifacts as artifacts;
 use common::{connect_all, create_devices, env_or, login, payload, start_clientele};
 use serde_json::{Value, json};
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 struct Api {
     http: SocketAddr,

@@ -230,7 +230,7 @@ impl Default for WasmSettings {
             memory_bytes: limits.memory_bytes,
             max_output_bytes: limits.max_output_bytes,
             max_host_calls: limits.max_host_calls,
-            max_component_bytes: 8 << 20,
+            max_component_bytes: limits.max_component_bytes,
             max_instances: engine.max_instances,
             tick_ms: engine.tick.as_millis() as u64,
             max_consecutive_failures: 10,

@@ -499,12 +499,12 @@ pub fn attributes(
     Ok(out)
 }
 
-/// Every stored key of an entity's data (series, latest, attributes), for
-/// removing all of it with the entity.
 /// The tables of an entity's data keyed by tenant ‖ entity (the ingest log
 /// is keyed by slice and is listed apart).
 const DATA_TABLES: [Table; 3] = [Table::Telemetry, Table::Latest, Table::Attributes];
 
+/// Every stored key of an entity's data (series, latest, attributes), for
+/// removing all of it with the entity.
 pub fn all_keys_of(
     r: &dyn KvRead,
     tenant: TenantId,

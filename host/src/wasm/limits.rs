@@ -42,7 +42,7 @@ impl Default for Limits {
             memory_bytes: 32 << 20,
             max_output_bytes: 1 << 20,
             max_host_calls: 1_000,
-            max_component_bytes: 16 << 20,
+            max_component_bytes: 8 << 20,
         }
     }
 }

@@ -142,7 +142,6 @@ impl Devices {
         self.known().names.get(&id).cloned()
     }
 
-    /// Forgets a device the gateway reports disconnected.
     /// Keeps the names in step with what the service announces: a device
     /// deleted or given a new token is forgotten (named again, it is looked
     /// up again), and after missed announcements every name is.
@@ -154,6 +153,7 @@ impl Devices {
         }
     }
 
+    /// Forgets a device the gateway reports disconnected.
     pub fn forget(&self, name: &str) {
         self.known().remove_name(name);
     }
