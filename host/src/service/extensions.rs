@@ -97,6 +97,24 @@ impl App {
         self.extensions.get(tenant, id)
     }
 
+    /// [`App::extension`] if it implements `world`; else the caller's 400.
+    pub(crate) fn extension_of_world(
+        &self,
+        tenant: TenantId,
+        id: ExtensionId,
+        world: wasm::World,
+    ) -> ServiceResult<wasm::Extension> {
+        match self.extension(tenant, id) {
+            Some(loaded) if loaded.world() == world => Ok(loaded),
+            Some(_) => Err(ServiceError::invalid(format!(
+                "The extension does not implement the {world} world"
+            ))),
+            None => Err(ServiceError::invalid(
+                "The extension does not exist or is suspended",
+            )),
+        }
+    }
+
     /// The wasm runtime, once an extension has been loaded (it is built
     /// then): its compiled-code cache counts compilations and cache hits.
     pub fn wasm_runtime(&self) -> Option<std::sync::Arc<wasm::Runtime>> {

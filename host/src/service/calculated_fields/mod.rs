@@ -134,19 +134,7 @@ impl App {
         // The component must implement the calculated-field world; the
         // loaded registry knows its world without reading its bytes.
         if let Some(ext) = input.configuration.extension_id {
-            match self.extension(caller.tenant_id, ext) {
-                Some(loaded) if loaded.world() == crate::wasm::World::CalculatedField => {}
-                Some(_) => {
-                    return Err(ServiceError::invalid(
-                        "The extension does not implement the calculated-field world",
-                    ));
-                }
-                None => {
-                    return Err(ServiceError::invalid(
-                        "The extension does not exist or is suspended",
-                    ));
-                }
-            }
+            self.extension_of_world(caller.tenant_id, ext, crate::wasm::World::CalculatedField)?;
         }
         let caller = caller.clone();
         self.write(move |view| {
@@ -183,8 +171,9 @@ impl App {
             check_in_store(view, &new)?;
             let mut changes = Changes::new();
             if let Some(ext) = new.extension() {
-                extensions::get(view, new.tenant_id, ext)?
-                    .ok_or_else(|| ServiceError::invalid("The extension does not exist"))?;
+                if !extensions::exists(view, new.tenant_id, ext)? {
+                    return Err(ServiceError::invalid("The extension does not exist"));
+                }
                 stage_use(&mut changes, new.tenant_id, ext, new.id.entity_id());
             }
             if let Some(old_ext) = old.as_ref().and_then(CalculatedField::extension)

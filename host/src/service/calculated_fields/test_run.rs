@@ -139,14 +139,8 @@ impl App {
                 Ok(TestResult::of(simple(expression, &request.arguments)))
             }
             (None, Some(id)) => {
-                let extension = self
-                    .extension(caller.tenant_id, id)
-                    .filter(|e| e.world() == World::CalculatedField)
-                    .ok_or_else(|| {
-                        ServiceError::invalid(
-                            "The extension does not exist or is not a calculated field",
-                        )
-                    })?;
+                let extension =
+                    self.extension_of_world(caller.tenant_id, id, World::CalculatedField)?;
                 let settings = request
                     .settings
                     .unwrap_or(Value::Object(Default::default()));

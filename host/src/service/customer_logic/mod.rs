@@ -81,24 +81,13 @@ impl App {
     ) -> ServiceResult<LogicBinding> {
         manage(caller, Operation::Write)?;
         check_settings(&settings)?;
-        match self.extension(caller.tenant_id, extension) {
-            Some(loaded) if loaded.world() == World::CustomerLogic => {}
-            Some(_) => {
-                return Err(ServiceError::invalid(
-                    "The extension does not implement the customer-logic world",
-                ));
-            }
-            None => {
-                return Err(ServiceError::invalid(
-                    "The extension does not exist or is suspended",
-                ));
-            }
-        }
+        self.extension_of_world(caller.tenant_id, extension, World::CustomerLogic)?;
         let caller = caller.clone();
         self.write(move |view| {
             customer_of(view, &caller, customer)?;
-            extensions::get(view, caller.tenant_id, extension)?
-                .ok_or_else(|| ServiceError::invalid("The extension does not exist"))?;
+            if !extensions::exists(view, caller.tenant_id, extension)? {
+                return Err(ServiceError::invalid("The extension does not exist"));
+            }
             let old = logic_bindings::get(view, caller.tenant_id, customer, extension)?;
             let binding = LogicBinding {
                 tenant_id: caller.tenant_id,
