@@ -103,6 +103,39 @@ pub(super) fn entity_exists(
     }
 }
 
+/// Which entities exist, within one write job: a worker's job writes many
+/// values and events for few entities, and each is looked up once.
+#[derive(Default)]
+pub(super) struct Alive(HashMap<(TenantId, EntityId), bool>);
+
+impl Alive {
+    /// [`entity_exists`], remembered.
+    pub(super) fn exists(
+        &mut self,
+        view: &dyn KvRead,
+        tenant: TenantId,
+        entity: EntityId,
+    ) -> ServiceResult<bool> {
+        self.check(view, tenant, entity, entity_exists)
+    }
+
+    /// As [`Alive::exists`], asking `lookup` on a miss.
+    pub(super) fn check(
+        &mut self,
+        view: &dyn KvRead,
+        tenant: TenantId,
+        entity: EntityId,
+        lookup: impl FnOnce(&dyn KvRead, TenantId, EntityId) -> ServiceResult<bool>,
+    ) -> ServiceResult<bool> {
+        if let Some(known) = self.0.get(&(tenant, entity)) {
+            return Ok(*known);
+        }
+        let found = lookup(view, tenant, entity)?;
+        self.0.insert((tenant, entity), found);
+        Ok(found)
+    }
+}
+
 /// Each entity's owning customer, for the background workers: decoding an
 /// entity's row for every run or event cost as much as the guest call.
 /// Kept across batches and forgotten when an owner changes (the service

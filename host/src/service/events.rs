@@ -2,8 +2,6 @@
 //! (extension lifecycle, guest errors, calculated-field debugging), listed
 //! and cleared over REST by the tenant's administrators.
 
-use std::collections::HashMap;
-
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::event::{Event, EventFilter, NewEvent};
@@ -12,6 +10,7 @@ use crate::domain::page::{PageData, PageLink};
 use crate::store::events::{self, EventQuery};
 use crate::store::{Changes, KvRead, StoreResult};
 
+use super::access::Alive;
 use super::{App, ServiceError, ServiceResult};
 
 /// Stages one event in the caller's job; past `cap` events of its entity
@@ -42,26 +41,21 @@ pub(crate) fn stage_events(
 pub(crate) fn stage_surviving_events(
     view: &dyn KvRead,
     changes: &mut Changes,
+    alive: &mut Alive,
     cap: usize,
     new: Vec<NewEvent>,
 ) -> ServiceResult<()> {
     let mut kept = Vec::with_capacity(new.len());
-    // A batch has many events of few entities: each is looked up once.
-    let mut alive: HashMap<(TenantId, EntityId), bool> = HashMap::new();
     for e in new {
-        let key = (e.tenant, e.entity);
-        let exists = match alive.get(&key) {
-            Some(known) => *known,
-            None => match exists(view, e.tenant, e.entity) {
-                Ok(found) => *alive.entry(key).or_insert(found),
-                // A type without events: the caller's bug, logged rather
-                // than failing the worker's whole batch.
-                Err(ServiceError::Invalid(why)) => {
-                    tracing::warn!(%why, "event dropped");
-                    false
-                }
-                Err(other) => return Err(other),
-            },
+        let exists = match alive.check(view, e.tenant, e.entity, exists) {
+            Ok(found) => found,
+            // A type without events: the caller's bug, logged rather than
+            // failing the worker's whole batch.
+            Err(ServiceError::Invalid(why)) => {
+                tracing::warn!(%why, "event dropped");
+                false
+            }
+            Err(other) => return Err(other),
         };
         if exists {
             kept.push(e);
@@ -140,7 +134,7 @@ impl App {
         let cap = self.event_cap();
         self.write(move |view| {
             let mut changes = Changes::new();
-            stage_surviving_events(view, &mut changes, cap, events)?;
+            stage_surviving_events(view, &mut changes, &mut Alive::default(), cap, events)?;
             Ok(((), changes))
         })
         .await

@@ -20,6 +20,7 @@ use crate::store::telemetry::{self as ts, Series};
 use crate::store::telemetry_log::{self, Logged};
 use crate::store::{Changes, KvRead, assignable};
 
+use super::access::Alive;
 use super::audit::{Actor, stage_record};
 use super::{App, ServiceError, ServiceResult};
 
@@ -199,10 +200,11 @@ pub(super) fn stage_attributes(
 /// outputs, what a guest saved): nothing when the entity was deleted
 /// meanwhile, since nothing may land under a deleted id. Returns the
 /// changes made, for subscribers.
-#[allow(clippy::too_many_arguments)] // one job's context (5) and what to stage
+#[allow(clippy::too_many_arguments)] // one job's context (6) and what to stage
 pub(super) fn stage_derived(
     series: &Series,
     fresh: &mut HashMap<String, u32>,
+    alive: &mut Alive,
     view: &dyn KvRead,
     changes: &mut Changes,
     tenant: TenantId,
@@ -211,7 +213,7 @@ pub(super) fn stage_derived(
     attributes: Vec<(Scope, Vec<KvEntry>)>,
 ) -> ServiceResult<Vec<DataChange>> {
     let mut made = Vec::new();
-    if !super::access::entity_exists(view, tenant, entity)? {
+    if !alive.exists(view, tenant, entity)? {
         return Ok(made);
     }
     if !points.is_empty() {

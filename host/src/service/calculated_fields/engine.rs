@@ -27,7 +27,7 @@ use crate::domain::telemetry::{KvEntry, TsKvEntry};
 use crate::store::telemetry::Series;
 use crate::store::{self, Changes, Store, StoreError};
 
-use super::super::access::OwnerCache;
+use super::super::access::{Alive, OwnerCache};
 use super::super::events::stage_surviving_events;
 use super::super::extension_registry::ExtensionRegistry;
 use super::super::guest_failures::failure_events;
@@ -424,6 +424,7 @@ async fn save(
     store::write(store, move |view| {
         let mut changes = Changes::new();
         let mut fresh = HashMap::new();
+        let mut alive = Alive::default();
         let mut made = Vec::new();
         for ((tenant, entity), values) in outputs {
             let mut points = Vec::new();
@@ -447,6 +448,7 @@ async fn save(
             let staged = stage_derived(
                 &series,
                 &mut fresh,
+                &mut alive,
                 view,
                 &mut changes,
                 tenant,
@@ -456,7 +458,7 @@ async fn save(
             )?;
             made.extend(staged.into_iter().map(|c| (tenant, entity, c)));
         }
-        stage_surviving_events(view, &mut changes, event_cap, events)?;
+        stage_surviving_events(view, &mut changes, &mut alive, event_cap, events)?;
         Ok((made, changes))
     })
     .await

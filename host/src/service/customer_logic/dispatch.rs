@@ -22,7 +22,7 @@ use crate::store::telemetry::Series;
 use crate::store::{self, Changes, Store, StoreError};
 use crate::wasm::{AccessScope, GuestHost, KeyValue, LifecycleEvent, TsKv};
 
-use super::super::access::{OwnerCache, OwnerChanged};
+use super::super::access::{Alive, OwnerCache, OwnerChanged};
 use super::super::alarms::{stage_clear, stage_raise};
 use super::super::calculated_fields::{
     self as fields, Engine as FieldEngine, Registry as FieldRegistry,
@@ -297,6 +297,7 @@ async fn apply(
     store::write(store, move |view| {
         let mut changes = Changes::new();
         let mut fresh = HashMap::new();
+        let mut alive = Alive::default();
         let mut made = Vec::new();
         let mut events = outcome.events;
         let now = now_ms();
@@ -305,6 +306,7 @@ async fn apply(
                 let staged = stage_derived(
                     &series,
                     &mut fresh,
+                    &mut alive,
                     view,
                     &mut changes,
                     tenant,
@@ -319,6 +321,7 @@ async fn apply(
                 let staged = stage_derived(
                     &series,
                     &mut fresh,
+                    &mut alive,
                     view,
                     &mut changes,
                     tenant,
@@ -363,7 +366,7 @@ async fn apply(
                 }
             }
         }
-        stage_surviving_events(view, &mut changes, event_cap, events)?;
+        stage_surviving_events(view, &mut changes, &mut alive, event_cap, events)?;
         Ok((made, changes))
     })
     .await
