@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::customer::check_additional_info;
+use super::expression::Expression;
 use super::extension::check_settings;
 use super::ids::{CalculatedFieldId, EntityId, EntityType, ExtensionId, TenantId};
 use super::telemetry::{Scope, check_key};
@@ -403,6 +404,12 @@ impl CalculatedFieldInput {
         }
         for (name, arg) in &config.arguments {
             check_argument(self.kind, name, arg)?;
+        }
+        if self.kind == FieldKind::Simple {
+            // Compiled here so that a bad expression is the caller's 400,
+            // not a field that silently never runs.
+            let names: Vec<&str> = config.arguments.iter().map(|(n, _)| n.as_str()).collect();
+            Expression::compile(config.expression.as_deref().unwrap_or(""), &names)?;
         }
         check_additional_info(self.additional_info.as_ref())
     }

@@ -165,9 +165,6 @@ impl App {
                     (Some(old), new, ActionType::Updated)
                 }
             };
-            // Compiles here so that a bad expression is the caller's 400,
-            // not a field that silently never runs.
-            registry::Compiled::compile(new.clone())?;
             check_in_store(view, &new)?;
             let mut changes = Changes::new();
             if let Some(ext) = new.extension() {
