@@ -22,7 +22,7 @@ use tokio::sync::{Notify, broadcast, mpsc};
 use uuid::Uuid;
 
 use crate::domain::event::{EventType, NewEvent};
-use crate::domain::ids::{CalculatedFieldId, EntityId, TenantId, now_ms};
+use crate::domain::ids::{EntityId, TenantId, now_ms};
 use crate::domain::telemetry::{KvEntry, TsKvEntry};
 use crate::store::telemetry::Series;
 use crate::store::{self, Changes, Store, StoreError};
@@ -54,13 +54,6 @@ pub struct Run {
     pub events: Vec<NewEvent>,
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-struct Health {
-    version: i64,
-    failures_in_a_row: u32,
-    suspended: bool,
-}
-
 /// One kind of change of one entity: its telemetry (`None`) or its
 /// attributes of one scope.
 type ChangeOf = (TenantId, Uuid, Option<Scope>);
@@ -72,7 +65,6 @@ pub struct Engine {
     /// apart: a field reading one must not lose it to a change of another.
     overflow: Mutex<HashMap<ChangeOf, Trigger>>,
     wake: Notify,
-    health: Mutex<HashMap<CalculatedFieldId, Health>>,
 }
 
 /// What the engine is built from.
@@ -108,7 +100,6 @@ impl Engine {
             queue,
             overflow: Mutex::default(),
             wake: Notify::new(),
-            health: Mutex::default(),
         });
         let worker = Worker {
             engine: Arc::clone(&engine),
@@ -143,37 +134,6 @@ impl Engine {
     fn take_overflow(&self) -> Vec<Trigger> {
         let mut overflow = self.overflow.lock().unwrap_or_else(PoisonError::into_inner);
         overflow.drain().map(|(_, t)| t).collect()
-    }
-
-    /// Whether `field` is suspended (at its current version).
-    fn is_suspended(&self, field: &Compiled) -> bool {
-        let health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
-        health
-            .get(&field.field.id)
-            .is_some_and(|h| h.suspended && h.version == field.field.version)
-    }
-
-    /// Counts a SIMPLE run's outcome; true when this failure suspended the field.
-    fn record(&self, field: &Compiled, failed: bool) -> bool {
-        let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
-        let h = health.entry(field.field.id).or_default();
-        if h.version != field.field.version {
-            // Saved again since: a fresh start.
-            *h = Health {
-                version: field.field.version,
-                ..Health::default()
-            };
-        }
-        if !failed {
-            h.failures_in_a_row = 0;
-            return false;
-        }
-        h.failures_in_a_row += 1;
-        if !h.suspended && h.failures_in_a_row >= SUSPEND_AFTER {
-            h.suspended = true;
-            return true;
-        }
-        false
     }
 }
 
@@ -263,7 +223,7 @@ impl Worker {
                 .registry
                 .triggered(trigger.tenant, trigger.entity, change)
             {
-                if self.engine.is_suspended(&field) {
+                if field.is_suspended() {
                     continue;
                 }
                 if let Some(run) = self.run_one(&mut batch, field, trigger) {
@@ -335,7 +295,7 @@ impl Worker {
         let entity = field.id.entity_id();
         let mut out = Vec::new();
         let failed = r.result.is_err();
-        if matches!(r.field.program, Program::Simple(_)) && self.engine.record(&r.field, failed) {
+        if matches!(r.field.program, Program::Simple(_)) && r.field.record(failed, SUSPEND_AFTER) {
             let why = format!("suspended after {SUSPEND_AFTER} failed runs in a row");
             tracing::warn!(field = %field.id, "calculated field {why}");
             out.push(NewEvent::lifecycle(

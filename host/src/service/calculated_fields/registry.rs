@@ -7,7 +7,7 @@
 //! it holds exactly what is committed, whoever wrote it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use uuid::Uuid;
@@ -40,6 +40,10 @@ pub enum Program {
 pub struct Compiled {
     pub field: CalculatedField,
     pub program: Program,
+    /// SIMPLE runs failed in a row, and whether that suspended the field:
+    /// kept with this version of the field, so saving it starts afresh.
+    failures_in_a_row: AtomicU32,
+    suspended: AtomicBool,
 }
 
 impl Compiled {
@@ -72,7 +76,27 @@ impl Compiled {
                 ));
             }
         };
-        Ok(Compiled { field, program })
+        Ok(Compiled {
+            field,
+            program,
+            failures_in_a_row: AtomicU32::new(0),
+            suspended: AtomicBool::new(false),
+        })
+    }
+
+    pub fn is_suspended(&self) -> bool {
+        self.suspended.load(Ordering::Relaxed)
+    }
+
+    /// Counts a run's outcome; true when this failure, the
+    /// `suspend_after`-th in a row, suspended the field.
+    pub fn record(&self, failed: bool, suspend_after: u32) -> bool {
+        if !failed {
+            self.failures_in_a_row.store(0, Ordering::Relaxed);
+            return false;
+        }
+        let failures = self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+        failures >= suspend_after && !self.suspended.swap(true, Ordering::Relaxed)
     }
 
     /// Whether `change` of `entity` touches one of this field's arguments.
@@ -240,5 +264,49 @@ impl Registry {
             .by_source
             .get(&(tenant, entity))
             .is_some_and(|fields| fields.iter().any(|c| c.reads(entity, change)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::calculated_field::CalculatedFieldInput;
+
+    fn compiled() -> Compiled {
+        let input: CalculatedFieldInput = serde_json::from_value(json!({
+            "entityId": {"entityType": "DEVICE", "id": uuid::Uuid::new_v4()},
+            "type": "SIMPLE",
+            "name": "double",
+            "configuration": {
+                "type": "SIMPLE",
+                "arguments": {"t": {"refEntityKey": {"key": "t", "type": "TS_LATEST"}}},
+                "expression": "t * 2",
+                "output": {"type": "TIME_SERIES", "name": "d"}
+            }
+        }))
+        .unwrap();
+        Compiled::compile(CalculatedField::create(TenantId::new(), input, 1)).unwrap()
+    }
+
+    #[test]
+    fn failures_in_a_row_suspend_a_field_once_until_it_is_compiled_again() {
+        let field = compiled();
+        assert!(!field.record(true, 3));
+        assert!(!field.record(true, 3));
+        assert!(!field.record(false, 3), "a success starts the count again");
+        assert!(!field.record(true, 3));
+        assert!(!field.record(true, 3));
+        assert!(!field.is_suspended());
+        assert!(field.record(true, 3), "the third in a row suspends");
+        assert!(field.is_suspended());
+        assert!(!field.record(true, 3), "suspended once, not again");
+        // Saving the field compiles it afresh.
+        assert!(
+            !Compiled::compile(field.field.clone())
+                .unwrap()
+                .is_suspended()
+        );
     }
 }
