@@ -52,16 +52,19 @@ pub fn stage_bounded(
             .push(e);
     }
     for (prefix, events) in series {
-        // Every key of the series, stored (None) and new (Some), in order.
-        let mut all: BTreeMap<Vec<u8>, Option<Event>> = BTreeMap::new();
-        r.scan(Table::Events, &prefix, None, false, &mut |k, _| {
-            all.insert(k.to_vec(), None);
-            Ok(true)
-        })?;
+        // Only the oldest can go: as many stored ones as there are new
+        // ones, unless the cap was lowered below what is stored.
+        let (stored, mut oldest) = oldest_keys(r, &prefix, events.len())?;
+        let excess = (stored + events.len()).saturating_sub(cap);
+        if excess > oldest.len() {
+            oldest = oldest_keys(r, &prefix, excess)?.1;
+        }
+        // Those stored keys (None) and the new ones (Some), in order.
+        let mut all: BTreeMap<Vec<u8>, Option<Event>> =
+            oldest.into_iter().map(|k| (k, None)).collect();
         for e in events {
             all.insert(key(&e), Some(e));
         }
-        let excess = all.len().saturating_sub(cap);
         for (i, (k, new)) in all.into_iter().enumerate() {
             match (i < excess, new) {
                 (true, None) => changes.delete(Table::Events, k),
@@ -71,6 +74,19 @@ pub fn stage_bounded(
         }
     }
     Ok(())
+}
+
+/// How many keys are under `prefix`, and the first `keep` of them.
+fn oldest_keys(r: &dyn KvRead, prefix: &[u8], keep: usize) -> StoreResult<(usize, Vec<Vec<u8>>)> {
+    let (mut count, mut first) = (0, Vec::with_capacity(keep));
+    r.scan(Table::Events, prefix, None, false, &mut |k, _| {
+        if count < keep {
+            first.push(k.to_vec());
+        }
+        count += 1;
+        Ok(true)
+    })?;
+    Ok((count, first))
 }
 
 /// Called with each selected event's key, raw value and, when the filter
@@ -251,6 +267,9 @@ mod tests {
         let lc = NewEvent::lifecycle(tenant, device.entity_id(), "STARTED", None, 1).into_event();
         stage(&store, 5, vec![lc]).await;
         assert_eq!(times(&store, &q, &link("10", "0", None)).1, 5);
+        // The cap lowered: more stored ones go than new ones come.
+        stage(&store, 2, vec![error_at(tenant, device, 8)]).await;
+        assert_eq!(times(&store, &q, &link("10", "0", None)), (vec![8, 7], 2));
     }
 
     #[tokio::test]
