@@ -51,7 +51,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             data_dir: PathBuf::from("./data"),
-            store_cache_mib: 32,
+            store_cache_mib: crate::store::DEFAULT_CACHE_BYTES >> 20,
             max_queued_writes: 16_384,
             http_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
             mqtt_addr: SocketAddr::from(([0, 0, 0, 0], 1883)),

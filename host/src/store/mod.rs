@@ -35,7 +35,7 @@ pub use audit_log::{AuditQuery, Subject as AuditSubject};
 pub use codec::{decode, encode};
 pub use memory::MemoryStore;
 pub use recorded_view::{Reads, Recorder, Row};
-pub use redb_store::RedbStore;
+pub use redb_store::{DEFAULT_CACHE_BYTES, RedbStore};
 pub use staged_view::WithStaged;
 pub use table::Table;
 pub use write::{Changes, Mutation};
