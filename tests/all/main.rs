@@ -8,6 +8,7 @@ mod bad_input;
 mod bridge;
 mod calculated_fields;
 mod customer_logic;
+mod customer_tree;
 mod customers;
 mod devices;
 mod events;

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 
-use crate::domain::customer::{Customer, CustomerInput};
+use crate::domain::customer::{Customer, CustomerInfo, CustomerInput};
 use crate::domain::ids::CustomerId;
 use crate::domain::page::PageData;
 use crate::service::{App, NameConflict, UniquifyStrategy};
@@ -20,6 +20,8 @@ pub fn routes() -> Router<App> {
         .route("/api/customer/{id}/shortInfo", get(short_info))
         .route("/api/customer/{id}/title", get(title))
         .route("/api/customers", get(list).delete(remove_many))
+        .route("/api/customer/{id}/customerInfos", get(infos_of_customer))
+        .route("/api/customerInfos/all", get(infos_of_tenant))
         .route("/api/tenant/customers", get(by_title))
 }
 
@@ -155,4 +157,30 @@ async fn by_title(
 ) -> ApiResult<Json<Customer>> {
     let title = params.required("customerTitle")?;
     Ok(Json(app.customer_by_title(&caller, title).await?))
+}
+
+/// The customers a customer owns; `includeCustomers=true` adds those below
+/// them, at any depth.
+async fn infos_of_customer(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    PathId(id): PathId<CustomerId>,
+    params: Params,
+) -> ApiResult<Json<PageData<CustomerInfo>>> {
+    let nested = params.flag("includeCustomers", false)?;
+    let link = params.page_link()?;
+    Ok(Json(
+        app.customer_infos(&caller, Some(id), nested, link).await?,
+    ))
+}
+
+/// The tenant's own customers; `includeCustomers=true`: all of them.
+async fn infos_of_tenant(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    params: Params,
+) -> ApiResult<Json<PageData<CustomerInfo>>> {
+    let nested = params.flag("includeCustomers", false)?;
+    let link = params.page_link()?;
+    Ok(Json(app.customer_infos(&caller, None, nested, link).await?))
 }

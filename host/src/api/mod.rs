@@ -15,6 +15,7 @@ pub mod error;
 mod events;
 mod extensions;
 mod extract;
+mod owners;
 mod pages;
 mod telemetry;
 mod tenants;
@@ -36,6 +37,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .merge(auth::routes())
         .merge(customers::routes())
+        .merge(owners::routes())
         .merge(customer_logic::routes())
         .merge(users::routes())
         .merge(tenants::routes())

@@ -39,6 +39,8 @@ pub enum ActionType {
     Lockout,
     AssignedFromTenant,
     AssignedToTenant,
+    /// ThingsBoard PE: a customer, device or asset moved to another owner.
+    ChangeOwner,
 }
 
 impl std::str::FromStr for ActionType {

@@ -4,14 +4,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::contact::Contact;
-use super::ids::{CustomerId, TenantId};
+use super::ids::{CustomerId, EntityId, EntityType, TenantId};
 use super::validate::{ValidationError, check_required};
 
 /// Title ThingsBoard keeps for the public customer of dashboards.
 pub const RESERVED_TITLE: &str = "Public";
 
-/// A customer as stored and as sent on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A customer as stored and as sent on the wire (which adds `ownerId`, see
+/// the `Serialize` impl).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
     pub id: CustomerId,
@@ -25,6 +26,58 @@ pub struct Customer {
     pub additional_info: Option<Value>,
     pub external_id: Option<Value>,
     pub version: i64,
+    /// The customer that owns this one; `None` when the tenant does.
+    /// Changed only through [`Customer::moved_to`] (the change-owner
+    /// endpoint), never by a save.
+    #[serde(default)]
+    pub parent_customer_id: Option<CustomerId>,
+}
+
+/// The wire shape: the stored fields plus `ownerId`, which ThingsBoard
+/// Professional Edition derives from the parent (or the tenant) and clients
+/// read. Deserialising ignores it; the parent is the one stored truth.
+impl Serialize for Customer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire<'a> {
+            id: CustomerId,
+            created_time: i64,
+            tenant_id: TenantId,
+            title: &'a str,
+            name: &'a str,
+            #[serde(flatten)]
+            contact: &'a Contact,
+            additional_info: &'a Option<Value>,
+            external_id: &'a Option<Value>,
+            version: i64,
+            parent_customer_id: Option<CustomerId>,
+            owner_id: EntityId,
+        }
+        Wire {
+            id: self.id,
+            created_time: self.created_time,
+            tenant_id: self.tenant_id,
+            title: &self.title,
+            name: &self.name,
+            contact: &self.contact,
+            additional_info: &self.additional_info,
+            external_id: &self.external_id,
+            version: self.version,
+            parent_customer_id: self.parent_customer_id,
+            owner_id: self.owner_id(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// A customer with its owner's name (ThingsBoard PE's `CustomerInfo`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerInfo {
+    #[serde(flatten)]
+    pub customer: Customer,
+    pub owner_name: String,
 }
 
 /// What a caller may send to create or update a customer.
@@ -43,9 +96,47 @@ pub struct CustomerInput {
     pub external_id: Option<Value>,
     #[serde(default)]
     pub version: Option<i64>,
+    /// The owner to create under (ThingsBoard PE): either field may say it.
+    #[serde(default)]
+    pub parent_customer_id: Option<CustomerId>,
+    #[serde(default)]
+    pub owner_id: Option<EntityId>,
 }
 
 impl CustomerInput {
+    /// Whether the input says who owns the customer at all.
+    pub fn names_owner(&self) -> bool {
+        self.parent_customer_id.is_some() || self.owner_id.is_some()
+    }
+
+    /// The parent customer the input names (`None`: the tenant), from
+    /// `parentCustomerId` or `ownerId`; the null customer id means the
+    /// tenant, as ThingsBoard sends it. Both given must agree.
+    pub fn parent(&self) -> Result<Option<CustomerId>, ValidationError> {
+        let from_parent = self.parent_customer_id.filter(|c| !c.is_null());
+        let from_owner = match self.owner_id {
+            None => None,
+            Some(o) if o.entity_type == EntityType::Tenant => Some(None),
+            Some(o) if o.entity_type == EntityType::Customer => {
+                Some(Some(CustomerId(o.id)).filter(|c| !c.is_null()))
+            }
+            Some(o) => {
+                return Err(ValidationError::new(format!(
+                    "A customer's owner must be a tenant or a customer, not {}",
+                    o.entity_type
+                )));
+            }
+        };
+        match (from_parent, from_owner) {
+            (parent, None) => Ok(parent),
+            (None, Some(owner)) => Ok(owner),
+            (Some(parent), Some(owner)) if Some(parent) == owner => Ok(owner),
+            _ => Err(ValidationError::new(
+                "parentCustomerId and ownerId name different owners",
+            )),
+        }
+    }
+
     /// Checks every field; the title is required.
     pub fn validate(&self) -> Result<&str, ValidationError> {
         let title = self.title.as_deref().unwrap_or("");
@@ -62,8 +153,13 @@ impl CustomerInput {
 }
 
 impl Customer {
-    /// A new customer from validated input.
-    pub fn create(tenant_id: TenantId, input: CustomerInput, now: i64) -> Self {
+    /// A new customer from validated input, owned by `parent` (or the tenant).
+    pub fn create(
+        tenant_id: TenantId,
+        parent: Option<CustomerId>,
+        input: CustomerInput,
+        now: i64,
+    ) -> Self {
         let title = input.title.unwrap_or_default();
         Customer {
             id: CustomerId::new(),
@@ -75,6 +171,27 @@ impl Customer {
             additional_info: input.additional_info,
             external_id: input.external_id,
             version: 1,
+            parent_customer_id: parent,
+        }
+    }
+
+    /// Who owns it: its parent customer, or its tenant.
+    pub fn owner_id(&self) -> EntityId {
+        match self.parent_customer_id {
+            Some(parent) => parent.entity_id(),
+            None => EntityId {
+                entity_type: EntityType::Tenant,
+                id: self.tenant_id.0,
+            },
+        }
+    }
+
+    /// This customer under a new owner (`None`: the tenant), one version on.
+    pub fn moved_to(&self, parent: Option<CustomerId>) -> Self {
+        Customer {
+            parent_customer_id: parent,
+            version: self.version + 1,
+            ..self.clone()
         }
     }
 
@@ -91,6 +208,7 @@ impl Customer {
             additional_info: input.additional_info,
             external_id: input.external_id.or_else(|| self.external_id.clone()),
             version: self.version + 1,
+            parent_customer_id: self.parent_customer_id,
         }
     }
 
@@ -146,7 +264,7 @@ mod tests {
 
     #[test]
     fn update_bumps_version_and_keeps_identity() {
-        let c = Customer::create(TenantId::new(), input("A"), 10);
+        let c = Customer::create(TenantId::new(), None, input("A"), 10);
         let u = c.updated(input("B"));
         assert_eq!((u.id, u.created_time, u.tenant_id), (c.id, 10, c.tenant_id));
         assert_eq!(
@@ -159,9 +277,53 @@ mod tests {
     fn wire_shape_has_flat_contact_fields_and_name() {
         let mut i = input("Acme");
         i.contact.city = Some("Kyiv".into());
-        let json = serde_json::to_value(Customer::create(TenantId::new(), i, 1)).unwrap();
+        let json = serde_json::to_value(Customer::create(TenantId::new(), None, i, 1)).unwrap();
         assert_eq!(json["city"], "Kyiv");
         assert_eq!(json["name"], "Acme");
         assert_eq!(json["id"]["entityType"], "CUSTOMER");
+        assert_eq!(json["ownerId"]["entityType"], "TENANT");
+        assert_eq!(json["parentCustomerId"], Value::Null);
+    }
+
+    #[test]
+    fn the_owner_is_the_parent_or_the_tenant_and_survives_a_round_trip() {
+        let t = TenantId::new();
+        let parent = CustomerId::new();
+        let c = Customer::create(t, Some(parent), input("Child"), 1);
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json["ownerId"]["id"], parent.0.to_string());
+        assert_eq!(json["parentCustomerId"]["id"], parent.0.to_string());
+        let back: Customer = serde_json::from_value(json).unwrap();
+        assert_eq!(back, c);
+        let moved = c.moved_to(None);
+        assert_eq!(moved.owner_id().id, t.0);
+        assert_eq!(moved.version, c.version + 1);
+    }
+
+    #[test]
+    fn the_requested_parent_comes_from_either_field_and_both_must_agree() {
+        let p = CustomerId::new();
+        let with = |parent: Option<CustomerId>, owner: Option<EntityId>| CustomerInput {
+            parent_customer_id: parent,
+            owner_id: owner,
+            ..input("X")
+        };
+        let tenant = EntityId {
+            entity_type: EntityType::Tenant,
+            id: uuid::Uuid::new_v4(),
+        };
+        assert_eq!(with(None, None).parent().unwrap(), None);
+        assert_eq!(with(Some(p), None).parent().unwrap(), Some(p));
+        assert_eq!(with(None, Some(p.entity_id())).parent().unwrap(), Some(p));
+        assert_eq!(
+            with(Some(CustomerId::NULL), Some(tenant)).parent().unwrap(),
+            None
+        );
+        assert!(with(Some(p), Some(tenant)).parent().is_err());
+        let device = EntityId {
+            entity_type: EntityType::Device,
+            id: p.0,
+        };
+        assert!(with(None, Some(device)).parent().is_err());
     }
 }

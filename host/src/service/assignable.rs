@@ -239,27 +239,39 @@ pub(super) fn stage_delete_data(
     super::alarms::stage_delete_of_originator(view, changes, tenant, entity)
 }
 
-/// Unassigns every one of a customer that is being deleted (kept, not
-/// lost); returns the ids of those unassigned.
-pub(super) fn stage_unassign_all<T: Assignable>(
+/// Moves every one of a customer that is being deleted to `heir` (the
+/// deleted customer's owner; `None`: the tenant), kept, not lost; returns
+/// the ids of those moved.
+pub(super) fn stage_move_all<T: Assignable>(
     view: &dyn KvRead,
     changes: &mut Changes,
     actor: &Actor,
     customer: &Customer,
+    heir: Option<&Customer>,
 ) -> ServiceResult<Vec<EntityId>> {
-    let mut unassigned = Vec::new();
+    let mut moved = Vec::new();
     for e in assignable::of_customer::<T>(view, customer.tenant_id, customer.id)? {
-        unassigned.push(e.entity_id());
-        let new = e.assigned_to(CustomerId::NULL);
+        moved.push(e.entity_id());
+        let new = e.assigned_to(heir.map_or(CustomerId::NULL, |h| h.id));
         assignable::put(changes, Some(&e), &new);
+        let (action, data) = match heir {
+            None => (
+                ActionType::UnassignedFromCustomer,
+                json!({ "entityId": e.entity_id(), "unassignedCustomerId": customer.id.entity_id(), "unassignedCustomerName": customer.title, "reason": "customer deleted" }),
+            ),
+            Some(h) => (
+                ActionType::ChangeOwner,
+                json!({ "entityId": e.entity_id(), "previousOwnerId": customer.id.entity_id(), "targetOwnerId": h.id.entity_id(), "targetOwnerName": h.title, "reason": "owner customer deleted" }),
+            ),
+        };
         stage_record(
             changes,
             actor,
             customer.id,
             Some((e.entity_id(), e.name())),
-            ActionType::UnassignedFromCustomer,
-            json!({ "entityId": e.entity_id(), "unassignedCustomerId": customer.id.entity_id(), "unassignedCustomerName": customer.title, "reason": "customer deleted" }),
+            action,
+            data,
         );
     }
-    Ok(unassigned)
+    Ok(moved)
 }

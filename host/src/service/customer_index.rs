@@ -263,7 +263,7 @@ mod tests {
             title: Some(title.into()),
             ..Default::default()
         };
-        Customer::create(tenant, input, created)
+        Customer::create(tenant, None, input, created)
     }
 
     /// Random creates, renames and deletes, checked against a plain filter

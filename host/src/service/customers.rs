@@ -1,17 +1,19 @@
 //! Customers: create, update, read, list, delete.
 
+use std::collections::HashSet;
+
 use serde_json::json;
 
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::auth::tokens;
 use crate::domain::audit::ActionType;
-use crate::domain::customer::{Customer, CustomerInput};
-use crate::domain::ids::{CustomerId, EntityId, now_ms};
+use crate::domain::customer::{Customer, CustomerInfo, CustomerInput};
+use crate::domain::ids::{CustomerId, EntityId, TenantId, now_ms};
 use crate::domain::page::{PageData, PageLink};
-use crate::store::{Changes, KvRead, customers, users};
+use crate::store::{Changes, KvRead, customers, tenants, users};
 
-use super::assignable::{stage_delete_data, stage_unassign_all};
+use super::assignable::{stage_delete_data, stage_move_all};
 use crate::wasm::LifecycleEvent;
 
 use super::audit::{Actor, stage_record};
@@ -93,8 +95,15 @@ impl App {
                 let actor = Actor::from(&caller);
                 let (saved, action) = match input.id {
                     None => {
-                        let target = Target::tenant(caller.tenant_id);
+                        let parent = input.parent()?;
+                        let target = match parent {
+                            None => Target::tenant(caller.tenant_id),
+                            Some(p) => Target::customer(caller.tenant_id, p),
+                        };
                         require(&caller, Resource::Customer, Operation::Create, &target)?;
+                        if let Some(p) = parent {
+                            existing_owner(view, caller.tenant_id, p)?;
+                        }
                         let title = free_title(
                             view,
                             &caller,
@@ -105,7 +114,7 @@ impl App {
                             title: Some(title),
                             ..input
                         };
-                        let c = Customer::create(caller.tenant_id, input, now_ms());
+                        let c = Customer::create(caller.tenant_id, parent, input, now_ms());
                         customers::put(&mut changes, None, &c);
                         (c, ActionType::Added)
                     }
@@ -117,6 +126,14 @@ impl App {
                         if input.version.is_some_and(|v| v != old.version) {
                             return Err(ServiceError::VersionConflict(
                                 "Customer was already changed by someone else".into(),
+                            ));
+                        }
+                        // A client that round-trips the customer sends its
+                        // owner back; a different one is a move, which has
+                        // its own endpoint (and checks).
+                        if input.names_owner() && input.parent()? != old.parent_customer_id {
+                            return Err(ServiceError::invalid(
+                                "A customer's owner is changed with POST /api/owner/{ownerType}/{ownerId}/CUSTOMER/{customerId}",
                             ));
                         }
                         let new_title = input.title.as_deref().unwrap_or("");
@@ -191,6 +208,66 @@ impl App {
         Ok(PageData::new(data, total, &link))
     }
 
+    /// A page of the customers `owner` (a customer; `None`: the tenant)
+    /// owns directly or, with `nested`, at any depth, with their owners'
+    /// names.
+    pub async fn customer_infos(
+        &self,
+        caller: &Caller,
+        owner: Option<CustomerId>,
+        nested: bool,
+        link: PageLink,
+    ) -> ServiceResult<PageData<CustomerInfo>> {
+        let target = Target::tenant(caller.tenant_id);
+        require(caller, Resource::Customer, Operation::Read, &target)?;
+        link.check_sort(&SORT_PROPERTIES)?;
+        let snapshot = self.store.snapshot()?;
+        let tenant = caller.tenant_id;
+        self.blocking(move || {
+            let view = &*snapshot;
+            let ids = match (owner, nested) {
+                (None, false) => customers::children(view, tenant, tenant.0)?,
+                (Some(c), false) => {
+                    existing_owner(view, tenant, c)?;
+                    customers::children(view, tenant, c.0)?
+                }
+                (Some(c), true) => {
+                    existing_owner(view, tenant, c)?;
+                    customers::subtree(view, tenant, c)?.split_off(1)
+                }
+                (None, true) => {
+                    let mut all = Vec::new();
+                    customers::for_each_of(view, tenant, |c| all.push(c.id))?;
+                    all
+                }
+            };
+            let mut found = Vec::with_capacity(ids.len());
+            for id in ids {
+                found.extend(customers::get(view, tenant, id)?);
+            }
+            found.retain(|c| link.matches(&c.title.to_lowercase()));
+            let page = sorted_page(found, &link);
+            let mut infos = Vec::with_capacity(page.data.len());
+            for c in page.data {
+                let owner_name = match c.parent_customer_id {
+                    Some(p) => customers::get(view, tenant, p)?.map(|p| p.title),
+                    None => tenants::get(view, tenant)?.map(|t| t.title),
+                };
+                infos.push(CustomerInfo {
+                    customer: c,
+                    owner_name: owner_name.unwrap_or_default(),
+                });
+            }
+            Ok(PageData {
+                data: infos,
+                total_pages: page.total_pages,
+                total_elements: page.total_elements,
+                has_next: page.has_next,
+            })
+        })
+        .await
+    }
+
     /// The customers among `ids` that the caller may read; others are left out.
     pub async fn customers_by_ids(
         &self,
@@ -215,8 +292,9 @@ impl App {
         self.delete_customers(caller, vec![id]).await
     }
 
-    /// Deletes a selection of customers and their users in one transaction:
-    /// if any of them is missing or not the caller's to delete, none is.
+    /// Deletes a selection of customers with their sub-customers and all
+    /// their users in one transaction: if any of them is missing or not the
+    /// caller's to delete, none is.
     pub async fn delete_customers(
         &self,
         caller: &Caller,
@@ -230,8 +308,8 @@ impl App {
             .write(move |view| {
                 let mut changes = Changes::new();
                 let mut moved = Vec::new();
-                for id in ids {
-                    moved.extend(stage_delete(view, &caller, id, &mut changes)?);
+                for root in roots(view, tenant, &ids)? {
+                    moved.extend(stage_delete_tree(view, &caller, &root, &mut changes)?);
                 }
                 Ok((moved, changes))
             })
@@ -241,17 +319,80 @@ impl App {
     }
 }
 
+/// One page of `all`, sorted as `link` says (by creation time unless told).
+fn sorted_page(all: Vec<Customer>, link: &PageLink) -> PageData<Customer> {
+    let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
+    match link.sort_property.as_deref() {
+        Some("title") => PageData::sorted_by_key(all, link, |c| (c.title.to_lowercase(), c.id)),
+        Some("email") => PageData::sorted_by_key(all, link, |c| (lower(&c.contact.email), c.id)),
+        Some("country") => {
+            PageData::sorted_by_key(all, link, |c| (lower(&c.contact.country), c.id))
+        }
+        Some("city") => PageData::sorted_by_key(all, link, |c| (lower(&c.contact.city), c.id)),
+        _ => PageData::sorted_by_key(all, link, |c| (c.created_time, c.id)),
+    }
+}
+
+/// The owner customer `id` of the caller's tenant, or "not found".
+pub(super) fn existing_owner(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    id: CustomerId,
+) -> ServiceResult<Customer> {
+    customers::get(view, tenant, id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("Customer with id [{}] is not found", id.0)))
+}
+
+/// The customers among `ids` that no other of them is above: deleting
+/// those (with everything below) deletes all of `ids`, each once.
+fn roots(view: &dyn KvRead, tenant: TenantId, ids: &[CustomerId]) -> ServiceResult<Vec<Customer>> {
+    let chosen: HashSet<CustomerId> = ids.iter().copied().collect();
+    let mut out = Vec::new();
+    for &id in ids {
+        let c = customers::get(view, tenant, id)?.ok_or_else(ServiceError::not_found)?;
+        let above = customers::ancestors(view, tenant, id)?;
+        if !above.iter().any(|a| chosen.contains(a)) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes `root` and every customer below it, deepest first. Their
+/// devices and assets go to `root`'s owner (a customer, or the tenant):
+/// kept, not lost. Returns the entities whose owner changed.
+fn stage_delete_tree(
+    view: &dyn KvRead,
+    caller: &Caller,
+    root: &Customer,
+    changes: &mut Changes,
+) -> ServiceResult<Vec<EntityId>> {
+    let heir = match root.parent_customer_id {
+        Some(p) => Some(existing_owner(view, root.tenant_id, p)?),
+        None => None,
+    };
+    let mut moved = Vec::new();
+    for id in customers::subtree(view, root.tenant_id, root.id)?
+        .into_iter()
+        .rev()
+    {
+        let c = customers::get(view, root.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
+        moved.extend(stage_delete(view, caller, &c, heir.as_ref(), changes)?);
+    }
+    Ok(moved)
+}
+
 /// The changes that delete one customer with its users, and their audit
-/// records. Returns the entities whose owner changed: the customer itself
-/// and the devices and assets it had.
+/// records; its devices and assets go to `heir`. Returns the entities whose
+/// owner changed: the customer itself and the devices and assets it had.
 fn stage_delete(
     view: &dyn KvRead,
     caller: &Caller,
-    id: CustomerId,
+    c: &Customer,
+    heir: Option<&Customer>,
     changes: &mut Changes,
 ) -> ServiceResult<Vec<EntityId>> {
-    let c = customers::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
-    check(caller, Operation::Delete, &c)?;
+    check(caller, Operation::Delete, c)?;
     let actor = Actor::from(caller);
     for user in users::of_customer(view, c.tenant_id, c.id)? {
         let creds = users::credentials(view, user.id)?;
@@ -266,13 +407,12 @@ fn stage_delete(
             json!({ "entityId": user.id.entity_id(), "reason": "customer deleted" }),
         );
     }
-    // Devices and assets are the tenant's: they are unassigned, not lost.
-    let mut moved = stage_unassign_all::<Device>(view, changes, &actor, &c)?;
-    moved.extend(stage_unassign_all::<Asset>(view, changes, &actor, &c)?);
+    let mut moved = stage_move_all::<Device>(view, changes, &actor, c, heir)?;
+    moved.extend(stage_move_all::<Asset>(view, changes, &actor, c, heir)?);
     moved.push(c.id.entity_id());
     super::dashboards::stage_unassign_all(view, changes, c.tenant_id, c.id)?;
     stage_delete_data(view, changes, c.tenant_id, c.id.0)?;
-    customers::delete(changes, &c);
+    customers::delete(changes, c);
     stage_record(
         changes,
         &actor,

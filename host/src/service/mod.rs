@@ -21,6 +21,7 @@ mod extensions;
 mod guest_failures;
 mod guest_host;
 pub mod mail;
+mod owners;
 mod sessions;
 mod telemetry;
 mod tenants;

@@ -1,0 +1,119 @@
+//! Who owns a customer, device or asset, and changing it (ThingsBoard
+//! Professional Edition's `POST /api/owner/...`). A customer is owned by
+//! its tenant or by a parent customer; devices and assets by the tenant or
+//! the customer they are assigned to.
+
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::auth::permissions::{Operation, Resource, Target, require};
+use crate::domain::asset::Asset;
+use crate::domain::audit::ActionType;
+use crate::domain::customer::Customer;
+use crate::domain::device::Device;
+use crate::domain::ids::{CustomerId, EntityId, EntityType};
+use crate::store::{Changes, KvRead, customers};
+
+use super::audit::{Actor, stage_record};
+use super::customers::existing_owner;
+use super::{App, ServiceError, ServiceResult};
+
+/// The customer an owner id names (`None`: the caller's tenant). Another
+/// tenant is refused as not the caller's; a missing customer is not found.
+fn owner_customer(caller: &Caller, owner: EntityId) -> ServiceResult<Option<CustomerId>> {
+    match owner.entity_type {
+        EntityType::Tenant if owner.id == caller.tenant_id.0 => Ok(None),
+        EntityType::Tenant => Err(ServiceError::Forbidden),
+        EntityType::Customer => Ok(Some(CustomerId(owner.id))),
+        other => Err(ServiceError::invalid(format!(
+            "An owner is a tenant or a customer, not {other}"
+        ))),
+    }
+}
+
+/// Refuses a new parent that is the customer itself or below it: the
+/// customers would form a loop, owned by no one.
+fn check_no_cycle(view: &dyn KvRead, c: &Customer, parent: CustomerId) -> ServiceResult<()> {
+    if parent == c.id || customers::ancestors(view, c.tenant_id, parent)?.contains(&c.id) {
+        return Err(ServiceError::invalid(
+            "A customer can't be owned by itself or by one of its own sub-customers",
+        ));
+    }
+    Ok(())
+}
+
+impl App {
+    /// Gives `entity` (a customer, device or asset of the caller's tenant)
+    /// to `owner` (the tenant, or one of its customers).
+    pub async fn change_owner(
+        &self,
+        caller: &Caller,
+        owner: EntityId,
+        entity: EntityId,
+    ) -> ServiceResult<()> {
+        let parent = owner_customer(caller, owner)?;
+        let to = parent.unwrap_or(CustomerId::NULL);
+        match entity.entity_type {
+            EntityType::Customer => {
+                self.move_customer(caller, CustomerId(entity.id), parent)
+                    .await
+            }
+            EntityType::Device => self.assign::<Device>(caller, entity.id, to).await.map(drop),
+            EntityType::Asset => self.assign::<Asset>(caller, entity.id, to).await.map(drop),
+            other => Err(ServiceError::invalid(format!(
+                "The owner of a {other} can't be changed"
+            ))),
+        }
+    }
+
+    /// Puts customer `id` under `parent` (`None`: the tenant) with
+    /// everything below it.
+    async fn move_customer(
+        &self,
+        caller: &Caller,
+        id: CustomerId,
+        parent: Option<CustomerId>,
+    ) -> ServiceResult<()> {
+        let caller = caller.clone();
+        self.write(move |view| {
+            let tenant = caller.tenant_id;
+            let old = customers::get(view, tenant, id)?.ok_or_else(ServiceError::not_found)?;
+            require(
+                &caller,
+                Resource::Customer,
+                Operation::Write,
+                &Target::customer(tenant, id),
+            )?;
+            let (target, new_owner) = match parent {
+                None => (Target::tenant(tenant), None),
+                Some(p) => {
+                    let p = existing_owner(view, tenant, p)?;
+                    check_no_cycle(view, &old, p.id)?;
+                    (Target::customer(tenant, p.id), Some(p))
+                }
+            };
+            require(&caller, Resource::Customer, Operation::Create, &target)?;
+            let mut changes = Changes::new();
+            if old.parent_customer_id == parent {
+                return Ok(((), changes));
+            }
+            let new = old.moved_to(parent);
+            customers::put(&mut changes, Some(&old), &new);
+            stage_record(
+                &mut changes,
+                &Actor::from(&caller),
+                new.id,
+                Some((new.id.entity_id(), &new.title)),
+                ActionType::ChangeOwner,
+                json!({
+                    "entityId": new.id.entity_id(),
+                    "previousOwnerId": old.owner_id(),
+                    "targetOwnerId": new.owner_id(),
+                    "targetOwnerName": new_owner.map(|p| p.title),
+                }),
+            );
+            Ok(((), changes))
+        })
+        .await
+    }
+}
