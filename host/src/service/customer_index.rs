@@ -6,7 +6,7 @@
 //! lower-cased titles, and unfiltered pages by title or creation time come
 //! straight from ordered sets.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use memchr::memmem::Finder;
@@ -178,19 +178,34 @@ impl CustomerIndex {
 
     /// The ids on the requested page, and how many customers match in all.
     pub fn page(&self, tenant: TenantId, link: &PageLink) -> (Vec<CustomerId>, usize) {
+        self.page_among(tenant, link, None)
+    }
+
+    /// As [`CustomerIndex::page`], counting only the customers in `among`
+    /// when given (those of one owner, say).
+    pub fn page_among(
+        &self,
+        tenant: TenantId,
+        link: &PageLink,
+        among: Option<&HashSet<CustomerId>>,
+    ) -> (Vec<CustomerId>, usize) {
         let tenants = self.tenants.read().unwrap_or_else(PoisonError::into_inner);
         let Some(t) = tenants.get(&tenant) else {
             return (Vec::new(), 0);
         };
         let sort = link.sort_property.as_deref().unwrap_or("createdTime");
         let desc = link.sort_order == SortOrder::Desc;
-        if link.text_search.is_none() && matches!(sort, "title" | "createdTime") {
+        if among.is_none() && link.text_search.is_none() && matches!(sort, "title" | "createdTime")
+        {
             return ordered_page(t, sort, desc, link);
         }
         let mut hits: Vec<usize> = match link.text_search.as_deref() {
             Some(needle) => t.search(&Finder::new(needle.as_bytes())),
             None => (0..t.slots.len()).filter(|&i| t.slots[i].alive).collect(),
         };
+        if let Some(among) = among {
+            hits.retain(|&i| among.contains(&t.slots[i].id));
+        }
         let total = hits.len();
         let key = |i: usize| -> &str {
             let e = &t.entries[&t.slots[i].id];
@@ -338,5 +353,31 @@ mod tests {
             slots < 2 * model.len() + 1100,
             "dead slots are compacted away"
         );
+    }
+
+    #[test]
+    fn a_page_among_some_customers_counts_sorts_and_pages_only_those() {
+        let tenant = TenantId::new();
+        let index = CustomerIndex::default();
+        let all: Vec<Customer> = (0..10)
+            .map(|i| customer(tenant, &format!("C{i}"), 100 - i))
+            .collect();
+        {
+            let mut tenants = index.tenants.write().unwrap();
+            let t = tenants.entry(tenant).or_default();
+            all.iter().for_each(|c| t.upsert(c));
+        }
+        let among: HashSet<CustomerId> = [1, 4, 7, 8].iter().map(|&i| all[i].id).collect();
+        // Unfiltered by text and sorted by creation time: the fast path
+        // that walks every customer must not be taken.
+        let by_created = PageLink::parse(Some("3"), Some("0"), None, None, None).unwrap();
+        let (page, total) = index.page_among(tenant, &by_created, Some(&among));
+        assert_eq!(total, 4);
+        assert_eq!(page, vec![all[8].id, all[7].id, all[4].id]);
+        let searched =
+            PageLink::parse(Some("10"), Some("0"), Some("c1"), Some("title"), None).unwrap();
+        let (page, total) = index.page_among(tenant, &searched, Some(&among));
+        assert_eq!((page, total), (vec![all[1].id], 1));
+        assert_eq!(index.page(tenant, &by_created).1, 10);
     }
 }

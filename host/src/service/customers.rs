@@ -1,6 +1,7 @@
 //! Customers: create, update, read, list, delete.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::json;
 
@@ -88,6 +89,7 @@ impl App {
         policy: NameConflict,
     ) -> ServiceResult<Customer> {
         input.validate()?;
+        let parent = input.parent()?;
         let caller = caller.clone();
         let (saved, action) = self
             .write(move |view| {
@@ -95,7 +97,6 @@ impl App {
                 let actor = Actor::from(&caller);
                 let (saved, action) = match input.id {
                     None => {
-                        let parent = input.parent()?;
                         let target = match parent {
                             None => Target::tenant(caller.tenant_id),
                             Some(p) => Target::customer(caller.tenant_id, p),
@@ -131,7 +132,7 @@ impl App {
                         // A client that round-trips the customer sends its
                         // owner back; a different one is a move, which has
                         // its own endpoint (and checks).
-                        if input.names_owner() && input.parent()? != old.parent_customer_id {
+                        if input.names_owner() && parent != old.parent_customer_id {
                             return Err(ServiceError::invalid(
                                 "A customer's owner is changed with POST /api/owner/{ownerType}/{ownerId}/CUSTOMER/{customerId}",
                             ));
@@ -223,47 +224,50 @@ impl App {
         link.check_sort(&SORT_PROPERTIES)?;
         let snapshot = self.store.snapshot()?;
         let tenant = caller.tenant_id;
+        let index = Arc::clone(&self.customer_index);
         self.blocking(move || {
             let view = &*snapshot;
-            let ids = match (owner, nested) {
-                (None, false) => customers::children(view, tenant, tenant.0)?,
+            // Which customers count (`None`: all of the tenant's); the
+            // index filters, sorts and pages them without reading rows.
+            let among: Option<HashSet<CustomerId>> = match (owner, nested) {
+                (None, true) => None,
+                (None, false) => Some(customers::children(view, tenant, tenant.0)?),
                 (Some(c), false) => {
                     existing_owner(view, tenant, c)?;
-                    customers::children(view, tenant, c.0)?
+                    Some(customers::children(view, tenant, c.0)?)
                 }
                 (Some(c), true) => {
                     existing_owner(view, tenant, c)?;
-                    customers::subtree(view, tenant, c)?.split_off(1)
+                    Some(customers::subtree(view, tenant, c)?.split_off(1))
                 }
-                (None, true) => {
-                    let mut all = Vec::new();
-                    customers::for_each_of(view, tenant, |c| all.push(c.id))?;
-                    all
-                }
-            };
-            let mut found = Vec::with_capacity(ids.len());
-            for id in ids {
-                found.extend(customers::get(view, tenant, id)?);
             }
-            found.retain(|c| link.matches(&c.title.to_lowercase()));
-            let page = sorted_page(found, &link);
-            let mut infos = Vec::with_capacity(page.data.len());
-            for c in page.data {
-                let owner_name = match c.parent_customer_id {
-                    Some(p) => customers::get(view, tenant, p)?.map(|p| p.title),
-                    None => tenants::get(view, tenant)?.map(|t| t.title),
+            .map(|ids| ids.into_iter().collect());
+            let (ids, total) = index.page_among(tenant, &link, among.as_ref());
+            let mut owner_names: HashMap<Option<CustomerId>, String> = HashMap::new();
+            let mut data = Vec::with_capacity(ids.len());
+            for c in ids
+                .into_iter()
+                .filter_map(|id| customers::get(view, tenant, id).transpose())
+            {
+                let c = c?;
+                let owner_name = match owner_names.get(&c.parent_customer_id) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = match c.parent_customer_id {
+                            Some(p) => customers::get(view, tenant, p)?.map(|p| p.title),
+                            None => tenants::get(view, tenant)?.map(|t| t.title),
+                        }
+                        .unwrap_or_default();
+                        owner_names.insert(c.parent_customer_id, name.clone());
+                        name
+                    }
                 };
-                infos.push(CustomerInfo {
+                data.push(CustomerInfo {
                     customer: c,
-                    owner_name: owner_name.unwrap_or_default(),
+                    owner_name,
                 });
             }
-            Ok(PageData {
-                data: infos,
-                total_pages: page.total_pages,
-                total_elements: page.total_elements,
-                has_next: page.has_next,
-            })
+            Ok(PageData::new(data, total, &link))
         })
         .await
     }
@@ -316,20 +320,6 @@ impl App {
             .await?;
         self.owners_changed(tenant, moved);
         Ok(())
-    }
-}
-
-/// One page of `all`, sorted as `link` says (by creation time unless told).
-fn sorted_page(all: Vec<Customer>, link: &PageLink) -> PageData<Customer> {
-    let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
-    match link.sort_property.as_deref() {
-        Some("title") => PageData::sorted_by_key(all, link, |c| (c.title.to_lowercase(), c.id)),
-        Some("email") => PageData::sorted_by_key(all, link, |c| (lower(&c.contact.email), c.id)),
-        Some("country") => {
-            PageData::sorted_by_key(all, link, |c| (lower(&c.contact.country), c.id))
-        }
-        Some("city") => PageData::sorted_by_key(all, link, |c| (lower(&c.contact.city), c.id)),
-        _ => PageData::sorted_by_key(all, link, |c| (c.created_time, c.id)),
     }
 }
 
