@@ -116,21 +116,10 @@ impl Alive {
         tenant: TenantId,
         entity: EntityId,
     ) -> ServiceResult<bool> {
-        self.check(view, tenant, entity, entity_exists)
-    }
-
-    /// As [`Alive::exists`], asking `lookup` on a miss.
-    pub(super) fn check(
-        &mut self,
-        view: &dyn KvRead,
-        tenant: TenantId,
-        entity: EntityId,
-        lookup: impl FnOnce(&dyn KvRead, TenantId, EntityId) -> ServiceResult<bool>,
-    ) -> ServiceResult<bool> {
         if let Some(known) = self.0.get(&(tenant, entity)) {
             return Ok(*known);
         }
-        let found = lookup(view, tenant, entity)?;
+        let found = entity_exists(view, tenant, entity)?;
         self.0.insert((tenant, entity), found);
         Ok(found)
     }

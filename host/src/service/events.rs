@@ -47,17 +47,13 @@ pub(crate) fn stage_surviving_events(
 ) -> ServiceResult<()> {
     let mut kept = Vec::with_capacity(new.len());
     for e in new {
-        let exists = match alive.check(view, e.tenant, e.entity, exists) {
-            Ok(found) => found,
-            // A type without events: the caller's bug, logged rather than
-            // failing the worker's whole batch.
-            Err(ServiceError::Invalid(why)) => {
-                tracing::warn!(%why, "event dropped");
-                false
-            }
-            Err(other) => return Err(other),
-        };
-        if exists {
+        // A type without events: the caller's bug, logged rather than
+        // failing the worker's whole batch.
+        if let Err(why) = check_kept_for(e.entity.entity_type) {
+            tracing::warn!(%why, "event dropped");
+            continue;
+        }
+        if alive.exists(view, e.tenant, e.entity)? {
             kept.push(e);
         }
     }
@@ -77,19 +73,25 @@ pub(crate) fn stage_delete_of(
     Ok(())
 }
 
-/// Whether `entity` exists, for the entity types that have events here;
-/// any other type is refused.
-pub(super) fn exists(view: &dyn KvRead, tenant: TenantId, entity: EntityId) -> ServiceResult<bool> {
-    match entity.entity_type {
+/// Refuses the entity types that have no events here.
+fn check_kept_for(entity_type: EntityType) -> ServiceResult<()> {
+    match entity_type {
         EntityType::Device
         | EntityType::Asset
         | EntityType::Customer
         | EntityType::Extension
-        | EntityType::CalculatedField => super::access::entity_exists(view, tenant, entity),
+        | EntityType::CalculatedField => Ok(()),
         other => Err(ServiceError::invalid(format!(
             "Events are not kept for entity type '{other}'"
         ))),
     }
+}
+
+/// Whether `entity` exists, for the entity types that have events here;
+/// any other type is refused.
+pub(super) fn exists(view: &dyn KvRead, tenant: TenantId, entity: EntityId) -> ServiceResult<bool> {
+    check_kept_for(entity.entity_type)?;
+    super::access::entity_exists(view, tenant, entity)
 }
 
 /// The caller may `op` the events of `entity`, which is in its tenant.
