@@ -112,9 +112,7 @@ pub fn get(
     entity: Uuid,
     key: u32,
 ) -> StoreResult<Option<(i64, DataValue)>> {
-    let row = read(r, tenant, entity, key)?;
-    let logged = super::telemetry_log::points_by_key(r, tenant, entity, Some(&[key]))?;
-    decoded(merged(&row, logged.get(&key).map_or(&[], Vec::as_slice)))
+    Ok(get_many(r, tenant, entity, &[key])?.pop().flatten())
 }
 
 /// The latest values of several keys (in their order), reading the

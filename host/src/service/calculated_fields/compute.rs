@@ -133,9 +133,10 @@ pub fn arguments(
 ) -> ServiceResult<Vec<(String, ArgValue)>> {
     let now = trigger.at;
     let arguments = &field.configuration.arguments;
-    let mut values: Vec<Option<ArgValue>> = Vec::with_capacity(arguments.len());
+    let mut values: Vec<ArgValue> = Vec::with_capacity(arguments.len());
     // Latest values the change does not carry, per source entity: read
     // together, since each read of latest telemetry scans the entity's log.
+    // Their slots hold "no value" until then.
     let mut latest_wanted: HashMap<Uuid, Vec<(usize, u32)>> = HashMap::new();
     for (at, (_, arg)) in arguments.iter().enumerate() {
         let source = arg.source(field.entity_id).id;
@@ -144,31 +145,30 @@ pub fn arguments(
             .flatten();
         let key = &arg.ref_entity_key.key;
         values.push(match (fresh, arg.ref_entity_key.kind) {
-            (Some(v), _) => Some(ArgValue::Single(Some(v))),
-            (None, ArgumentKind::Attribute) => Some(ArgValue::Single(ts::attribute(
+            (Some(v), _) => ArgValue::Single(Some(v)),
+            (None, ArgumentKind::Attribute) => ArgValue::Single(ts::attribute(
                 r,
                 field.tenant_id,
                 source,
                 arg.scope() as u8,
                 key,
-            )?)),
+            )?),
             (None, ArgumentKind::TsRolling) => {
-                Some(rolling(r, series, field.tenant_id, source, arg, now)?)
+                rolling(r, series, field.tenant_id, source, arg, now)?
             }
-            (None, ArgumentKind::TsLatest) => match series.keys.id_in(r, key)? {
-                Some(id) => {
+            (None, ArgumentKind::TsLatest) => {
+                if let Some(id) = series.keys.id_in(r, key)? {
                     latest_wanted.entry(source).or_default().push((at, id));
-                    None
                 }
-                None => Some(ArgValue::Single(None)),
-            },
+                ArgValue::Single(None)
+            }
         });
     }
     for (source, wanted) in latest_wanted {
         let keys: Vec<u32> = wanted.iter().map(|(_, id)| *id).collect();
         let read = latest::get_many(r, field.tenant_id, source, &keys)?;
         for ((at, _), value) in wanted.into_iter().zip(read) {
-            values[at] = Some(ArgValue::Single(value));
+            values[at] = ArgValue::Single(value);
         }
     }
     Ok(arguments
@@ -176,10 +176,8 @@ pub fn arguments(
         .zip(values)
         .map(|((name, arg), value)| {
             let value = match value {
-                Some(ArgValue::Single(None)) | None => {
-                    ArgValue::Single(default_of(arg).map(|d| (now, d)))
-                }
-                Some(value) => value,
+                ArgValue::Single(None) => ArgValue::Single(default_of(arg).map(|d| (now, d))),
+                value => value,
             };
             (name.clone(), value)
         })
