@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::customer::check_additional_info;
 use super::expression::Expression;
-use super::extension::check_settings;
+use super::extension::check_optional_settings;
 use super::ids::{CalculatedFieldId, EntityId, EntityType, ExtensionId, TenantId};
 use super::telemetry::{Scope, check_key};
 use super::validate::{ValidationError, check_required};
@@ -392,9 +392,7 @@ impl CalculatedFieldInput {
                 if config.extension_id.is_none() {
                     return Err(invalid("A WASM field needs an extensionId"));
                 }
-                if let Some(settings) = config.settings.as_ref().filter(|s| !s.is_null()) {
-                    check_settings(settings)?;
-                }
+                check_optional_settings(config.settings.as_ref())?;
             }
         }
         if config.arguments.is_empty() || config.arguments.len() > MAX_ARGUMENTS {

@@ -26,6 +26,25 @@ pub fn check_settings(settings: &serde_json::Value) -> Result<(), ValidationErro
     Ok(())
 }
 
+/// [`check_settings`] for settings that may be left out (absent or null,
+/// which [`guest_settings`] turns into `{}`).
+pub fn check_optional_settings(
+    settings: Option<&serde_json::Value>,
+) -> Result<(), ValidationError> {
+    settings
+        .filter(|s| !s.is_null())
+        .map_or(Ok(()), check_settings)
+}
+
+/// What a guest receives as its settings: the JSON text, `{}` when there
+/// are none (absent or null). The one place that says so for fields,
+/// bindings and test runs.
+pub fn guest_settings(settings: Option<&serde_json::Value>) -> String {
+    settings
+        .filter(|s| !s.is_null())
+        .map_or_else(|| "{}".to_owned(), serde_json::Value::to_string)
+}
+
 /// The role a component implements: one of the worlds of `wit/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::calculated_field::{ArgumentKind, CalculatedField, FieldKind};
 use crate::domain::expression::Expression;
+use crate::domain::extension::guest_settings;
 use crate::domain::ids::{CalculatedFieldId, ExtensionId, TenantId};
 use crate::domain::validate::ValidationError;
 use crate::store::{KvRead, Mutation, Store, StoreResult, Table, calculated_fields};
@@ -63,12 +64,7 @@ impl Compiled {
                 extension: field
                     .extension()
                     .ok_or_else(|| ValidationError::new("A WASM field needs an extensionId"))?,
-                settings: field
-                    .configuration
-                    .settings
-                    .as_ref()
-                    .filter(|s| !s.is_null())
-                    .map_or_else(|| "{}".to_owned(), |s| s.to_string()),
+                settings: guest_settings(field.configuration.settings.as_ref()),
             },
             FieldKind::Script => {
                 return Err(ValidationError::new(
@@ -291,7 +287,7 @@ mod tests {
     }
 
     #[test]
-    fn failures_in_a_row_suspend_a_field_once_until_it_is_compiled_again() {
+    fn failures_in_a_row_suspend_a_field_once() {
         let field = compiled();
         assert!(!field.record(true, 3));
         assert!(!field.record(true, 3));
@@ -302,11 +298,38 @@ mod tests {
         assert!(field.record(true, 3), "the third in a row suspends");
         assert!(field.is_suspended());
         assert!(!field.record(true, 3), "suspended once, not again");
-        // Saving the field compiles it afresh.
-        assert!(
-            !Compiled::compile(field.field.clone())
-                .unwrap()
-                .is_suspended()
-        );
+    }
+
+    /// What the engine gets for a telemetry change of the field's entity.
+    fn triggered_by(registry: &Registry, field: &CalculatedField) -> Vec<Arc<Compiled>> {
+        let change = DataChange::Telemetry(Arc::new(vec![crate::domain::telemetry::TsKvEntry {
+            ts: 1,
+            key: "t".into(),
+            value: crate::domain::telemetry::DataValue::Double(1.0),
+        }]));
+        registry.triggered(field.tenant_id, field.entity_id.id, &change)
+    }
+
+    #[tokio::test]
+    async fn saving_a_suspended_field_again_resumes_it() {
+        let store: Arc<dyn Store> = Arc::new(crate::store::MemoryStore::new());
+        let registry = Registry::attach(&*store).unwrap();
+        let field = compiled().field;
+        let save = |field: CalculatedField| {
+            crate::store::write::<_, crate::store::StoreError, _>(&*store, move |_| {
+                let mut changes = crate::store::Changes::new();
+                calculated_fields::put(&mut changes, &field);
+                Ok(((), changes))
+            })
+        };
+        save(field.clone()).await.unwrap();
+        let live = triggered_by(&registry, &field);
+        assert_eq!(live.len(), 1);
+        while !live[0].record(true, 2) {}
+        assert!(triggered_by(&registry, &field)[0].is_suspended());
+        save(field.clone()).await.unwrap();
+        let resumed = triggered_by(&registry, &field);
+        assert_eq!(resumed.len(), 1);
+        assert!(!resumed[0].is_suspended());
     }
 }

@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::auth::permissions::Operation;
 use crate::domain::calculated_field::{MAX_ARGUMENTS, MAX_EXPRESSION_LEN, ordered};
 use crate::domain::expression::Expression;
-use crate::domain::extension::check_settings;
+use crate::domain::extension::{check_optional_settings, guest_settings};
 use crate::domain::ids::{ExtensionId, now_ms};
 use crate::domain::telemetry::DataValue;
 use crate::wasm::{self, AccessScope, Argument, ArgumentValue, EntityRef, GuestHost, TsKv, World};
@@ -141,10 +141,8 @@ impl App {
             (None, Some(id)) => {
                 let extension =
                     self.extension_of_world(caller.tenant_id, id, World::CalculatedField)?;
-                let settings = request
-                    .settings
-                    .unwrap_or(Value::Object(Default::default()));
-                check_settings(&settings)?;
+                check_optional_settings(request.settings.as_ref())?;
+                let settings = guest_settings(request.settings.as_ref());
                 let now = now_ms();
                 let args = guest_arguments(&request.arguments, now);
                 let host: Arc<dyn GuestHost> =
@@ -174,12 +172,12 @@ fn run_guest(
     host: &Arc<dyn GuestHost>,
     scope: &AccessScope,
     entity: EntityRef,
-    settings: &Value,
+    settings: &str,
     args: &[Argument],
     now: i64,
 ) -> Result<Value, String> {
     let outputs = extension
-        .compute(host, scope, entity, &settings.to_string(), args, now)
+        .compute(host, scope, entity, settings, args, now)
         .map_err(|e| e.to_string())?;
     Ok(Value::Object(
         outputs

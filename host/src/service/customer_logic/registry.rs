@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
+use crate::domain::extension::guest_settings;
 use crate::domain::ids::{CustomerId, ExtensionId, TenantId};
 use crate::domain::logic_binding::LogicBinding;
 use crate::store::{KvRead, Mutation, Store, StoreResult, Table, logic_bindings};
@@ -55,7 +56,7 @@ impl Index {
             .or_default()
             .push(Arc::new(Bound {
                 extension_id: b.extension_id,
-                settings: b.settings.to_string(),
+                settings: guest_settings(Some(&b.settings)),
             }));
     }
 }
