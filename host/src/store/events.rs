@@ -52,13 +52,11 @@ pub fn stage_bounded(
             .push(e);
     }
     for (prefix, events) in series {
-        // Only the oldest can go: as many stored ones as there are new
-        // ones, unless the cap was lowered below what is stored.
-        let (stored, mut oldest) = oldest_keys(r, &prefix, events.len())?;
+        // The newest `cap - new` stored ones stay whatever comes; only the
+        // others can go (as many as there are new ones, more when the cap
+        // was lowered below what is stored).
+        let (stored, oldest) = droppable_keys(r, &prefix, cap.saturating_sub(events.len()))?;
         let excess = (stored + events.len()).saturating_sub(cap);
-        if excess > oldest.len() {
-            oldest = oldest_keys(r, &prefix, excess)?.1;
-        }
         // Those stored keys (None) and the new ones (Some), in order.
         let mut all: BTreeMap<Vec<u8>, Option<Event>> =
             oldest.into_iter().map(|k| (k, None)).collect();
@@ -76,17 +74,22 @@ pub fn stage_bounded(
     Ok(())
 }
 
-/// How many keys are under `prefix`, and the first `keep` of them.
-fn oldest_keys(r: &dyn KvRead, prefix: &[u8], keep: usize) -> StoreResult<(usize, Vec<Vec<u8>>)> {
-    let (mut count, mut first) = (0, Vec::with_capacity(keep));
-    r.scan(Table::Events, prefix, None, false, &mut |k, _| {
-        if count < keep {
-            first.push(k.to_vec());
+/// How many keys are under `prefix`, and all of them but the newest
+/// `keep_newest`, in one pass.
+fn droppable_keys(
+    r: &dyn KvRead,
+    prefix: &[u8],
+    keep_newest: usize,
+) -> StoreResult<(usize, Vec<Vec<u8>>)> {
+    let (mut count, mut older) = (0, Vec::new());
+    r.scan(Table::Events, prefix, None, true, &mut |k, _| {
+        if count >= keep_newest {
+            older.push(k.to_vec());
         }
         count += 1;
         Ok(true)
     })?;
-    Ok((count, first))
+    Ok((count, older))
 }
 
 /// Called with each selected event's key, raw value and, when the filter
