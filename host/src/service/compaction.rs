@@ -58,12 +58,16 @@ async fn compact(store: &Weak<dyn Store>, slice: u8) -> Result<(), StoreError> {
     .await
     .map_err(|_| StoreError::JobPanicked)??;
     store::write(&*store, move |view| {
-        let mut changes = Changes::new();
-        if prepared.stage_if_current(view, &mut changes)?.is_none() {
-            // Deleted data changed what it read since the snapshot (rare):
-            // the writer does the work after all.
-            telemetry_log::stage_compaction(view, &mut changes, slice, MAX_ENTRIES_PER_COMMIT)?;
-        }
+        let changes = match prepared.if_current(view)? {
+            Some(changes) => changes,
+            None => {
+                // Deleted data changed what it read since the snapshot
+                // (rare): the writer does the work after all.
+                let mut changes = Changes::new();
+                telemetry_log::stage_compaction(view, &mut changes, slice, MAX_ENTRIES_PER_COMMIT)?;
+                changes
+            }
+        };
         Ok::<_, StoreError>(((), changes))
     })
     .await

@@ -86,12 +86,12 @@ async fn compact_prepared(
     max: usize,
 ) -> bool {
     write::<_, StoreError, _>(store, move |view| {
-        let mut changes = Changes::new();
-        let applied = prepared.stage_if_current(view, &mut changes)?.is_some();
-        if !applied {
-            telemetry_log::stage_compaction(view, &mut changes, slice, max)?;
+        if let Some(changes) = prepared.if_current(view)? {
+            return Ok((true, changes));
         }
-        Ok((applied, changes))
+        let mut changes = Changes::new();
+        telemetry_log::stage_compaction(view, &mut changes, slice, max)?;
+        Ok((false, changes))
     })
     .await
     .unwrap()

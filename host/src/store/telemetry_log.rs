@@ -382,7 +382,6 @@ pub struct PreparedCompaction {
     /// chunks it merged them into.
     reads: Reads,
     changes: Changes,
-    moved: usize,
 }
 
 /// Computes [`stage_compaction`]'s changes from `snapshot`.
@@ -395,31 +394,21 @@ pub fn prepare_compaction(
     let recorder = Recorder::new(snapshot);
     let mut changes = Changes::new();
     let entries = taken.stage(&recorder, &mut changes)?;
-    let moved = entries.len();
     // Entries logged after the snapshot come after these: they change
     // nothing the compaction did, so only these are checked.
     recorder.saw_run(Table::TelemetryLog, &[slice], entries);
     Ok(PreparedCompaction {
         reads: recorder.into_reads(),
         changes,
-        moved,
     })
 }
 
 impl PreparedCompaction {
-    /// Stages the prepared changes if they still apply to `view` (the
+    /// The prepared changes, if they still apply to `view` (the
     /// compaction's job's view): nothing it read has changed. `None`:
-    /// something did (a delete since the snapshot), and nothing was staged.
-    pub fn stage_if_current(
-        self,
-        view: &dyn KvRead,
-        changes: &mut Changes,
-    ) -> StoreResult<Option<usize>> {
-        if !self.reads.still_hold(view)? {
-            return Ok(None);
-        }
-        changes.append(self.changes);
-        Ok(Some(self.moved))
+    /// something did (a delete since the snapshot).
+    pub fn if_current(self, view: &dyn KvRead) -> StoreResult<Option<Changes>> {
+        Ok(self.reads.still_hold(view)?.then_some(self.changes))
     }
 }
 

@@ -37,11 +37,6 @@ impl Changes {
         });
     }
 
-    /// Stages everything `other` staged, after what is staged here.
-    pub fn append(&mut self, mut other: Changes) {
-        self.mutations.append(&mut other.mutations);
-    }
-
     /// What is staged so far, in order.
     pub fn mutations(&self) -> &[Mutation] {
         &self.mutations
