@@ -102,8 +102,9 @@ impl App {
     }
 
     /// Deletes a tenant with everything it owns (customers, users, devices,
-    /// assets, dashboards, extensions, attributes, telemetry, events and
-    /// alarms), in one transaction;
+    /// assets, dashboards, extensions, calculated fields, customer logic
+    /// bindings, attributes, telemetry, events and alarms), in one
+    /// transaction;
     /// its devices' open sessions end. The tenant's audit log is kept: it
     /// is the record of what happened.
     pub async fn delete_tenant(&self, caller: &Caller, id: TenantId) -> ServiceResult<()> {

@@ -97,7 +97,67 @@ pub enum Table {
     LogicBindings,
 }
 
+/// What deleting a tenant does to a table's rows. Every table says, so a
+/// new table cannot be forgotten by tenant deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTenantDelete {
+    /// Every key starts with the tenant's id: the whole range goes.
+    ByRange,
+    /// The rows go one by one with the entity they belong to (read first:
+    /// their other indexes, or the key, do not start with the tenant).
+    RowByRow,
+    /// Kept: installation-wide, or the audit log (the record of what
+    /// happened).
+    Kept,
+}
+
 impl Table {
+    pub const fn on_tenant_delete(self) -> OnTenantDelete {
+        use OnTenantDelete::{ByRange, Kept, RowByRow};
+        match self {
+            Table::Meta | Table::TsKeys | Table::TsKeyNames => Kept,
+            Table::Audit | Table::AuditByEntity | Table::AuditByUser | Table::AuditByCustomer => {
+                Kept
+            }
+            Table::Tenants
+            | Table::Customers
+            | Table::CustomerTitles
+            | Table::CustomersByOwner
+            | Table::Users
+            | Table::UserEmails
+            | Table::UsersByCustomer
+            | Table::UserTenants
+            | Table::Credentials
+            | Table::UserTokens
+            | Table::Devices
+            | Table::DeviceNames
+            | Table::DevicesByCustomer
+            | Table::DeviceCredentials
+            | Table::DeviceTokens
+            | Table::Assets
+            | Table::AssetNames
+            | Table::AssetsByCustomer
+            | Table::Dashboards
+            | Table::DashboardsByCustomer
+            | Table::TelemetryLog => RowByRow,
+            Table::Telemetry
+            | Table::Latest
+            | Table::Attributes
+            | Table::CalculatedFields
+            | Table::CalculatedFieldsByEntity
+            | Table::Extensions
+            | Table::ExtensionContent
+            | Table::ExtensionNames
+            | Table::ExtensionUses
+            | Table::Events
+            | Table::Alarms
+            | Table::ActiveAlarms
+            | Table::AlarmsByOriginator
+            | Table::AlarmsByAssignee
+            | Table::LogicBindings => ByRange,
+        }
+    }
+
     pub const ALL: [Table; 43] = [
         Table::Meta,
         Table::Tenants,
