@@ -34,7 +34,7 @@ mod write;
 pub use audit_log::{AuditQuery, Subject as AuditSubject};
 pub use codec::{decode, encode};
 pub use memory::MemoryStore;
-pub use recorded_view::{Reads, Recorder, Row};
+use recorded_view::{Reads, Recorder, Row};
 pub use redb_store::{DEFAULT_CACHE_BYTES, RedbStore};
 pub use staged_view::WithStaged;
 pub use table::Table;
