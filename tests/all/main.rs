@@ -11,6 +11,7 @@ mod customer_logic;
 mod customer_tree;
 mod customers;
 mod devices;
+mod entity_groups;
 mod events;
 mod extensions;
 mod isolation;

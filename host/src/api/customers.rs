@@ -71,6 +71,10 @@ async fn save(
     Body(input): Body<CustomerInput>,
 ) -> ApiResult<Json<Customer>> {
     let policy = name_conflict(&params)?;
+    let input = CustomerInput {
+        entity_groups: params.entity_group_ids()?,
+        ..input
+    };
     Ok(Json(app.save_customer(&caller, input, policy).await?))
 }
 

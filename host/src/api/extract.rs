@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::domain::ids::{
-    AlarmId, AssetId, CalculatedFieldId, CustomerId, DashboardId, DeviceId, EntityId, EntityType,
-    ExtensionId, TenantId, UserId,
+    AlarmId, AssetId, CalculatedFieldId, CustomerId, DashboardId, DeviceId, EntityGroupId,
+    EntityId, EntityType, ExtensionId, TenantId, UserId,
 };
 use crate::domain::page::PageLink;
 use crate::service::{App, ServiceError};
@@ -105,6 +105,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
+    }
+
+    /// The groups a new entity is created into (ThingsBoard PE's
+    /// `entityGroupId` and `entityGroupIds`, either or both), in order,
+    /// each once.
+    pub fn entity_group_ids(&self) -> Result<Vec<EntityGroupId>, ApiError> {
+        let mut out: Vec<EntityGroupId> = Vec::new();
+        for name in ["entityGroupId", "entityGroupIds"] {
+            for id in parse_uuid_list(self.get(name).unwrap_or(""))? {
+                if !out.contains(&EntityGroupId(id)) {
+                    out.push(EntityGroupId(id));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The value when present and not empty (an empty filter filters nothing).
@@ -224,7 +239,8 @@ id_from_path!(
     DashboardId,
     CalculatedFieldId,
     ExtensionId,
-    AlarmId
+    AlarmId,
+    EntityGroupId
 );
 
 impl<A, B> FromPath for (A, B)

@@ -11,6 +11,7 @@ mod customers;
 mod dashboards;
 mod device_http;
 mod devices;
+mod entity_groups;
 pub mod error;
 mod events;
 mod extensions;
@@ -38,6 +39,7 @@ pub fn router(app: App) -> Router {
         .merge(auth::routes())
         .merge(customers::routes())
         .merge(owners::routes())
+        .merge(entity_groups::routes())
         .merge(customer_logic::routes())
         .merge(users::routes())
         .merge(tenants::routes())

@@ -44,6 +44,10 @@ async fn save(
     } else {
         ActivationMail::DontSend
     };
+    let input = UserInput {
+        entity_groups: params.entity_group_ids()?,
+        ..input
+    };
     Ok(Json(app.save_user(&caller, input, mail).await?))
 }
 

@@ -37,6 +37,8 @@ pub enum Resource {
     Event,
     /// Alarms of an entity (the target is the originator's owner).
     Alarm,
+    /// Entity groups and their members (the target is the group's owner).
+    EntityGroup,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +163,8 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
             | Resource::CalculatedField
             | Resource::Extension
             | Resource::Event
-            | Resource::Alarm => false,
+            | Resource::Alarm
+            | Resource::EntityGroup => false,
         },
         Authority::TenantAdmin => {
             let own_tenant = target.tenant == caller.tenant_id;
@@ -183,7 +186,8 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 | Resource::CalculatedField
                 | Resource::Extension
                 | Resource::Event
-                | Resource::Alarm => own_tenant,
+                | Resource::Alarm
+                | Resource::EntityGroup => own_tenant,
             }
         }
         Authority::CustomerUser => {
@@ -199,9 +203,11 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                     Operation::Create | Operation::Delete => false,
                 },
                 // Devices assigned to its customer: read them, read and write their data.
-                Resource::Device | Resource::Asset | Resource::Dashboard => {
-                    own_customer && op == Operation::Read
-                }
+                // And the groups of its customer, with their members.
+                Resource::Device
+                | Resource::Asset
+                | Resource::Dashboard
+                | Resource::EntityGroup => own_customer && op == Operation::Read,
                 Resource::EntityData => {
                     own_customer && matches!(op, Operation::Read | Operation::Write)
                 }

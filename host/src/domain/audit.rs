@@ -41,6 +41,9 @@ pub enum ActionType {
     AssignedToTenant,
     /// ThingsBoard PE: a customer, device or asset moved to another owner.
     ChangeOwner,
+    /// ThingsBoard PE: entities put into or taken out of a named group.
+    AddedToEntityGroup,
+    RemovedFromEntityGroup,
 }
 
 impl std::str::FromStr for ActionType {

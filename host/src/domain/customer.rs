@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::contact::Contact;
-use super::ids::{CustomerId, EntityId, EntityType, TenantId};
+use super::ids::{CustomerId, EntityGroupId, EntityId, EntityType, TenantId};
 use super::validate::{ValidationError, check_required};
 
 /// Title ThingsBoard keeps for the public customer of dashboards.
@@ -101,6 +101,11 @@ pub struct CustomerInput {
     pub parent_customer_id: Option<CustomerId>,
     #[serde(default)]
     pub owner_id: Option<EntityId>,
+    /// Named groups of its owner to put a new customer in (ThingsBoard
+    /// PE's `entityGroupId` / `entityGroupIds` query parameters); it is in
+    /// its owner's "All" group anyway.
+    #[serde(skip)]
+    pub entity_groups: Vec<EntityGroupId>,
 }
 
 impl CustomerInput {

@@ -52,6 +52,7 @@ pub enum EntityType {
     Extension,
     CalculatedField,
     Alarm,
+    EntityGroup,
 }
 
 impl EntityType {
@@ -66,6 +67,7 @@ impl EntityType {
             EntityType::Extension => "EXTENSION",
             EntityType::CalculatedField => "CALCULATED_FIELD",
             EntityType::Alarm => "ALARM",
+            EntityType::EntityGroup => "ENTITY_GROUP",
         }
     }
 }
@@ -205,6 +207,12 @@ typed_id!(
     /// A calculated field of a device or asset.
     CalculatedFieldId,
     EntityType::CalculatedField
+);
+typed_id!(
+    /// A group of entities of one type under one owner (Professional
+    /// Edition), or a group of users that roles are granted to.
+    EntityGroupId,
+    EntityType::EntityGroup
 );
 
 impl TenantId {

@@ -10,6 +10,7 @@ pub mod contact;
 pub mod customer;
 pub mod dashboard;
 pub mod device;
+pub mod entity_group;
 pub mod event;
 pub mod expression;
 pub mod extension;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::customer::check_additional_info;
-use super::ids::{CustomerId, TenantId, UserId};
+use super::ids::{CustomerId, EntityGroupId, TenantId, UserId};
 use super::validate::{ValidationError, check_email, check_opt_text};
 
 /// What kind of user this is; fixed at creation.
@@ -69,6 +69,11 @@ pub struct UserInput {
     pub additional_info: Option<Value>,
     #[serde(default)]
     pub version: Option<i64>,
+    /// User groups of its owner to put a new user in (ThingsBoard PE's
+    /// `entityGroupId` / `entityGroupIds` query parameters); none: its
+    /// owner's default one.
+    #[serde(skip)]
+    pub entity_groups: Vec<EntityGroupId>,
 }
 
 impl UserInput {

@@ -11,7 +11,7 @@ use crate::domain::audit::{ActionType, AuditLog};
 use crate::domain::customer::Customer;
 use crate::domain::ids::{CustomerId, EntityId, TenantId};
 use crate::domain::page::{PageData, PageLink};
-use crate::store::{self, Changes, KvRead, assignable, customers, telemetry};
+use crate::store::{self, Changes, KvRead, assignable, customers, entity_groups, telemetry};
 
 use super::audit::{Actor, record, stage_record};
 use super::{App, ServiceError, ServiceResult};
@@ -203,6 +203,10 @@ impl App {
             let new = old.assigned_to(customer);
             let mut changes = Changes::new();
             assignable::put(&mut changes, Some(&old), &new);
+            if new.customer() != old.customer() {
+                // Its groups were its old owner's.
+                entity_groups::stage_leave_all(view, &mut changes, new.tenant(), new.uuid())?;
+            }
             store::audit_log::append(&mut changes, &audit(&caller, &new, action, data));
             Ok(((old.customer(), new), changes))
         })
@@ -220,8 +224,8 @@ impl App {
 }
 
 /// Stages the removal of an entity's attributes, telemetry, events,
-/// alarms and calculated fields, and (for a customer) its customer logic
-/// bindings.
+/// alarms, calculated fields and group memberships, and (for a customer)
+/// its customer logic bindings.
 pub(super) fn stage_delete_data(
     view: &dyn KvRead,
     changes: &mut Changes,
@@ -236,7 +240,10 @@ pub(super) fn stage_delete_data(
     }
     super::events::stage_delete_of(view, changes, tenant, entity)?;
     super::customer_logic::stage_delete_of(view, changes, tenant, CustomerId(entity))?;
-    super::alarms::stage_delete_of_originator(view, changes, tenant, entity)
+    super::alarms::stage_delete_of_originator(view, changes, tenant, entity)?;
+    Ok(entity_groups::stage_leave_all(
+        view, changes, tenant, entity,
+    )?)
 }
 
 /// Moves every one of a customer that is being deleted to `heir` (the
@@ -254,6 +261,7 @@ pub(super) fn stage_move_all<T: Assignable>(
         moved.push(e.entity_id());
         let new = e.assigned_to(heir.map_or(CustomerId::NULL, |h| h.id));
         assignable::put(changes, Some(&e), &new);
+        entity_groups::stage_leave_all(view, changes, e.tenant(), e.uuid())?;
         let (action, data) = match heir {
             None => (
                 ActionType::UnassignedFromCustomer,

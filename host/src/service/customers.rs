@@ -10,11 +10,13 @@ use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::auth::tokens;
 use crate::domain::audit::ActionType;
 use crate::domain::customer::{Customer, CustomerInfo, CustomerInput};
-use crate::domain::ids::{CustomerId, EntityId, TenantId, now_ms};
+use crate::domain::ids::{CustomerId, EntityId, EntityType, TenantId, now_ms};
 use crate::domain::page::{PageData, PageLink};
-use crate::store::{Changes, KvRead, customers, tenants, users};
+use crate::store::{Changes, KvRead, customers, entity_groups, tenants, users};
 
 use super::assignable::{stage_delete_data, stage_move_all};
+use super::entity_groups::{owner_of_group, stage_defaults, stage_join};
+use crate::domain::entity_group::GroupType;
 use crate::wasm::LifecycleEvent;
 
 use super::audit::{Actor, stage_record};
@@ -97,6 +99,16 @@ impl App {
                 let actor = Actor::from(&caller);
                 let (saved, action) = match input.id {
                     None => {
+                        let groups = input.entity_groups.clone();
+                        // Created into a group and nowhere else: under
+                        // that group's owner.
+                        let parent = match groups.first() {
+                            Some(&g) if !input.names_owner() => {
+                                let owner = owner_of_group(view, caller.tenant_id, g, GroupType::Customer)?;
+                                (owner.entity_type == EntityType::Customer).then_some(CustomerId(owner.id))
+                            }
+                            _ => parent,
+                        };
                         let target = match parent {
                             None => Target::tenant(caller.tenant_id),
                             Some(p) => Target::customer(caller.tenant_id, p),
@@ -117,6 +129,9 @@ impl App {
                         };
                         let c = Customer::create(caller.tenant_id, parent, input, now_ms());
                         customers::put(&mut changes, None, &c);
+                        let me = c.id.entity_id();
+                        stage_defaults(&mut changes, c.tenant_id, me, c.created_time);
+                        stage_join(view, &mut changes, c.tenant_id, &groups, me, c.owner_id())?;
                         (c, ActionType::Added)
                     }
                     Some(id) => {
@@ -387,6 +402,7 @@ fn stage_delete(
     for user in users::of_customer(view, c.tenant_id, c.id)? {
         let creds = users::credentials(view, user.id)?;
         users::delete(changes, &user, creds.as_ref());
+        entity_groups::stage_leave_all(view, changes, c.tenant_id, user.id.0)?;
         super::alarms::stage_unassign_user(view, changes, &actor, c.tenant_id, user.id)?;
         stage_record(
             changes,
@@ -402,6 +418,7 @@ fn stage_delete(
     moved.push(c.id.entity_id());
     super::dashboards::stage_unassign_all(view, changes, c.tenant_id, c.id)?;
     stage_delete_data(view, changes, c.tenant_id, c.id.0)?;
+    entity_groups::stage_delete_of_owner(view, changes, c.tenant_id, c.id.0)?;
     customers::delete(changes, c);
     stage_record(
         changes,

@@ -9,7 +9,7 @@ use crate::domain::customer::Customer;
 use crate::domain::dashboard::{AssignedCustomer, Dashboard, DashboardInput};
 use crate::domain::ids::{CustomerId, DashboardId, now_ms};
 use crate::domain::page::{PageData, PageLink};
-use crate::store::{self, Changes, KvRead, customers, dashboards};
+use crate::store::{self, Changes, KvRead, customers, dashboards, entity_groups};
 
 use super::audit::{Actor, record};
 use super::{App, ServiceError, ServiceResult};
@@ -116,6 +116,7 @@ impl App {
             let d = find(view, &caller, id, Operation::Delete)?;
             let mut changes = Changes::new();
             dashboards::delete(&mut changes, &d);
+            entity_groups::stage_leave_all(view, &mut changes, d.tenant_id, d.id.0)?;
             store::audit_log::append(
                 &mut changes,
                 &audit(

@@ -2,17 +2,14 @@
 //! compiled guests: the registry, the internal interface for calculated
 //! fields (uses, failures, suspension), without sockets.
 
-use std::sync::Arc;
-
 use clientele_guest_artifacts as artifacts;
 
 use crate::auth::Caller;
-use crate::config::Settings;
 use crate::domain::event::{EventFilter, EventType};
 use crate::domain::extension::{Extension, ExtensionWorld};
 use crate::domain::ids::{CalculatedFieldId, EntityId};
 use crate::domain::page::PageLink;
-use crate::store::{Changes, MemoryStore};
+use crate::store::Changes;
 use crate::wasm::WasmError;
 
 use super::extensions::{stage_unuse, stage_use};
@@ -21,27 +18,11 @@ use super::{App, ServiceError};
 /// An app over a fresh in-memory store whose wasm cache lives in `dir`,
 /// suspending an extension after 3 failures in a row.
 async fn app(dir: &tempfile::TempDir) -> (App, Caller) {
-    let mut settings = Settings {
-        data_dir: dir.path().to_path_buf(),
-        sysadmin_password: Some("Sys-pass-1".into()),
-        tenant_admin_password: Some("Admin-pass-1".into()),
-        ..Settings::default()
-    };
-    settings.wasm.max_consecutive_failures = 3;
-    let (app, first) = App::open(settings, Arc::new(MemoryStore::new()))
-        .await
-        .unwrap();
-    let first = first.unwrap();
-    let pair = app
-        .login(
-            &first.tenant_admin_email,
-            "Admin-pass-1",
-            Default::default(),
-        )
-        .await
-        .unwrap();
-    let admin = app.authenticate(&pair.token).unwrap();
-    (app, admin)
+    super::tests::app_with(|settings| {
+        settings.data_dir = dir.path().to_path_buf();
+        settings.wasm.max_consecutive_failures = 3;
+    })
+    .await
 }
 
 async fn upload(app: &App, admin: &Caller, name: &str, path: &str) -> Extension {

@@ -14,6 +14,7 @@ mod customer_logic;
 mod customers;
 mod dashboards;
 mod devices;
+mod entity_groups;
 mod error;
 mod events;
 mod extension_registry;
@@ -40,6 +41,7 @@ pub use bootstrap::FirstStart;
 pub use calculated_fields::{FieldFilter, TestRequest, TestResult};
 pub use customer_index::CustomerIndex;
 pub use customers::{NameConflict, UniquifyStrategy};
+pub use entity_groups::Member as GroupMember;
 pub use error::{ServiceError, ServiceResult};
 pub use sessions::ClientInfo;
 pub use telemetry::{
@@ -86,6 +88,7 @@ impl App {
         store: Arc<dyn Store>,
     ) -> Result<(App, Option<FirstStart>), ServiceError> {
         let first_start = bootstrap::ensure(&settings, &*store).await?;
+        entity_groups::upgrade::ensure(&*store).await?;
         let snapshot = store.snapshot()?;
         let secret = meta::get(&*snapshot, meta::JWT_SECRET)?.ok_or_else(|| {
             ServiceError::Store(StoreError::Corrupt {

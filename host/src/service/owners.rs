@@ -12,7 +12,7 @@ use crate::domain::audit::ActionType;
 use crate::domain::customer::Customer;
 use crate::domain::device::Device;
 use crate::domain::ids::{CustomerId, EntityId, EntityType};
-use crate::store::{Changes, KvRead, customers};
+use crate::store::{Changes, KvRead, customers, entity_groups};
 
 use super::audit::{Actor, stage_record};
 use super::customers::existing_owner;
@@ -20,7 +20,10 @@ use super::{App, ServiceError, ServiceResult};
 
 /// The customer an owner id names (`None`: the caller's tenant). Another
 /// tenant is refused as not the caller's; a missing customer is not found.
-fn owner_customer(caller: &Caller, owner: EntityId) -> ServiceResult<Option<CustomerId>> {
+pub(super) fn owner_customer(
+    caller: &Caller,
+    owner: EntityId,
+) -> ServiceResult<Option<CustomerId>> {
     match owner.entity_type {
         EntityType::Tenant if owner.id == caller.tenant_id.0 => Ok(None),
         EntityType::Tenant => Err(ServiceError::Forbidden),
@@ -99,6 +102,8 @@ impl App {
             }
             let new = old.moved_to(parent);
             customers::put(&mut changes, Some(&old), &new);
+            // Its groups were its old owner's.
+            entity_groups::stage_leave_all(view, &mut changes, tenant, id.0)?;
             stage_record(
                 &mut changes,
                 &Actor::from(&caller),

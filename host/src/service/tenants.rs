@@ -50,6 +50,10 @@ impl App {
             };
             let mut changes = Changes::new();
             tenants::put(&mut changes, &tenant);
+            if action == ActionType::Added {
+                let owner = tenant.id.entity_id();
+                super::entity_groups::stage_defaults(&mut changes, tenant.id, owner, now_ms());
+            }
             stage_record(
                 &mut changes,
                 &Actor::from(&caller),

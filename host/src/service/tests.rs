@@ -16,8 +16,9 @@ async fn app() -> (App, Caller) {
     app_with(|_| {}).await
 }
 
-/// An app over a fresh in-memory store, and its tenant administrator.
-async fn app_with(tweak: impl FnOnce(&mut Settings)) -> (App, Caller) {
+/// An app over a fresh in-memory store, and its tenant administrator
+/// (shared by the service's other test modules).
+pub(super) async fn app_with(tweak: impl FnOnce(&mut Settings)) -> (App, Caller) {
     let mut settings = Settings {
         sysadmin_password: Some("Sys-pass-1".into()),
         tenant_admin_password: Some("Admin-pass-1".into()),

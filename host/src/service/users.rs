@@ -7,10 +7,11 @@ use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::auth::tokens;
 use crate::domain::audit::ActionType;
-use crate::domain::ids::{CustomerId, TenantId, UserId, now_ms};
+use crate::domain::entity_group::GroupType;
+use crate::domain::ids::{CustomerId, EntityType, TenantId, UserId, now_ms};
 use crate::domain::page::{PageData, PageLink};
 use crate::domain::user::{Authority, Credentials, PendingToken, User, UserInput};
-use crate::store::{Changes, KvRead, customers, tenants, users};
+use crate::store::{Changes, KvRead, customers, entity_groups, tenants, users};
 
 use super::audit::{Actor, stage_record};
 use super::{App, ServiceError, ServiceResult};
@@ -100,8 +101,15 @@ impl App {
                 let actor = Actor::from(&caller);
                 let (user, raw, action) = match input.id {
                     None => {
+                        let groups = input.entity_groups.clone();
                         let (user, raw, creds) = new_user(view, &caller, email, input, ttl)?;
                         users::put(&mut changes, None, &user);
+                        super::entity_groups::stage_new_user_groups(
+                            view,
+                            &mut changes,
+                            &user,
+                            &groups,
+                        )?;
                         users::put_credentials(&mut changes, &user, None, &creds);
                         (user, Some(raw), ActionType::Added)
                     }
@@ -183,6 +191,7 @@ impl App {
             let mut changes = Changes::new();
             let creds = users::credentials(view, user.id)?;
             users::delete(&mut changes, &user, creds.as_ref());
+            entity_groups::stage_leave_all(view, &mut changes, user.tenant_id, user.id.0)?;
             let actor = Actor::from(&caller);
             super::alarms::stage_unassign_user(
                 view,
@@ -371,9 +380,26 @@ fn new_user(
             _ => (caller.tenant_id, CustomerId::NULL),
         },
         Authority::CustomerUser => {
-            let customer = input.customer_id.filter(|c| !c.is_null()).ok_or_else(|| {
-                ServiceError::invalid("Customer user should be assigned to customer!")
-            })?;
+            // Created into a user group and given no customer: the group's.
+            let from_group = match input.entity_groups.first() {
+                Some(&g) if input.customer_id.is_none() => {
+                    let owner = super::entity_groups::owner_of_group(
+                        view,
+                        caller.tenant_id,
+                        g,
+                        GroupType::User,
+                    )?;
+                    (owner.entity_type == EntityType::Customer).then_some(CustomerId(owner.id))
+                }
+                _ => None,
+            };
+            let customer = input
+                .customer_id
+                .or(from_group)
+                .filter(|c| !c.is_null())
+                .ok_or_else(|| {
+                    ServiceError::invalid("Customer user should be assigned to customer!")
+                })?;
             (caller.tenant_id, customer)
         }
     };

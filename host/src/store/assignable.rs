@@ -100,13 +100,23 @@ pub fn of_customer<T: Assignable>(
     tenant: TenantId,
     customer: CustomerId,
 ) -> StoreResult<Vec<T>> {
-    let prefix = Key::new().id(tenant.0).id(customer.0).build();
-    let ids = ids_in_index(r, tables::<T>().by_customer, &prefix, 32)?;
+    let ids = ids_of_customer::<T>(r, tenant, customer)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         out.extend(get(r, tenant, id)?);
     }
     Ok(out)
+}
+
+/// The ids of those assigned to one customer (the null customer:
+/// unassigned ones), without reading their rows.
+pub fn ids_of_customer<T: Assignable>(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    customer: CustomerId,
+) -> StoreResult<Vec<Uuid>> {
+    let prefix = Key::new().id(tenant.0).id(customer.0).build();
+    ids_in_index(r, tables::<T>().by_customer, &prefix, 32)
 }
 
 /// Every one of a tenant.

@@ -82,6 +82,11 @@ impl Key {
             .extend_from_slice(&((ms as u64) ^ (1 << 63)).to_be_bytes());
         self
     }
+    /// A one-byte tag (a type code), fixed width like ids.
+    pub fn tag(mut self, tag: u8) -> Self {
+        self.0.push(tag);
+        self
+    }
     pub fn text(mut self, s: &str) -> Self {
         self.0.extend_from_slice(s.as_bytes());
         self

@@ -14,6 +14,7 @@ mod codec;
 pub mod customers;
 pub mod dashboards;
 pub mod devices;
+pub mod entity_groups;
 pub mod events;
 pub mod extensions;
 pub mod latest;

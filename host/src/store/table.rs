@@ -95,6 +95,15 @@ pub enum Table {
     AlarmsByAssignee,
     /// tenant ‖ customer ‖ extension id -> LogicBinding (customer logic)
     LogicBindings,
+    /// tenant ‖ group id -> EntityGroup
+    EntityGroups,
+    /// tenant ‖ owner id ‖ group type ‖ name -> group id (unique name per
+    /// owner and type)
+    EntityGroupNames,
+    /// tenant ‖ group id ‖ entity id -> () (members of named groups)
+    EntityGroupMembers,
+    /// tenant ‖ entity id ‖ group id -> () (the named groups of an entity)
+    EntityMemberships,
 }
 
 /// What deleting a tenant does to a table's rows. Every table says, so a
@@ -154,11 +163,15 @@ impl Table {
             | Table::ActiveAlarms
             | Table::AlarmsByOriginator
             | Table::AlarmsByAssignee
-            | Table::LogicBindings => ByRange,
+            | Table::LogicBindings
+            | Table::EntityGroups
+            | Table::EntityGroupNames
+            | Table::EntityGroupMembers
+            | Table::EntityMemberships => ByRange,
         }
     }
 
-    pub const ALL: [Table; 43] = [
+    pub const ALL: [Table; 47] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -202,6 +215,10 @@ impl Table {
         Table::AlarmsByOriginator,
         Table::AlarmsByAssignee,
         Table::LogicBindings,
+        Table::EntityGroups,
+        Table::EntityGroupNames,
+        Table::EntityGroupMembers,
+        Table::EntityMemberships,
     ];
 
     pub fn name(self) -> &'static str {
@@ -249,6 +266,10 @@ impl Table {
             Table::AlarmsByOriginator => "alarms_by_originator",
             Table::AlarmsByAssignee => "alarms_by_assignee",
             Table::LogicBindings => "logic_bindings",
+            Table::EntityGroups => "entity_groups",
+            Table::EntityGroupNames => "entity_group_names",
+            Table::EntityGroupMembers => "entity_group_members",
+            Table::EntityMemberships => "entity_memberships",
         }
     }
 }

@@ -6,6 +6,8 @@
 use crate::domain::ids::{CustomerId, TenantId, UserId};
 use crate::domain::user::{Credentials, User};
 
+use uuid::Uuid;
+
 use super::codec::{Key, decode, encode, ids_in_index, rows_with_prefix, uuid_at};
 use super::{Changes, KvRead, StoreResult, Table};
 
@@ -97,12 +99,22 @@ pub fn of_customer(
     tenant: TenantId,
     customer: CustomerId,
 ) -> StoreResult<Vec<User>> {
-    let prefix = Key::new().id(tenant.0).id(customer.0).build();
     let mut users = Vec::new();
-    for id in ids_in_index(r, Table::UsersByCustomer, &prefix, 32)? {
+    for id in ids_of_customer(r, tenant, customer)? {
         users.extend(get(r, tenant, UserId(id))?);
     }
     Ok(users)
+}
+
+/// The ids of a customer's users (the null customer: the tenant's
+/// administrators), without reading their rows.
+pub fn ids_of_customer(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    customer: CustomerId,
+) -> StoreResult<Vec<Uuid>> {
+    let prefix = Key::new().id(tenant.0).id(customer.0).build();
+    ids_in_index(r, Table::UsersByCustomer, &prefix, 32)
 }
 
 /// Every user of a tenant.

@@ -1,0 +1,586 @@
+//! Entity groups (ThingsBoard Professional Edition): create, rename,
+//! delete, look up, and put entities in and out of them. Every owner gets
+//! its "All" groups and default user groups when it is created
+//! ([`stage_defaults`]); an entity leaves its owner's named groups when it
+//! is deleted or changes owner ([`store::entity_groups::stage_leave_all`]).
+
+mod owned;
+pub(super) mod upgrade;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::auth::permissions::{Operation, Resource, Target, require};
+use crate::domain::audit::ActionType;
+use crate::domain::entity_group::{
+    ALL_GROUP_NAME, EntityGroup, EntityGroupInfo, EntityGroupInput, GroupType, default_user_groups,
+};
+use crate::domain::ids::{CustomerId, EntityGroupId, EntityId, EntityType, TenantId, now_ms};
+use crate::domain::page::{PageData, PageLink};
+use crate::store::{Changes, KvRead, customers, entity_groups};
+
+use super::audit::{Actor, stage_record};
+use super::owners::owner_customer;
+use super::{App, ServiceError, ServiceResult};
+
+pub use owned::Member;
+pub(super) use owned::owner_id;
+
+const DUPLICATE_NAME: &str = "Entity group with such name, type and owner already exists!";
+
+/// Sort properties of a group's member lists.
+const MEMBER_SORT: [&str; 2] = ["createdTime", "name"];
+
+/// Where a group lives, for the permission rules.
+fn target_of(tenant: TenantId, owner: EntityId) -> Target {
+    match owner.entity_type {
+        EntityType::Customer => Target::customer(tenant, CustomerId(owner.id)),
+        _ => Target::tenant(tenant),
+    }
+}
+
+/// What listing a group's members takes: reading the group for devices,
+/// assets and dashboards, which a customer's users see anyway; managing it
+/// for users and customers, whose lists are their administrators' (as
+/// ThingsBoard Community Edition's customer users list neither).
+fn members_op(t: GroupType) -> Operation {
+    match t {
+        GroupType::User | GroupType::Customer => Operation::Write,
+        GroupType::Device | GroupType::Asset | GroupType::Dashboard => Operation::Read,
+    }
+}
+
+fn check(caller: &Caller, op: Operation, g: &EntityGroup) -> ServiceResult<()> {
+    Ok(require(
+        caller,
+        Resource::EntityGroup,
+        op,
+        &target_of(g.tenant_id, g.owner_id),
+    )?)
+}
+
+/// The owner a caller means: the one it names (the tenant, or a customer
+/// of its tenant that must exist), or else its own.
+fn resolve_owner(
+    view: &dyn KvRead,
+    caller: &Caller,
+    named: Option<EntityId>,
+) -> ServiceResult<EntityId> {
+    let Some(named) = named else {
+        return Ok(owner_id(caller.tenant_id, Some(caller.customer_id)));
+    };
+    match owner_customer(caller, named)? {
+        None => Ok(caller.tenant_id.entity_id()),
+        Some(c) => {
+            super::customers::existing_owner(view, caller.tenant_id, c)?;
+            Ok(c.entity_id())
+        }
+    }
+}
+
+/// A group the caller may `op`, or "not found" (also when it is another
+/// tenant's: that one's ids are not the caller's to learn about).
+fn find(
+    view: &dyn KvRead,
+    caller: &Caller,
+    id: EntityGroupId,
+    op: Operation,
+) -> ServiceResult<EntityGroup> {
+    let g = entity_groups::get(view, caller.tenant_id, id)?.ok_or_else(|| {
+        ServiceError::NotFound(format!("Entity group with id [{}] is not found", id.0))
+    })?;
+    check(caller, op, &g)?;
+    Ok(g)
+}
+
+/// The group with the chain of owners above it.
+fn info(view: &dyn KvRead, g: EntityGroup) -> ServiceResult<EntityGroupInfo> {
+    let mut owner_ids = vec![g.owner_id];
+    if g.owner_id.entity_type == EntityType::Customer {
+        let above = customers::ancestors(view, g.tenant_id, CustomerId(g.owner_id.id))?;
+        owner_ids.extend(above.into_iter().map(CustomerId::entity_id));
+        owner_ids.push(g.tenant_id.entity_id());
+    }
+    Ok(EntityGroupInfo {
+        group: g,
+        owner_ids,
+    })
+}
+
+/// Stages the groups a new owner starts with: "All" of every type and its
+/// default user groups; returns them.
+pub(super) fn stage_defaults(
+    changes: &mut Changes,
+    tenant: TenantId,
+    owner: EntityId,
+    now: i64,
+) -> Vec<EntityGroup> {
+    let groups = EntityGroup::defaults_for(tenant, owner, now);
+    for g in &groups {
+        entity_groups::put(changes, None, g);
+    }
+    groups
+}
+
+/// The name of the user group of `owner` a new user joins when its
+/// creator names none: the tenant's administrators, or a customer's
+/// read-only users (ThingsBoard Community Edition's rights).
+fn default_user_group_name(owner: EntityId) -> &'static str {
+    let names = default_user_groups(owner.entity_type);
+    match owner.entity_type {
+        EntityType::Tenant => names[0],
+        _ => names[1],
+    }
+}
+
+/// [`default_user_group_name`]'s group in the store.
+pub(super) fn default_user_group(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    owner: EntityId,
+) -> ServiceResult<Option<EntityGroupId>> {
+    let name = default_user_group_name(owner);
+    Ok(entity_groups::id_by_name(
+        view,
+        tenant,
+        owner.id,
+        GroupType::User,
+        name,
+    )?)
+}
+
+/// [`default_user_group_name`]'s group among `groups` (just staged, so not
+/// in the store yet).
+pub(super) fn default_user_group_among(
+    groups: &[EntityGroup],
+    owner: EntityId,
+) -> Option<EntityGroupId> {
+    let name = default_user_group_name(owner);
+    groups
+        .iter()
+        .find(|g| g.group_type == GroupType::User && g.name == name)
+        .map(|g| g.id)
+}
+
+/// Stages a new user's joining its user groups: those its creator named
+/// (all of its owner's), or else its owner's default one.
+pub(super) fn stage_new_user_groups(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    user: &crate::domain::user::User,
+    groups: &[EntityGroupId],
+) -> ServiceResult<()> {
+    let owner = owner_id(user.tenant_id, Some(user.customer_id));
+    if !groups.is_empty() {
+        return stage_join(
+            view,
+            changes,
+            user.tenant_id,
+            groups,
+            user.id.entity_id(),
+            owner,
+        );
+    }
+    if let Some(g) = default_user_group(view, user.tenant_id, owner)? {
+        entity_groups::add_member(changes, user.tenant_id, g, user.id.0);
+    }
+    Ok(())
+}
+
+/// The owner of group `id`, which must hold entities of type `t`: where a
+/// new entity created into that group goes when its creator names no
+/// owner.
+pub(super) fn owner_of_group(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    id: EntityGroupId,
+    t: GroupType,
+) -> ServiceResult<EntityId> {
+    let g = entity_groups::get(view, tenant, id)?.ok_or_else(|| {
+        ServiceError::NotFound(format!("Entity group with id [{}] is not found", id.0))
+    })?;
+    if g.group_type != t {
+        return Err(ServiceError::invalid(format!(
+            "Entity group '{}' holds entities of type {}, not {t}",
+            g.name, g.group_type
+        )));
+    }
+    Ok(g.owner_id)
+}
+
+/// Checks that `groups` are named groups of type `t` owned by `owner`, the
+/// groups a new entity of that owner may be put in, and stages its joining
+/// them.
+pub(super) fn stage_join(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    tenant: TenantId,
+    groups: &[EntityGroupId],
+    entity: EntityId,
+    owner: EntityId,
+) -> ServiceResult<()> {
+    for &id in groups {
+        let g = entity_groups::get(view, tenant, id)?.ok_or_else(|| {
+            ServiceError::NotFound(format!("Entity group with id [{}] is not found", id.0))
+        })?;
+        check_may_hold(&g, entity, owner)?;
+        if !g.group_all {
+            entity_groups::add_member(changes, tenant, g.id, entity.id);
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to put `entity` (owned by `owner`) in a group of another type
+/// or another owner: an entity is only ever in its own owner's groups.
+fn check_may_hold(g: &EntityGroup, entity: EntityId, owner: EntityId) -> ServiceResult<()> {
+    if GroupType::of(entity.entity_type) != Some(g.group_type) {
+        return Err(ServiceError::invalid(format!(
+            "A {} can't be put in a group of type {}",
+            entity.entity_type, g.group_type
+        )));
+    }
+    if owner != g.owner_id {
+        return Err(ServiceError::invalid(format!(
+            "{} [{}] belongs to another owner than entity group '{}'",
+            entity.entity_type, entity.id, g.name
+        )));
+    }
+    Ok(())
+}
+
+impl App {
+    /// Creates (no `id`) or renames (with `id`) a named group.
+    pub async fn save_entity_group(
+        &self,
+        caller: &Caller,
+        input: EntityGroupInput,
+    ) -> ServiceResult<EntityGroupInfo> {
+        input.validate()?;
+        let caller = caller.clone();
+        self.write(move |view| {
+            let tenant = caller.tenant_id;
+            let (saved, old) = match input.id {
+                None => {
+                    let owner = resolve_owner(view, &caller, input.owner_id)?;
+                    let g = EntityGroup::create(tenant, owner, input, now_ms());
+                    check(&caller, Operation::Create, &g)?;
+                    (g, None)
+                }
+                Some(id) => {
+                    let old = find(view, &caller, id, Operation::Write)?;
+                    if old.group_all {
+                        return Err(ServiceError::invalid("The group 'All' can't be changed"));
+                    }
+                    if input.version.is_some_and(|v| v != old.version) {
+                        return Err(ServiceError::VersionConflict(
+                            "Entity group was already changed by someone else".into(),
+                        ));
+                    }
+                    if input.group_type.is_some_and(|t| t != old.group_type) {
+                        return Err(ServiceError::invalid(
+                            "An entity group's type can't be changed",
+                        ));
+                    }
+                    if input.owner_id.is_some_and(|o| o != old.owner_id) {
+                        return Err(ServiceError::invalid(
+                            "An entity group's owner can't be changed",
+                        ));
+                    }
+                    (old.updated(input), Some(old))
+                }
+            };
+            let action = match old {
+                None => ActionType::Added,
+                Some(_) => ActionType::Updated,
+            };
+            let renamed = old.as_ref().is_none_or(|o| o.name != saved.name);
+            if renamed
+                && entity_groups::id_by_name(
+                    view,
+                    tenant,
+                    saved.owner_id.id,
+                    saved.group_type,
+                    &saved.name,
+                )?
+                .is_some()
+            {
+                return Err(ServiceError::invalid(DUPLICATE_NAME));
+            }
+            let mut changes = Changes::new();
+            entity_groups::put(&mut changes, old.as_ref(), &saved);
+            audit(
+                &mut changes,
+                &caller,
+                &saved,
+                action,
+                json!({ "entity": saved }),
+            );
+            Ok((info(view, saved)?, changes))
+        })
+        .await
+    }
+
+    pub async fn entity_group(
+        &self,
+        caller: &Caller,
+        id: EntityGroupId,
+    ) -> ServiceResult<EntityGroupInfo> {
+        let snapshot = self.store.snapshot()?;
+        let g = find(&*snapshot, caller, id, Operation::Read)?;
+        info(&*snapshot, g)
+    }
+
+    /// Deletes a named group; its members stay, with their owner.
+    pub async fn delete_entity_group(
+        &self,
+        caller: &Caller,
+        id: EntityGroupId,
+    ) -> ServiceResult<()> {
+        let caller = caller.clone();
+        self.write(move |view| {
+            let g = find(view, &caller, id, Operation::Delete)?;
+            if g.group_all {
+                return Err(ServiceError::invalid("The group 'All' can't be deleted"));
+            }
+            let mut changes = Changes::new();
+            entity_groups::delete(view, &mut changes, &g)?;
+            audit(
+                &mut changes,
+                &caller,
+                &g,
+                ActionType::Deleted,
+                json!({ "entityId": g.id.entity_id() }),
+            );
+            Ok(((), changes))
+        })
+        .await
+    }
+
+    /// The groups of type `t` of `owner` (`None`: the caller's own), by name.
+    pub async fn entity_groups(
+        &self,
+        caller: &Caller,
+        owner: Option<EntityId>,
+        t: GroupType,
+    ) -> ServiceResult<Vec<EntityGroupInfo>> {
+        let snapshot = self.store.snapshot()?;
+        let view = &*snapshot;
+        let owner = resolve_owner(view, caller, owner)?;
+        require(
+            caller,
+            Resource::EntityGroup,
+            Operation::Read,
+            &target_of(caller.tenant_id, owner),
+        )?;
+        entity_groups::of_owner(view, caller.tenant_id, owner.id, t)?
+            .into_iter()
+            .map(|g| info(view, g))
+            .collect()
+    }
+
+    /// The group of type `t` of `owner` (`None`: the caller's own) with
+    /// exactly this name.
+    pub async fn entity_group_by_name(
+        &self,
+        caller: &Caller,
+        owner: Option<EntityId>,
+        t: GroupType,
+        name: &str,
+    ) -> ServiceResult<EntityGroupInfo> {
+        let snapshot = self.store.snapshot()?;
+        let view = &*snapshot;
+        let owner = resolve_owner(view, caller, owner)?;
+        let id = entity_groups::id_by_name(view, caller.tenant_id, owner.id, t, name)?.ok_or_else(
+            || ServiceError::NotFound(format!("Entity group with name [{name}] is not found")),
+        )?;
+        let g = find(view, caller, id, Operation::Read)?;
+        info(view, g)
+    }
+
+    /// The groups `entity` is in: its owner's "All" group and the named
+    /// groups it was put in.
+    pub async fn groups_of_entity(
+        &self,
+        caller: &Caller,
+        entity: EntityId,
+    ) -> ServiceResult<Vec<EntityGroupId>> {
+        let t = GroupType::of(entity.entity_type).ok_or_else(|| {
+            ServiceError::invalid(format!("A {} is in no entity group", entity.entity_type))
+        })?;
+        let snapshot = self.store.snapshot()?;
+        let view = &*snapshot;
+        let tenant = caller.tenant_id;
+        let found = owned::load(view, tenant, t, entity.id)?.ok_or_else(ServiceError::not_found)?;
+        require(
+            caller,
+            Resource::EntityGroup,
+            Operation::Read,
+            &target_of(tenant, found.owner),
+        )?;
+        let mut out: Vec<EntityGroupId> =
+            entity_groups::id_by_name(view, tenant, found.owner.id, t, ALL_GROUP_NAME)?
+                .into_iter()
+                .collect();
+        out.extend(entity_groups::memberships(view, tenant, entity.id)?);
+        Ok(out)
+    }
+
+    /// Puts entities in a named group (`add`) or takes them out. They must
+    /// all be the group's type and owner's; if any is not, none moves.
+    pub async fn change_group_members(
+        &self,
+        caller: &Caller,
+        id: EntityGroupId,
+        entities: Vec<Uuid>,
+        add: bool,
+    ) -> ServiceResult<()> {
+        let caller = caller.clone();
+        self.write(move |view| {
+            let g = find(view, &caller, id, Operation::Write)?;
+            if g.group_all {
+                return Err(ServiceError::invalid(if add {
+                    "Entities can't be added to the group 'All': it holds all of its owner's"
+                } else {
+                    "Entities can't be removed from the group 'All' but by changing their owner"
+                }));
+            }
+            let tenant = g.tenant_id;
+            let mut changes = Changes::new();
+            let mut changed = Vec::new();
+            for entity in entities {
+                let m = owned::load(view, tenant, g.group_type, entity)?.ok_or_else(|| {
+                    ServiceError::NotFound(format!(
+                        "{} with id [{entity}] is not found",
+                        g.group_type
+                    ))
+                })?;
+                check_may_hold(&g, m.id, m.owner)?;
+                let is_in = entity_groups::is_member(view, tenant, g.id, entity)?;
+                match (add, is_in) {
+                    (true, false) => entity_groups::add_member(&mut changes, tenant, g.id, entity),
+                    (false, true) => {
+                        entity_groups::remove_member(&mut changes, tenant, g.id, entity)
+                    }
+                    _ => continue,
+                }
+                changed.push(m.id);
+            }
+            if !changed.is_empty() {
+                let action = if add {
+                    ActionType::AddedToEntityGroup
+                } else {
+                    ActionType::RemovedFromEntityGroup
+                };
+                let data = json!({ "entityGroupId": g.id.entity_id(), "entityGroupName": g.name, "entityIds": changed });
+                audit(&mut changes, &caller, &g, action, data);
+            }
+            Ok(((), changes))
+        })
+        .await
+    }
+
+    /// The groups among `ids` the caller may read; others are left out.
+    pub async fn entity_groups_by_ids(
+        &self,
+        caller: &Caller,
+        ids: Vec<EntityGroupId>,
+    ) -> ServiceResult<Vec<EntityGroupInfo>> {
+        let snapshot = self.store.snapshot()?;
+        let view = &*snapshot;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Ok(g) = find(view, caller, id, Operation::Read) {
+                out.push(info(view, g)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One member of a group (ThingsBoard's `ShortEntityView` of it).
+    pub async fn group_member(
+        &self,
+        caller: &Caller,
+        id: EntityGroupId,
+        entity: Uuid,
+    ) -> ServiceResult<Member> {
+        let snapshot = self.store.snapshot()?;
+        let view = &*snapshot;
+        let g = find(view, caller, id, Operation::Read)?;
+        check(caller, members_op(g.group_type), &g)?;
+        let m = owned::load(view, g.tenant_id, g.group_type, entity)?
+            .filter(|m| m.owner == g.owner_id)
+            .ok_or_else(ServiceError::not_found)?;
+        let member = g.group_all || entity_groups::is_member(view, g.tenant_id, g.id, entity)?;
+        if !member {
+            return Err(ServiceError::not_found());
+        }
+        Ok(m)
+    }
+
+    /// A page of a group's members; `expected`, when given, is the type
+    /// the caller asked for (`/devices` of a customer group is refused).
+    pub async fn group_members(
+        &self,
+        caller: &Caller,
+        id: EntityGroupId,
+        expected: Option<GroupType>,
+        link: PageLink,
+    ) -> ServiceResult<PageData<Member>> {
+        link.check_sort(&MEMBER_SORT)?;
+        let snapshot = self.store.snapshot()?;
+        let g = find(&*snapshot, caller, id, Operation::Read)?;
+        check(caller, members_op(g.group_type), &g)?;
+        if expected.is_some_and(|t| t != g.group_type) {
+            return Err(ServiceError::invalid(format!(
+                "Entity group '{}' holds entities of type {}",
+                g.name, g.group_type
+            )));
+        }
+        self.blocking(move || {
+            let view = &*snapshot;
+            let ids = if g.group_all {
+                owned::ids_owned(view, g.tenant_id, g.owner_id, g.group_type)?
+            } else {
+                entity_groups::members(view, g.tenant_id, g.id)?
+            };
+            let mut all = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(m) = owned::load(view, g.tenant_id, g.group_type, id)?
+                    && link.matches(&m.name.to_lowercase())
+                {
+                    all.push(m);
+                }
+            }
+            Ok(match link.sort_property.as_deref() {
+                Some("name") => {
+                    PageData::sorted_by_key(all, &link, |m| (m.name.to_lowercase(), m.id.id))
+                }
+                _ => PageData::sorted_by_key(all, &link, |m| (m.created_time, m.id.id)),
+            })
+        })
+        .await
+    }
+}
+
+fn audit(
+    changes: &mut Changes,
+    caller: &Caller,
+    g: &EntityGroup,
+    action: ActionType,
+    data: serde_json::Value,
+) {
+    let customer = match g.owner_id.entity_type {
+        EntityType::Customer => CustomerId(g.owner_id.id),
+        _ => CustomerId::NULL,
+    };
+    stage_record(
+        changes,
+        &Actor::from(caller),
+        customer,
+        Some((g.id.entity_id(), &g.name)),
+        action,
+        data,
+    );
+}

@@ -1,0 +1,120 @@
+//! Who owns an entity, and what an owner owns: the facts "All" groups and
+//! named-group membership rest on. An entity's owner is the customer it
+//! belongs to (a customer's parent, a device's or asset's assignee, a
+//! customer user's customer) or else its tenant.
+
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::asset::Asset;
+use crate::domain::device::Device;
+use crate::domain::entity_group::GroupType;
+use crate::domain::ids::{CustomerId, DashboardId, EntityId, TenantId, UserId};
+use crate::store::{KvRead, StoreResult, assignable, customers, dashboards, users};
+
+/// The owner id of the tenant itself, or of one of its customers.
+pub fn owner_id(tenant: TenantId, customer: Option<CustomerId>) -> EntityId {
+    match customer {
+        Some(c) if !c.is_null() => c.entity_id(),
+        _ => tenant.entity_id(),
+    }
+}
+
+/// The customer an owner id stands for (`None`: the tenant). The index
+/// tables of devices, assets and users file the tenant's own under the
+/// null customer.
+fn as_customer(owner: EntityId) -> CustomerId {
+    match owner.entity_type {
+        crate::domain::ids::EntityType::Customer => CustomerId(owner.id),
+        _ => CustomerId::NULL,
+    }
+}
+
+/// One member of a group, as lists show it: its id, name and creation
+/// time for sorting, and the entity itself.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub id: EntityId,
+    pub name: String,
+    pub created_time: i64,
+    pub owner: EntityId,
+    pub row: Value,
+}
+
+fn member<T: Serialize>(
+    id: EntityId,
+    name: &str,
+    created: i64,
+    owner: EntityId,
+    row: &T,
+) -> Member {
+    Member {
+        id,
+        name: name.to_owned(),
+        created_time: created,
+        owner,
+        row: serde_json::to_value(row).unwrap_or(Value::Null),
+    }
+}
+
+/// The entity of type `t` with this id in the tenant, if there is one.
+pub fn load(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    t: GroupType,
+    id: Uuid,
+) -> StoreResult<Option<Member>> {
+    use crate::domain::assignable::Assignable;
+    Ok(match t {
+        GroupType::Customer => customers::get(r, tenant, CustomerId(id))?
+            .map(|c| member(c.id.entity_id(), &c.title, c.created_time, c.owner_id(), &c)),
+        GroupType::Device => assignable::get::<Device>(r, tenant, id)?.map(|d| {
+            let owner = owner_id(tenant, Some(d.customer()));
+            member(d.entity_id(), d.name(), d.created(), owner, &d)
+        }),
+        GroupType::Asset => assignable::get::<Asset>(r, tenant, id)?.map(|a| {
+            let owner = owner_id(tenant, Some(a.customer()));
+            member(a.entity_id(), a.name(), a.created(), owner, &a)
+        }),
+        GroupType::User => users::get(r, tenant, UserId(id))?.map(|u| {
+            let owner = owner_id(tenant, Some(u.customer_id));
+            member(u.id.entity_id(), &u.email, u.created_time, owner, &u)
+        }),
+        // Dashboards are the tenant's: customers see them by assignment.
+        GroupType::Dashboard => dashboards::get(r, tenant, DashboardId(id))?.map(|d| {
+            member(
+                d.id.entity_id(),
+                &d.title,
+                d.created_time,
+                tenant.entity_id(),
+                &d,
+            )
+        }),
+    })
+}
+
+/// The ids of everything of type `t` that `owner` owns directly: the
+/// members of its "All" group.
+pub fn ids_owned(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    owner: EntityId,
+    t: GroupType,
+) -> StoreResult<Vec<Uuid>> {
+    let customer = as_customer(owner);
+    Ok(match t {
+        GroupType::Customer => customers::children(r, tenant, owner.id)?
+            .into_iter()
+            .map(|c| c.0)
+            .collect(),
+        GroupType::Device => assignable::ids_of_customer::<Device>(r, tenant, customer)?,
+        GroupType::Asset => assignable::ids_of_customer::<Asset>(r, tenant, customer)?,
+        GroupType::User => users::ids_of_customer(r, tenant, customer)?,
+        GroupType::Dashboard if customer.is_null() => dashboards::of_tenant(r, tenant)?
+            .into_iter()
+            .map(|d| d.id.0)
+            .collect(),
+        GroupType::Dashboard => Vec::new(),
+    })
+}
