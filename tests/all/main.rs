@@ -20,6 +20,7 @@ mod mail;
 mod mqtt;
 mod python_client;
 mod restart;
+mod roles;
 mod telemetry;
 mod users;
 mod wasm_fields;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::domain::ids::{
     AlarmId, AssetId, CalculatedFieldId, CustomerId, DashboardId, DeviceId, EntityGroupId,
-    EntityId, EntityType, ExtensionId, TenantId, UserId,
+    EntityId, EntityType, ExtensionId, RoleId, TenantId, UserId,
 };
 use crate::domain::page::PageLink;
 use crate::service::{App, ServiceError};
@@ -240,7 +240,8 @@ id_from_path!(
     CalculatedFieldId,
     ExtensionId,
     AlarmId,
-    EntityGroupId
+    EntityGroupId,
+    RoleId
 );
 
 impl<A, B> FromPath for (A, B)

@@ -18,6 +18,7 @@ mod extensions;
 mod extract;
 mod owners;
 mod pages;
+mod roles;
 mod telemetry;
 mod tenants;
 mod users;
@@ -40,6 +41,7 @@ pub fn router(app: App) -> Router {
         .merge(customers::routes())
         .merge(owners::routes())
         .merge(entity_groups::routes())
+        .merge(roles::routes())
         .merge(customer_logic::routes())
         .merge(users::routes())
         .merge(tenants::routes())

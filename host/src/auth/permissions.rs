@@ -39,6 +39,8 @@ pub enum Resource {
     Alarm,
     /// Entity groups and their members (the target is the group's owner).
     EntityGroup,
+    /// Roles (the target is the role's owner).
+    Role,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,7 +166,8 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
             | Resource::Extension
             | Resource::Event
             | Resource::Alarm
-            | Resource::EntityGroup => false,
+            | Resource::EntityGroup
+            | Resource::Role => false,
         },
         Authority::TenantAdmin => {
             let own_tenant = target.tenant == caller.tenant_id;
@@ -187,7 +190,8 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 | Resource::Extension
                 | Resource::Event
                 | Resource::Alarm
-                | Resource::EntityGroup => own_tenant,
+                | Resource::EntityGroup
+                | Resource::Role => own_tenant,
             }
         }
         Authority::CustomerUser => {
@@ -219,7 +223,8 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 | Resource::UserCredentials
                 | Resource::CalculatedField
                 | Resource::Extension
-                | Resource::Event => false,
+                | Resource::Event
+                | Resource::Role => false,
             }
         }
     }

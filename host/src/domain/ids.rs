@@ -53,6 +53,7 @@ pub enum EntityType {
     CalculatedField,
     Alarm,
     EntityGroup,
+    Role,
 }
 
 impl EntityType {
@@ -68,6 +69,7 @@ impl EntityType {
             EntityType::CalculatedField => "CALCULATED_FIELD",
             EntityType::Alarm => "ALARM",
             EntityType::EntityGroup => "ENTITY_GROUP",
+            EntityType::Role => "ROLE",
         }
     }
 }
@@ -213,6 +215,11 @@ typed_id!(
     /// Edition), or a group of users that roles are granted to.
     EntityGroupId,
     EntityType::EntityGroup
+);
+typed_id!(
+    /// A role: rights that group permissions grant to user groups.
+    RoleId,
+    EntityType::Role
 );
 
 impl TenantId {

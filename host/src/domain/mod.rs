@@ -17,6 +17,7 @@ pub mod extension;
 pub mod ids;
 pub mod logic_binding;
 pub mod page;
+pub mod role;
 pub mod telemetry;
 pub mod tenant;
 pub mod user;

@@ -419,6 +419,7 @@ fn stage_delete(
     super::dashboards::stage_unassign_all(view, changes, c.tenant_id, c.id)?;
     stage_delete_data(view, changes, c.tenant_id, c.id.0)?;
     entity_groups::stage_delete_of_owner(view, changes, c.tenant_id, c.id.0)?;
+    crate::store::roles::stage_delete_of_owner(view, changes, c.tenant_id, c.id.0)?;
     customers::delete(changes, c);
     stage_record(
         changes,

@@ -23,6 +23,7 @@ mod guest_failures;
 mod guest_host;
 pub mod mail;
 mod owners;
+mod roles;
 mod sessions;
 mod telemetry;
 mod tenants;

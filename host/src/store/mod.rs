@@ -23,6 +23,7 @@ mod memory;
 pub mod meta;
 mod recorded_view;
 mod redb_store;
+pub mod roles;
 mod series_chunks;
 mod staged_view;
 mod table;

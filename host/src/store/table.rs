@@ -104,6 +104,10 @@ pub enum Table {
     EntityGroupMembers,
     /// tenant ‖ entity id ‖ group id -> () (the named groups of an entity)
     EntityMemberships,
+    /// tenant ‖ role id -> Role
+    Roles,
+    /// tenant ‖ owner id ‖ role id -> () (the roles of one owner)
+    RolesByOwner,
 }
 
 /// What deleting a tenant does to a table's rows. Every table says, so a
@@ -167,11 +171,13 @@ impl Table {
             | Table::EntityGroups
             | Table::EntityGroupNames
             | Table::EntityGroupMembers
-            | Table::EntityMemberships => ByRange,
+            | Table::EntityMemberships
+            | Table::Roles
+            | Table::RolesByOwner => ByRange,
         }
     }
 
-    pub const ALL: [Table; 47] = [
+    pub const ALL: [Table; 49] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -219,6 +225,8 @@ impl Table {
         Table::EntityGroupNames,
         Table::EntityGroupMembers,
         Table::EntityMemberships,
+        Table::Roles,
+        Table::RolesByOwner,
     ];
 
     pub fn name(self) -> &'static str {
@@ -270,6 +278,8 @@ impl Table {
             Table::EntityGroupNames => "entity_group_names",
             Table::EntityGroupMembers => "entity_group_members",
             Table::EntityMemberships => "entity_memberships",
+            Table::Roles => "roles",
+            Table::RolesByOwner => "roles_by_owner",
         }
     }
 }

@@ -25,7 +25,7 @@ use super::owners::owner_customer;
 use super::{App, ServiceError, ServiceResult};
 
 pub use owned::Member;
-pub(super) use owned::owner_id;
+pub(super) use owned::{customer_of_owner, owner_id};
 
 const DUPLICATE_NAME: &str = "Entity group with such name, type and owner already exists!";
 
@@ -33,7 +33,7 @@ const DUPLICATE_NAME: &str = "Entity group with such name, type and owner alread
 const MEMBER_SORT: [&str; 2] = ["createdTime", "name"];
 
 /// Where a group lives, for the permission rules.
-fn target_of(tenant: TenantId, owner: EntityId) -> Target {
+pub(super) fn target_of(tenant: TenantId, owner: EntityId) -> Target {
     match owner.entity_type {
         EntityType::Customer => Target::customer(tenant, CustomerId(owner.id)),
         _ => Target::tenant(tenant),
@@ -62,7 +62,7 @@ fn check(caller: &Caller, op: Operation, g: &EntityGroup) -> ServiceResult<()> {
 
 /// The owner a caller means: the one it names (the tenant, or a customer
 /// of its tenant that must exist), or else its own.
-fn resolve_owner(
+pub(super) fn resolve_owner(
     view: &dyn KvRead,
     caller: &Caller,
     named: Option<EntityId>,
@@ -571,14 +571,10 @@ fn audit(
     action: ActionType,
     data: serde_json::Value,
 ) {
-    let customer = match g.owner_id.entity_type {
-        EntityType::Customer => CustomerId(g.owner_id.id),
-        _ => CustomerId::NULL,
-    };
     stage_record(
         changes,
         &Actor::from(caller),
-        customer,
+        customer_of_owner(g.owner_id),
         Some((g.id.entity_id(), &g.name)),
         action,
         data,

@@ -21,10 +21,10 @@ pub fn owner_id(tenant: TenantId, customer: Option<CustomerId>) -> EntityId {
     }
 }
 
-/// The customer an owner id stands for (`None`: the tenant). The index
-/// tables of devices, assets and users file the tenant's own under the
-/// null customer.
-fn as_customer(owner: EntityId) -> CustomerId {
+/// The customer an owner id stands for (the null customer: the tenant),
+/// as the index tables of devices, assets and users and audit records
+/// file the tenant's own.
+pub fn customer_of_owner(owner: EntityId) -> CustomerId {
     match owner.entity_type {
         crate::domain::ids::EntityType::Customer => CustomerId(owner.id),
         _ => CustomerId::NULL,
@@ -102,7 +102,7 @@ pub fn ids_owned(
     owner: EntityId,
     t: GroupType,
 ) -> StoreResult<Vec<Uuid>> {
-    let customer = as_customer(owner);
+    let customer = customer_of_owner(owner);
     Ok(match t {
         GroupType::Customer => customers::children(r, tenant, owner.id)?
             .into_iter()
