@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+use clientele::domain::ids::TenantId;
+use clientele::store::{Store, entity_groups};
 use clientele_tests::{Client, PASSWORD, TestServer, id};
+use uuid::Uuid;
 
 const PAGE: &str = "pageSize=50&page=0";
 
@@ -54,6 +57,16 @@ async fn members(client: &Client, group: &str, kind: &str) -> BTreeSet<String> {
                 .to_owned()
         })
         .collect()
+}
+
+/// The named groups an entity has rows for, read from the store itself:
+/// what listings (which skip entities that are gone) can't show.
+fn rows_of(server: &TestServer, tenant: &str, entity: &str) -> usize {
+    let snapshot = server.store().snapshot().unwrap();
+    let tenant = TenantId(Uuid::parse_str(tenant).unwrap());
+    entity_groups::memberships(&*snapshot, tenant, Uuid::parse_str(entity).unwrap())
+        .unwrap()
+        .len()
 }
 
 /// The ids of the groups an entity is in.
@@ -179,12 +192,16 @@ async fn every_owner_starts_with_its_all_groups_and_user_groups() {
         set(&[&id(&devices_all)])
     );
 
-    // Deleting a customer deletes its groups.
-    admin.delete_ok(&format!("/api/customer/{a}")).await;
-    admin
-        .get_err(&format!("/api/entityGroup/{}", id(&a_all)), 404, 32)
+    // Deleting a customer deletes its groups, and its sub-customers'.
+    let b_all = admin
+        .get_ok(&format!("/api/entityGroup/all/CUSTOMER/{}/USER", id(&b)))
         .await;
-    let _ = b;
+    admin.delete_ok(&format!("/api/customer/{a}")).await;
+    for gone in [&a_all, &b_all] {
+        admin
+            .get_err(&format!("/api/entityGroup/{}", id(gone)), 404, 32)
+            .await;
+    }
 }
 
 #[tokio::test]
@@ -280,8 +297,12 @@ async fn named_groups_hold_only_their_owners_entities_and_keep_them_when_deleted
         .await;
     admin.post_ok(&add, json!([a, b])).await;
 
-    // Deleting the group keeps its members; deleting a member takes it out.
+    // Deleting the group keeps its members; deleting a member takes it out,
+    // rows and all.
+    let tenant = key["tenantId"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(rows_of(&server, &tenant, &b), 1);
     admin.delete_ok(&format!("/api/customer/{b}")).await;
+    assert_eq!(rows_of(&server, &tenant, &b), 0);
     assert_eq!(members(&admin, &key_id, "customers").await, set(&["A"]));
     admin.delete_ok(&format!("/api/entityGroup/{key_id}")).await;
     admin
@@ -289,6 +310,40 @@ async fn named_groups_hold_only_their_owners_entities_and_keep_them_when_deleted
         .await;
     admin.get_ok(&format!("/api/customer/{a}")).await;
     assert_eq!(groups_of(&admin, "CUSTOMER", &a).await.len(), 1);
+    assert_eq!(rows_of(&server, &tenant, &a), 0);
+
+    // A device leaves the tenant's groups when assigned to a customer, and
+    // its rows go when it is deleted.
+    let pumps = id(&admin
+        .post_ok(
+            "/api/entityGroup",
+            json!({"name": "Pumps", "type": "DEVICE"}),
+        )
+        .await);
+    let add = format!("/api/entityGroup/{pumps}/addEntities");
+    admin.post_ok(&add, json!([device])).await;
+    assert_eq!(members(&admin, &pumps, "devices").await, set(&["meter"]));
+    admin
+        .post_ok(&format!("/api/customer/{a}/device/{device}"), json!({}))
+        .await;
+    assert!(members(&admin, &pumps, "devices").await.is_empty());
+    assert_eq!(rows_of(&server, &tenant, &device), 0);
+    admin
+        .delete_ok(&format!("/api/customer/device/{device}"))
+        .await;
+    admin.post_ok(&add, json!([device])).await;
+    assert_eq!(rows_of(&server, &tenant, &device), 1);
+    admin.delete_ok(&format!("/api/device/{device}")).await;
+    assert_eq!(rows_of(&server, &tenant, &device), 0);
+    // Devices are not created into groups (yet): asked to, it says so.
+    admin
+        .post_err(
+            &format!("/api/device?entityGroupId={pumps}"),
+            json!({"name": "other", "type": "default"}),
+            400,
+            31,
+        )
+        .await;
 }
 
 #[tokio::test]
@@ -351,6 +406,16 @@ async fn all_stays_reserved_and_names_stay_unique() {
             "/api/entityGroup",
             json!({"name": "Pumps", "type": "DEVICE"}),
         )
+        .await;
+
+    // The default user groups are reserved too: new users rely on them.
+    let user_groups = admin.get_ok("/api/entityGroups/USER").await;
+    let readers = named(&user_groups, "Tenant Users").clone();
+    let mut edit = readers.clone();
+    edit["name"] = json!("Readers");
+    admin.post_err("/api/entityGroup", edit, 400, 31).await;
+    admin
+        .delete_err(&format!("/api/entityGroup/{}", id(&readers)), 400, 31)
         .await;
 
     // "All" itself: not renamed, not deleted, not filled or emptied by hand.
@@ -461,6 +526,21 @@ async fn groups_stay_inside_their_tenant_and_their_customer() {
     assert!(!boss_groups.contains(&a_users));
     let reader = admin.create_active_user(&server, &a, "reader@a.io").await;
     assert!(groups_of(&admin, "USER", &reader).await.contains(&a_users));
+    // Created into "All" alone: still in a user group, the default one.
+    let a_all_users = id(named(&a_groups, "All"));
+    let plain = admin
+        .post_ok(
+            &format!("/api/user?sendActivationMail=false&entityGroupId={a_all_users}"),
+            json!({"email": "plain@a.io", "authority": "CUSTOMER_USER",
+                   "customerId": {"entityType": "CUSTOMER", "id": "13814000-1dd2-11b2-8080-808080808080"}}),
+        )
+        .await;
+    assert_eq!(plain["customerId"]["id"], a.as_str());
+    assert!(
+        groups_of(&admin, "USER", &id(&plain))
+            .await
+            .contains(&a_users)
+    );
     // A user group of another customer, or a customer group, is refused.
     admin
         .post_err(
@@ -502,6 +582,16 @@ async fn groups_stay_inside_their_tenant_and_their_customer() {
     reader
         .get_err(&format!("/api/entityGroup/{vip}"), 403, 20)
         .await;
+    // Probing another customer's groups by name or owner learns nothing:
+    // refused before anything is looked up.
+    for probe in [
+        format!("/api/entityGroup/CUSTOMER/{b}/USER/Customer%20Users"),
+        format!("/api/entityGroup/CUSTOMER/{b}/USER/No%20such%20group"),
+        format!("/api/entityGroups/CUSTOMER/{b}/DEVICE"),
+        format!("/api/entityGroups/CUSTOMER/{}/DEVICE", Uuid::new_v4()),
+    ] {
+        reader.get_err(&probe, 403, 20).await;
+    }
     reader
         .post_err(
             "/api/entityGroup",

@@ -12,7 +12,7 @@ use crate::service::App;
 
 use super::assignable;
 use super::error::ApiResult;
-use super::extract::{Auth, Body, PathId};
+use super::extract::{Auth, Body, Params, PathId};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -39,8 +39,10 @@ pub fn routes() -> Router<App> {
 async fn save(
     State(app): State<App>,
     Auth(caller): Auth,
+    params: Params,
     Body(input): Body<AssetInput>,
 ) -> ApiResult<Json<Asset>> {
+    params.refuse_entity_groups("an asset")?;
     Ok(Json(app.save_asset(&caller, input).await?))
 }
 

@@ -29,8 +29,10 @@ pub fn routes() -> Router<App> {
 async fn save(
     State(app): State<App>,
     Auth(caller): Auth,
+    params: Params,
     Body(input): Body<DashboardInput>,
 ) -> ApiResult<Json<Dashboard>> {
+    params.refuse_entity_groups("a dashboard")?;
     Ok(Json(app.save_dashboard(&caller, input).await?))
 }
 

@@ -47,6 +47,7 @@ async fn save(
     params: Params,
     Body(input): Body<DeviceInput>,
 ) -> ApiResult<Json<Device>> {
+    params.refuse_entity_groups("a device")?;
     let token = params.non_empty("accessToken").map(str::to_owned);
     Ok(Json(app.save_device(&caller, input, token).await?))
 }

@@ -173,12 +173,21 @@ impl EntityGroup {
             ..EntityGroup::new(
                 tenant_id,
                 owner_id,
-                input.group_type.unwrap_or(GroupType::Customer),
+                // Validated: the type is there.
+                input.group_type.unwrap_or(GroupType::Device),
                 input.name.as_deref().unwrap_or("").trim(),
                 false,
                 now,
             )
         }
+    }
+
+    /// "All", or one of its owner's default user groups: new users and
+    /// rights rely on those, so they are never renamed or deleted.
+    pub fn is_reserved(&self) -> bool {
+        self.group_all
+            || (self.group_type == GroupType::User
+                && default_user_groups(self.owner_id.entity_type).contains(&self.name.as_str()))
     }
 
     /// This group with a new name and settings; type and owner stay.

@@ -10,12 +10,12 @@ use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::auth::tokens;
 use crate::domain::audit::ActionType;
 use crate::domain::customer::{Customer, CustomerInfo, CustomerInput};
-use crate::domain::ids::{CustomerId, EntityId, EntityType, TenantId, now_ms};
+use crate::domain::ids::{CustomerId, EntityId, TenantId, now_ms};
 use crate::domain::page::{PageData, PageLink};
 use crate::store::{Changes, KvRead, customers, entity_groups, tenants, users};
 
 use super::assignable::{stage_delete_data, stage_move_all};
-use super::entity_groups::{owner_of_group, stage_defaults, stage_join};
+use super::entity_groups::{customer_of_first_group, stage_defaults, stage_join};
 use crate::domain::entity_group::GroupType;
 use crate::wasm::LifecycleEvent;
 
@@ -102,12 +102,14 @@ impl App {
                         let groups = input.entity_groups.clone();
                         // Created into a group and nowhere else: under
                         // that group's owner.
-                        let parent = match groups.first() {
-                            Some(&g) if !input.names_owner() => {
-                                let owner = owner_of_group(view, caller.tenant_id, g, GroupType::Customer)?;
-                                (owner.entity_type == EntityType::Customer).then_some(CustomerId(owner.id))
-                            }
-                            _ => parent,
+                        let parent = match parent {
+                            None if input.owner_id.is_none() => customer_of_first_group(
+                                view,
+                                &caller,
+                                &groups,
+                                GroupType::Customer,
+                            )?,
+                            named => named,
                         };
                         let target = match parent {
                             None => Target::tenant(caller.tenant_id),
@@ -131,7 +133,7 @@ impl App {
                         customers::put(&mut changes, None, &c);
                         let me = c.id.entity_id();
                         stage_defaults(&mut changes, c.tenant_id, me, c.created_time);
-                        stage_join(view, &mut changes, c.tenant_id, &groups, me, c.owner_id())?;
+                        stage_join(view, &mut changes, &caller, &groups, me, c.owner_id())?;
                         (c, ActionType::Added)
                     }
                     Some(id) => {

@@ -40,9 +40,9 @@ impl App {
                         .customer_id
                         .filter(|c| !c.is_null())
                         .map(CustomerId::entity_id));
-                    let owner = resolve_owner(view, &caller, named)?;
+                    let owner =
+                        resolve_owner(view, &caller, named, Resource::Role, Operation::Create)?;
                     let role = Role::create(caller.tenant_id, owner, input, now_ms());
-                    check(&caller, Operation::Create, &role)?;
                     (role, ActionType::Added)
                 }
                 Some(id) => {
@@ -102,13 +102,7 @@ impl App {
     ) -> ServiceResult<PageData<Role>> {
         link.check_sort(&["createdTime", "name", "type"])?;
         let snapshot = self.store.snapshot()?;
-        let owner = resolve_owner(&*snapshot, caller, None)?;
-        require(
-            caller,
-            Resource::Role,
-            Operation::Read,
-            &target_of(caller.tenant_id, owner),
-        )?;
+        let owner = resolve_owner(&*snapshot, caller, None, Resource::Role, Operation::Read)?;
         let mut all = roles::of_owner(&*snapshot, caller.tenant_id, owner.id)?;
         all.retain(|r| {
             role_type.is_none_or(|t| r.role_type == t) && link.matches(&r.name.to_lowercase())

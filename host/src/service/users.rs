@@ -8,7 +8,7 @@ use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::auth::tokens;
 use crate::domain::audit::ActionType;
 use crate::domain::entity_group::GroupType;
-use crate::domain::ids::{CustomerId, EntityType, TenantId, UserId, now_ms};
+use crate::domain::ids::{CustomerId, TenantId, UserId, now_ms};
 use crate::domain::page::{PageData, PageLink};
 use crate::domain::user::{Authority, Credentials, PendingToken, User, UserInput};
 use crate::store::{Changes, KvRead, customers, entity_groups, tenants, users};
@@ -107,6 +107,7 @@ impl App {
                         super::entity_groups::stage_new_user_groups(
                             view,
                             &mut changes,
+                            &caller,
                             &user,
                             &groups,
                         )?;
@@ -381,25 +382,19 @@ fn new_user(
         },
         Authority::CustomerUser => {
             // Created into a user group and given no customer: the group's.
-            let from_group = match input.entity_groups.first() {
-                Some(&g) if input.customer_id.is_none() => {
-                    let owner = super::entity_groups::owner_of_group(
-                        view,
-                        caller.tenant_id,
-                        g,
-                        GroupType::User,
-                    )?;
-                    (owner.entity_type == EntityType::Customer).then_some(CustomerId(owner.id))
-                }
-                _ => None,
+            let named = input.customer_id.filter(|c| !c.is_null());
+            let from_group = match named {
+                None => super::entity_groups::customer_of_first_group(
+                    view,
+                    caller,
+                    &input.entity_groups,
+                    GroupType::User,
+                )?,
+                Some(_) => None,
             };
-            let customer = input
-                .customer_id
-                .or(from_group)
-                .filter(|c| !c.is_null())
-                .ok_or_else(|| {
-                    ServiceError::invalid("Customer user should be assigned to customer!")
-                })?;
+            let customer = named.or(from_group).ok_or_else(|| {
+                ServiceError::invalid("Customer user should be assigned to customer!")
+            })?;
             (caller.tenant_id, customer)
         }
     };

@@ -60,36 +60,47 @@ fn check(caller: &Caller, op: Operation, g: &EntityGroup) -> ServiceResult<()> {
     )?)
 }
 
-/// The owner a caller means: the one it names (the tenant, or a customer
-/// of its tenant that must exist), or else its own.
+/// The owner a caller means, once it may `op` `resource` there: the one it
+/// names (the tenant, or a customer of its tenant that must exist), or
+/// else its own. The rights come first, so that a refused caller learns
+/// nothing of which customers exist.
 pub(super) fn resolve_owner(
     view: &dyn KvRead,
     caller: &Caller,
     named: Option<EntityId>,
+    resource: Resource,
+    op: Operation,
 ) -> ServiceResult<EntityId> {
-    let Some(named) = named else {
-        return Ok(owner_id(caller.tenant_id, Some(caller.customer_id)));
+    let owner = match named {
+        None => owner_id(caller.tenant_id, Some(caller.customer_id)),
+        Some(named) => match owner_customer(caller, named)? {
+            None => caller.tenant_id.entity_id(),
+            Some(c) => c.entity_id(),
+        },
     };
-    match owner_customer(caller, named)? {
-        None => Ok(caller.tenant_id.entity_id()),
-        Some(c) => {
-            super::customers::existing_owner(view, caller.tenant_id, c)?;
-            Ok(c.entity_id())
-        }
+    require(caller, resource, op, &target_of(caller.tenant_id, owner))?;
+    if owner.entity_type == EntityType::Customer {
+        super::customers::existing_owner(view, caller.tenant_id, CustomerId(owner.id))?;
     }
+    Ok(owner)
 }
 
-/// A group the caller may `op`, or "not found" (also when it is another
+/// A group of the tenant, or "not found" (also when it is another
 /// tenant's: that one's ids are not the caller's to learn about).
+fn get_group(view: &dyn KvRead, tenant: TenantId, id: EntityGroupId) -> ServiceResult<EntityGroup> {
+    entity_groups::get(view, tenant, id)?.ok_or_else(|| {
+        ServiceError::NotFound(format!("Entity group with id [{}] is not found", id.0))
+    })
+}
+
+/// A group the caller may `op`.
 fn find(
     view: &dyn KvRead,
     caller: &Caller,
     id: EntityGroupId,
     op: Operation,
 ) -> ServiceResult<EntityGroup> {
-    let g = entity_groups::get(view, caller.tenant_id, id)?.ok_or_else(|| {
-        ServiceError::NotFound(format!("Entity group with id [{}] is not found", id.0))
-    })?;
+    let g = get_group(view, caller.tenant_id, id)?;
     check(caller, op, &g)?;
     Ok(g)
 }
@@ -168,68 +179,73 @@ pub(super) fn default_user_group_among(
 pub(super) fn stage_new_user_groups(
     view: &dyn KvRead,
     changes: &mut Changes,
+    caller: &Caller,
     user: &crate::domain::user::User,
     groups: &[EntityGroupId],
 ) -> ServiceResult<()> {
     let owner = owner_id(user.tenant_id, Some(user.customer_id));
-    if !groups.is_empty() {
-        return stage_join(
-            view,
-            changes,
-            user.tenant_id,
-            groups,
-            user.id.entity_id(),
-            owner,
-        );
+    let me = user.id.entity_id();
+    if stage_join(view, changes, caller, groups, me, owner)? > 0 {
+        return Ok(());
     }
-    if let Some(g) = default_user_group(view, user.tenant_id, owner)? {
-        entity_groups::add_member(changes, user.tenant_id, g, user.id.0);
-    }
+    // No group, or only "All": the default one, which every owner has
+    // (it can't be renamed or deleted).
+    let g = default_user_group(view, user.tenant_id, owner)?.ok_or_else(|| {
+        ServiceError::Store(crate::store::StoreError::corrupt(
+            crate::store::Table::EntityGroupNames,
+            format!("owner {} has no default user group", owner.id),
+        ))
+    })?;
+    entity_groups::add_member(changes, user.tenant_id, g, user.id.0);
     Ok(())
 }
 
-/// The owner of group `id`, which must hold entities of type `t`: where a
-/// new entity created into that group goes when its creator names no
-/// owner.
-pub(super) fn owner_of_group(
+/// The customer owning the first of `groups` (`None`: the tenant, or no
+/// groups): where a new entity of type `t` goes when its creator names
+/// no owner but creates it into groups. The caller must be able to read
+/// the group before it learns anything of it.
+pub(super) fn customer_of_first_group(
     view: &dyn KvRead,
-    tenant: TenantId,
-    id: EntityGroupId,
+    caller: &Caller,
+    groups: &[EntityGroupId],
     t: GroupType,
-) -> ServiceResult<EntityId> {
-    let g = entity_groups::get(view, tenant, id)?.ok_or_else(|| {
-        ServiceError::NotFound(format!("Entity group with id [{}] is not found", id.0))
-    })?;
+) -> ServiceResult<Option<CustomerId>> {
+    let Some(&first) = groups.first() else {
+        return Ok(None);
+    };
+    let g = find(view, caller, first, Operation::Read)?;
     if g.group_type != t {
         return Err(ServiceError::invalid(format!(
             "Entity group '{}' holds entities of type {}, not {t}",
             g.name, g.group_type
         )));
     }
-    Ok(g.owner_id)
+    let owner = customer_of_owner(g.owner_id);
+    Ok((!owner.is_null()).then_some(owner))
 }
 
 /// Checks that `groups` are named groups of type `t` owned by `owner`, the
 /// groups a new entity of that owner may be put in, and stages its joining
 /// them.
+/// Returns how many named groups it joins ("All" needs no joining).
 pub(super) fn stage_join(
     view: &dyn KvRead,
     changes: &mut Changes,
-    tenant: TenantId,
+    caller: &Caller,
     groups: &[EntityGroupId],
     entity: EntityId,
     owner: EntityId,
-) -> ServiceResult<()> {
+) -> ServiceResult<usize> {
+    let mut joined = 0;
     for &id in groups {
-        let g = entity_groups::get(view, tenant, id)?.ok_or_else(|| {
-            ServiceError::NotFound(format!("Entity group with id [{}] is not found", id.0))
-        })?;
+        let g = find(view, caller, id, Operation::Write)?;
         check_may_hold(&g, entity, owner)?;
         if !g.group_all {
-            entity_groups::add_member(changes, tenant, g.id, entity.id);
+            entity_groups::add_member(changes, g.tenant_id, g.id, entity.id);
+            joined += 1;
         }
     }
-    Ok(())
+    Ok(joined)
 }
 
 /// Refuses to put `entity` (owned by `owner`) in a group of another type
@@ -263,15 +279,22 @@ impl App {
             let tenant = caller.tenant_id;
             let (saved, old) = match input.id {
                 None => {
-                    let owner = resolve_owner(view, &caller, input.owner_id)?;
-                    let g = EntityGroup::create(tenant, owner, input, now_ms());
-                    check(&caller, Operation::Create, &g)?;
-                    (g, None)
+                    let owner = resolve_owner(
+                        view,
+                        &caller,
+                        input.owner_id,
+                        Resource::EntityGroup,
+                        Operation::Create,
+                    )?;
+                    (EntityGroup::create(tenant, owner, input, now_ms()), None)
                 }
                 Some(id) => {
                     let old = find(view, &caller, id, Operation::Write)?;
-                    if old.group_all {
-                        return Err(ServiceError::invalid("The group 'All' can't be changed"));
+                    if old.is_reserved() {
+                        return Err(ServiceError::invalid(format!(
+                            "The group '{}' is reserved and can't be changed",
+                            old.name
+                        )));
                     }
                     if input.version.is_some_and(|v| v != old.version) {
                         return Err(ServiceError::VersionConflict(
@@ -341,8 +364,11 @@ impl App {
         let caller = caller.clone();
         self.write(move |view| {
             let g = find(view, &caller, id, Operation::Delete)?;
-            if g.group_all {
-                return Err(ServiceError::invalid("The group 'All' can't be deleted"));
+            if g.is_reserved() {
+                return Err(ServiceError::invalid(format!(
+                    "The group '{}' is reserved and can't be deleted",
+                    g.name
+                )));
             }
             let mut changes = Changes::new();
             entity_groups::delete(view, &mut changes, &g)?;
@@ -367,13 +393,7 @@ impl App {
     ) -> ServiceResult<Vec<EntityGroupInfo>> {
         let snapshot = self.store.snapshot()?;
         let view = &*snapshot;
-        let owner = resolve_owner(view, caller, owner)?;
-        require(
-            caller,
-            Resource::EntityGroup,
-            Operation::Read,
-            &target_of(caller.tenant_id, owner),
-        )?;
+        let owner = resolve_owner(view, caller, owner, Resource::EntityGroup, Operation::Read)?;
         entity_groups::of_owner(view, caller.tenant_id, owner.id, t)?
             .into_iter()
             .map(|g| info(view, g))
@@ -391,7 +411,7 @@ impl App {
     ) -> ServiceResult<EntityGroupInfo> {
         let snapshot = self.store.snapshot()?;
         let view = &*snapshot;
-        let owner = resolve_owner(view, caller, owner)?;
+        let owner = resolve_owner(view, caller, owner, Resource::EntityGroup, Operation::Read)?;
         let id = entity_groups::id_by_name(view, caller.tenant_id, owner.id, t, name)?.ok_or_else(
             || ServiceError::NotFound(format!("Entity group with name [{name}] is not found")),
         )?;
@@ -449,6 +469,9 @@ impl App {
             let tenant = g.tenant_id;
             let mut changes = Changes::new();
             let mut changed = Vec::new();
+            let mut entities = entities;
+            entities.sort();
+            entities.dedup();
             for entity in entities {
                 let m = owned::load(view, tenant, g.group_type, entity)?.ok_or_else(|| {
                     ServiceError::NotFound(format!(
@@ -548,6 +571,7 @@ impl App {
             let mut all = Vec::with_capacity(ids.len());
             for id in ids {
                 if let Some(m) = owned::load(view, g.tenant_id, g.group_type, id)?
+                    && m.owner == g.owner_id
                     && link.matches(&m.name.to_lowercase())
                 {
                     all.push(m);
