@@ -22,7 +22,7 @@ pub fn routes() -> Router<App> {
         .route("/api/entityGroup/{id}", get(one).delete(remove))
         .route("/api/entityGroups/list", get(by_ids))
         .route("/api/entityGroups/{groupType}", get(of_mine))
-        .route("/api/entityGroups/{groupType}/all", get(all_of_mine))
+        .route("/api/entityGroups/{groupType}/all", get(of_mine))
         .route("/api/entityGroups/{entityType}/{entityId}", get(of_entity))
         .route(
             "/api/entityGroups/{ownerType}/{ownerId}/{groupType}",
@@ -30,7 +30,7 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/api/entityGroups/{ownerType}/{ownerId}/{groupType}/all",
-            get(all_of_owner_list),
+            get(of_owner),
         )
         .route(
             "/api/entityGroup/all/{ownerType}/{ownerId}/{groupType}",
@@ -53,13 +53,14 @@ fn group_type(raw: &str) -> ApiResult<GroupType> {
 }
 
 /// A list, or a page of it when the caller asks for one (`pageSize`), as
-/// newer ThingsBoard versions serve group lists.
+/// newer ThingsBoard versions serve group lists (the `/all` routes are the
+/// same lists, never asked for a page).
 fn list_or_page(groups: Vec<EntityGroupInfo>, params: &Params) -> ApiResult<Response> {
     if params.get("pageSize").is_none() {
         return Ok(Json(groups).into_response());
     }
     let link = params.page_link()?;
-    link.check_sort(&["createdTime", "name", "type"])
+    link.check_sort(&["createdTime", "name"])
         .map_err(|e| ApiError::bad_request(e.0))?;
     let mut groups = groups;
     groups.retain(|g| link.matches(&g.group.name.to_lowercase()));
@@ -106,27 +107,6 @@ async fn by_ids(
     let ids = parse_uuid_list(params.required("entityGroupIds")?)?;
     let ids = ids.into_iter().map(EntityGroupId).collect();
     Ok(Json(app.entity_groups_by_ids(&caller, ids).await?))
-}
-
-/// The caller's own owner's groups of one type, unpaged.
-async fn all_of_mine(
-    State(app): State<App>,
-    Auth(caller): Auth,
-    Path(raw_type): Path<String>,
-) -> ApiResult<Json<Vec<EntityGroupInfo>>> {
-    let t = group_type(&raw_type)?;
-    Ok(Json(app.entity_groups(&caller, None, t).await?))
-}
-
-/// An owner's groups of one type, unpaged.
-async fn all_of_owner_list(
-    State(app): State<App>,
-    Auth(caller): Auth,
-    Path((owner_type, owner_id, raw_type)): Path<(String, String, String)>,
-) -> ApiResult<Json<Vec<EntityGroupInfo>>> {
-    let owner = parse_entity(&owner_type, &owner_id)?;
-    let t = group_type(&raw_type)?;
-    Ok(Json(app.entity_groups(&caller, Some(owner), t).await?))
 }
 
 /// The caller's own owner's groups of one type.

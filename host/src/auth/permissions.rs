@@ -7,7 +7,7 @@
 //! extend [`allowed`] without touching the callers: they only say what they
 //! want to do to what, and [`require`] turns a refusal into an error.
 
-use crate::domain::ids::{CustomerId, TenantId, UserId};
+use crate::domain::ids::{CustomerId, EntityId, TenantId, UserId, customer_of_owner};
 use crate::domain::user::Authority;
 
 use super::Caller;
@@ -81,6 +81,16 @@ impl Target {
         Target {
             tenant,
             customer: Some(customer),
+            user: None,
+        }
+    }
+
+    /// What belongs to `owner` (ThingsBoard PE): the tenant, or one of its
+    /// customers.
+    pub fn owner(tenant: TenantId, owner: EntityId) -> Self {
+        Target {
+            tenant,
+            customer: Some(customer_of_owner(owner)).filter(|c| !c.is_null()),
             user: None,
         }
     }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::contact::Contact;
-use super::ids::{CustomerId, EntityGroupId, EntityId, EntityType, TenantId};
+use super::ids::{CustomerId, EntityGroupId, EntityId, EntityType, TenantId, owner_of};
 use super::validate::{ValidationError, check_required};
 
 /// Title ThingsBoard keeps for the public customer of dashboards.
@@ -182,13 +182,10 @@ impl Customer {
 
     /// Who owns it: its parent customer, or its tenant.
     pub fn owner_id(&self) -> EntityId {
-        match self.parent_customer_id {
-            Some(parent) => parent.entity_id(),
-            None => EntityId {
-                entity_type: EntityType::Tenant,
-                id: self.tenant_id.0,
-            },
-        }
+        owner_of(
+            self.tenant_id,
+            self.parent_customer_id.unwrap_or(CustomerId::NULL),
+        )
     }
 
     /// This customer under a new owner (`None`: the tenant), one version on.

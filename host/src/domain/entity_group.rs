@@ -202,12 +202,21 @@ impl EntityGroup {
     }
 }
 
-/// The user groups created with an owner of this type, the first being
-/// where its administrators go.
+/// The user groups created with an owner of this type.
 pub fn default_user_groups(owner: EntityType) -> &'static [&'static str] {
     match owner {
         EntityType::Tenant => &[TENANT_ADMINISTRATORS, TENANT_USERS],
         _ => &[CUSTOMER_ADMINISTRATORS, CUSTOMER_USERS],
+    }
+}
+
+/// The user group a new user of an owner of this type joins when its
+/// creator names none: the tenant's administrators, or a customer's
+/// read-only users (ThingsBoard Community Edition's rights).
+pub fn new_user_group(owner: EntityType) -> &'static str {
+    match owner {
+        EntityType::Tenant => TENANT_ADMINISTRATORS,
+        _ => CUSTOMER_USERS,
     }
 }
 

@@ -235,6 +235,25 @@ impl CustomerId {
     }
 }
 
+/// The owner (ThingsBoard PE) of what belongs to `customer` in `tenant`:
+/// that customer, or the tenant itself for the null customer.
+pub fn owner_of(tenant: TenantId, customer: CustomerId) -> EntityId {
+    if customer.is_null() {
+        tenant.entity_id()
+    } else {
+        customer.entity_id()
+    }
+}
+
+/// The customer an owner stands for, the null customer for a tenant: how
+/// the index tables and audit records file an owner.
+pub fn customer_of_owner(owner: EntityId) -> CustomerId {
+    match owner.entity_type {
+        EntityType::Customer => CustomerId(owner.id),
+        _ => CustomerId::NULL,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,11 +122,6 @@ impl Role {
             ..self.clone()
         }
     }
-
-    /// What the role grants (its permissions were checked when saved).
-    pub fn grants(&self) -> Grants {
-        parse_permissions(self.role_type, &self.permissions).unwrap_or_default()
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

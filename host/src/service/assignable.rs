@@ -241,9 +241,8 @@ pub(super) fn stage_delete_data(
     super::events::stage_delete_of(view, changes, tenant, entity)?;
     super::customer_logic::stage_delete_of(view, changes, tenant, CustomerId(entity))?;
     super::alarms::stage_delete_of_originator(view, changes, tenant, entity)?;
-    Ok(entity_groups::stage_leave_all(
-        view, changes, tenant, entity,
-    )?)
+    entity_groups::stage_leave_all(view, changes, tenant, entity)?;
+    Ok(())
 }
 
 /// Moves every one of a customer that is being deleted to `heir` (the

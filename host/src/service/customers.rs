@@ -10,12 +10,13 @@ use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::auth::tokens;
 use crate::domain::audit::ActionType;
 use crate::domain::customer::{Customer, CustomerInfo, CustomerInput};
-use crate::domain::ids::{CustomerId, EntityId, TenantId, now_ms};
+use crate::domain::ids::{CustomerId, EntityId, TenantId, now_ms, owner_of};
 use crate::domain::page::{PageData, PageLink};
 use crate::store::{Changes, KvRead, customers, entity_groups, tenants, users};
 
 use super::assignable::{stage_delete_data, stage_move_all};
 use super::entity_groups::{customer_of_first_group, stage_defaults, stage_join};
+use super::owners::resolve_owner;
 use crate::domain::entity_group::GroupType;
 use crate::wasm::LifecycleEvent;
 
@@ -111,14 +112,14 @@ impl App {
                             )?,
                             named => named,
                         };
-                        let target = match parent {
-                            None => Target::tenant(caller.tenant_id),
-                            Some(p) => Target::customer(caller.tenant_id, p),
-                        };
-                        require(&caller, Resource::Customer, Operation::Create, &target)?;
-                        if let Some(p) = parent {
-                            existing_owner(view, caller.tenant_id, p)?;
-                        }
+                        let owner = owner_of(caller.tenant_id, parent.unwrap_or(CustomerId::NULL));
+                        resolve_owner(
+                            view,
+                            &caller,
+                            Some(owner),
+                            Resource::Customer,
+                            Operation::Create,
+                        )?;
                         let title = free_title(
                             view,
                             &caller,
@@ -402,10 +403,7 @@ fn stage_delete(
     check(caller, Operation::Delete, c)?;
     let actor = Actor::from(caller);
     for user in users::of_customer(view, c.tenant_id, c.id)? {
-        let creds = users::credentials(view, user.id)?;
-        users::delete(changes, &user, creds.as_ref());
-        entity_groups::stage_leave_all(view, changes, c.tenant_id, user.id.0)?;
-        super::alarms::stage_unassign_user(view, changes, &actor, c.tenant_id, user.id)?;
+        super::users::stage_delete_user(view, changes, &actor, &user)?;
         stage_record(
             changes,
             &actor,

@@ -11,7 +11,7 @@ use crate::domain::asset::Asset;
 use crate::domain::audit::ActionType;
 use crate::domain::customer::Customer;
 use crate::domain::device::Device;
-use crate::domain::ids::{CustomerId, EntityId, EntityType};
+use crate::domain::ids::{CustomerId, EntityId, EntityType, owner_of};
 use crate::store::{Changes, KvRead, customers, entity_groups};
 
 use super::audit::{Actor, stage_record};
@@ -32,6 +32,36 @@ pub(super) fn owner_customer(
             "An owner is a tenant or a customer, not {other}"
         ))),
     }
+}
+
+/// The owner a caller means, once it may `op` `resource` there: the one it
+/// names (the tenant, or a customer of its tenant that must exist), or
+/// else its own. The rights come first, so that a refused caller learns
+/// nothing of which customers exist.
+pub(super) fn resolve_owner(
+    view: &dyn KvRead,
+    caller: &Caller,
+    named: Option<EntityId>,
+    resource: Resource,
+    op: Operation,
+) -> ServiceResult<EntityId> {
+    let owner = match named {
+        None => owner_of(caller.tenant_id, caller.customer_id),
+        Some(named) => match owner_customer(caller, named)? {
+            None => caller.tenant_id.entity_id(),
+            Some(c) => c.entity_id(),
+        },
+    };
+    require(
+        caller,
+        resource,
+        op,
+        &Target::owner(caller.tenant_id, owner),
+    )?;
+    if owner.entity_type == EntityType::Customer {
+        existing_owner(view, caller.tenant_id, CustomerId(owner.id))?;
+    }
+    Ok(owner)
 }
 
 /// Refuses a new parent that is the customer itself or below it: the

@@ -4,19 +4,19 @@
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, require};
+use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::audit::ActionType;
-use crate::domain::ids::{CustomerId, RoleId, now_ms};
+use crate::domain::ids::{CustomerId, RoleId, customer_of_owner, now_ms};
 use crate::domain::page::{PageData, PageLink};
 use crate::domain::role::{Role, RoleInput, RoleType};
 use crate::store::{Changes, KvRead, roles};
 
 use super::audit::{Actor, stage_record};
-use super::entity_groups::{customer_of_owner, resolve_owner, target_of};
+use super::owners::resolve_owner;
 use super::{App, ServiceError, ServiceResult};
 
 fn check(caller: &Caller, op: Operation, role: &Role) -> ServiceResult<()> {
-    let target = target_of(role.tenant_id, role.owner_id);
+    let target = Target::owner(role.tenant_id, role.owner_id);
     Ok(require(caller, Resource::Role, op, &target)?)
 }
 

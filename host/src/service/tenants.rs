@@ -52,7 +52,12 @@ impl App {
             tenants::put(&mut changes, &tenant);
             if action == ActionType::Added {
                 let owner = tenant.id.entity_id();
-                super::entity_groups::stage_defaults(&mut changes, tenant.id, owner, now_ms());
+                super::entity_groups::stage_defaults(
+                    &mut changes,
+                    tenant.id,
+                    owner,
+                    tenant.created_time,
+                );
             }
             stage_record(
                 &mut changes,

@@ -190,17 +190,8 @@ impl App {
                 }
             }
             let mut changes = Changes::new();
-            let creds = users::credentials(view, user.id)?;
-            users::delete(&mut changes, &user, creds.as_ref());
-            entity_groups::stage_leave_all(view, &mut changes, user.tenant_id, user.id.0)?;
             let actor = Actor::from(&caller);
-            super::alarms::stage_unassign_user(
-                view,
-                &mut changes,
-                &actor,
-                user.tenant_id,
-                user.id,
-            )?;
+            stage_delete_user(view, &mut changes, &actor, &user)?;
             stage_record(
                 &mut changes,
                 &actor,
@@ -358,6 +349,20 @@ impl App {
 }
 
 /// Checks the rules for a new user and builds it with a pending activation.
+/// Deletes a user with its credentials, its group memberships and its
+/// alarm assignments (its caller records why).
+pub(super) fn stage_delete_user(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    actor: &Actor,
+    user: &User,
+) -> ServiceResult<()> {
+    let creds = users::credentials(view, user.id)?;
+    users::delete(changes, user, creds.as_ref());
+    entity_groups::stage_leave_all(view, changes, user.tenant_id, user.id.0)?;
+    super::alarms::stage_unassign_user(view, changes, actor, user.tenant_id, user.id)
+}
+
 fn new_user(
     view: &dyn KvRead,
     caller: &Caller,

@@ -4,6 +4,7 @@
 //! ([`stage_defaults`]); an entity leaves its owner's named groups when it
 //! is deleted or changes owner ([`store::entity_groups::stage_leave_all`]).
 
+mod joining;
 mod owned;
 pub(super) mod upgrade;
 
@@ -14,31 +15,28 @@ use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::domain::audit::ActionType;
 use crate::domain::entity_group::{
-    ALL_GROUP_NAME, EntityGroup, EntityGroupInfo, EntityGroupInput, GroupType, default_user_groups,
+    ALL_GROUP_NAME, EntityGroup, EntityGroupInfo, EntityGroupInput, GroupType,
 };
-use crate::domain::ids::{CustomerId, EntityGroupId, EntityId, EntityType, TenantId, now_ms};
+use crate::domain::ids::{
+    CustomerId, EntityGroupId, EntityId, EntityType, TenantId, customer_of_owner, now_ms,
+};
 use crate::domain::page::{PageData, PageLink};
 use crate::store::{Changes, KvRead, customers, entity_groups};
 
 use super::audit::{Actor, stage_record};
-use super::owners::owner_customer;
+use super::owners::resolve_owner;
 use super::{App, ServiceError, ServiceResult};
 
+use joining::check_may_hold;
+pub(super) use joining::{
+    customer_of_first_group, default_user_group, stage_defaults, stage_join, stage_new_user_groups,
+};
 pub use owned::Member;
-pub(super) use owned::{customer_of_owner, owner_id};
 
 const DUPLICATE_NAME: &str = "Entity group with such name, type and owner already exists!";
 
 /// Sort properties of a group's member lists.
 const MEMBER_SORT: [&str; 2] = ["createdTime", "name"];
-
-/// Where a group lives, for the permission rules.
-pub(super) fn target_of(tenant: TenantId, owner: EntityId) -> Target {
-    match owner.entity_type {
-        EntityType::Customer => Target::customer(tenant, CustomerId(owner.id)),
-        _ => Target::tenant(tenant),
-    }
-}
 
 /// What listing a group's members takes: reading the group for devices,
 /// assets and dashboards, which a customer's users see anyway; managing it
@@ -56,214 +54,47 @@ fn check(caller: &Caller, op: Operation, g: &EntityGroup) -> ServiceResult<()> {
         caller,
         Resource::EntityGroup,
         op,
-        &target_of(g.tenant_id, g.owner_id),
+        &Target::owner(g.tenant_id, g.owner_id),
     )?)
 }
 
-/// The owner a caller means, once it may `op` `resource` there: the one it
-/// names (the tenant, or a customer of its tenant that must exist), or
-/// else its own. The rights come first, so that a refused caller learns
-/// nothing of which customers exist.
-pub(super) fn resolve_owner(
-    view: &dyn KvRead,
-    caller: &Caller,
-    named: Option<EntityId>,
-    resource: Resource,
-    op: Operation,
-) -> ServiceResult<EntityId> {
-    let owner = match named {
-        None => owner_id(caller.tenant_id, Some(caller.customer_id)),
-        Some(named) => match owner_customer(caller, named)? {
-            None => caller.tenant_id.entity_id(),
-            Some(c) => c.entity_id(),
-        },
-    };
-    require(caller, resource, op, &target_of(caller.tenant_id, owner))?;
-    if owner.entity_type == EntityType::Customer {
-        super::customers::existing_owner(view, caller.tenant_id, CustomerId(owner.id))?;
-    }
-    Ok(owner)
-}
-
-/// A group of the tenant, or "not found" (also when it is another
-/// tenant's: that one's ids are not the caller's to learn about).
-fn get_group(view: &dyn KvRead, tenant: TenantId, id: EntityGroupId) -> ServiceResult<EntityGroup> {
-    entity_groups::get(view, tenant, id)?.ok_or_else(|| {
-        ServiceError::NotFound(format!("Entity group with id [{}] is not found", id.0))
-    })
-}
-
-/// A group the caller may `op`.
+/// A group the caller may `op`; "not found" also when it is another
+/// tenant's: that one's ids are not the caller's to learn about.
 fn find(
     view: &dyn KvRead,
     caller: &Caller,
     id: EntityGroupId,
     op: Operation,
 ) -> ServiceResult<EntityGroup> {
-    let g = get_group(view, caller.tenant_id, id)?;
+    let g = entity_groups::get(view, caller.tenant_id, id)?.ok_or_else(|| {
+        ServiceError::NotFound(format!("Entity group with id [{}] is not found", id.0))
+    })?;
     check(caller, op, &g)?;
     Ok(g)
 }
 
+/// `owner` and the owners above it, up to the tenant.
+fn owner_chain(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    owner: EntityId,
+) -> ServiceResult<Vec<EntityId>> {
+    let mut chain = vec![owner];
+    if owner.entity_type == EntityType::Customer {
+        let above = customers::ancestors(view, tenant, CustomerId(owner.id))?;
+        chain.extend(above.into_iter().map(CustomerId::entity_id));
+        chain.push(tenant.entity_id());
+    }
+    Ok(chain)
+}
+
 /// The group with the chain of owners above it.
 fn info(view: &dyn KvRead, g: EntityGroup) -> ServiceResult<EntityGroupInfo> {
-    let mut owner_ids = vec![g.owner_id];
-    if g.owner_id.entity_type == EntityType::Customer {
-        let above = customers::ancestors(view, g.tenant_id, CustomerId(g.owner_id.id))?;
-        owner_ids.extend(above.into_iter().map(CustomerId::entity_id));
-        owner_ids.push(g.tenant_id.entity_id());
-    }
+    let owner_ids = owner_chain(view, g.tenant_id, g.owner_id)?;
     Ok(EntityGroupInfo {
         group: g,
         owner_ids,
     })
-}
-
-/// Stages the groups a new owner starts with: "All" of every type and its
-/// default user groups; returns them.
-pub(super) fn stage_defaults(
-    changes: &mut Changes,
-    tenant: TenantId,
-    owner: EntityId,
-    now: i64,
-) -> Vec<EntityGroup> {
-    let groups = EntityGroup::defaults_for(tenant, owner, now);
-    for g in &groups {
-        entity_groups::put(changes, None, g);
-    }
-    groups
-}
-
-/// The name of the user group of `owner` a new user joins when its
-/// creator names none: the tenant's administrators, or a customer's
-/// read-only users (ThingsBoard Community Edition's rights).
-fn default_user_group_name(owner: EntityId) -> &'static str {
-    let names = default_user_groups(owner.entity_type);
-    match owner.entity_type {
-        EntityType::Tenant => names[0],
-        _ => names[1],
-    }
-}
-
-/// [`default_user_group_name`]'s group in the store.
-pub(super) fn default_user_group(
-    view: &dyn KvRead,
-    tenant: TenantId,
-    owner: EntityId,
-) -> ServiceResult<Option<EntityGroupId>> {
-    let name = default_user_group_name(owner);
-    Ok(entity_groups::id_by_name(
-        view,
-        tenant,
-        owner.id,
-        GroupType::User,
-        name,
-    )?)
-}
-
-/// [`default_user_group_name`]'s group among `groups` (just staged, so not
-/// in the store yet).
-pub(super) fn default_user_group_among(
-    groups: &[EntityGroup],
-    owner: EntityId,
-) -> Option<EntityGroupId> {
-    let name = default_user_group_name(owner);
-    groups
-        .iter()
-        .find(|g| g.group_type == GroupType::User && g.name == name)
-        .map(|g| g.id)
-}
-
-/// Stages a new user's joining its user groups: those its creator named
-/// (all of its owner's), or else its owner's default one.
-pub(super) fn stage_new_user_groups(
-    view: &dyn KvRead,
-    changes: &mut Changes,
-    caller: &Caller,
-    user: &crate::domain::user::User,
-    groups: &[EntityGroupId],
-) -> ServiceResult<()> {
-    let owner = owner_id(user.tenant_id, Some(user.customer_id));
-    let me = user.id.entity_id();
-    if stage_join(view, changes, caller, groups, me, owner)? > 0 {
-        return Ok(());
-    }
-    // No group, or only "All": the default one, which every owner has
-    // (it can't be renamed or deleted).
-    let g = default_user_group(view, user.tenant_id, owner)?.ok_or_else(|| {
-        ServiceError::Store(crate::store::StoreError::corrupt(
-            crate::store::Table::EntityGroupNames,
-            format!("owner {} has no default user group", owner.id),
-        ))
-    })?;
-    entity_groups::add_member(changes, user.tenant_id, g, user.id.0);
-    Ok(())
-}
-
-/// The customer owning the first of `groups` (`None`: the tenant, or no
-/// groups): where a new entity of type `t` goes when its creator names
-/// no owner but creates it into groups. The caller must be able to read
-/// the group before it learns anything of it.
-pub(super) fn customer_of_first_group(
-    view: &dyn KvRead,
-    caller: &Caller,
-    groups: &[EntityGroupId],
-    t: GroupType,
-) -> ServiceResult<Option<CustomerId>> {
-    let Some(&first) = groups.first() else {
-        return Ok(None);
-    };
-    let g = find(view, caller, first, Operation::Read)?;
-    if g.group_type != t {
-        return Err(ServiceError::invalid(format!(
-            "Entity group '{}' holds entities of type {}, not {t}",
-            g.name, g.group_type
-        )));
-    }
-    let owner = customer_of_owner(g.owner_id);
-    Ok((!owner.is_null()).then_some(owner))
-}
-
-/// Checks that `groups` are named groups of type `t` owned by `owner`, the
-/// groups a new entity of that owner may be put in, and stages its joining
-/// them.
-/// Returns how many named groups it joins ("All" needs no joining).
-pub(super) fn stage_join(
-    view: &dyn KvRead,
-    changes: &mut Changes,
-    caller: &Caller,
-    groups: &[EntityGroupId],
-    entity: EntityId,
-    owner: EntityId,
-) -> ServiceResult<usize> {
-    let mut joined = 0;
-    for &id in groups {
-        let g = find(view, caller, id, Operation::Write)?;
-        check_may_hold(&g, entity, owner)?;
-        if !g.group_all {
-            entity_groups::add_member(changes, g.tenant_id, g.id, entity.id);
-            joined += 1;
-        }
-    }
-    Ok(joined)
-}
-
-/// Refuses to put `entity` (owned by `owner`) in a group of another type
-/// or another owner: an entity is only ever in its own owner's groups.
-fn check_may_hold(g: &EntityGroup, entity: EntityId, owner: EntityId) -> ServiceResult<()> {
-    if GroupType::of(entity.entity_type) != Some(g.group_type) {
-        return Err(ServiceError::invalid(format!(
-            "A {} can't be put in a group of type {}",
-            entity.entity_type, g.group_type
-        )));
-    }
-    if owner != g.owner_id {
-        return Err(ServiceError::invalid(format!(
-            "{} [{}] belongs to another owner than entity group '{}'",
-            entity.entity_type, entity.id, g.name
-        )));
-    }
-    Ok(())
 }
 
 impl App {
@@ -394,10 +225,17 @@ impl App {
         let snapshot = self.store.snapshot()?;
         let view = &*snapshot;
         let owner = resolve_owner(view, caller, owner, Resource::EntityGroup, Operation::Read)?;
-        entity_groups::of_owner(view, caller.tenant_id, owner.id, t)?
-            .into_iter()
-            .map(|g| info(view, g))
-            .collect()
+        // One owner: its chain is walked once for all of its groups.
+        let owner_ids = owner_chain(view, caller.tenant_id, owner)?;
+        Ok(
+            entity_groups::of_owner(view, caller.tenant_id, owner.id, t)?
+                .into_iter()
+                .map(|group| EntityGroupInfo {
+                    group,
+                    owner_ids: owner_ids.clone(),
+                })
+                .collect(),
+        )
     }
 
     /// The group of type `t` of `owner` (`None`: the caller's own) with
@@ -437,7 +275,7 @@ impl App {
             caller,
             Resource::EntityGroup,
             Operation::Read,
-            &target_of(tenant, found.owner),
+            &Target::owner(tenant, found.owner),
         )?;
         let mut out: Vec<EntityGroupId> =
             entity_groups::id_by_name(view, tenant, found.owner.id, t, ALL_GROUP_NAME)?

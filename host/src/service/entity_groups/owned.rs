@@ -10,26 +10,10 @@ use uuid::Uuid;
 use crate::domain::asset::Asset;
 use crate::domain::device::Device;
 use crate::domain::entity_group::GroupType;
-use crate::domain::ids::{CustomerId, DashboardId, EntityId, TenantId, UserId};
+use crate::domain::ids::{
+    CustomerId, DashboardId, EntityId, TenantId, UserId, customer_of_owner, owner_of,
+};
 use crate::store::{KvRead, StoreResult, assignable, customers, dashboards, users};
-
-/// The owner id of the tenant itself, or of one of its customers.
-pub fn owner_id(tenant: TenantId, customer: Option<CustomerId>) -> EntityId {
-    match customer {
-        Some(c) if !c.is_null() => c.entity_id(),
-        _ => tenant.entity_id(),
-    }
-}
-
-/// The customer an owner id stands for (the null customer: the tenant),
-/// as the index tables of devices, assets and users and audit records
-/// file the tenant's own.
-pub fn customer_of_owner(owner: EntityId) -> CustomerId {
-    match owner.entity_type {
-        crate::domain::ids::EntityType::Customer => CustomerId(owner.id),
-        _ => CustomerId::NULL,
-    }
-}
 
 /// One member of a group, as lists show it: its id, name and creation
 /// time for sorting, and the entity itself.
@@ -70,15 +54,15 @@ pub fn load(
         GroupType::Customer => customers::get(r, tenant, CustomerId(id))?
             .map(|c| member(c.id.entity_id(), &c.title, c.created_time, c.owner_id(), &c)),
         GroupType::Device => assignable::get::<Device>(r, tenant, id)?.map(|d| {
-            let owner = owner_id(tenant, Some(d.customer()));
+            let owner = owner_of(tenant, d.customer());
             member(d.entity_id(), d.name(), d.created(), owner, &d)
         }),
         GroupType::Asset => assignable::get::<Asset>(r, tenant, id)?.map(|a| {
-            let owner = owner_id(tenant, Some(a.customer()));
+            let owner = owner_of(tenant, a.customer());
             member(a.entity_id(), a.name(), a.created(), owner, &a)
         }),
         GroupType::User => users::get(r, tenant, UserId(id))?.map(|u| {
-            let owner = owner_id(tenant, Some(u.customer_id));
+            let owner = owner_of(tenant, u.customer_id);
             member(u.id.entity_id(), &u.email, u.created_time, owner, &u)
         }),
         // Dashboards are the tenant's: customers see them by assignment.

@@ -4,65 +4,65 @@
 //! default one. A fresh installation goes through here too, right after
 //! its first start created the tenant and its administrator.
 
-use std::collections::HashMap;
-
-use crate::domain::entity_group::EntityGroup;
-use crate::domain::ids::{EntityId, now_ms};
+use crate::domain::entity_group::GroupType;
+use crate::domain::ids::{now_ms, owner_of};
 use crate::store::{self, Changes, KvRead, Store, customers, entity_groups, meta, tenants, users};
 
 use super::super::{ServiceError, ServiceResult};
-use super::{default_user_group_among, owner_id, stage_defaults};
+use super::{default_user_group, stage_defaults};
 
-/// Set once every owner has its groups.
+/// Set once every owner has its groups and every user a user group.
 const ENTITY_GROUPS: &str = "entity_groups_v1";
 
+/// Two commits: the groups first, so that placing the users reads them
+/// from the store. Both are idempotent, so a stop between them only means
+/// the next start does the second.
 pub async fn ensure(store: &dyn Store) -> ServiceResult<()> {
     if meta::get(&*store.snapshot()?, ENTITY_GROUPS)?.is_some() {
         return Ok(());
     }
     store::write::<_, ServiceError, _>(store, |view| {
         let mut changes = Changes::new();
-        if meta::get(view, ENTITY_GROUPS)?.is_none() {
-            stage_upgrade(view, &mut changes)?;
-            meta::put(&mut changes, ENTITY_GROUPS, now_ms().to_be_bytes().to_vec());
-        }
+        stage_missing_groups(view, &mut changes)?;
+        Ok(((), changes))
+    })
+    .await?;
+    store::write::<_, ServiceError, _>(store, |view| {
+        let mut changes = Changes::new();
+        stage_groupless_users(view, &mut changes)?;
+        meta::put(&mut changes, ENTITY_GROUPS, now_ms().to_be_bytes().to_vec());
         Ok(((), changes))
     })
     .await
 }
 
-fn stage_upgrade(view: &dyn KvRead, changes: &mut Changes) -> ServiceResult<()> {
+/// Every tenant and customer without its user groups gets its defaults.
+fn stage_missing_groups(view: &dyn KvRead, changes: &mut Changes) -> ServiceResult<()> {
     let now = now_ms();
     for tenant in tenants::all(view)? {
         let t = tenant.id;
-        // The groups each owner has, including those staged here (which
-        // `view` does not show).
-        let mut staged: HashMap<EntityId, Vec<EntityGroup>> = HashMap::new();
         let mut owners = vec![t.entity_id()];
         customers::for_each_of(view, t, |c| owners.push(c.id.entity_id()))?;
         for owner in owners {
-            let all = entity_groups::of_owner(
-                view,
-                t,
-                owner.id,
-                crate::domain::entity_group::GroupType::User,
-            )?;
-            if all.is_empty() {
-                staged.insert(owner, stage_defaults(changes, t, owner, now));
+            if entity_groups::of_owner(view, t, owner.id, GroupType::User)?.is_empty() {
+                stage_defaults(changes, t, owner, now);
             }
         }
+    }
+    Ok(())
+}
+
+/// Every user in no group joins its owner's default user group.
+fn stage_groupless_users(view: &dyn KvRead, changes: &mut Changes) -> ServiceResult<()> {
+    for tenant in tenants::all(view)? {
+        let t = tenant.id;
         for user in users::of_tenant(view, t)? {
             if !entity_groups::memberships(view, t, user.id.0)?.is_empty() {
                 continue;
             }
-            let owner = owner_id(t, Some(user.customer_id));
-            let group = match staged.get(&owner) {
-                Some(groups) => default_user_group_among(groups, owner),
-                None => super::default_user_group(view, t, owner)?,
-            };
-            if let Some(g) = group {
-                entity_groups::add_member(changes, t, g, user.id.0);
-            }
+            let owner = owner_of(t, user.customer_id);
+            let group = default_user_group(view, t, owner)?;
+            entity_groups::add_member(changes, t, group, user.id.0);
         }
     }
     Ok(())

@@ -1,0 +1,135 @@
+//! How owners and new entities get into groups: the groups a new owner
+//! starts with, the groups a new customer or user is created into, and
+//! the rule that an entity is only ever in its own owner's groups.
+
+use crate::auth::Caller;
+use crate::auth::permissions::Operation;
+use crate::domain::entity_group::{EntityGroup, GroupType, new_user_group};
+use crate::domain::ids::{
+    CustomerId, EntityGroupId, EntityId, TenantId, customer_of_owner, owner_of,
+};
+use crate::domain::user::User;
+use crate::store::{Changes, KvRead, StoreError, Table, entity_groups};
+
+use super::super::{ServiceError, ServiceResult};
+use super::find;
+
+/// Stages the groups a new owner starts with: "All" of every type and its
+/// default user groups.
+pub(in crate::service) fn stage_defaults(
+    changes: &mut Changes,
+    tenant: TenantId,
+    owner: EntityId,
+    now: i64,
+) {
+    for g in EntityGroup::defaults_for(tenant, owner, now) {
+        entity_groups::put(changes, None, &g);
+    }
+}
+
+/// The group of `owner` a new user joins when its creator names none
+/// ([`new_user_group`]). Every owner has it: it can't be renamed or
+/// deleted, so a missing one is a corrupt store.
+pub(in crate::service) fn default_user_group(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    owner: EntityId,
+) -> ServiceResult<EntityGroupId> {
+    let name = new_user_group(owner.entity_type);
+    entity_groups::id_by_name(view, tenant, owner.id, GroupType::User, name)?.ok_or_else(|| {
+        ServiceError::Store(StoreError::corrupt(
+            Table::EntityGroupNames,
+            format!("owner {} has no group '{name}'", owner.id),
+        ))
+    })
+}
+
+/// Stages a new user's joining its user groups: those its creator named
+/// (all of its owner's), or else its owner's default one.
+pub(in crate::service) fn stage_new_user_groups(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    caller: &Caller,
+    user: &User,
+    groups: &[EntityGroupId],
+) -> ServiceResult<()> {
+    let owner = owner_of(user.tenant_id, user.customer_id);
+    let me = user.id.entity_id();
+    if stage_join(view, changes, caller, groups, me, owner)? > 0 {
+        return Ok(());
+    }
+    // No group, or only "All": the default one.
+    let g = default_user_group(view, user.tenant_id, owner)?;
+    entity_groups::add_member(changes, user.tenant_id, g, user.id.0);
+    Ok(())
+}
+
+/// The customer owning the first of `groups` (`None`: the tenant, or no
+/// groups): where a new entity of type `t` goes when its creator names
+/// no owner but creates it into groups. The caller must be able to read
+/// the group before it learns anything of it.
+pub(in crate::service) fn customer_of_first_group(
+    view: &dyn KvRead,
+    caller: &Caller,
+    groups: &[EntityGroupId],
+    t: GroupType,
+) -> ServiceResult<Option<CustomerId>> {
+    let Some(&first) = groups.first() else {
+        return Ok(None);
+    };
+    let g = find(view, caller, first, Operation::Read)?;
+    if g.group_type != t {
+        return Err(ServiceError::invalid(format!(
+            "Entity group '{}' holds entities of type {}, not {t}",
+            g.name, g.group_type
+        )));
+    }
+    let owner = customer_of_owner(g.owner_id);
+    Ok((!owner.is_null()).then_some(owner))
+}
+
+/// Checks that `groups` are named groups of type `t` owned by `owner`, the
+/// groups a new entity of that owner may be put in, and stages its joining
+/// them.
+/// Returns how many named groups it joins ("All" needs no joining).
+pub(in crate::service) fn stage_join(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    caller: &Caller,
+    groups: &[EntityGroupId],
+    entity: EntityId,
+    owner: EntityId,
+) -> ServiceResult<usize> {
+    let mut joined = 0;
+    for &id in groups {
+        let g = find(view, caller, id, Operation::Write)?;
+        check_may_hold(&g, entity, owner)?;
+        if !g.group_all {
+            entity_groups::add_member(changes, g.tenant_id, g.id, entity.id);
+            joined += 1;
+        }
+    }
+    Ok(joined)
+}
+
+/// Refuses to put `entity` (owned by `owner`) in a group of another type
+/// or another owner: an entity is only ever in its own owner's groups.
+pub(super) fn check_may_hold(
+    g: &EntityGroup,
+    entity: EntityId,
+    owner: EntityId,
+) -> ServiceResult<()> {
+    if GroupType::of(entity.entity_type) != Some(g.group_type) {
+        return Err(ServiceError::invalid(format!(
+            "A {} can't be put in a group of type {}",
+            entity.entity_type, g.group_type
+        )));
+    }
+    if owner != g.owner_id {
+        return Err(ServiceError::invalid(format!(
+            "{} [{}] belongs to another owner than entity group '{}'",
+            entity.entity_type, entity.id, g.name
+        )));
+    }
+    Ok(())
+}
