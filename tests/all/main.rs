@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod bridge;
 mod calculated_fields;
+mod customer_admins;
 mod customer_logic;
 mod customer_tree;
 mod customers;

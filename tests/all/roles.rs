@@ -8,6 +8,9 @@ use clientele_tests::{PASSWORD, TestServer, id};
 
 const PAGE: &str = "pageSize=50&page=0&sortProperty=name";
 
+/// The roles every tenant has, by name.
+const DEFAULTS: [&str; 2] = ["Customer Administrator", "Customer User"];
+
 fn names(page: &Value) -> Vec<String> {
     page["data"]
         .as_array()
@@ -57,12 +60,16 @@ async fn roles_name_only_known_rights_and_keep_their_type_and_owner() {
     ] {
         admin.post_err("/api/role", bad, 400, 31).await;
     }
+    // Besides the two every tenant starts with.
     let all = admin.get_ok(&format!("/api/roles?{PAGE}")).await;
-    assert_eq!(names(&all), ["Device reader", "Group writer"]);
+    assert_eq!(
+        names(&all),
+        [DEFAULTS[0], DEFAULTS[1], "Device reader", "Group writer"]
+    );
     let generic = admin
         .get_ok(&format!("/api/roles?{PAGE}&type=GENERIC"))
         .await;
-    assert_eq!(names(&generic), ["Device reader"]);
+    assert_eq!(names(&generic), [DEFAULTS[0], DEFAULTS[1], "Device reader"]);
     admin
         .get_err(&format!("/api/roles?{PAGE}&type=ROOT"), 400, 31)
         .await;
@@ -109,7 +116,7 @@ async fn roles_stay_with_their_owner_and_tenant() {
         .await;
     // The tenant's list is the tenant's own roles.
     let listed = admin.get_ok(&format!("/api/roles?{PAGE}")).await;
-    assert_eq!(names(&listed), ["Tenant's"]);
+    assert_eq!(names(&listed), [DEFAULTS[0], DEFAULTS[1], "Tenant's"]);
 
     // Another tenant: not found, not changed, not listed.
     let foreign = &other.client;
@@ -122,7 +129,16 @@ async fn roles_stay_with_their_owner_and_tenant() {
     let mut hijack = tenant_role.clone();
     hijack["name"] = json!("Mine");
     foreign.post_err("/api/role", hijack, 404, 32).await;
-    assert!(names(&foreign.get_ok(&format!("/api/roles?{PAGE}")).await).is_empty());
+    // Its own list: its own defaults only.
+    let theirs = foreign.get_ok(&format!("/api/roles?{PAGE}")).await;
+    assert_eq!(names(&theirs), DEFAULTS);
+    assert!(
+        theirs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != tenant_role["id"])
+    );
     foreign
         .post_err(
             "/api/role",

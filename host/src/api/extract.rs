@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::domain::ids::{
     AlarmId, AssetId, CalculatedFieldId, CustomerId, DashboardId, DeviceId, EntityGroupId,
-    EntityId, EntityType, ExtensionId, RoleId, TenantId, UserId,
+    EntityId, EntityType, ExtensionId, GroupPermissionId, RoleId, TenantId, UserId,
 };
 use crate::domain::page::PageLink;
 use crate::service::{App, ServiceError};
@@ -253,7 +253,8 @@ id_from_path!(
     ExtensionId,
     AlarmId,
     EntityGroupId,
-    RoleId
+    RoleId,
+    GroupPermissionId
 );
 
 impl<A, B> FromPath for (A, B)

@@ -16,6 +16,7 @@ pub mod error;
 mod events;
 mod extensions;
 mod extract;
+mod group_permissions;
 mod owners;
 mod pages;
 mod roles;
@@ -42,6 +43,7 @@ pub fn router(app: App) -> Router {
         .merge(owners::routes())
         .merge(entity_groups::routes())
         .merge(roles::routes())
+        .merge(group_permissions::routes())
         .merge(customer_logic::routes())
         .merge(users::routes())
         .merge(tenants::routes())

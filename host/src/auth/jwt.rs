@@ -1,11 +1,15 @@
 //! ThingsBoard-shaped JWTs, signed HS512 with the installation's own secret.
 
+use std::sync::Arc;
+
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::ids::{CustomerId, TenantId, UserId};
 use crate::domain::user::{Authority, User};
+
+use super::rights::Rights;
 
 const ISSUER: &str = "clientele";
 const REFRESH_SCOPE: &str = "REFRESH_TOKEN";
@@ -148,16 +152,20 @@ impl JwtKeys {
 }
 
 /// The authenticated user behind a request, as checked against the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: UserId,
     pub tenant_id: TenantId,
     pub customer_id: CustomerId,
     pub authority: Authority,
     pub email: String,
+    /// A customer user's rights from its roles; `None`: none beyond its
+    /// own profile. Administrators' rights follow from their authority.
+    pub rights: Option<Arc<Rights>>,
 }
 
 impl Caller {
+    /// `user`, with no rights from roles: see [`Caller::with_rights`].
     pub fn of(user: &User) -> Self {
         Caller {
             user_id: user.id,
@@ -165,6 +173,14 @@ impl Caller {
             customer_id: user.customer_id,
             authority: user.authority,
             email: user.email.clone(),
+            rights: None,
+        }
+    }
+
+    pub fn with_rights(self, rights: Rights) -> Self {
+        Caller {
+            rights: Some(Arc::new(rights)),
+            ..self
         }
     }
 }

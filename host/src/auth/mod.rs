@@ -4,6 +4,7 @@
 pub mod jwt;
 pub mod password;
 pub mod permissions;
+pub mod rights;
 pub mod tokens;
 
 pub use jwt::{Caller, JwtKeys, TokenKind};

@@ -1,16 +1,22 @@
 //! Every permission decision, in one place.
 //!
-//! The rules are ThingsBoard Community Edition's: the system administrator
-//! manages tenants and their administrators; a tenant administrator does
-//! everything inside its tenant; a customer user reads its own customer and
-//! that customer's users and changes only its own profile. A role model can
-//! extend [`allowed`] without touching the callers: they only say what they
-//! want to do to what, and [`require`] turns a refusal into an error.
+//! The system administrator manages tenants and their administrators; a
+//! tenant administrator does everything inside its tenant (ThingsBoard's
+//! rules for both). A customer user's rights come from the roles its user
+//! groups hold ([`Rights`]): by default "Customer Users" read their
+//! customer's entities and write their data, and "Customer
+//! Administrators" do inside their customer's subtree what a tenant
+//! administrator does in the tenant. Callers only say what they want to do
+//! to what, and [`require`] turns a refusal into an error.
 
-use crate::domain::ids::{CustomerId, EntityId, TenantId, UserId, customer_of_owner};
+use crate::domain::entity_group::GroupType;
+use crate::domain::ids::{
+    CustomerId, EntityGroupId, EntityId, EntityType, TenantId, UserId, customer_of_owner,
+};
 use crate::domain::user::Authority;
 
 use super::Caller;
+use super::rights::{Ask, Rights};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
@@ -25,8 +31,9 @@ pub enum Resource {
     Device,
     Asset,
     Dashboard,
-    /// Attributes and telemetry of an entity (the target is its owner).
-    EntityData,
+    /// Attributes and telemetry of an entity of this type (the target is
+    /// its owner).
+    EntityData(EntityType),
     /// Calculated fields: the tenant administrator's, as in ThingsBoard
     /// (their outputs are entity data, readable as such).
     CalculatedField,
@@ -37,10 +44,13 @@ pub enum Resource {
     Event,
     /// Alarms of an entity (the target is the originator's owner).
     Alarm,
-    /// Entity groups and their members (the target is the group's owner).
-    EntityGroup,
+    /// Entity groups of a type and their members (the target is the
+    /// group's owner).
+    EntityGroup(GroupType),
     /// Roles (the target is the role's owner).
     Role,
+    /// Roles granted to user groups (the target is the user group's owner).
+    GroupPermission,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +76,8 @@ pub struct Target {
     pub tenant: TenantId,
     pub customer: Option<CustomerId>,
     pub user: Option<UserTarget>,
+    /// The entity group acted on, for checks about one group.
+    pub group: Option<EntityGroupId>,
 }
 
 impl Target {
@@ -74,6 +86,7 @@ impl Target {
             tenant,
             customer: None,
             user: None,
+            group: None,
         }
     }
 
@@ -82,6 +95,7 @@ impl Target {
             tenant,
             customer: Some(customer),
             user: None,
+            group: None,
         }
     }
 
@@ -92,6 +106,15 @@ impl Target {
             tenant,
             customer: Some(customer_of_owner(owner)).filter(|c| !c.is_null()),
             user: None,
+            group: None,
+        }
+    }
+
+    /// One entity group of `owner`.
+    pub fn group(tenant: TenantId, owner: EntityId, group: EntityGroupId) -> Self {
+        Target {
+            group: Some(group),
+            ..Self::owner(tenant, owner)
         }
     }
 
@@ -121,6 +144,7 @@ impl Target {
                 authority,
                 id: None,
             }),
+            group: None,
         }
     }
 }
@@ -171,13 +195,14 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
             | Resource::Device
             | Resource::Asset
             | Resource::Dashboard
-            | Resource::EntityData
+            | Resource::EntityData(_)
             | Resource::CalculatedField
             | Resource::Extension
             | Resource::Event
             | Resource::Alarm
-            | Resource::EntityGroup
-            | Resource::Role => false,
+            | Resource::EntityGroup(_)
+            | Resource::Role
+            | Resource::GroupPermission => false,
         },
         Authority::TenantAdmin => {
             let own_tenant = target.tenant == caller.tenant_id;
@@ -195,63 +220,243 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 | Resource::Device
                 | Resource::Asset
                 | Resource::Dashboard
-                | Resource::EntityData
+                | Resource::EntityData(_)
                 | Resource::CalculatedField
                 | Resource::Extension
                 | Resource::Event
                 | Resource::Alarm
-                | Resource::EntityGroup
-                | Resource::Role => own_tenant,
+                | Resource::EntityGroup(_)
+                | Resource::Role
+                | Resource::GroupPermission => own_tenant,
             }
         }
         Authority::CustomerUser => {
-            let own_customer =
-                target.tenant == caller.tenant_id && target.customer == Some(caller.customer_id);
-            match resource {
-                Resource::Customer => own_customer && op == Operation::Read,
-                Resource::User => match op {
-                    // Its colleagues one by one; its own list is scoped to
-                    // its customer by who it is, not by a rule.
-                    Operation::Read => own_customer && !listing(Authority::CustomerUser),
-                    Operation::Write => is_self,
-                    Operation::Create | Operation::Delete => false,
-                },
-                // Devices assigned to its customer: read them, read and write their data.
-                // And the groups of its customer, with their members.
-                Resource::Device
-                | Resource::Asset
-                | Resource::Dashboard
-                | Resource::EntityGroup => own_customer && op == Operation::Read,
-                Resource::EntityData => {
-                    own_customer && matches!(op, Operation::Read | Operation::Write)
-                }
-                // The alarms of its customer's entities (and of its
-                // customer): all of it, as ThingsBoard's customer users.
-                Resource::Alarm => own_customer,
-                Resource::Tenant
-                | Resource::AuditLog
-                | Resource::UserCredentials
-                | Resource::CalculatedField
-                | Resource::Extension
-                | Resource::Event
-                | Resource::Role => false,
-            }
+            target.tenant == caller.tenant_id && customer_user_may(caller, resource, op, target)
         }
     }
 }
 
+/// A customer user's rights: its own profile, its colleagues one by one
+/// (Community Edition's rule), and what its roles grant.
+fn customer_user_may(caller: &Caller, resource: Resource, op: Operation, target: &Target) -> bool {
+    let own_customer = target.customer == Some(caller.customer_id);
+    if let Some(u) = target.user {
+        if u.id == Some(caller.user_id) && matches!(op, Operation::Read | Operation::Write) {
+            return resource == Resource::User;
+        }
+        if u.authority != Authority::CustomerUser {
+            return false;
+        }
+        if resource == Resource::User && op == Operation::Read && own_customer && u.id.is_some() {
+            return true;
+        }
+    }
+    let (Some(rights), Some(customer)) = (caller.rights.as_deref(), target.customer) else {
+        return false;
+    };
+    let Some((resource_name, operations)) = role_terms(resource, op) else {
+        return false;
+    };
+    granted(
+        rights,
+        resource_name,
+        operations,
+        customer,
+        resource,
+        op,
+        target,
+    )
+}
+
+fn granted(
+    rights: &Rights,
+    resource_name: &'static str,
+    operations: &[&'static str],
+    customer: CustomerId,
+    resource: Resource,
+    op: Operation,
+    target: &Target,
+) -> bool {
+    rights.allows(&Ask {
+        resource: resource_name,
+        operations,
+        customer,
+        // A customer's own record is its parent's to change.
+        strict: resource == Resource::Customer
+            && matches!(op, Operation::Write | Operation::Delete),
+        group: target.group,
+    })
+}
+
+/// What roles call `op` on `resource`: the resource's name and the
+/// operations that must all be granted. `None`: never a customer user's
+/// (the tenant, its extensions, events and calculated fields).
+fn role_terms(
+    resource: Resource,
+    op: Operation,
+) -> Option<(&'static str, &'static [&'static str])> {
+    let plain: &'static [&'static str] = match op {
+        Operation::Read => &["READ"],
+        Operation::Create => &["CREATE"],
+        Operation::Write => &["WRITE"],
+        Operation::Delete => &["DELETE"],
+    };
+    let name = match resource {
+        Resource::Customer => "CUSTOMER",
+        Resource::User => "USER",
+        Resource::UserCredentials => {
+            let ops: &'static [&'static str] = match op {
+                Operation::Read => &["READ_CREDENTIALS"],
+                _ => &["WRITE_CREDENTIALS"],
+            };
+            return Some(("USER", ops));
+        }
+        Resource::Device => "DEVICE",
+        Resource::Asset => "ASSET",
+        Resource::Dashboard => "DASHBOARD",
+        Resource::Alarm => "ALARM",
+        Resource::AuditLog => "AUDIT_LOG",
+        Resource::Role => "ROLE",
+        Resource::GroupPermission => "GROUP_PERMISSION",
+        Resource::EntityGroup(t) => match t {
+            GroupType::Customer => "CUSTOMER_GROUP",
+            GroupType::User => "USER_GROUP",
+            GroupType::Device => "DEVICE_GROUP",
+            GroupType::Asset => "ASSET_GROUP",
+            GroupType::Dashboard => "DASHBOARD_GROUP",
+        },
+        Resource::EntityData(t) => {
+            let name = match t {
+                EntityType::Customer => "CUSTOMER",
+                EntityType::Device => "DEVICE",
+                EntityType::Asset => "ASSET",
+                _ => return None,
+            };
+            // Attributes and telemetry are one right here: both must be granted.
+            let ops: &'static [&'static str] = match op {
+                Operation::Read => &["READ_ATTRIBUTES", "READ_TELEMETRY"],
+                _ => &["WRITE_ATTRIBUTES", "WRITE_TELEMETRY"],
+            };
+            return Some((name, ops));
+        }
+        Resource::Tenant | Resource::CalculatedField | Resource::Extension | Resource::Event => {
+            return None;
+        }
+    };
+    Some((name, plain))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::Arc;
 
+    use super::*;
+    use crate::auth::rights::{CustomerTree, GenericGrant};
+    use crate::domain::role::{CUSTOMER_USER, RoleType, default_roles, parse_permissions};
+
+    /// Customers with no parents: a grant reaches its own customer only.
+    struct Flat;
+
+    impl CustomerTree for Flat {
+        fn is_within(&self, _: TenantId, c: CustomerId, a: CustomerId, strict: bool) -> bool {
+            !strict && c == a
+        }
+    }
+
+    /// A caller; a customer user holds the default "Customer User" role.
     fn caller(authority: Authority, tenant: TenantId, customer: CustomerId) -> Caller {
-        Caller {
+        let caller = Caller {
             user_id: UserId::new(),
             tenant_id: tenant,
             customer_id: customer,
             authority,
             email: "x@y.io".into(),
+            rights: None,
+        };
+        if authority != Authority::CustomerUser {
+            return caller;
         }
+        let (_, permissions) = default_roles()
+            .into_iter()
+            .find(|(name, _)| *name == CUSTOMER_USER)
+            .unwrap();
+        let grants = parse_permissions(RoleType::Generic, &permissions).unwrap();
+        let generic = vec![GenericGrant {
+            scope: customer,
+            grants,
+        }];
+        caller.with_rights(Rights::new(tenant, generic, Vec::new(), Arc::new(Flat)))
+    }
+
+    #[test]
+    fn a_customer_user_without_roles_has_only_its_profile() {
+        let (t, c) = (TenantId::new(), CustomerId::new());
+        let me = Caller {
+            rights: None,
+            ..caller(Authority::CustomerUser, t, c)
+        };
+        let myself = Target::user(t, c, me.user_id, Authority::CustomerUser);
+        assert!(allowed(&me, Resource::User, Operation::Write, &myself));
+        assert!(!allowed(
+            &me,
+            Resource::Customer,
+            Operation::Read,
+            &Target::customer(t, c)
+        ));
+        assert!(!allowed(
+            &me,
+            Resource::Device,
+            Operation::Read,
+            &Target::customer(t, c)
+        ));
+    }
+
+    #[test]
+    fn a_customer_user_never_touches_administrators() {
+        let (t, c) = (TenantId::new(), CustomerId::new());
+        let mut me = caller(Authority::CustomerUser, t, c);
+        let everything = parse_permissions(RoleType::Generic, &serde_json::json!({"ALL": ["ALL"]}));
+        let generic = vec![GenericGrant {
+            scope: c,
+            grants: everything.unwrap(),
+        }];
+        me.rights = Some(Arc::new(Rights::new(
+            t,
+            generic,
+            Vec::new(),
+            Arc::new(Flat),
+        )));
+        // Even a role granting everything: a tenant administrator "of" its
+        // customer is no target, nor is the tenant's anything.
+        let admins = Target::users_of(t, c, Authority::TenantAdmin);
+        assert!(!allowed(&me, Resource::User, Operation::Create, &admins));
+        assert!(!allowed(
+            &me,
+            Resource::Tenant,
+            Operation::Read,
+            &Target::tenant(t)
+        ));
+        assert!(!allowed(
+            &me,
+            Resource::Extension,
+            Operation::Read,
+            &Target::customer(t, c)
+        ));
+        // Its own customer's record is changed from above.
+        assert!(allowed(
+            &me,
+            Resource::Customer,
+            Operation::Read,
+            &Target::customer(t, c)
+        ));
+        assert!(!allowed(
+            &me,
+            Resource::Customer,
+            Operation::Delete,
+            &Target::customer(t, c)
+        ));
+        let users = Target::users_of(t, c, Authority::CustomerUser);
+        assert!(allowed(&me, Resource::User, Operation::Create, &users));
     }
 
     #[test]

@@ -54,6 +54,7 @@ pub enum EntityType {
     Alarm,
     EntityGroup,
     Role,
+    GroupPermission,
 }
 
 impl EntityType {
@@ -70,6 +71,7 @@ impl EntityType {
             EntityType::Alarm => "ALARM",
             EntityType::EntityGroup => "ENTITY_GROUP",
             EntityType::Role => "ROLE",
+            EntityType::GroupPermission => "GROUP_PERMISSION",
         }
     }
 }
@@ -220,6 +222,12 @@ typed_id!(
     /// A role: rights that group permissions grant to user groups.
     RoleId,
     EntityType::Role
+);
+typed_id!(
+    /// A group permission: one role granted to one user group (over one
+    /// entity group, for a GROUP role).
+    GroupPermissionId,
+    EntityType::GroupPermission
 );
 
 impl TenantId {

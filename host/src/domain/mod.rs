@@ -14,6 +14,7 @@ pub mod entity_group;
 pub mod event;
 pub mod expression;
 pub mod extension;
+pub mod group_permission;
 pub mod ids;
 pub mod logic_binding;
 pub mod page;

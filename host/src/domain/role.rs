@@ -69,6 +69,58 @@ pub const OPERATIONS: [&str; 21] = [
     "WRITE_CALCULATED_FIELD",
 ];
 
+/// The roles every tenant has, owned by the tenant and granted to each
+/// customer's "Customer Administrators" and "Customer Users" groups.
+pub const CUSTOMER_ADMINISTRATOR: &str = "Customer Administrator";
+pub const CUSTOMER_USER: &str = "Customer User";
+
+/// The default roles with their permissions. A customer administrator does
+/// inside its customer's subtree what a tenant administrator does in the
+/// tenant; a customer user reads its customer, its entities and their data,
+/// writes their data and handles their alarms (ThingsBoard Community
+/// Edition's customer user).
+pub fn default_roles() -> [(&'static str, Value); 2] {
+    let entity = [
+        "READ",
+        "READ_ATTRIBUTES",
+        "READ_TELEMETRY",
+        "WRITE_ATTRIBUTES",
+        "WRITE_TELEMETRY",
+    ];
+    [
+        (
+            CUSTOMER_ADMINISTRATOR,
+            serde_json::json!({ "ALL": ["ALL"] }),
+        ),
+        (
+            CUSTOMER_USER,
+            serde_json::json!({
+                "PROFILE": ["ALL"],
+                "CUSTOMER": ["READ", "READ_ATTRIBUTES", "READ_TELEMETRY", "WRITE_ATTRIBUTES", "WRITE_TELEMETRY"],
+                "DEVICE": entity,
+                "ASSET": entity,
+                "DASHBOARD": ["READ"],
+                "ALARM": ["ALL"],
+                "CUSTOMER_GROUP": ["READ"],
+                "USER_GROUP": ["READ"],
+                "DEVICE_GROUP": ["READ"],
+                "ASSET_GROUP": ["READ"],
+                "DASHBOARD_GROUP": ["READ"],
+            }),
+        ),
+    ]
+}
+
+/// Whether `grants` allow `op` on `resource` ("ALL" stands for any
+/// resource or any operation).
+pub fn grants_allow(grants: &Grants, resource: &str, op: &str) -> bool {
+    [resource, "ALL"].iter().any(|r| {
+        grants
+            .get(*r)
+            .is_some_and(|ops| ops.iter().any(|o| o == op || o == "ALL"))
+    })
+}
+
 /// What a role grants, checked: resource -> operations for a GENERIC role
 /// (a GROUP role's operations are under the empty resource).
 pub type Grants = BTreeMap<String, Vec<String>>;
@@ -224,6 +276,32 @@ mod tests {
             json!(["READ"]),
         ] {
             assert!(parse_permissions(RoleType::Generic, &bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn all_stands_for_any_resource_or_operation() {
+        let g = parse_permissions(
+            RoleType::Generic,
+            &json!({"DEVICE": ["READ"], "ALARM": ["ALL"]}),
+        )
+        .unwrap();
+        assert!(grants_allow(&g, "DEVICE", "READ"));
+        assert!(!grants_allow(&g, "DEVICE", "WRITE"));
+        assert!(grants_allow(&g, "ALARM", "DELETE"));
+        assert!(!grants_allow(&g, "ASSET", "READ"));
+        let all = parse_permissions(RoleType::Generic, &json!({"ALL": ["READ"]})).unwrap();
+        assert!(grants_allow(&all, "ASSET", "READ"));
+        assert!(!grants_allow(&all, "ASSET", "DELETE"));
+    }
+
+    #[test]
+    fn the_default_roles_are_valid() {
+        for (name, permissions) in default_roles() {
+            assert!(
+                parse_permissions(RoleType::Generic, &permissions).is_ok(),
+                "{name}"
+            );
         }
     }
 

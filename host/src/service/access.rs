@@ -59,12 +59,16 @@ pub(super) fn require_data(
     op: Operation,
 ) -> ServiceResult<Option<CustomerId>> {
     let customer = data_owner(view, caller.tenant_id, entity)?;
-    let target = Target {
-        tenant: caller.tenant_id,
-        customer,
-        user: None,
+    let target = match customer {
+        Some(c) => Target::customer(caller.tenant_id, c),
+        None => Target::tenant(caller.tenant_id),
     };
-    require(caller, Resource::EntityData, op, &target)?;
+    require(
+        caller,
+        Resource::EntityData(entity.entity_type),
+        op,
+        &target,
+    )?;
     Ok(customer)
 }
 

@@ -11,6 +11,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use memchr::memmem::Finder;
 
+use crate::auth::rights::CustomerTree;
 use crate::domain::customer::Customer;
 use crate::domain::ids::{CustomerId, TenantId};
 use crate::domain::page::{PageLink, SortOrder};
@@ -23,6 +24,8 @@ pub const SORT_PROPERTIES: [&str; 5] = ["createdTime", "title", "email", "countr
 #[derive(Debug, Clone)]
 struct Entry {
     slot: usize,
+    /// The customer above (`None`: the tenant): for the reach of roles.
+    parent: Option<CustomerId>,
     email: String,
     country: String,
     city: String,
@@ -49,11 +52,17 @@ struct TenantCustomers {
     text: Vec<u8>,
     slots: Vec<Slot>,
     dead: usize,
+    /// parent -> the customers it owns directly.
+    children: HashMap<CustomerId, Vec<CustomerId>>,
 }
 
 impl TenantCustomers {
     fn upsert(&mut self, c: &Customer) {
         self.remove(c.id);
+        let parent = c.parent_customer_id.filter(|p| !p.is_null());
+        if let Some(p) = parent {
+            self.children.entry(p).or_default().push(c.id);
+        }
         let title = c.title.to_lowercase();
         let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
         self.slots.push(Slot {
@@ -69,6 +78,7 @@ impl TenantCustomers {
         self.by_created.insert((c.created_time, c.id));
         let entry = Entry {
             slot: self.slots.len() - 1,
+            parent,
             email: lower(&c.contact.email),
             country: lower(&c.contact.country),
             city: lower(&c.contact.city),
@@ -80,6 +90,14 @@ impl TenantCustomers {
         let Some(old) = self.entries.remove(&id) else {
             return;
         };
+        if let Some(p) = old.parent
+            && let Some(siblings) = self.children.get_mut(&p)
+        {
+            siblings.retain(|c| *c != id);
+            if siblings.is_empty() {
+                self.children.remove(&p);
+            }
+        }
         let slot = &mut self.slots[old.slot];
         slot.alive = false;
         let (created, title) = (slot.created, self.title(old.slot).to_owned());
@@ -176,6 +194,25 @@ impl CustomerIndex {
         }
     }
 
+    /// The customers below `root` at any depth (not `root` itself).
+    pub fn below(&self, tenant: TenantId, root: CustomerId) -> HashSet<CustomerId> {
+        let tenants = self.tenants.read().unwrap_or_else(PoisonError::into_inner);
+        let mut out = HashSet::new();
+        let Some(t) = tenants.get(&tenant) else {
+            return out;
+        };
+        let mut stack = vec![root];
+        while let Some(c) = stack.pop() {
+            for &child in t.children.get(&c).into_iter().flatten() {
+                // A set: a corrupt store's cycle ends here.
+                if out.insert(child) {
+                    stack.push(child);
+                }
+            }
+        }
+        out
+    }
+
     /// The ids on the requested page, and how many customers match in all.
     pub fn page(&self, tenant: TenantId, link: &PageLink) -> (Vec<CustomerId>, usize) {
         self.page_among(tenant, link, None)
@@ -265,6 +302,39 @@ fn ordered_page(
         }
     };
     (ids, total)
+}
+
+/// The deepest a customer tree is walked: deeper than any real hierarchy,
+/// and a bound should a corrupt store ever hold a cycle.
+const MAX_DEPTH: usize = 256;
+
+impl CustomerTree for CustomerIndex {
+    fn is_within(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        ancestor: CustomerId,
+        strict: bool,
+    ) -> bool {
+        let tenants = self.tenants.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(t) = tenants.get(&tenant) else {
+            return false;
+        };
+        let parent = |c: &CustomerId| t.entries.get(c).and_then(|e| e.parent);
+        let mut at = if strict {
+            parent(&customer)
+        } else {
+            t.entries.contains_key(&customer).then_some(customer)
+        };
+        for _ in 0..MAX_DEPTH {
+            match at {
+                Some(c) if c == ancestor => return true,
+                Some(c) => at = parent(&c),
+                None => return false,
+            }
+        }
+        false
+    }
 }
 
 #[cfg(test)]

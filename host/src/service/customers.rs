@@ -12,10 +12,12 @@ use crate::domain::audit::ActionType;
 use crate::domain::customer::{Customer, CustomerInfo, CustomerInput};
 use crate::domain::ids::{CustomerId, EntityId, TenantId, now_ms, owner_of};
 use crate::domain::page::{PageData, PageLink};
+use crate::domain::user::Authority;
 use crate::store::{Changes, KvRead, customers, entity_groups, tenants, users};
 
 use super::assignable::{stage_delete_data, stage_move_all};
-use super::entity_groups::{customer_of_first_group, stage_defaults, stage_join};
+use super::entity_groups::{customer_of_first_group, stage_join};
+use super::group_permissions::stage_owner_defaults;
 use super::owners::resolve_owner;
 use crate::domain::entity_group::GroupType;
 use crate::wasm::LifecycleEvent;
@@ -133,7 +135,7 @@ impl App {
                         let c = Customer::create(caller.tenant_id, parent, input, now_ms());
                         customers::put(&mut changes, None, &c);
                         let me = c.id.entity_id();
-                        stage_defaults(&mut changes, c.tenant_id, me, c.created_time);
+                        stage_owner_defaults(view, &mut changes, c.tenant_id, me, c.created_time)?;
                         stage_join(view, &mut changes, &caller, &groups, me, c.owner_id())?;
                         (c, ActionType::Added)
                     }
@@ -209,16 +211,32 @@ impl App {
         Ok(c)
     }
 
-    /// A page of the caller's tenant's customers.
+    /// A page of the customers the caller sees: its tenant's, or for a
+    /// customer user those below its customer (as far as its roles reach:
+    /// they reach a subtree whole).
     pub async fn customers(
         &self,
         caller: &Caller,
         link: PageLink,
     ) -> ServiceResult<PageData<Customer>> {
-        let target = Target::tenant(caller.tenant_id);
-        require(caller, Resource::Customer, Operation::Read, &target)?;
         link.check_sort(&SORT_PROPERTIES)?;
-        let (ids, total) = self.customer_index.page(caller.tenant_id, &link);
+        let tenant = caller.tenant_id;
+        let (ids, total) = if caller.authority == Authority::CustomerUser {
+            // Its roles are held in its own customer's groups, so they
+            // reach the subtree below it whole, or not at all.
+            let own = Target::customer(tenant, caller.customer_id);
+            require(caller, Resource::Customer, Operation::Read, &own)?;
+            let below = self.customer_index.below(tenant, caller.customer_id);
+            self.customer_index.page_among(tenant, &link, Some(&below))
+        } else {
+            require(
+                caller,
+                Resource::Customer,
+                Operation::Read,
+                &Target::tenant(tenant),
+            )?;
+            self.customer_index.page(tenant, &link)
+        };
         let snapshot = self.store.snapshot()?;
         let mut data = Vec::with_capacity(ids.len());
         for id in ids {
@@ -237,7 +255,10 @@ impl App {
         nested: bool,
         link: PageLink,
     ) -> ServiceResult<PageData<CustomerInfo>> {
-        let target = Target::tenant(caller.tenant_id);
+        let target = match owner {
+            None => Target::tenant(caller.tenant_id),
+            Some(c) => Target::customer(caller.tenant_id, c),
+        };
         require(caller, Resource::Customer, Operation::Read, &target)?;
         link.check_sort(&SORT_PROPERTIES)?;
         let snapshot = self.store.snapshot()?;

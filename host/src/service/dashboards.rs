@@ -19,10 +19,9 @@ fn target(caller: &Caller, d: &Dashboard) -> Target {
     let customer = d
         .is_assigned_to(caller.customer_id)
         .then_some(caller.customer_id);
-    Target {
-        tenant: d.tenant_id,
-        customer,
-        user: None,
+    match customer {
+        Some(c) => Target::customer(d.tenant_id, c),
+        None => Target::tenant(d.tenant_id),
     }
 }
 

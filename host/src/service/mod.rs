@@ -19,6 +19,7 @@ mod error;
 mod events;
 mod extension_registry;
 mod extensions;
+mod group_permissions;
 mod guest_failures;
 mod guest_host;
 pub mod mail;
@@ -44,6 +45,7 @@ pub use customer_index::CustomerIndex;
 pub use customers::{NameConflict, UniquifyStrategy};
 pub use entity_groups::Member as GroupMember;
 pub use error::{ServiceError, ServiceResult};
+pub use group_permissions::GroupPermissionInfo;
 pub use sessions::ClientInfo;
 pub use telemetry::{
     Aggregation, DataChange, DataEvent, DeleteQuery, DeviceEvent, HistoryQuery, Scope,
@@ -81,6 +83,11 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
+    /// Where customers sit in their tenants' trees, for the reach of roles.
+    pub(crate) fn customer_tree(&self) -> Arc<dyn crate::auth::rights::CustomerTree> {
+        self.customer_index.clone()
+    }
+
     /// Opens the application over `store`. On an empty store this first
     /// creates the system administrator, a tenant and its administrator, and
     /// returns what was created (with any generated passwords) to print once.
@@ -90,6 +97,7 @@ impl App {
     ) -> Result<(App, Option<FirstStart>), ServiceError> {
         let first_start = bootstrap::ensure(&settings, &*store).await?;
         entity_groups::upgrade::ensure(&*store).await?;
+        group_permissions::upgrade::ensure(&*store).await?;
         let snapshot = store.snapshot()?;
         let secret = meta::get(&*snapshot, meta::JWT_SECRET)?.ok_or_else(|| {
             ServiceError::Store(StoreError::Corrupt {

@@ -9,7 +9,7 @@ use crate::domain::audit::ActionType;
 use crate::domain::ids::{CustomerId, RoleId, customer_of_owner, now_ms};
 use crate::domain::page::{PageData, PageLink};
 use crate::domain::role::{Role, RoleInput, RoleType};
-use crate::store::{Changes, KvRead, roles};
+use crate::store::{Changes, KvRead, group_permissions, roles};
 
 use super::audit::{Actor, stage_record};
 use super::owners::resolve_owner;
@@ -84,6 +84,12 @@ impl App {
         let caller = caller.clone();
         self.write(move |view| {
             let role = find(view, &caller, id, Operation::Delete)?;
+            if group_permissions::role_in_use(view, caller.tenant_id, role.id.0)? {
+                return Err(ServiceError::invalid(format!(
+                    "Role '{}' is granted to user groups: revoke those group permissions first",
+                    role.name
+                )));
+            }
             let mut changes = Changes::new();
             roles::delete(&mut changes, &role);
             let data = json!({ "entityId": role.id.entity_id() });

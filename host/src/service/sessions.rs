@@ -141,7 +141,13 @@ impl App {
     /// deleted, disabled or locked user, or a revoked token, is refused.
     pub fn authenticate(&self, token: &str) -> ServiceResult<Caller> {
         let (user, _) = self.verify_token(token, TokenKind::Access)?;
-        Ok(Caller::of(&user))
+        self.caller(&user)
+    }
+
+    /// `user` as a caller: a customer user with the rights its roles grant.
+    pub(crate) fn caller(&self, user: &User) -> ServiceResult<Caller> {
+        let snapshot = self.store.snapshot()?;
+        super::group_permissions::rights::caller_of(&*snapshot, self.customer_tree(), user)
     }
 
     fn verify_token(&self, token: &str, kind: TokenKind) -> ServiceResult<(User, u64)> {

@@ -52,12 +52,13 @@ impl App {
             tenants::put(&mut changes, &tenant);
             if action == ActionType::Added {
                 let owner = tenant.id.entity_id();
-                super::entity_groups::stage_defaults(
+                super::group_permissions::stage_owner_defaults(
+                    view,
                     &mut changes,
                     tenant.id,
                     owner,
                     tenant.created_time,
-                );
+                )?;
             }
             stage_record(
                 &mut changes,

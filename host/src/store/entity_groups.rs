@@ -11,6 +11,7 @@ use crate::domain::entity_group::{EntityGroup, GroupType};
 use crate::domain::ids::{EntityGroupId, TenantId};
 
 use super::codec::{Key, decode, encode, ids_in_index, uuid_at};
+use super::group_permissions;
 use super::{Changes, KvRead, StoreResult, Table};
 
 fn key(tenant: TenantId, id: EntityGroupId) -> Vec<u8> {
@@ -105,6 +106,7 @@ pub fn delete(r: &dyn KvRead, changes: &mut Changes, g: &EntityGroup) -> StoreRe
     for entity in members(r, g.tenant_id, g.id)? {
         remove_member(changes, g.tenant_id, g.id, entity);
     }
+    group_permissions::stage_delete_of_group(r, changes, g.tenant_id, g.id.0)?;
     changes.delete(Table::EntityGroups, key(g.tenant_id, g.id));
     changes.delete(Table::EntityGroupNames, name_key(g));
     Ok(())

@@ -17,6 +17,7 @@ pub mod devices;
 pub mod entity_groups;
 pub mod events;
 pub mod extensions;
+pub mod group_permissions;
 pub mod latest;
 pub mod logic_bindings;
 mod memory;

@@ -7,6 +7,7 @@ use crate::domain::ids::{RoleId, TenantId};
 use crate::domain::role::Role;
 
 use super::codec::{Key, decode, encode, ids_in_index};
+use super::group_permissions;
 use super::{Changes, KvRead, StoreResult, Table};
 
 fn key(tenant: TenantId, id: RoleId) -> Vec<u8> {
@@ -48,7 +49,8 @@ pub fn delete(changes: &mut Changes, role: &Role) {
     changes.delete(Table::RolesByOwner, owner_key(role));
 }
 
-/// Deletes every role `owner` has: the owner is being deleted.
+/// Deletes every role `owner` has, and wherever it is granted: the owner
+/// is being deleted.
 pub fn stage_delete_of_owner(
     r: &dyn KvRead,
     changes: &mut Changes,
@@ -56,6 +58,9 @@ pub fn stage_delete_of_owner(
     owner: Uuid,
 ) -> StoreResult<()> {
     for role in of_owner(r, tenant, owner)? {
+        for p in group_permissions::of_role(r, tenant, role.id.0)? {
+            group_permissions::delete(changes, &p);
+        }
         delete(changes, &role);
     }
     Ok(())

@@ -108,6 +108,14 @@ pub enum Table {
     Roles,
     /// tenant ‖ owner id ‖ role id -> () (the roles of one owner)
     RolesByOwner,
+    /// tenant ‖ permission id -> GroupPermission
+    GroupPermissions,
+    /// tenant ‖ user group id ‖ permission id -> () (what a user group holds)
+    GroupPermissionsByUserGroup,
+    /// tenant ‖ entity group id ‖ permission id -> () (grants over a group)
+    GroupPermissionsByEntityGroup,
+    /// tenant ‖ role id ‖ permission id -> () (where a role is granted)
+    GroupPermissionsByRole,
 }
 
 /// What deleting a tenant does to a table's rows. Every table says, so a
@@ -173,11 +181,15 @@ impl Table {
             | Table::EntityGroupMembers
             | Table::EntityMemberships
             | Table::Roles
-            | Table::RolesByOwner => ByRange,
+            | Table::RolesByOwner
+            | Table::GroupPermissions
+            | Table::GroupPermissionsByUserGroup
+            | Table::GroupPermissionsByEntityGroup
+            | Table::GroupPermissionsByRole => ByRange,
         }
     }
 
-    pub const ALL: [Table; 49] = [
+    pub const ALL: [Table; 53] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -227,6 +239,10 @@ impl Table {
         Table::EntityMemberships,
         Table::Roles,
         Table::RolesByOwner,
+        Table::GroupPermissions,
+        Table::GroupPermissionsByUserGroup,
+        Table::GroupPermissionsByEntityGroup,
+        Table::GroupPermissionsByRole,
     ];
 
     pub fn name(self) -> &'static str {
@@ -280,6 +296,10 @@ impl Table {
             Table::EntityMemberships => "entity_memberships",
             Table::Roles => "roles",
             Table::RolesByOwner => "roles_by_owner",
+            Table::GroupPermissions => "group_permissions",
+            Table::GroupPermissionsByUserGroup => "group_permissions_by_user_group",
+            Table::GroupPermissionsByEntityGroup => "group_permissions_by_entity_group",
+            Table::GroupPermissionsByRole => "group_permissions_by_role",
         }
     }
 }

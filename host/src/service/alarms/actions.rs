@@ -2,10 +2,13 @@
 //! by id), acknowledge, clear, assign, unassign, delete. Each change and
 //! its audit records are one write job.
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, allowed, require};
+use crate::auth::rights::CustomerTree;
 use crate::domain::alarm::{Alarm, AlarmInfo, AlarmInput, AlarmJson};
 use crate::domain::audit::ActionType;
 use crate::domain::ids::{AlarmId, CustomerId, UserId, now_ms};
@@ -14,6 +17,7 @@ use crate::store::{Changes, KvRead, alarms, users};
 use super::info::InfoBuilder;
 use super::{find, owner_of, stage_audit, stage_audit_with, upsert_active};
 use crate::service::audit::Actor;
+use crate::service::group_permissions::rights::caller_of;
 use crate::service::{App, ServiceError, ServiceResult};
 
 /// A time the caller gave, or now (ThingsBoard's `getOrDefault`).
@@ -25,6 +29,7 @@ fn given_or(ts: Option<i64>, now: i64) -> i64 {
 /// read and that may itself see the alarm (of an entity owned by `owner`).
 fn check_assignee(
     view: &dyn KvRead,
+    tree: &Arc<dyn CustomerTree>,
     caller: &Caller,
     owner: CustomerId,
     user: UserId,
@@ -34,7 +39,7 @@ fn check_assignee(
     require(caller, Resource::User, Operation::Read, &as_target)?;
     let alarm_target = Target::customer(caller.tenant_id, owner);
     if !allowed(
-        &Caller::of(&u),
+        &caller_of(view, Arc::clone(tree), &u)?,
         Resource::Alarm,
         Operation::Read,
         &alarm_target,
@@ -56,6 +61,7 @@ impl App {
     pub async fn save_alarm(&self, caller: &Caller, input: AlarmInput) -> ServiceResult<AlarmJson> {
         let valid = input.validate()?;
         let caller = caller.clone();
+        let tree = self.customer_tree();
         self.write(move |view| {
             let tenant = caller.tenant_id;
             let now = now_ms();
@@ -106,7 +112,7 @@ impl App {
             }
             if let Some(assigned) = alarm.assigned_at(input.assignee_id, now) {
                 if let Some(user) = input.assignee_id {
-                    check_assignee(view, &caller, owner, user)?;
+                    check_assignee(view, &tree, &caller, owner, user)?;
                     actions.push(ActionType::AlarmAssigned);
                 } else {
                     actions.push(ActionType::AlarmUnassigned);
@@ -152,12 +158,13 @@ impl App {
         user: UserId,
     ) -> ServiceResult<AlarmInfo> {
         let who = caller.clone();
+        let tree = self.customer_tree();
         self.change_alarm(
             caller,
             id,
             ActionType::AlarmAssigned,
             move |view, a, owner, now| {
-                check_assignee(view, &who, owner, user)?;
+                check_assignee(view, &tree, &who, owner, user)?;
                 a.assigned_at(Some(user), now).ok_or_else(|| {
                     ServiceError::invalid("Alarm was already assigned to this user!")
                 })

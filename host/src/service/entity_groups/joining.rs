@@ -15,16 +15,18 @@ use super::super::{ServiceError, ServiceResult};
 use super::find;
 
 /// Stages the groups a new owner starts with: "All" of every type and its
-/// default user groups.
+/// default user groups. Returns them.
 pub(in crate::service) fn stage_defaults(
     changes: &mut Changes,
     tenant: TenantId,
     owner: EntityId,
     now: i64,
-) {
-    for g in EntityGroup::defaults_for(tenant, owner, now) {
-        entity_groups::put(changes, None, &g);
+) -> Vec<EntityGroup> {
+    let groups = EntityGroup::defaults_for(tenant, owner, now);
+    for g in &groups {
+        entity_groups::put(changes, None, g);
     }
+    groups
 }
 
 /// The group of `owner` a new user joins when its creator names none

@@ -52,15 +52,15 @@ fn members_op(t: GroupType) -> Operation {
 fn check(caller: &Caller, op: Operation, g: &EntityGroup) -> ServiceResult<()> {
     Ok(require(
         caller,
-        Resource::EntityGroup,
+        Resource::EntityGroup(g.group_type),
         op,
-        &Target::owner(g.tenant_id, g.owner_id),
+        &Target::group(g.tenant_id, g.owner_id, g.id),
     )?)
 }
 
 /// A group the caller may `op`; "not found" also when it is another
 /// tenant's: that one's ids are not the caller's to learn about.
-fn find(
+pub(super) fn find(
     view: &dyn KvRead,
     caller: &Caller,
     id: EntityGroupId,
@@ -73,8 +73,9 @@ fn find(
     Ok(g)
 }
 
-/// `owner` and the owners above it, up to the tenant.
-fn owner_chain(
+/// `owner` and the owners above it, up to the tenant (a group's
+/// `ownerIds`; the owners whose roles a user group may hold).
+pub(super) fn owner_chain(
     view: &dyn KvRead,
     tenant: TenantId,
     owner: EntityId,
@@ -114,7 +115,8 @@ impl App {
                         view,
                         &caller,
                         input.owner_id,
-                        Resource::EntityGroup,
+                        // Validated: present.
+                        Resource::EntityGroup(input.group_type.unwrap_or(GroupType::Device)),
                         Operation::Create,
                     )?;
                     (EntityGroup::create(tenant, owner, input, now_ms()), None)
@@ -224,7 +226,13 @@ impl App {
     ) -> ServiceResult<Vec<EntityGroupInfo>> {
         let snapshot = self.store.snapshot()?;
         let view = &*snapshot;
-        let owner = resolve_owner(view, caller, owner, Resource::EntityGroup, Operation::Read)?;
+        let owner = resolve_owner(
+            view,
+            caller,
+            owner,
+            Resource::EntityGroup(t),
+            Operation::Read,
+        )?;
         // One owner: its chain is walked once for all of its groups.
         let owner_ids = owner_chain(view, caller.tenant_id, owner)?;
         Ok(
@@ -249,7 +257,13 @@ impl App {
     ) -> ServiceResult<EntityGroupInfo> {
         let snapshot = self.store.snapshot()?;
         let view = &*snapshot;
-        let owner = resolve_owner(view, caller, owner, Resource::EntityGroup, Operation::Read)?;
+        let owner = resolve_owner(
+            view,
+            caller,
+            owner,
+            Resource::EntityGroup(t),
+            Operation::Read,
+        )?;
         let id = entity_groups::id_by_name(view, caller.tenant_id, owner.id, t, name)?.ok_or_else(
             || ServiceError::NotFound(format!("Entity group with name [{name}] is not found")),
         )?;
@@ -273,7 +287,7 @@ impl App {
         let found = owned::load(view, tenant, t, entity.id)?.ok_or_else(ServiceError::not_found)?;
         require(
             caller,
-            Resource::EntityGroup,
+            Resource::EntityGroup(t),
             Operation::Read,
             &Target::owner(tenant, found.owner),
         )?;

@@ -1,0 +1,141 @@
+//! The roles every tenant has and the grants every customer starts with:
+//! its "Customer Administrators" hold the tenant's "Customer
+//! Administrator" role and its "Customer Users" the "Customer User" role.
+
+use crate::domain::entity_group::{CUSTOMER_ADMINISTRATORS, CUSTOMER_USERS, GroupType};
+use crate::domain::group_permission::{GroupPermission, GroupPermissionInput};
+use crate::domain::ids::{CustomerId, EntityGroupId, EntityId, EntityType, RoleId, TenantId};
+use crate::domain::role::{
+    CUSTOMER_ADMINISTRATOR, CUSTOMER_USER, Role, RoleInput, RoleType, default_roles,
+};
+use crate::store::{Changes, KvRead, entity_groups, roles};
+
+use super::super::ServiceResult;
+use super::super::entity_groups::stage_defaults;
+
+/// Stages what a new owner starts with: its groups ([`stage_defaults`]),
+/// and for a tenant its default roles, for a customer the grants of those
+/// roles to its default user groups.
+pub(in crate::service) fn stage_owner_defaults(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    tenant: TenantId,
+    owner: EntityId,
+    now: i64,
+) -> ServiceResult<()> {
+    let groups = stage_defaults(changes, tenant, owner, now);
+    if owner.entity_type == EntityType::Tenant {
+        stage_tenant_roles(changes, tenant, now);
+        return Ok(());
+    }
+    let user_groups: Vec<(EntityGroupId, &str)> = groups
+        .iter()
+        .filter(|g| g.group_type == GroupType::User)
+        .map(|g| (g.id, g.name.as_str()))
+        .collect();
+    stage_customer_grants(view, changes, tenant, &user_groups, now)
+}
+
+/// The tenant's default roles, by name.
+fn role(name: &str, permissions: serde_json::Value, tenant: TenantId, now: i64) -> Role {
+    let input = RoleInput {
+        name: Some(name.to_owned()),
+        role_type: Some(RoleType::Generic),
+        permissions: Some(permissions),
+        ..Default::default()
+    };
+    Role::create(tenant, tenant.entity_id(), input, now)
+}
+
+/// Stages a new tenant's default roles.
+pub(in crate::service) fn stage_tenant_roles(
+    changes: &mut Changes,
+    tenant: TenantId,
+    now: i64,
+) -> Vec<Role> {
+    default_roles()
+        .into_iter()
+        .map(|(name, permissions)| {
+            let r = role(name, permissions, tenant, now);
+            roles::put(changes, &r);
+            r
+        })
+        .collect()
+}
+
+/// The tenant's default role named `name`, if it still has it.
+fn find_role(view: &dyn KvRead, tenant: TenantId, name: &str) -> ServiceResult<Option<RoleId>> {
+    Ok(roles::of_owner(view, tenant, tenant.0)?
+        .into_iter()
+        .filter(|r| r.name == name && r.role_type == RoleType::Generic)
+        .min_by_key(|r| r.created_time)
+        .map(|r| r.id))
+}
+
+/// The tenant's default roles, staged anew where the tenant no longer has
+/// one (an administrator may delete a role no group holds).
+pub(in crate::service) fn tenant_roles(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    tenant: TenantId,
+    now: i64,
+) -> ServiceResult<[RoleId; 2]> {
+    let mut ids = [RoleId(uuid::Uuid::nil()); 2];
+    for (slot, (name, permissions)) in ids.iter_mut().zip(default_roles()) {
+        *slot = match find_role(view, tenant, name)? {
+            Some(id) => id,
+            None => {
+                let r = role(name, permissions, tenant, now);
+                roles::put(changes, &r);
+                r.id
+            }
+        };
+    }
+    Ok(ids)
+}
+
+/// Stages the grants of a new customer's default user groups, whose ids
+/// are in `groups` (they may be staged in this same change).
+pub(in crate::service) fn stage_customer_grants(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    tenant: TenantId,
+    groups: &[(EntityGroupId, &str)],
+    now: i64,
+) -> ServiceResult<()> {
+    let [admin_role, user_role] = tenant_roles(view, changes, tenant, now)?;
+    for &(group, name) in groups {
+        let (role, role_name) = match name {
+            CUSTOMER_ADMINISTRATORS => (admin_role, CUSTOMER_ADMINISTRATOR),
+            CUSTOMER_USERS => (user_role, CUSTOMER_USER),
+            _ => continue,
+        };
+        let input = GroupPermissionInput {
+            id: None,
+            user_group_id: group,
+            role_id: role,
+            entity_group_id: None,
+            is_public: None,
+        };
+        let p = GroupPermission::create(tenant, &input, None, role_name.to_owned(), now);
+        crate::store::group_permissions::put(changes, &p);
+    }
+    Ok(())
+}
+
+/// The default user groups of `customer` as stored: (id, name).
+pub(in crate::service) fn customer_user_groups(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    customer: CustomerId,
+) -> ServiceResult<Vec<(EntityGroupId, &'static str)>> {
+    let mut out = Vec::new();
+    for name in [CUSTOMER_ADMINISTRATORS, CUSTOMER_USERS] {
+        if let Some(id) =
+            entity_groups::id_by_name(view, tenant, customer.0, GroupType::User, name)?
+        {
+            out.push((id, name));
+        }
+    }
+    Ok(out)
+}

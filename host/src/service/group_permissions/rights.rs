@@ -1,0 +1,63 @@
+//! A customer user's effective rights, loaded from the store: the user
+//! groups it is in, the roles granted to them, merged into [`Rights`].
+
+use std::sync::Arc;
+
+use crate::auth::Caller;
+use crate::auth::rights::{CustomerTree, GenericGrant, GroupGrant, Rights};
+use crate::domain::entity_group::GroupType;
+use crate::domain::ids::customer_of_owner;
+use crate::domain::role::parse_permissions;
+use crate::domain::user::{Authority, User};
+use crate::store::{KvRead, entity_groups, group_permissions, roles};
+
+use super::super::ServiceResult;
+
+/// `user` as a caller: a customer user with the rights its roles grant;
+/// administrators' rights follow from their authority.
+pub(in crate::service) fn caller_of(
+    view: &dyn KvRead,
+    tree: Arc<dyn CustomerTree>,
+    user: &User,
+) -> ServiceResult<Caller> {
+    let caller = Caller::of(user);
+    if user.authority != Authority::CustomerUser {
+        return Ok(caller);
+    }
+    Ok(caller.with_rights(load(view, tree, user)?))
+}
+
+fn load(view: &dyn KvRead, tree: Arc<dyn CustomerTree>, user: &User) -> ServiceResult<Rights> {
+    let tenant = user.tenant_id;
+    let (mut generic, mut groups) = (Vec::new(), Vec::new());
+    for group_id in entity_groups::memberships(view, tenant, user.id.0)? {
+        let Some(group) = entity_groups::get(view, tenant, group_id)? else {
+            continue;
+        };
+        if group.group_type != GroupType::User {
+            continue;
+        }
+        let scope = customer_of_owner(group.owner_id);
+        for p in group_permissions::of_user_group(view, tenant, group_id.0)? {
+            let Some(role) = roles::get(view, tenant, p.role_id)? else {
+                continue;
+            };
+            // Stored roles were checked when saved; one that no longer
+            // parses grants nothing rather than failing every request.
+            let Ok(grants) = parse_permissions(role.role_type, &role.permissions) else {
+                tracing::warn!(role = %role.id, "a stored role's permissions do not parse");
+                continue;
+            };
+            match (p.entity_group_id, p.entity_group_type) {
+                (None, _) => generic.push(GenericGrant { scope, grants }),
+                (Some(group), Some(t)) => groups.push(GroupGrant {
+                    group,
+                    group_type: GroupType::of(t).unwrap_or(GroupType::Device),
+                    operations: grants.into_values().flatten().collect(),
+                }),
+                (Some(_), None) => {}
+            }
+        }
+    }
+    Ok(Rights::new(tenant, generic, groups, tree))
+}

@@ -1,0 +1,366 @@
+//! Rights from roles (ThingsBoard Professional Edition): a customer's
+//! "Customer Administrators" do inside its subtree what a tenant
+//! administrator does in the tenant, and nothing outside it; "Customer
+//! Users" read; group permissions grant and revoke roles, and a customer
+//! user's rights follow at its next request.
+
+use serde_json::{Value, json};
+
+use clientele_tests::{Client, PASSWORD, TestServer, activation_token, id};
+
+fn customer_ref(id: &str) -> Value {
+    json!({"entityType": "CUSTOMER", "id": id})
+}
+
+fn group_ref(id: &str) -> Value {
+    json!({"entityType": "ENTITY_GROUP", "id": id})
+}
+
+/// The id of `owner`'s user group named `name`.
+async fn user_group(admin: &Client, owner: &str, name: &str) -> String {
+    let g = admin
+        .get_ok(&format!(
+            "/api/entityGroup/CUSTOMER/{owner}/USER/{}",
+            name.replace(' ', "%20")
+        ))
+        .await;
+    id(&g)
+}
+
+/// Creates an active user of `customer` in the user groups `groups` (none:
+/// the customer's "Customer Users") and logs it in.
+async fn user_in(
+    server: &TestServer,
+    creator: &Client,
+    customer: &str,
+    email: &str,
+    groups: &[&str],
+) -> (String, Client) {
+    let query = groups
+        .iter()
+        .map(|g| format!("&entityGroupIds={g}"))
+        .collect::<String>();
+    let user = creator
+        .post_ok(
+            &format!("/api/user?sendActivationMail=false{query}"),
+            json!({"email": email, "authority": "CUSTOMER_USER", "customerId": customer_ref(customer)}),
+        )
+        .await;
+    let link = creator
+        .get_ok(&format!("/api/user/{}/activationLink", id(&user)))
+        .await;
+    let token = activation_token(link.as_str().expect("link text"));
+    let (status, body) = server.activate(&token, PASSWORD).await;
+    assert_eq!(status.as_u16(), 200, "activating {email}: {body}");
+    (id(&user), server.login(email, PASSWORD).await)
+}
+
+#[tokio::test]
+async fn a_customer_administrator_manages_its_subtree_and_nothing_else() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let sys = server.sysadmin().await;
+    let other = server.new_tenant(&sys, "Other", "admin@other.io").await;
+    let foreign = id(&other.client.create_customer("Foreign").await);
+
+    let a = id(&admin.create_customer("A").await);
+    let b = id(&admin
+        .post_ok(
+            "/api/customer",
+            json!({"title": "B", "ownerId": customer_ref(&a)}),
+        )
+        .await);
+    let sibling = id(&admin.create_customer("Sibling").await);
+    let admins = user_group(&admin, &a, "Customer Administrators").await;
+    let (_, boss) = user_in(&server, &admin, &a, "boss@a.io", &[&admins]).await;
+    let (_, reader) = user_in(&server, &admin, &a, "reader@a.io", &[]).await;
+
+    // Inside its subtree: creates a sub-customer, its user, and edits and
+    // deletes below it.
+    let a2 = boss
+        .post_ok(
+            "/api/customer",
+            json!({"title": "A2", "ownerId": customer_ref(&a)}),
+        )
+        .await;
+    assert_eq!(a2["ownerId"]["id"], a.as_str());
+    let a2 = id(&a2);
+    let (_, a2_user) = user_in(&server, &boss, &a2, "user@a2.io", &[]).await;
+    let mut b_edit = boss.get_ok(&format!("/api/customer/{b}")).await;
+    b_edit["title"] = json!("B renamed");
+    boss.post_ok("/api/customer", b_edit).await;
+    let group = boss
+        .post_ok(
+            "/api/entityGroup",
+            json!({"name": "Field", "type": "CUSTOMER", "ownerId": customer_ref(&a)}),
+        )
+        .await;
+    assert_eq!(group["ownerId"]["id"], a.as_str());
+    // Its list of customers: the subtree below its own.
+    let page = boss
+        .get_ok("/api/customers?pageSize=50&page=0&sortProperty=title")
+        .await;
+    let titles: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["A2", "B renamed"]);
+
+    // Its own customer: read, but changed only from above.
+    boss.get_ok(&format!("/api/customer/{a}")).await;
+    boss.delete_err(&format!("/api/customer/{a}"), 403, 20)
+        .await;
+    let mut a_edit = boss.get_ok(&format!("/api/customer/{a}")).await;
+    a_edit["title"] = json!("Mine now");
+    boss.post_err("/api/customer", a_edit, 403, 20).await;
+
+    // Outside: the sibling, the tenant level, tenant administrators.
+    boss.get_err(&format!("/api/customer/{sibling}"), 403, 20)
+        .await;
+    boss.post_err(
+        "/api/customer",
+        json!({"title": "Under sibling", "ownerId": customer_ref(&sibling)}),
+        403,
+        20,
+    )
+    .await;
+    boss.post_err("/api/customer", json!({"title": "Top"}), 403, 20)
+        .await;
+    boss.post_err(
+        "/api/user?sendActivationMail=false",
+        json!({"email": "x@a.io", "authority": "TENANT_ADMIN", "customerId": customer_ref(&a)}),
+        403,
+        20,
+    )
+    .await;
+    boss.post_err(
+        "/api/user?sendActivationMail=false",
+        json!({"email": "y@s.io", "authority": "CUSTOMER_USER", "customerId": customer_ref(&sibling)}),
+        403,
+        20,
+    )
+    .await;
+    boss.get_err("/api/customerInfos/all?pageSize=10&page=0", 403, 20)
+        .await;
+    // Another tenant's customer is not even there.
+    boss.get_err(&format!("/api/customer/{foreign}"), 404, 32)
+        .await;
+
+    // A customer user reads; a sub-customer's user reads only its own.
+    reader.get_ok(&format!("/api/customer/{a}")).await;
+    reader.get_ok(&format!("/api/customer/{b}")).await;
+    reader
+        .post_err(
+            "/api/customer",
+            json!({"title": "Nope", "ownerId": customer_ref(&a)}),
+            403,
+            20,
+        )
+        .await;
+    a2_user.get_ok(&format!("/api/customer/{a2}")).await;
+    a2_user
+        .get_err(&format!("/api/customer/{a}"), 403, 20)
+        .await;
+
+    // What they may do, as the PE UI asks it.
+    let mine = boss.get_ok("/api/permissions/allowedPermissions").await;
+    assert_eq!(
+        mine["userPermissions"]["genericPermissions"]["ALL"],
+        json!(["ALL"])
+    );
+    assert_eq!(mine["userOwnerId"]["id"], a.as_str());
+    let theirs = reader.get_ok("/api/permissions/allowedPermissions").await;
+    let generic = &theirs["userPermissions"]["genericPermissions"];
+    assert!(generic.get("ALL").is_none(), "{generic}");
+    assert_eq!(generic["CUSTOMER"][0], "READ");
+
+    // Deleting the sub-customer it made: gone, with its user.
+    boss.delete_ok(&format!("/api/customer/{a2}")).await;
+    admin.get_err(&format!("/api/customer/{a2}"), 404, 32).await;
+}
+
+#[tokio::test]
+async fn group_permissions_grant_and_revoke_rights() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let sys = server.sysadmin().await;
+    let other = server.new_tenant(&sys, "Other", "admin@other.io").await;
+    let c = id(&admin.create_customer("C").await);
+    let sibling = id(&admin.create_customer("Sibling").await);
+
+    // A user group of C with no role: its user sees nothing of C.
+    let auditors = admin
+        .post_ok(
+            "/api/entityGroup",
+            json!({"name": "Auditors", "type": "USER", "ownerId": customer_ref(&c)}),
+        )
+        .await;
+    let auditors = id(&auditors);
+    let (_, auditor) = user_in(&server, &admin, &c, "auditor@c.io", &[&auditors]).await;
+    auditor
+        .get_err(&format!("/api/customer/{c}"), 403, 20)
+        .await;
+
+    // Granted a role that reads customers: it reads C at once.
+    let role = admin
+        .post_ok(
+            "/api/role",
+            json!({"name": "Customer reader", "type": "GENERIC", "permissions": {"CUSTOMER": ["READ"]}}),
+        )
+        .await;
+    let grant = admin
+        .post_ok(
+            "/api/groupPermission",
+            json!({"userGroupId": group_ref(&auditors), "roleId": role["id"]}),
+        )
+        .await;
+    assert_eq!(grant["name"], "Customer reader");
+    auditor.get_ok(&format!("/api/customer/{c}")).await;
+    auditor
+        .get_err(&format!("/api/customer/{sibling}"), 403, 20)
+        .await;
+    let held = admin
+        .get_ok(&format!("/api/userGroup/{auditors}/groupPermissions"))
+        .await;
+    assert_eq!(held.as_array().map(Vec::len), Some(1));
+    assert_eq!(held[0]["role"]["name"], "Customer reader");
+    assert_eq!(held[0]["userGroupName"], "Auditors");
+
+    // A role in use stays; revoked, the right goes with it.
+    admin
+        .delete_err(&format!("/api/role/{}", id(&role)), 400, 31)
+        .await;
+    admin
+        .delete_ok(&format!("/api/groupPermission/{}", id(&grant)))
+        .await;
+    auditor
+        .get_err(&format!("/api/customer/{c}"), 403, 20)
+        .await;
+    admin.delete_ok(&format!("/api/role/{}", id(&role))).await;
+
+    // Every customer starts with its default grants.
+    let c_admins = user_group(&admin, &c, "Customer Administrators").await;
+    let defaults = admin
+        .get_ok(&format!("/api/userGroup/{c_admins}/groupPermissions"))
+        .await;
+    assert_eq!(defaults[0]["role"]["name"], "Customer Administrator");
+
+    // A GROUP role over a device group: that group, not others.
+    let devices = admin
+        .post_ok(
+            "/api/entityGroup",
+            json!({"name": "Pumps", "type": "DEVICE", "ownerId": customer_ref(&c)}),
+        )
+        .await;
+    let other_devices = admin
+        .post_ok(
+            "/api/entityGroup",
+            json!({"name": "Valves", "type": "DEVICE", "ownerId": customer_ref(&c)}),
+        )
+        .await;
+    let group_reader = admin
+        .post_ok(
+            "/api/role",
+            json!({"name": "Group reader", "type": "GROUP", "permissions": ["READ"]}),
+        )
+        .await;
+    admin
+        .post_ok(
+            "/api/groupPermission",
+            json!({"userGroupId": group_ref(&auditors), "roleId": group_reader["id"],
+                   "entityGroupId": devices["id"]}),
+        )
+        .await;
+    auditor
+        .get_ok(&format!("/api/entityGroup/{}", id(&devices)))
+        .await;
+    auditor
+        .get_err(&format!("/api/entityGroup/{}", id(&other_devices)), 403, 20)
+        .await;
+    let over = admin
+        .get_ok(&format!(
+            "/api/entityGroup/{}/groupPermissions",
+            id(&devices)
+        ))
+        .await;
+    assert_eq!(over[0]["entityGroupName"], "Pumps");
+
+    // Refused, with nothing granted: a GENERIC role over a group, a GROUP
+    // role over none, a group of devices as the user group, a sibling's
+    // role, another tenant's user group, a customer user granting.
+    let generic = admin
+        .post_ok(
+            "/api/role",
+            json!({"name": "G", "type": "GENERIC", "permissions": {"ALL": ["READ"]}}),
+        )
+        .await;
+    let sibling_role = admin
+        .post_ok(
+            "/api/role",
+            json!({"name": "S", "type": "GENERIC", "permissions": {"ALL": ["READ"]},
+                   "ownerId": customer_ref(&sibling)}),
+        )
+        .await;
+    for (body, status, code) in [
+        (
+            json!({"userGroupId": group_ref(&auditors), "roleId": generic["id"], "entityGroupId": devices["id"]}),
+            400,
+            31,
+        ),
+        (
+            json!({"userGroupId": group_ref(&auditors), "roleId": group_reader["id"]}),
+            400,
+            31,
+        ),
+        (
+            json!({"userGroupId": devices["id"], "roleId": generic["id"]}),
+            400,
+            31,
+        ),
+        (
+            json!({"userGroupId": group_ref(&auditors), "roleId": sibling_role["id"]}),
+            400,
+            31,
+        ),
+        (
+            json!({"userGroupId": group_ref(&auditors), "roleId": {"entityType": "ROLE", "id": "5c1bb1e0-0000-11ef-8000-000000000000"}}),
+            404,
+            32,
+        ),
+    ] {
+        admin
+            .post_err("/api/groupPermission", body, status, code)
+            .await;
+    }
+    let held = admin
+        .get_ok(&format!("/api/userGroup/{auditors}/groupPermissions"))
+        .await;
+    assert_eq!(held.as_array().map(Vec::len), Some(1));
+    other
+        .client
+        .post_err(
+            "/api/groupPermission",
+            json!({"userGroupId": group_ref(&auditors), "roleId": generic["id"]}),
+            404,
+            32,
+        )
+        .await;
+    other
+        .client
+        .get_err(
+            &format!("/api/userGroup/{auditors}/groupPermissions"),
+            404,
+            32,
+        )
+        .await;
+    auditor
+        .post_err(
+            "/api/groupPermission",
+            json!({"userGroupId": group_ref(&auditors), "roleId": generic["id"]}),
+            403,
+            20,
+        )
+        .await;
+}
