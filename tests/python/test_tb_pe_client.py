@@ -1,11 +1,14 @@
 """ThingsBoard Professional Edition's Python REST client (PyPI `tb-pe-client`),
 unmodified, against a running Clientele: entity groups, customers created into
 them and under other customers, and a user created into a customer's
-administrators and activated. Run by tests/all/python_client.rs, which starts
+administrators and activated, which as that customer's administrator creates
+its own sub-customer and user and is refused (403, code 20) anything outside
+the customer's subtree. Run by tests/all/python_client.rs, which starts
 the server and passes its URL and the tenant administrator's login in the
 environment.
 """
 
+import json
 import os
 import uuid
 
@@ -93,6 +96,54 @@ def test_customers_and_users_are_created_into_groups_and_under_customers(admin):
     # The user logs in with its new password.
     user = ThingsboardClient(URL, email, PASSWORD)
     assert user.get_user().authority == "CUSTOMER_USER"
+
+    # As a customer administrator it creates its own sub-customer of Acme,
+    # and a user there.
+    west = user.save_customer(
+        Customer(
+            title=unique("Acme West"),
+            parent_customer_id=CustomerId(entity_type="CUSTOMER", id=acme.id.id),
+        )
+    )
+    assert west.owner_id.id == acme.id.id
+    helper = user.save_user(
+        User(
+            email=f"helper-{uuid.uuid4().hex[:8]}@acme.io",
+            authority="CUSTOMER_USER",
+            customer_id=CustomerId(entity_type="CUSTOMER", id=west.id.id),
+        ),
+        send_activation_mail="false",
+    )
+    assert helper.customer_id.id == west.id.id
+    assert user.get_customer_by_id(str(east.id.id)).title == east.title
+
+    # Outside Acme's subtree: refused with ThingsBoard's "permission denied".
+    outsider = admin.save_customer(Customer(title=unique("Outsider")))
+    refusals = [
+        lambda: user.get_customer_by_id(str(outsider.id.id)),
+        lambda: user.save_customer(Customer(title=unique("Top level"))),
+        lambda: user.save_customer(
+            Customer(
+                title=unique("Under outsider"),
+                parent_customer_id=CustomerId(entity_type="CUSTOMER", id=outsider.id.id),
+            )
+        ),
+        lambda: user.delete_customer(str(acme.id.id)),
+        lambda: user.save_user(
+            User(
+                email=f"intruder-{uuid.uuid4().hex[:8]}@acme.io",
+                authority="CUSTOMER_USER",
+                customer_id=CustomerId(entity_type="CUSTOMER", id=outsider.id.id),
+            ),
+            send_activation_mail="false",
+        ),
+    ]
+    for refused in refusals:
+        with pytest.raises(ForbiddenException) as e:
+            refused()
+        assert e.value.status == 403
+        assert json.loads(e.value.body)["errorCode"] == 20
+    assert admin.get_customer_by_id(str(acme.id.id)).title == acme.title
 
 
 def test_groups_refuse_what_they_cannot_hold(admin):
