@@ -236,11 +236,16 @@ impl CustomerIndex {
         {
             return ordered_page(t, sort, desc, link);
         }
-        let mut hits: Vec<usize> = match link.text_search.as_deref() {
-            Some(needle) => t.search(&Finder::new(needle.as_bytes())),
-            None => (0..t.slots.len()).filter(|&i| t.slots[i].alive).collect(),
+        let mut hits: Vec<usize> = match (link.text_search.as_deref(), among) {
+            (Some(needle), _) => t.search(&Finder::new(needle.as_bytes())),
+            // A few among many (a subtree): only those, not every slot.
+            (None, Some(among)) => among
+                .iter()
+                .filter_map(|id| t.entries.get(id).map(|e| e.slot))
+                .collect(),
+            (None, None) => (0..t.slots.len()).filter(|&i| t.slots[i].alive).collect(),
         };
-        if let Some(among) = among {
+        if let (Some(among), Some(_)) = (among, link.text_search.as_deref()) {
             hits.retain(|&i| among.contains(&t.slots[i].id));
         }
         let total = hits.len();

@@ -145,7 +145,7 @@ impl App {
     }
 
     /// `user` as a caller: a customer user with the rights its roles grant.
-    pub(crate) fn caller(&self, user: &User) -> ServiceResult<Caller> {
+    pub fn caller(&self, user: &User) -> ServiceResult<Caller> {
         let snapshot = self.store.snapshot()?;
         super::group_permissions::rights::caller_of(&*snapshot, self.customer_tree(), user)
     }
