@@ -8,16 +8,16 @@ use serde_json::{Value, json};
 
 use clientele_tests::{Client, PASSWORD, TestServer, activation_token, id};
 
-fn customer_ref(id: &str) -> Value {
+pub(crate) fn customer_ref(id: &str) -> Value {
     json!({"entityType": "CUSTOMER", "id": id})
 }
 
-fn group_ref(id: &str) -> Value {
+pub(crate) fn group_ref(id: &str) -> Value {
     json!({"entityType": "ENTITY_GROUP", "id": id})
 }
 
 /// The id of `owner`'s user group named `name`.
-async fn user_group(admin: &Client, owner: &str, name: &str) -> String {
+pub(crate) async fn user_group(admin: &Client, owner: &str, name: &str) -> String {
     let g = admin
         .get_ok(&format!(
             "/api/entityGroup/CUSTOMER/{owner}/USER/{}",
@@ -29,7 +29,7 @@ async fn user_group(admin: &Client, owner: &str, name: &str) -> String {
 
 /// Creates an active user of `customer` in the user groups `groups` (none:
 /// the customer's "Customer Users") and logs it in.
-async fn user_in(
+pub(crate) async fn user_in(
     server: &TestServer,
     creator: &Client,
     customer: &str,

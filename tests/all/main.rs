@@ -19,6 +19,7 @@ mod isolation;
 mod live;
 mod mail;
 mod mqtt;
+mod permission_matrix;
 mod python_client;
 mod restart;
 mod roles;
