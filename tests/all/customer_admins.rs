@@ -6,11 +6,7 @@
 
 use serde_json::{Value, json};
 
-use clientele_tests::{Client, PASSWORD, TestServer, activation_token, id};
-
-pub(crate) fn customer_ref(id: &str) -> Value {
-    json!({"entityType": "CUSTOMER", "id": id})
-}
+use clientele_tests::{Client, PASSWORD, TestServer, customer_ref, id};
 
 pub(crate) fn group_ref(id: &str) -> Value {
     json!({"entityType": "ENTITY_GROUP", "id": id})
@@ -36,23 +32,10 @@ pub(crate) async fn user_in(
     email: &str,
     groups: &[&str],
 ) -> (String, Client) {
-    let query = groups
-        .iter()
-        .map(|g| format!("&entityGroupIds={g}"))
-        .collect::<String>();
-    let user = creator
-        .post_ok(
-            &format!("/api/user?sendActivationMail=false{query}"),
-            json!({"email": email, "authority": "CUSTOMER_USER", "customerId": customer_ref(customer)}),
-        )
+    let id = creator
+        .create_active_user_in(server, customer, email, groups)
         .await;
-    let link = creator
-        .get_ok(&format!("/api/user/{}/activationLink", id(&user)))
-        .await;
-    let token = activation_token(link.as_str().expect("link text"));
-    let (status, body) = server.activate(&token, PASSWORD).await;
-    assert_eq!(status.as_u16(), 200, "activating {email}: {body}");
-    (id(&user), server.login(email, PASSWORD).await)
+    (id, server.login(email, PASSWORD).await)
 }
 
 #[tokio::test]

@@ -8,11 +8,7 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use clientele_tests::{Client, PASSWORD, TestServer, id};
-
-fn customer_ref(id: &str) -> Value {
-    json!({"entityType": "CUSTOMER", "id": id})
-}
+use clientele_tests::{Client, PASSWORD, TestServer, customer_ref, id};
 
 /// The titles in a page, sorted.
 fn titles(page: &Value) -> BTreeSet<String> {

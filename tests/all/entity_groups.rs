@@ -8,14 +8,10 @@ use serde_json::{Value, json};
 
 use clientele::domain::ids::TenantId;
 use clientele::store::{Store, entity_groups};
-use clientele_tests::{Client, PASSWORD, TestServer, id};
+use clientele_tests::{Client, PASSWORD, TestServer, customer_ref, id};
 use uuid::Uuid;
 
 const PAGE: &str = "pageSize=50&page=0";
-
-fn customer_ref(id: &str) -> Value {
-    json!({"entityType": "CUSTOMER", "id": id})
-}
 
 /// The names of a list of groups.
 fn names(groups: &Value) -> BTreeSet<String> {

@@ -12,9 +12,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use clientele_tests::{Client, TestServer, id};
+use clientele_tests::{Client, TestServer, customer_ref, id};
 
-use crate::customer_admins::{customer_ref, group_ref, user_group, user_in};
+use crate::customer_admins::{group_ref, user_group, user_in};
 
 /// An entity of the victim customer: how the tenant's administrator reads
 /// it, and where it is saved.

@@ -395,10 +395,26 @@ impl Client {
         customer_id: &str,
         email: &str,
     ) -> String {
+        self.create_active_user_in(server, customer_id, email, &[])
+            .await
+    }
+
+    /// As [`Client::create_active_user`], created into the customer's user
+    /// groups `groups` (none: its default group, "Customer Users").
+    pub async fn create_active_user_in(
+        &self,
+        server: &TestServer,
+        customer_id: &str,
+        email: &str,
+        groups: &[&str],
+    ) -> String {
         let user = self
             .post_ok(
-                "/api/user?sendActivationMail=false",
-                json!({"email": email, "authority": "CUSTOMER_USER", "customerId": {"entityType": "CUSTOMER", "id": customer_id}}),
+                &format!(
+                    "/api/user?sendActivationMail=false&entityGroupIds={}",
+                    groups.join(",")
+                ),
+                json!({"email": email, "authority": "CUSTOMER_USER", "customerId": customer_ref(customer_id)}),
             )
             .await;
         let id = id(&user);
@@ -468,6 +484,11 @@ pub fn percent_encoded(value: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// A customer's id in ThingsBoard's shape.
+pub fn customer_ref(id: &str) -> Value {
+    json!({"entityType": "CUSTOMER", "id": id})
 }
 
 pub fn id(entity: &Value) -> String {

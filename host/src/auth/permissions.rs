@@ -16,7 +16,7 @@ use crate::domain::ids::{
 use crate::domain::user::Authority;
 
 use super::Caller;
-use super::rights::{Ask, Rights};
+use super::rights::Ask;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
@@ -99,15 +99,20 @@ impl Target {
         }
     }
 
-    /// What belongs to `owner` (ThingsBoard PE): the tenant, or one of its
-    /// customers.
-    pub fn owner(tenant: TenantId, owner: EntityId) -> Self {
+    /// What belongs to `customer`, or to the tenant itself (`None`).
+    pub fn in_customer(tenant: TenantId, customer: Option<CustomerId>) -> Self {
         Target {
             tenant,
-            customer: Some(customer_of_owner(owner)).filter(|c| !c.is_null()),
+            customer: customer.filter(|c| !c.is_null()),
             user: None,
             group: None,
         }
+    }
+
+    /// What belongs to `owner` (ThingsBoard PE): the tenant, or one of its
+    /// customers.
+    pub fn owner(tenant: TenantId, owner: EntityId) -> Self {
+        Self::in_customer(tenant, Some(customer_of_owner(owner)))
     }
 
     /// One entity group of `owner`.
@@ -257,26 +262,6 @@ fn customer_user_may(caller: &Caller, resource: Resource, op: Operation, target:
     let Some((resource_name, operations)) = role_terms(resource, op) else {
         return false;
     };
-    granted(
-        rights,
-        resource_name,
-        operations,
-        customer,
-        resource,
-        op,
-        target,
-    )
-}
-
-fn granted(
-    rights: &Rights,
-    resource_name: &'static str,
-    operations: &[&'static str],
-    customer: CustomerId,
-    resource: Resource,
-    op: Operation,
-    target: &Target,
-) -> bool {
     rights.allows(&Ask {
         resource: resource_name,
         operations,
@@ -351,7 +336,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::auth::rights::{CustomerTree, GenericGrant};
+    use crate::auth::rights::{CustomerTree, GenericGrant, Rights};
     use crate::domain::role::{CUSTOMER_USER, RoleType, default_roles, parse_permissions};
 
     /// Customers with no parents: a grant reaches its own customer only.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::domain::entity_group::GroupType;
 use crate::domain::ids::{CustomerId, EntityGroupId, TenantId};
-use crate::domain::role::{Grants, grants_allow};
+use crate::domain::role::{Grants, grants_allow, ops_allow};
 
 /// Where customers sit in their tenant's tree, for the reach of a grant.
 pub trait CustomerTree: Send + Sync {
@@ -22,6 +22,33 @@ pub trait CustomerTree: Send + Sync {
         ancestor: CustomerId,
         strict: bool,
     ) -> bool;
+}
+
+/// The deepest a customer tree is walked: deeper than any real hierarchy,
+/// and a bound should a corrupt store ever hold a cycle.
+const MAX_DEPTH: usize = 256;
+
+/// [`CustomerTree::is_within`] over a tree given by `parent` (`None`: the
+/// tenant is above): the one walk every tree uses.
+pub fn within(
+    parent: impl Fn(CustomerId) -> Option<CustomerId>,
+    customer: CustomerId,
+    ancestor: CustomerId,
+    strict: bool,
+) -> bool {
+    let mut at = if strict {
+        parent(customer)
+    } else {
+        Some(customer)
+    };
+    for _ in 0..MAX_DEPTH {
+        match at {
+            Some(c) if c == ancestor => return true,
+            Some(c) => at = parent(c),
+            None => return false,
+        }
+    }
+    false
 }
 
 /// A GENERIC role held through a user group of `scope`.
@@ -106,11 +133,7 @@ impl Rights {
         generic
             || ask.group.is_some_and(|group| {
                 self.groups.iter().any(|g| {
-                    g.group == group
-                        && ask
-                            .operations
-                            .iter()
-                            .all(|op| g.operations.iter().any(|o| o == op || o == "ALL"))
+                    g.group == group && ask.operations.iter().all(|op| ops_allow(&g.operations, op))
                 })
             })
     }
@@ -138,18 +161,7 @@ mod tests {
 
     impl CustomerTree for Tree {
         fn is_within(&self, _: TenantId, c: CustomerId, a: CustomerId, strict: bool) -> bool {
-            let mut at = if strict {
-                self.0.get(&c).copied()
-            } else {
-                Some(c)
-            };
-            while let Some(x) = at {
-                if x == a {
-                    return true;
-                }
-                at = self.0.get(&x).copied();
-            }
-            false
+            within(|x| self.0.get(&x).copied(), c, a, strict)
         }
     }
 

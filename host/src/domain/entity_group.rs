@@ -161,9 +161,12 @@ impl EntityGroup {
         out
     }
 
+    /// A new named group of type `t` (as [`EntityGroupInput::validate`]
+    /// found it).
     pub fn create(
         tenant_id: TenantId,
         owner_id: EntityId,
+        t: GroupType,
         input: EntityGroupInput,
         now: i64,
     ) -> Self {
@@ -173,8 +176,7 @@ impl EntityGroup {
             ..EntityGroup::new(
                 tenant_id,
                 owner_id,
-                // Validated: the type is there.
-                input.group_type.unwrap_or(GroupType::Device),
+                t,
                 input.name.as_deref().unwrap_or("").trim(),
                 false,
                 now,
@@ -252,12 +254,11 @@ pub struct EntityGroupInput {
 }
 
 impl EntityGroupInput {
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        if self.group_type.is_none() {
-            return Err(ValidationError::new(
-                "Entity group type should be specified!",
-            ));
-        }
+    /// Checks the input; returns the group's type.
+    pub fn validate(&self) -> Result<GroupType, ValidationError> {
+        let t = self
+            .group_type
+            .ok_or_else(|| ValidationError::new("Entity group type should be specified!"))?;
         let name = self.name.as_deref().unwrap_or("");
         check_required("name", name, "Entity group name should be specified!")?;
         if is_reserved_name(name) {
@@ -267,7 +268,7 @@ impl EntityGroupInput {
         }
         check_additional_info(self.additional_info.as_ref())?;
         match &self.configuration {
-            None | Some(Value::Null | Value::Object(_)) => Ok(()),
+            None | Some(Value::Null | Value::Object(_)) => Ok(t),
             Some(_) => Err(ValidationError::new(
                 "Validation error: configuration must be a JSON object",
             )),

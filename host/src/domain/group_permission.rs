@@ -51,8 +51,7 @@ impl GroupPermission {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupPermissionInput {
-    /// Present: an update, which ThingsBoard refuses to do in place (a
-    /// permission is deleted and granted anew).
+    /// Present: changes that grant (its rows are rewritten whole).
     #[serde(default)]
     pub id: Option<GroupPermissionId>,
     pub user_group_id: EntityGroupId,

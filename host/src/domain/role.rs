@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::customer::check_additional_info;
-use super::ids::{CustomerId, EntityId, RoleId, TenantId};
+use super::ids::{CustomerId, EntityId, RoleId, TenantId, customer_of_owner};
 use super::validate::{ValidationError, check_required};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -44,10 +44,11 @@ pub const RESOURCES: [&str; 19] = [
     "EXTENSION",
 ];
 
-/// The operations a role grants, as ThingsBoard spells them.
+/// The operations a role grants, as ThingsBoard spells them; the first
+/// [`GROUP_ROLE_OPERATIONS`] are those a GROUP role may grant over its
+/// group.
 pub const OPERATIONS: [&str; 21] = [
     "ALL",
-    "CREATE",
     "READ",
     "WRITE",
     "DELETE",
@@ -58,6 +59,7 @@ pub const OPERATIONS: [&str; 21] = [
     "WRITE_ATTRIBUTES",
     "READ_TELEMETRY",
     "WRITE_TELEMETRY",
+    "CREATE",
     "ADD_TO_GROUP",
     "REMOVE_FROM_GROUP",
     "CHANGE_OWNER",
@@ -68,6 +70,10 @@ pub const OPERATIONS: [&str; 21] = [
     "READ_CALCULATED_FIELD",
     "WRITE_CALCULATED_FIELD",
 ];
+
+/// The operations a GROUP role may grant over its group (ThingsBoard's
+/// vocabulary, as `allowedPermissions` reports it).
+pub const GROUP_ROLE_OPERATIONS: &[&str] = OPERATIONS.split_at(11).0;
 
 /// The roles every tenant has, owned by the tenant and granted to each
 /// customer's "Customer Administrators" and "Customer Users" groups.
@@ -96,7 +102,7 @@ pub fn default_roles() -> [(&'static str, Value); 2] {
             CUSTOMER_USER,
             serde_json::json!({
                 "PROFILE": ["ALL"],
-                "CUSTOMER": ["READ", "READ_ATTRIBUTES", "READ_TELEMETRY", "WRITE_ATTRIBUTES", "WRITE_TELEMETRY"],
+                "CUSTOMER": entity,
                 "DEVICE": entity,
                 "ASSET": entity,
                 "DASHBOARD": ["READ"],
@@ -114,11 +120,14 @@ pub fn default_roles() -> [(&'static str, Value); 2] {
 /// Whether `grants` allow `op` on `resource` ("ALL" stands for any
 /// resource or any operation).
 pub fn grants_allow(grants: &Grants, resource: &str, op: &str) -> bool {
-    [resource, "ALL"].iter().any(|r| {
-        grants
-            .get(*r)
-            .is_some_and(|ops| ops.iter().any(|o| o == op || o == "ALL"))
-    })
+    [resource, "ALL"]
+        .iter()
+        .any(|r| grants.get(*r).is_some_and(|ops| ops_allow(ops, op)))
+}
+
+/// Whether granted operations `ops` include `op` ("ALL": any).
+pub fn ops_allow(ops: &[String], op: &str) -> bool {
+    ops.iter().any(|o| o == op || o == "ALL")
 }
 
 /// What a role grants, checked: resource -> operations for a GENERIC role
@@ -146,15 +155,11 @@ pub struct Role {
 
 impl Role {
     pub fn create(tenant_id: TenantId, owner_id: EntityId, input: RoleInput, now: i64) -> Self {
-        let customer_id = match owner_id.entity_type {
-            super::ids::EntityType::Customer => CustomerId(owner_id.id),
-            _ => CustomerId::NULL,
-        };
         Role {
             id: RoleId::new(),
             created_time: now,
             tenant_id,
-            customer_id,
+            customer_id: customer_of_owner(owner_id),
             owner_id,
             name: input.name.unwrap_or_default().trim().to_owned(),
             role_type: input.role_type.unwrap_or(RoleType::Generic),

@@ -59,10 +59,7 @@ pub(super) fn require_data(
     op: Operation,
 ) -> ServiceResult<Option<CustomerId>> {
     let customer = data_owner(view, caller.tenant_id, entity)?;
-    let target = match customer {
-        Some(c) => Target::customer(caller.tenant_id, c),
-        None => Target::tenant(caller.tenant_id),
-    };
+    let target = Target::in_customer(caller.tenant_id, customer);
     require(
         caller,
         Resource::EntityData(entity.entity_type),

@@ -11,7 +11,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use memchr::memmem::Finder;
 
-use crate::auth::rights::CustomerTree;
+use crate::auth::rights::{CustomerTree, within};
 use crate::domain::customer::Customer;
 use crate::domain::ids::{CustomerId, TenantId};
 use crate::domain::page::{PageLink, SortOrder};
@@ -309,10 +309,6 @@ fn ordered_page(
     (ids, total)
 }
 
-/// The deepest a customer tree is walked: deeper than any real hierarchy,
-/// and a bound should a corrupt store ever hold a cycle.
-const MAX_DEPTH: usize = 256;
-
 impl CustomerTree for CustomerIndex {
     fn is_within(
         &self,
@@ -325,20 +321,14 @@ impl CustomerTree for CustomerIndex {
         let Some(t) = tenants.get(&tenant) else {
             return false;
         };
-        let parent = |c: &CustomerId| t.entries.get(c).and_then(|e| e.parent);
-        let mut at = if strict {
-            parent(&customer)
-        } else {
-            t.entries.contains_key(&customer).then_some(customer)
-        };
-        for _ in 0..MAX_DEPTH {
-            match at {
-                Some(c) if c == ancestor => return true,
-                Some(c) => at = parent(&c),
-                None => return false,
-            }
-        }
-        false
+        // A customer the tenant doesn't have is within nothing.
+        t.entries.contains_key(&customer)
+            && within(
+                |c| t.entries.get(&c).and_then(|e| e.parent),
+                customer,
+                ancestor,
+                strict,
+            )
     }
 }
 

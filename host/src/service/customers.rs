@@ -255,10 +255,7 @@ impl App {
         nested: bool,
         link: PageLink,
     ) -> ServiceResult<PageData<CustomerInfo>> {
-        let target = match owner {
-            None => Target::tenant(caller.tenant_id),
-            Some(c) => Target::customer(caller.tenant_id, c),
-        };
+        let target = Target::in_customer(caller.tenant_id, owner);
         require(caller, Resource::Customer, Operation::Read, &target)?;
         link.check_sort(&SORT_PROPERTIES)?;
         let snapshot = self.store.snapshot()?;

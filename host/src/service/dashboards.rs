@@ -19,10 +19,7 @@ fn target(caller: &Caller, d: &Dashboard) -> Target {
     let customer = d
         .is_assigned_to(caller.customer_id)
         .then_some(caller.customer_id);
-    match customer {
-        Some(c) => Target::customer(d.tenant_id, c),
-        None => Target::tenant(d.tenant_id),
-    }
+    Target::in_customer(d.tenant_id, customer)
 }
 
 fn find(

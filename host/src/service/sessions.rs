@@ -7,9 +7,10 @@ use crate::auth::{Caller, password, tokens};
 use crate::domain::audit::ActionType;
 use crate::domain::ids::{TenantId, UserId, now_ms};
 use crate::domain::user::{Credentials, User};
-use crate::store::{self, Changes, users};
+use crate::store::{self, Changes, KvRead, users};
 
 use super::audit::{Actor, failure, stage_record};
+use super::group_permissions::rights::caller_of;
 use super::users::pending_token;
 use super::{App, ServiceError, ServiceResult};
 
@@ -140,17 +141,24 @@ impl App {
     /// The caller behind an access token, checked against the store: a
     /// deleted, disabled or locked user, or a revoked token, is refused.
     pub fn authenticate(&self, token: &str) -> ServiceResult<Caller> {
-        let (user, _) = self.verify_token(token, TokenKind::Access)?;
-        self.caller(&user)
+        // One snapshot for the user and its rights.
+        let snapshot = self.store.snapshot()?;
+        let (user, _) = self.verify_token(&*snapshot, token, TokenKind::Access)?;
+        caller_of(&*snapshot, self.customer_tree(), &user)
     }
 
     /// `user` as a caller: a customer user with the rights its roles grant.
     pub fn caller(&self, user: &User) -> ServiceResult<Caller> {
         let snapshot = self.store.snapshot()?;
-        super::group_permissions::rights::caller_of(&*snapshot, self.customer_tree(), user)
+        caller_of(&*snapshot, self.customer_tree(), user)
     }
 
-    fn verify_token(&self, token: &str, kind: TokenKind) -> ServiceResult<(User, u64)> {
+    fn verify_token(
+        &self,
+        view: &dyn KvRead,
+        token: &str,
+        kind: TokenKind,
+    ) -> ServiceResult<(User, u64)> {
         let claims = self.jwt.verify(token, kind).map_err(|e| match e {
             JwtError::Expired => ServiceError::Unauthorized {
                 message: "Token has expired".into(),
@@ -159,10 +167,9 @@ impl App {
             JwtError::Invalid => ServiceError::authentication_failed(),
         })?;
         let tenant = TenantId(claims.tenant_id.unwrap_or(crate::domain::ids::NULL_UUID));
-        let snapshot = self.store.snapshot()?;
-        let user = users::get(&*snapshot, tenant, UserId(claims.user_id))?
+        let user = users::get(view, tenant, UserId(claims.user_id))?
             .ok_or_else(ServiceError::authentication_failed)?;
-        let creds = users::credentials(&*snapshot, user.id)?.unwrap_or_default();
+        let creds = users::credentials(view, user.id)?.unwrap_or_default();
         if !creds.enabled || !creds.is_activated() || creds.generation != claims.generation {
             return Err(ServiceError::authentication_failed());
         }
@@ -174,7 +181,9 @@ impl App {
 
     /// A new token pair for a valid refresh token.
     pub fn refresh(&self, refresh_token: &str) -> ServiceResult<JwtPair> {
-        let (user, generation) = self.verify_token(refresh_token, TokenKind::Refresh)?;
+        let snapshot = self.store.snapshot()?;
+        let (user, generation) =
+            self.verify_token(&*snapshot, refresh_token, TokenKind::Refresh)?;
         Ok(self.jwt.issue(&user, generation, Self::now_s()))
     }
 

@@ -348,7 +348,6 @@ impl App {
     }
 }
 
-/// Checks the rules for a new user and builds it with a pending activation.
 /// Deletes a user with its credentials, its group memberships and its
 /// alarm assignments (its caller records why).
 pub(super) fn stage_delete_user(
@@ -363,6 +362,7 @@ pub(super) fn stage_delete_user(
     super::alarms::stage_unassign_user(view, changes, actor, user.tenant_id, user.id)
 }
 
+/// Checks the rules for a new user and builds it with a pending activation.
 fn new_user(
     view: &dyn KvRead,
     caller: &Caller,

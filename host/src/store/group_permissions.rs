@@ -1,7 +1,7 @@
 //! `group_permissions` (tenant ‖ permission id -> GroupPermission) and its
 //! indexes by user group, by entity group and by role (tenant ‖ that id ‖
-//! permission id -> ()). A permission never changes once granted: it is
-//! written once and deleted.
+//! permission id -> ()). A changed grant is deleted and written anew, so
+//! its indexes follow it.
 
 use uuid::Uuid;
 

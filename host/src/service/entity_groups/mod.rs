@@ -105,7 +105,7 @@ impl App {
         caller: &Caller,
         input: EntityGroupInput,
     ) -> ServiceResult<EntityGroupInfo> {
-        input.validate()?;
+        let t = input.validate()?;
         let caller = caller.clone();
         self.write(move |view| {
             let tenant = caller.tenant_id;
@@ -115,11 +115,10 @@ impl App {
                         view,
                         &caller,
                         input.owner_id,
-                        // Validated: present.
-                        Resource::EntityGroup(input.group_type.unwrap_or(GroupType::Device)),
+                        Resource::EntityGroup(t),
                         Operation::Create,
                     )?;
-                    (EntityGroup::create(tenant, owner, input, now_ms()), None)
+                    (EntityGroup::create(tenant, owner, t, input, now_ms()), None)
                 }
                 Some(id) => {
                     let old = find(view, &caller, id, Operation::Write)?;

@@ -8,25 +8,10 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::domain::ids::owner_of;
-use crate::domain::role::{OPERATIONS, RESOURCES};
+use crate::domain::role::{GROUP_ROLE_OPERATIONS, OPERATIONS, RESOURCES};
 use crate::domain::user::Authority;
 
 use super::super::App;
-
-/// Operations a GROUP role may grant (ThingsBoard's vocabulary).
-const GROUP_ROLE_OPERATIONS: [&str; 11] = [
-    "ALL",
-    "READ",
-    "WRITE",
-    "DELETE",
-    "RPC_CALL",
-    "READ_CREDENTIALS",
-    "WRITE_CREDENTIALS",
-    "READ_ATTRIBUTES",
-    "WRITE_ATTRIBUTES",
-    "READ_TELEMETRY",
-    "WRITE_TELEMETRY",
-];
 
 type Merged = BTreeMap<String, BTreeSet<String>>;
 

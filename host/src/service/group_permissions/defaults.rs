@@ -25,7 +25,7 @@ pub(in crate::service) fn stage_owner_defaults(
 ) -> ServiceResult<()> {
     let groups = stage_defaults(changes, tenant, owner, now);
     if owner.entity_type == EntityType::Tenant {
-        stage_tenant_roles(changes, tenant, now);
+        tenant_roles(view, changes, tenant, now)?;
         return Ok(());
     }
     let user_groups: Vec<(EntityGroupId, &str)> = groups
@@ -36,7 +36,7 @@ pub(in crate::service) fn stage_owner_defaults(
     stage_customer_grants(view, changes, tenant, &user_groups, now)
 }
 
-/// The tenant's default roles, by name.
+/// One of the tenant's default roles, new.
 fn role(name: &str, permissions: serde_json::Value, tenant: TenantId, now: i64) -> Role {
     let input = RoleInput {
         name: Some(name.to_owned()),
@@ -45,22 +45,6 @@ fn role(name: &str, permissions: serde_json::Value, tenant: TenantId, now: i64) 
         ..Default::default()
     };
     Role::create(tenant, tenant.entity_id(), input, now)
-}
-
-/// Stages a new tenant's default roles.
-pub(in crate::service) fn stage_tenant_roles(
-    changes: &mut Changes,
-    tenant: TenantId,
-    now: i64,
-) -> Vec<Role> {
-    default_roles()
-        .into_iter()
-        .map(|(name, permissions)| {
-            let r = role(name, permissions, tenant, now);
-            roles::put(changes, &r);
-            r
-        })
-        .collect()
 }
 
 /// The tenant's default role named `name`, if it still has it.
@@ -72,8 +56,9 @@ fn find_role(view: &dyn KvRead, tenant: TenantId, name: &str) -> ServiceResult<O
         .map(|r| r.id))
 }
 
-/// The tenant's default roles, staged anew where the tenant no longer has
-/// one (an administrator may delete a role no group holds).
+/// The tenant's default roles, staged anew where the tenant has none yet
+/// (a new tenant) or no longer (an administrator may delete a role no
+/// group holds).
 pub(in crate::service) fn tenant_roles(
     view: &dyn KvRead,
     changes: &mut Changes,

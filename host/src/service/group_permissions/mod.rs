@@ -66,18 +66,18 @@ fn user_group(
     Ok(g)
 }
 
-/// A grant the caller may `op` (through its user group).
+/// A grant the caller may `op` (through its user group), with that group.
 fn find(
     view: &dyn KvRead,
     caller: &Caller,
     id: GroupPermissionId,
     op: Operation,
-) -> ServiceResult<GroupPermission> {
+) -> ServiceResult<(GroupPermission, EntityGroup)> {
     let not_found =
         || ServiceError::NotFound(format!("Group permission with id [{}] is not found", id.0));
     let p = group_permissions::get(view, caller.tenant_id, id)?.ok_or_else(not_found)?;
-    user_group(view, caller, p.user_group_id, op)?;
-    Ok(p)
+    let group = user_group(view, caller, p.user_group_id, op)?;
+    Ok((p, group))
 }
 
 /// The role a grant names; it must belong to the user group's owner or an
@@ -111,7 +111,7 @@ impl App {
         self.write(move |view| {
             let old = input
                 .id
-                .map(|id| find(view, &caller, id, Operation::Write))
+                .map(|id| find(view, &caller, id, Operation::Write).map(|(p, _)| p))
                 .transpose()?;
             let op = if old.is_some() {
                 Operation::Write
@@ -168,7 +168,7 @@ impl App {
         id: GroupPermissionId,
     ) -> ServiceResult<GroupPermission> {
         let snapshot = self.store.snapshot()?;
-        find(&*snapshot, caller, id, Operation::Read)
+        Ok(find(&*snapshot, caller, id, Operation::Read)?.0)
     }
 
     pub async fn group_permission_info(
@@ -177,8 +177,8 @@ impl App {
         id: GroupPermissionId,
     ) -> ServiceResult<GroupPermissionInfo> {
         let snapshot = self.store.snapshot()?;
-        let p = find(&*snapshot, caller, id, Operation::Read)?;
-        info(&*snapshot, p)
+        let (p, group) = find(&*snapshot, caller, id, Operation::Read)?;
+        info(&*snapshot, p, &group)
     }
 
     pub async fn delete_group_permission(
@@ -188,8 +188,7 @@ impl App {
     ) -> ServiceResult<()> {
         let caller = caller.clone();
         self.write(move |view| {
-            let p = find(view, &caller, id, Operation::Delete)?;
-            let group = user_group(view, &caller, p.user_group_id, Operation::Delete)?;
+            let (p, group) = find(view, &caller, id, Operation::Delete)?;
             let mut changes = Changes::new();
             group_permissions::delete(&mut changes, &p);
             audit(&mut changes, &caller, &group, &p, ActionType::Deleted);
@@ -209,7 +208,7 @@ impl App {
         let g = user_group(view, caller, group, Operation::Read)?;
         group_permissions::of_user_group(view, caller.tenant_id, g.id.0)?
             .into_iter()
-            .map(|p| info(view, p))
+            .map(|p| info(view, p, &g))
             .collect()
     }
 
@@ -225,20 +224,22 @@ impl App {
         let mut out = Vec::new();
         for p in group_permissions::over_entity_group(view, caller.tenant_id, g.id.0)? {
             // Only the grants the caller could see from the user group's side.
-            if user_group(view, caller, p.user_group_id, Operation::Read).is_ok() {
-                out.push(info(view, p)?);
+            if let Ok(holder) = user_group(view, caller, p.user_group_id, Operation::Read) {
+                out.push(info(view, p, &holder)?);
             }
         }
         Ok(out)
     }
 }
 
-fn info(view: &dyn KvRead, p: GroupPermission) -> ServiceResult<GroupPermissionInfo> {
+/// `p` with its role and groups; `user_group` is the group holding it.
+fn info(
+    view: &dyn KvRead,
+    p: GroupPermission,
+    user_group: &EntityGroup,
+) -> ServiceResult<GroupPermissionInfo> {
     let tenant = p.tenant_id;
-    let missing = || ServiceError::not_found();
-    let role = roles::get(view, tenant, p.role_id)?.ok_or_else(missing)?;
-    let user_group =
-        crate::store::entity_groups::get(view, tenant, p.user_group_id)?.ok_or_else(missing)?;
+    let role = roles::get(view, tenant, p.role_id)?.ok_or_else(ServiceError::not_found)?;
     let entity_group = p
         .entity_group_id
         .map(|g| crate::store::entity_groups::get(view, tenant, g))
@@ -247,7 +248,7 @@ fn info(view: &dyn KvRead, p: GroupPermission) -> ServiceResult<GroupPermissionI
     Ok(GroupPermissionInfo {
         read_only: user_group.is_reserved() && role.owner_id == tenant.entity_id(),
         role,
-        user_group_name: user_group.name,
+        user_group_name: user_group.name.clone(),
         user_group_owner_id: user_group.owner_id,
         entity_group_name: entity_group.as_ref().map(|g| g.name.clone()),
         entity_group_owner_id: entity_group.map(|g| g.owner_id),
