@@ -38,25 +38,62 @@ pub(crate) async fn user_in(
     (id, server.login(email, PASSWORD).await)
 }
 
+/// A tenant with customer A, B below it and a sibling of A; A's
+/// administrator ("boss") and plain user ("reader"); and another tenant.
+struct Subtree {
+    server: TestServer,
+    admin: Client,
+    other: Client,
+    a: String,
+    b: String,
+    sibling: String,
+    boss: Client,
+    reader: Client,
+}
+
+impl Subtree {
+    async fn start() -> Subtree {
+        let server = TestServer::start().await;
+        let admin = server.tenant_admin().await;
+        let sys = server.sysadmin().await;
+        let other = server.new_tenant(&sys, "Other", "admin@other.io").await;
+        let a = id(&admin.create_customer("A").await);
+        let b = id(&admin
+            .post_ok(
+                "/api/customer",
+                json!({"title": "B", "ownerId": customer_ref(&a)}),
+            )
+            .await);
+        let sibling = id(&admin.create_customer("Sibling").await);
+        let admins = user_group(&admin, &a, "Customer Administrators").await;
+        let (_, boss) = user_in(&server, &admin, &a, "boss@a.io", &[&admins]).await;
+        let (_, reader) = user_in(&server, &admin, &a, "reader@a.io", &[]).await;
+        Subtree {
+            server,
+            admin,
+            other: other.client,
+            a,
+            b,
+            sibling,
+            boss,
+            reader,
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_customer_administrator_manages_its_subtree_and_nothing_else() {
-    let server = TestServer::start().await;
-    let admin = server.tenant_admin().await;
-    let sys = server.sysadmin().await;
-    let other = server.new_tenant(&sys, "Other", "admin@other.io").await;
-    let foreign = id(&other.client.create_customer("Foreign").await);
-
-    let a = id(&admin.create_customer("A").await);
-    let b = id(&admin
-        .post_ok(
-            "/api/customer",
-            json!({"title": "B", "ownerId": customer_ref(&a)}),
-        )
-        .await);
-    let sibling = id(&admin.create_customer("Sibling").await);
-    let admins = user_group(&admin, &a, "Customer Administrators").await;
-    let (_, boss) = user_in(&server, &admin, &a, "boss@a.io", &[&admins]).await;
-    let (_, reader) = user_in(&server, &admin, &a, "reader@a.io", &[]).await;
+    let Subtree {
+        server,
+        admin,
+        other,
+        a,
+        b,
+        sibling,
+        boss,
+        reader,
+    } = Subtree::start().await;
+    let foreign = id(&other.create_customer("Foreign").await);
 
     // Inside its subtree: creates a sub-customer, its user, and edits and
     // deletes below it.
@@ -346,4 +383,156 @@ async fn group_permissions_grant_and_revoke_rights() {
             20,
         )
         .await;
+}
+
+/// The names on a page of devices or assets.
+async fn names(client: &Client, path: &str) -> Vec<String> {
+    let page = client
+        .get_ok(&format!("{path}?pageSize=50&page=0&sortProperty=name"))
+        .await;
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_customer_administrator_creates_devices_and_assets_in_its_subtree() {
+    let Subtree {
+        admin,
+        other,
+        a,
+        b,
+        sibling,
+        boss,
+        reader,
+        // Kept, so that the service runs to the end.
+        server: _server,
+    } = Subtree::start().await;
+    let foreign_group = id(&other
+        .post_ok(
+            "/api/entityGroup",
+            json!({"name": "Theirs", "type": "DEVICE"}),
+        )
+        .await);
+
+    // Created with no group: its own customer's.
+    let pump = boss
+        .post_ok("/api/device", json!({"name": "Pump", "type": "pump"}))
+        .await;
+    assert_eq!(pump["customerId"]["id"], a.as_str());
+    let pump = id(&pump);
+    let plant = boss
+        .post_ok("/api/asset", json!({"name": "Plant", "type": "plant"}))
+        .await;
+    assert_eq!(plant["customerId"]["id"], a.as_str());
+    // Into a group of the customer below: owned there, and a member.
+    let b_valves = id(&boss
+        .post_ok(
+            "/api/entityGroup",
+            json!({"name": "Valves", "type": "DEVICE", "ownerId": customer_ref(&b)}),
+        )
+        .await);
+    let valve = boss
+        .post_ok(
+            &format!("/api/device?entityGroupId={b_valves}"),
+            json!({"name": "Valve", "type": "valve"}),
+        )
+        .await;
+    assert_eq!(valve["customerId"]["id"], b.as_str());
+    let members = boss
+        .get_ok(&format!(
+            "/api/entityGroup/{b_valves}/entities?pageSize=10&page=0"
+        ))
+        .await;
+    assert_eq!(members["totalElements"], 1, "{members}");
+    let valve = id(&valve);
+    // Its devices read and change like the tenant administrator's, the
+    // token included; the customer's users read them.
+    let creds = boss
+        .get_ok(&format!("/api/device/{pump}/credentials"))
+        .await;
+    assert!(
+        creds["credentialsId"]
+            .as_str()
+            .is_some_and(|t| t.len() == 20)
+    );
+    boss.post_ok(&format!("/api/customer/{b}/device/{pump}"), json!({}))
+        .await;
+    assert_eq!(
+        names(&reader, &format!("/api/customer/{a}/devices")).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        names(&admin, &format!("/api/customer/{b}/devices")).await,
+        ["Pump", "Valve"]
+    );
+    boss.post_ok(&format!("/api/customer/{a}/device/{pump}"), json!({}))
+        .await;
+    reader.get_ok(&format!("/api/device/{pump}")).await;
+    assert_eq!(
+        names(&reader, &format!("/api/customer/{a}/assets")).await,
+        ["Plant"]
+    );
+
+    // Refused, and nothing made or moved: a plain user creating, creating
+    // into a sibling's group or another tenant's, giving its device to a
+    // sibling or to the tenant, taking one from the tenant.
+    reader
+        .post_err("/api/device", json!({"name": "Mine"}), 403, 20)
+        .await;
+    let s_group = id(&admin
+        .post_ok(
+            "/api/entityGroup",
+            json!({"name": "S", "type": "DEVICE", "ownerId": customer_ref(&sibling)}),
+        )
+        .await);
+    boss.post_err(
+        &format!("/api/device?entityGroupId={s_group}"),
+        json!({"name": "Planted"}),
+        403,
+        20,
+    )
+    .await;
+    boss.post_err(
+        &format!("/api/device?entityGroupId={foreign_group}"),
+        json!({"name": "Planted"}),
+        404,
+        32,
+    )
+    .await;
+    boss.post_err(
+        &format!("/api/customer/{sibling}/device/{pump}"),
+        json!({}),
+        403,
+        20,
+    )
+    .await;
+    boss.delete_err(&format!("/api/customer/device/{valve}"), 403, 20)
+        .await;
+    let tenants = admin
+        .create_device("Tenant's", "tenants-token", false)
+        .await;
+    boss.post_err(
+        &format!("/api/customer/{a}/device/{tenants}"),
+        json!({}),
+        403,
+        20,
+    )
+    .await;
+    assert!(
+        names(&admin, &format!("/api/customer/{sibling}/devices"))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        names(&admin, "/api/tenant/devices").await,
+        ["Pump", "Tenant's", "Valve"]
+    );
+    assert_eq!(
+        names(&admin, &format!("/api/customer/{a}/devices")).await,
+        ["Pump"]
+    );
 }

@@ -331,14 +331,29 @@ async fn named_groups_hold_only_their_owners_entities_and_keep_them_when_deleted
     assert_eq!(rows_of(&server, &tenant, &device), 1);
     admin.delete_ok(&format!("/api/device/{device}")).await;
     assert_eq!(rows_of(&server, &tenant, &device), 0);
-    // Devices are not created into groups (yet): asked to, it says so.
-    admin
-        .post_err(
+    // Created into a group: in it, and owned by the group's owner.
+    let other = admin
+        .post_ok(
             &format!("/api/device?entityGroupId={pumps}"),
             json!({"name": "other", "type": "default"}),
+        )
+        .await;
+    assert_eq!(
+        other["customerId"]["id"],
+        "13814000-1dd2-11b2-8080-808080808080"
+    );
+    assert_eq!(members(&admin, &pumps, "devices").await, set(&["other"]));
+    // Not into another type's group: nothing is created.
+    admin
+        .post_err(
+            &format!("/api/asset?entityGroupId={pumps}"),
+            json!({"name": "plant", "type": "default"}),
             400,
             31,
         )
+        .await;
+    admin
+        .get_err("/api/tenant/assets?assetName=plant", 404, 32)
         .await;
 }
 

@@ -324,6 +324,12 @@ async fn nobody_but_the_owner_reads_or_changes_a_customers_things() {
                     false,
                 ),
                 (
+                    Method::POST,
+                    format!("/api/device?entityGroupId={group}"),
+                    json!({"name": "Planted", "type": "default"}),
+                    false,
+                ),
+                (
                     Method::GET,
                     format!("/api/entityGroup/{group}/groupPermissions"),
                     Value::Null,
@@ -471,4 +477,8 @@ async fn nobody_but_the_owner_reads_or_changes_a_customers_things() {
         .get_ok(&format!("/api/customer/{v}/customerInfos?{pages}"))
         .await;
     assert_eq!(below_v["totalElements"], 1, "{below_v}");
+    let devices = admin
+        .get_ok(&format!("/api/customer/{v}/devices?{pages}"))
+        .await;
+    assert_eq!(devices["totalElements"], 1, "{devices}");
 }

@@ -42,7 +42,10 @@ async fn save(
     params: Params,
     Body(input): Body<AssetInput>,
 ) -> ApiResult<Json<Asset>> {
-    params.refuse_entity_groups("an asset")?;
+    let input = AssetInput {
+        entity_groups: params.entity_group_ids()?,
+        ..input
+    };
     Ok(Json(app.save_asset(&caller, input).await?))
 }
 

@@ -47,7 +47,10 @@ async fn save(
     params: Params,
     Body(input): Body<DeviceInput>,
 ) -> ApiResult<Json<Device>> {
-    params.refuse_entity_groups("a device")?;
+    let input = DeviceInput {
+        entity_groups: params.entity_group_ids()?,
+        ..input
+    };
     let token = params.non_empty("accessToken").map(str::to_owned);
     Ok(Json(app.save_device(&caller, input, token).await?))
 }

@@ -123,7 +123,7 @@ impl Params {
     }
 
     /// Refuses `entityGroupId` / `entityGroupIds` where creating into
-    /// groups is not built (devices, assets, dashboards), rather than
+    /// groups is not built (dashboards), rather than
     /// creating the entity outside the groups the caller asked for.
     pub fn refuse_entity_groups(&self, what: &str) -> Result<(), ApiError> {
         if self.entity_group_ids()?.is_empty() {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::assignable::{AssignableInput, assignable};
+use super::entity_group::GroupType;
 use super::ids::{AssetId, CustomerId, EntityType, TenantId};
 use crate::auth::permissions::Resource;
 
@@ -22,6 +23,13 @@ pub struct Asset {
     pub version: i64,
 }
 
-assignable!(Asset, AssetId, EntityType::Asset, Resource::Asset, "Asset");
+assignable!(
+    Asset,
+    AssetId,
+    EntityType::Asset,
+    GroupType::Asset,
+    Resource::Asset,
+    "Asset"
+);
 
 pub type AssetInput = AssignableInput<AssetId>;

@@ -8,12 +8,15 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::customer::check_additional_info;
-use super::ids::{CustomerId, EntityId, EntityType, TenantId};
+use super::entity_group::GroupType;
+use super::ids::{CustomerId, EntityGroupId, EntityId, EntityType, TenantId};
 use super::validate::{ValidationError, check_opt_text, check_required};
 use crate::auth::permissions::Resource;
 
 pub trait Assignable: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
     const ENTITY_TYPE: EntityType;
+    /// The type of the entity groups that hold it.
+    const GROUP_TYPE: GroupType;
     /// What the permission rules call it.
     const RESOURCE: Resource;
     /// The word used in messages: "Device", "Asset".
@@ -67,6 +70,10 @@ pub struct AssignableInput<Id> {
     pub additional_info: Option<Value>,
     #[serde(default)]
     pub version: Option<i64>,
+    /// Groups to put a new one in (ThingsBoard PE's `entityGroupId` /
+    /// `entityGroupIds` query parameters): its owner is theirs.
+    #[serde(skip)]
+    pub entity_groups: Vec<EntityGroupId>,
 }
 
 // By hand: a derived Default would ask the id type for one.
@@ -79,6 +86,7 @@ impl<Id> Default for AssignableInput<Id> {
             label: None,
             additional_info: None,
             version: None,
+            entity_groups: Vec::new(),
         }
     }
 }
@@ -104,9 +112,10 @@ impl<Id> AssignableInput<Id> {
 
 /// Implements [`Assignable`] for a struct with the usual fields.
 macro_rules! assignable {
-    ($t:ident, $id:ident, $kind:expr, $resource:expr, $label:expr) => {
+    ($t:ident, $id:ident, $kind:expr, $group:expr, $resource:expr, $label:expr) => {
         impl $crate::domain::assignable::Assignable for $t {
             const ENTITY_TYPE: $crate::domain::ids::EntityType = $kind;
+            const GROUP_TYPE: $crate::domain::entity_group::GroupType = $group;
             const RESOURCE: $crate::auth::permissions::Resource = $resource;
             const LABEL: &'static str = $label;
             type Id = $id;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::assignable::{AssignableInput, assignable};
+use super::entity_group::GroupType;
 use super::ids::{CustomerId, DeviceId, EntityType, TenantId};
 use super::validate::ValidationError;
 use crate::auth::permissions::Resource;
@@ -28,6 +29,7 @@ assignable!(
     Device,
     DeviceId,
     EntityType::Device,
+    GroupType::Device,
     Resource::Device,
     "Device"
 );

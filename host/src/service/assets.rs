@@ -8,11 +8,11 @@ use crate::auth::permissions::Operation;
 use crate::domain::asset::{Asset, AssetInput};
 use crate::domain::assignable::Assignable;
 use crate::domain::audit::ActionType;
-use crate::domain::ids::{AssetId, CustomerId, now_ms};
+use crate::domain::ids::{AssetId, now_ms};
 use crate::store::{self, Changes, assignable as rows};
 
 use super::assignable::{
-    audit, check_name_free, find, may_create, stage_delete_data, stage_update,
+    audit, check_name_free, find, new_owner, stage_delete_data, stage_join_groups, stage_update,
 };
 use super::customer_logic::lifecycle_of;
 use super::{App, ServiceResult};
@@ -20,7 +20,7 @@ use crate::wasm::LifecycleEvent;
 
 impl App {
     /// Creates (no `id`) or updates an asset.
-    pub async fn save_asset(&self, caller: &Caller, input: AssetInput) -> ServiceResult<Asset> {
+    pub async fn save_asset(&self, caller: &Caller, mut input: AssetInput) -> ServiceResult<Asset> {
         input.validate(Asset::LABEL)?;
         let caller = caller.clone();
         let (asset, action) = self
@@ -28,11 +28,13 @@ impl App {
                 let mut changes = Changes::new();
                 let (asset, action) = match input.id {
                     None => {
-                        may_create::<Asset>(&caller)?;
+                        let groups = std::mem::take(&mut input.entity_groups);
+                        let customer = new_owner::<Asset>(view, &caller, &groups)?;
                         let name = input.name.as_deref().unwrap_or("");
                         check_name_free::<Asset>(view, caller.tenant_id, name)?;
-                        let a = Asset::create(caller.tenant_id, CustomerId::NULL, input, now_ms());
+                        let a = Asset::create(caller.tenant_id, customer, input, now_ms());
                         rows::put(&mut changes, None, &a);
+                        stage_join_groups(view, &mut changes, &caller, &groups, &a)?;
                         (a, ActionType::Added)
                     }
                     Some(id) => (

@@ -9,11 +9,13 @@ use crate::auth::permissions::{Operation, Target, require};
 use crate::domain::assignable::{Assignable, AssignableInput};
 use crate::domain::audit::{ActionType, AuditLog};
 use crate::domain::customer::Customer;
-use crate::domain::ids::{CustomerId, EntityId, TenantId};
+use crate::domain::ids::{CustomerId, EntityGroupId, EntityId, TenantId, owner_of};
 use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, assignable, customers, entity_groups, telemetry};
 
 use super::audit::{Actor, record, stage_record};
+use super::entity_groups::{customer_of_first_group, stage_join};
+use super::owners::resolve_owner;
 use super::{App, ServiceError, ServiceResult};
 use crate::wasm::LifecycleEvent;
 
@@ -24,9 +26,37 @@ pub(super) fn check<T: Assignable>(caller: &Caller, op: Operation, e: &T) -> Ser
     Ok(require(caller, T::RESOURCE, op, &target)?)
 }
 
-pub(super) fn may_create<T: Assignable>(caller: &Caller) -> ServiceResult<()> {
-    let tenant = Target::tenant(caller.tenant_id);
-    Ok(require(caller, T::RESOURCE, Operation::Create, &tenant)?)
+/// Where a new device or asset goes (the null customer: the tenant): to
+/// the owner of the groups it is created into, or else to the caller's
+/// own, the tenant for its administrators and its customer for a customer
+/// administrator. The caller must be allowed to create there.
+pub(super) fn new_owner<T: Assignable>(
+    view: &dyn KvRead,
+    caller: &Caller,
+    groups: &[EntityGroupId],
+) -> ServiceResult<CustomerId> {
+    let customer = if groups.is_empty() {
+        caller.customer_id
+    } else {
+        customer_of_first_group(view, caller, groups, T::GROUP_TYPE)?.unwrap_or(CustomerId::NULL)
+    };
+    let owner = owner_of(caller.tenant_id, customer);
+    resolve_owner(view, caller, Some(owner), T::RESOURCE, Operation::Create)?;
+    Ok(customer)
+}
+
+/// Stages a new device's or asset's joining the groups it was created
+/// into, once it is staged.
+pub(super) fn stage_join_groups<T: Assignable>(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    caller: &Caller,
+    groups: &[EntityGroupId],
+    e: &T,
+) -> ServiceResult<()> {
+    let owner = owner_of(e.tenant(), e.customer());
+    stage_join(view, changes, caller, groups, e.entity_id(), owner)?;
+    Ok(())
 }
 
 /// One the caller may do `op` to, in the caller's tenant.
@@ -193,6 +223,9 @@ impl App {
         let caller = caller.clone();
         let (was, new): (CustomerId, T) = self.write(move |view| {
             let old: T = find(view, &caller, id, Operation::Write)?;
+            // Moving it in is creating it there, as far as rights go.
+            let to = Target::in_customer(caller.tenant_id, Some(customer));
+            require(&caller, T::RESOURCE, Operation::Create, &to)?;
             let (action, data) = if customer.is_null() {
                 let was = customers::get(view, caller.tenant_id, old.customer())?;
                 (ActionType::UnassignedFromCustomer, json!({ "entityId": old.entity_id(), "unassignedCustomerId": old.customer().entity_id(), "unassignedCustomerName": was.map(|c| c.title) }))

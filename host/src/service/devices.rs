@@ -15,7 +15,7 @@ use crate::domain::ids::{CustomerId, DeviceId, TenantId, new_time_uuid, now_ms};
 use crate::store::{self, Changes, KvRead, assignable as rows, devices};
 
 use super::assignable::{
-    audit, check_name_free, find, may_create, stage_delete_data, stage_update,
+    audit, check_name_free, find, new_owner, stage_delete_data, stage_join_groups, stage_update,
 };
 use super::audit::{Actor, stage_record};
 use super::customer_logic::lifecycle_of;
@@ -85,7 +85,7 @@ impl App {
     pub async fn save_device(
         &self,
         caller: &Caller,
-        input: DeviceInput,
+        mut input: DeviceInput,
         access_token: Option<String>,
     ) -> ServiceResult<Device> {
         input.validate(Device::LABEL)?;
@@ -95,15 +95,17 @@ impl App {
                 let mut changes = Changes::new();
                 let (device, action) = match input.id {
                     None => {
-                        may_create::<Device>(&caller)?;
+                        let groups = std::mem::take(&mut input.entity_groups);
+                        let customer = new_owner::<Device>(view, &caller, &groups)?;
                         let d = stage_create(
                             view,
                             &mut changes,
                             caller.tenant_id,
-                            CustomerId::NULL,
+                            customer,
                             input,
                             access_token,
                         )?;
+                        stage_join_groups(view, &mut changes, &caller, &groups, &d)?;
                         (d, ActionType::Added)
                     }
                     Some(id) => (
