@@ -135,6 +135,10 @@ async fn a_customer_administrator_manages_its_subtree_and_nothing_else() {
     let mut a_edit = boss.get_ok(&format!("/api/customer/{a}")).await;
     a_edit["title"] = json!("Mine now");
     boss.post_err("/api/customer", a_edit, 403, 20).await;
+    // Nor does it delete itself, leaving A unmanaged.
+    let me = id(&boss.get_ok("/api/auth/user").await);
+    boss.delete_err(&format!("/api/user/{me}"), 400, 31).await;
+    boss.get_ok("/api/auth/user").await;
 
     // Outside: the sibling, the tenant level, tenant administrators.
     boss.get_err(&format!("/api/customer/{sibling}"), 403, 20)
@@ -299,6 +303,70 @@ async fn group_permissions_grant_and_revoke_rights() {
     auditor
         .get_err(&format!("/api/entityGroup/{}", id(&other_devices)), 403, 20)
         .await;
+    // ... and the devices in it, as far as the role's operations go.
+    let pump = id(&admin
+        .post_ok(
+            &format!("/api/device?entityGroupId={}", id(&devices)),
+            json!({"name": "Pump"}),
+        )
+        .await);
+    let valve = id(&admin
+        .post_ok(
+            &format!("/api/device?entityGroupId={}", id(&other_devices)),
+            json!({"name": "Valve"}),
+        )
+        .await);
+    assert_eq!(
+        auditor.get_ok(&format!("/api/device/{pump}")).await["name"],
+        "Pump"
+    );
+    auditor
+        .get_err(&format!("/api/device/{valve}"), 403, 20)
+        .await;
+    let mut renamed = auditor.get_ok(&format!("/api/device/{pump}")).await;
+    renamed["name"] = json!("Hijacked");
+    auditor.post_err("/api/device", renamed, 403, 20).await;
+    auditor
+        .get_err(
+            &format!("/api/plugins/telemetry/DEVICE/{pump}/values/timeseries"),
+            403,
+            20,
+        )
+        .await;
+    // A group of the tenant's shared with C's group: its devices, read.
+    let shared = admin
+        .post_ok(
+            "/api/entityGroup",
+            json!({"name": "Shared", "type": "DEVICE"}),
+        )
+        .await;
+    let meter = id(&admin
+        .post_ok(
+            &format!("/api/device?entityGroupId={}", id(&shared)),
+            json!({"name": "Meter"}),
+        )
+        .await);
+    auditor
+        .get_err(&format!("/api/device/{meter}"), 403, 20)
+        .await;
+    admin
+        .post_ok(
+            "/api/groupPermission",
+            json!({"userGroupId": group_ref(&auditors), "roleId": group_reader["id"],
+                   "entityGroupId": shared["id"]}),
+        )
+        .await;
+    auditor.get_ok(&format!("/api/device/{meter}")).await;
+    // Out of the group, out of reach.
+    admin
+        .post_ok(
+            &format!("/api/entityGroup/{}/deleteEntities", id(&shared)),
+            json!([meter]),
+        )
+        .await;
+    auditor
+        .get_err(&format!("/api/device/{meter}"), 403, 20)
+        .await;
     let over = admin
         .get_ok(&format!(
             "/api/entityGroup/{}/groupPermissions",
@@ -357,7 +425,8 @@ async fn group_permissions_grant_and_revoke_rights() {
     let held = admin
         .get_ok(&format!("/api/userGroup/{auditors}/groupPermissions"))
         .await;
-    assert_eq!(held.as_array().map(Vec::len), Some(1));
+    // The two GROUP grants (its devices, the tenant's shared ones) only.
+    assert_eq!(held.as_array().map(Vec::len), Some(2));
     other
         .client
         .post_err(

@@ -286,6 +286,10 @@ async fn the_last_tenant_administrator_cannot_be_deleted() {
         )
         .await;
     assert_eq!(second["tenantId"], me["tenantId"]);
+    // Not the last one now, but no one deletes itself.
+    let refused = admin.delete(&format!("/api/user/{my_id}")).await;
+    assert_error(&refused, 400, 31);
+    assert_eq!(refused.1["message"], "A user can't delete itself!");
     assert_eq!(
         admin
             .delete(&format!(

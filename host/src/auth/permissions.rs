@@ -78,6 +78,9 @@ pub struct Target {
     pub user: Option<UserTarget>,
     /// The entity group acted on, for checks about one group.
     pub group: Option<EntityGroupId>,
+    /// The entity acted on, for checks about one entity or its data: a
+    /// GROUP role over a group holding it reaches it.
+    pub entity: Option<EntityId>,
 }
 
 impl Target {
@@ -87,6 +90,7 @@ impl Target {
             customer: None,
             user: None,
             group: None,
+            entity: None,
         }
     }
 
@@ -96,6 +100,7 @@ impl Target {
             customer: Some(customer),
             user: None,
             group: None,
+            entity: None,
         }
     }
 
@@ -106,6 +111,7 @@ impl Target {
             customer: customer.filter(|c| !c.is_null()),
             user: None,
             group: None,
+            entity: None,
         }
     }
 
@@ -113,6 +119,14 @@ impl Target {
     /// customers.
     pub fn owner(tenant: TenantId, owner: EntityId) -> Self {
         Self::in_customer(tenant, Some(customer_of_owner(owner)))
+    }
+
+    /// This target, about one entity.
+    pub fn about(self, entity: EntityId) -> Self {
+        Target {
+            entity: Some(entity),
+            ..self
+        }
     }
 
     /// One entity group of `owner`.
@@ -150,6 +164,7 @@ impl Target {
                 id: None,
             }),
             group: None,
+            entity: None,
         }
     }
 }
@@ -256,7 +271,7 @@ fn customer_user_may(caller: &Caller, resource: Resource, op: Operation, target:
             return true;
         }
     }
-    let (Some(rights), Some(customer)) = (caller.rights.as_deref(), target.customer) else {
+    let Some(rights) = caller.rights.as_deref() else {
         return false;
     };
     let Some((resource_name, operations)) = role_terms(resource, op) else {
@@ -265,11 +280,14 @@ fn customer_user_may(caller: &Caller, resource: Resource, op: Operation, target:
     rights.allows(&Ask {
         resource: resource_name,
         operations,
-        customer,
+        // The tenant's own (no customer) is reached only through a GROUP
+        // role: no customer's GENERIC role reaches the null customer.
+        customer: target.customer.unwrap_or(CustomerId::NULL),
         // A customer's own record is its parent's to change.
         strict: resource == Resource::Customer
             && matches!(op, Operation::Write | Operation::Delete),
         group: target.group,
+        entity: target.entity.map(|e| e.id),
     })
 }
 
@@ -336,7 +354,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::auth::rights::{CustomerTree, GenericGrant, Rights};
+    use crate::auth::rights::{CustomerTree, GenericGrant, GroupMembers, Reach, Rights};
     use crate::domain::role::{CUSTOMER_USER, RoleType, default_roles, parse_permissions};
 
     /// Customers with no parents: a grant reaches its own customer only.
@@ -345,6 +363,22 @@ mod tests {
     impl CustomerTree for Flat {
         fn is_within(&self, _: TenantId, c: CustomerId, a: CustomerId, strict: bool) -> bool {
             !strict && c == a
+        }
+    }
+
+    /// No entity is in any group.
+    struct NoMembers;
+
+    impl GroupMembers for NoMembers {
+        fn holds(&self, _: TenantId, _: EntityGroupId, _: uuid::Uuid) -> bool {
+            false
+        }
+    }
+
+    fn reach() -> Reach {
+        Reach {
+            tree: Arc::new(Flat),
+            members: Arc::new(NoMembers),
         }
     }
 
@@ -370,7 +404,7 @@ mod tests {
             scope: customer,
             grants,
         }];
-        caller.with_rights(Rights::new(tenant, generic, Vec::new(), Arc::new(Flat)))
+        caller.with_rights(Rights::new(tenant, generic, Vec::new(), reach()))
     }
 
     #[test]
@@ -405,12 +439,7 @@ mod tests {
             scope: c,
             grants: everything.unwrap(),
         }];
-        me.rights = Some(Arc::new(Rights::new(
-            t,
-            generic,
-            Vec::new(),
-            Arc::new(Flat),
-        )));
+        me.rights = Some(Arc::new(Rights::new(t, generic, Vec::new(), reach())));
         // Even a role granting everything: a tenant administrator "of" its
         // customer is no target, nor is the tenant's anything.
         let admins = Target::users_of(t, c, Authority::TenantAdmin);

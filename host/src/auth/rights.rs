@@ -2,10 +2,12 @@
 //! the roles granted to the user groups it is in, merged. Rights are
 //! additive: a GENERIC role granted to a customer's user group reaches
 //! that customer and every customer below it, and nothing else; a GROUP
-//! role reaches one entity group.
+//! role reaches one entity group and the entities in it.
 
 use std::fmt;
 use std::sync::Arc;
+
+use uuid::Uuid;
 
 use crate::domain::entity_group::GroupType;
 use crate::domain::ids::{CustomerId, EntityGroupId, TenantId};
@@ -22,6 +24,21 @@ pub trait CustomerTree: Send + Sync {
         ancestor: CustomerId,
         strict: bool,
     ) -> bool;
+}
+
+/// Which entity groups hold which entities: the reach of a GROUP role over
+/// its group's members. Asked only when a GROUP role's operations would
+/// allow what is asked, so a caller without one never pays for it.
+pub trait GroupMembers: Send + Sync {
+    fn holds(&self, tenant: TenantId, group: EntityGroupId, entity: Uuid) -> bool;
+}
+
+/// What the reach of a grant is judged against: where customers sit, and
+/// which groups hold what.
+#[derive(Clone)]
+pub struct Reach {
+    pub tree: Arc<dyn CustomerTree>,
+    pub members: Arc<dyn GroupMembers>,
 }
 
 /// The deepest a customer tree is walked: deeper than any real hierarchy,
@@ -80,6 +97,9 @@ pub struct Ask<'a> {
     pub strict: bool,
     /// The entity group acted on, if the check is about one.
     pub group: Option<EntityGroupId>,
+    /// The entity acted on (its data included), if the check is about one
+    /// entity: a GROUP role over a group holding it reaches it.
+    pub entity: Option<Uuid>,
 }
 
 #[derive(Clone)]
@@ -87,7 +107,7 @@ pub struct Rights {
     tenant: TenantId,
     generic: Vec<GenericGrant>,
     groups: Vec<GroupGrant>,
-    tree: Arc<dyn CustomerTree>,
+    reach: Reach,
 }
 
 impl fmt::Debug for Rights {
@@ -104,13 +124,13 @@ impl Rights {
         tenant: TenantId,
         generic: Vec<GenericGrant>,
         groups: Vec<GroupGrant>,
-        tree: Arc<dyn CustomerTree>,
+        reach: Reach,
     ) -> Self {
         Rights {
             tenant,
             generic,
             groups,
-            tree,
+            reach,
         }
     }
 
@@ -131,11 +151,23 @@ impl Rights {
                 && self.reaches(g.scope, ask.customer, ask.strict)
         });
         generic
-            || ask.group.is_some_and(|group| {
-                self.groups.iter().any(|g| {
-                    g.group == group && ask.operations.iter().all(|op| ops_allow(&g.operations, op))
-                })
+            || self.groups.iter().any(|g| {
+                ask.operations.iter().all(|op| ops_allow(&g.operations, op))
+                    && self.group_reaches(g, ask)
             })
+    }
+
+    /// Whether a GROUP role's group is what `ask` is about, or holds the
+    /// entity it is about (of the group's type: a device group's role is
+    /// about devices, not about their alarms).
+    fn group_reaches(&self, g: &GroupGrant, ask: &Ask<'_>) -> bool {
+        if ask.group == Some(g.group) {
+            return true;
+        }
+        ask.entity.is_some_and(|entity| {
+            g.group_type.entity_type().as_str() == ask.resource
+                && self.reach.members.holds(self.tenant, g.group, entity)
+        })
     }
 
     /// Whether a grant held at `scope` reaches what `customer` owns.
@@ -144,7 +176,11 @@ impl Rights {
             // A tenant's user group: the whole tenant.
             return !strict || !customer.is_null();
         }
-        !customer.is_null() && self.tree.is_within(self.tenant, customer, scope, strict)
+        !customer.is_null()
+            && self
+                .reach
+                .tree
+                .is_within(self.tenant, customer, scope, strict)
     }
 }
 
@@ -158,6 +194,15 @@ mod tests {
 
     /// child -> parent
     struct Tree(HashMap<CustomerId, CustomerId>);
+
+    /// group -> members
+    struct Members(HashMap<EntityGroupId, Vec<Uuid>>);
+
+    impl GroupMembers for Members {
+        fn holds(&self, _: TenantId, group: EntityGroupId, entity: Uuid) -> bool {
+            self.0.get(&group).is_some_and(|m| m.contains(&entity))
+        }
+    }
 
     impl CustomerTree for Tree {
         fn is_within(&self, _: TenantId, c: CustomerId, a: CustomerId, strict: bool) -> bool {
@@ -179,7 +224,10 @@ mod tests {
             TenantId::new(),
             vec![GenericGrant { scope: mid, grants }],
             Vec::new(),
-            Arc::new(tree),
+            Reach {
+                tree: Arc::new(tree),
+                members: Arc::new(Members(HashMap::new())),
+            },
         );
         let ask = |customer, op, strict| Ask {
             resource: "DEVICE",
@@ -187,6 +235,7 @@ mod tests {
             customer,
             strict,
             group: None,
+            entity: None,
         };
         assert!(rights.allows(&ask(mid, &["READ"], false)));
         assert!(rights.allows(&ask(leaf, &["READ"], false)));
@@ -196,5 +245,42 @@ mod tests {
         assert!(!rights.allows(&ask(sibling, &["READ"], false)));
         assert!(!rights.allows(&ask(leaf, &["READ", "WRITE"], false)));
         assert!(!rights.allows(&ask(CustomerId::NULL, &["READ"], false)));
+    }
+
+    #[test]
+    fn a_group_grant_reaches_its_group_and_its_members_only() {
+        let (pumps, valves) = (EntityGroupId::new(), EntityGroupId::new());
+        let (pump, valve) = (Uuid::new_v4(), Uuid::new_v4());
+        let members = Members(HashMap::from([(pumps, vec![pump]), (valves, vec![valve])]));
+        let rights = Rights::new(
+            TenantId::new(),
+            Vec::new(),
+            vec![GroupGrant {
+                group: pumps,
+                group_type: GroupType::Device,
+                operations: vec!["READ".into(), "READ_TELEMETRY".into()],
+            }],
+            Reach {
+                tree: Arc::new(Tree(HashMap::new())),
+                members: Arc::new(members),
+            },
+        );
+        let ask = |resource, operations, group, entity| Ask {
+            resource,
+            operations,
+            customer: CustomerId::new(),
+            strict: false,
+            group,
+            entity,
+        };
+        assert!(rights.allows(&ask("DEVICE_GROUP", &["READ"], Some(pumps), None)));
+        assert!(!rights.allows(&ask("DEVICE_GROUP", &["READ"], Some(valves), None)));
+        assert!(rights.allows(&ask("DEVICE", &["READ"], None, Some(pump))));
+        assert!(rights.allows(&ask("DEVICE", &["READ_TELEMETRY"], None, Some(pump))));
+        // Not an operation it grants, not a member, not of the group's type.
+        assert!(!rights.allows(&ask("DEVICE", &["WRITE"], None, Some(pump))));
+        assert!(!rights.allows(&ask("DEVICE", &["READ"], None, Some(valve))));
+        assert!(!rights.allows(&ask("ALARM", &["READ"], None, Some(pump))));
+        assert!(!rights.allows(&ask("DEVICE", &["READ"], None, None)));
     }
 }

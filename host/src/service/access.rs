@@ -59,7 +59,7 @@ pub(super) fn require_data(
     op: Operation,
 ) -> ServiceResult<Option<CustomerId>> {
     let customer = data_owner(view, caller.tenant_id, entity)?;
-    let target = Target::in_customer(caller.tenant_id, customer);
+    let target = Target::in_customer(caller.tenant_id, customer).about(entity);
     require(
         caller,
         Resource::EntityData(entity.entity_type),

@@ -22,7 +22,7 @@ use crate::wasm::LifecycleEvent;
 pub const SORT_PROPERTIES: [&str; 4] = ["createdTime", "name", "type", "label"];
 
 pub(super) fn check<T: Assignable>(caller: &Caller, op: Operation, e: &T) -> ServiceResult<()> {
-    let target = Target::customer(e.tenant(), e.customer());
+    let target = Target::in_customer(e.tenant(), Some(e.customer())).about(e.entity_id());
     Ok(require(caller, T::RESOURCE, op, &target)?)
 }
 

@@ -49,7 +49,7 @@ pub enum UniquifyStrategy {
 const DUPLICATE_TITLE: &str = "Customer with such title already exists!";
 
 fn check(caller: &Caller, op: Operation, c: &Customer) -> ServiceResult<()> {
-    let target = Target::customer(c.tenant_id, c.id);
+    let target = Target::customer(c.tenant_id, c.id).about(c.id.entity_id());
     Ok(require(caller, Resource::Customer, op, &target)?)
 }
 

@@ -19,7 +19,7 @@ fn target(caller: &Caller, d: &Dashboard) -> Target {
     let customer = d
         .is_assigned_to(caller.customer_id)
         .then_some(caller.customer_id);
-    Target::in_customer(d.tenant_id, customer)
+    Target::in_customer(d.tenant_id, customer).about(d.id.entity_id())
 }
 
 fn find(

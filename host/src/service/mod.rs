@@ -83,9 +83,15 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Where customers sit in their tenants' trees, for the reach of roles.
-    pub(crate) fn customer_tree(&self) -> Arc<dyn crate::auth::rights::CustomerTree> {
-        self.customer_index.clone()
+    /// What the reach of roles is judged against: where customers sit in
+    /// their tenants' trees, and which groups hold what.
+    pub(crate) fn reach(&self) -> crate::auth::rights::Reach {
+        crate::auth::rights::Reach {
+            tree: self.customer_index.clone(),
+            members: Arc::new(group_permissions::rights::StoredMembers(Arc::clone(
+                &self.store,
+            ))),
+        }
     }
 
     /// Opens the application over `store`. On an empty store this first

@@ -144,13 +144,13 @@ impl App {
         // One snapshot for the user and its rights.
         let snapshot = self.store.snapshot()?;
         let (user, _) = self.verify_token(&*snapshot, token, TokenKind::Access)?;
-        caller_of(&*snapshot, self.customer_tree(), &user)
+        caller_of(&*snapshot, self.reach(), &user)
     }
 
     /// `user` as a caller: a customer user with the rights its roles grant.
     pub fn caller(&self, user: &User) -> ServiceResult<Caller> {
         let snapshot = self.store.snapshot()?;
-        caller_of(&*snapshot, self.customer_tree(), user)
+        caller_of(&*snapshot, self.reach(), user)
     }
 
     fn verify_token(

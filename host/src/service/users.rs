@@ -26,7 +26,7 @@ pub enum ActivationMail {
 }
 
 fn target(u: &User) -> Target {
-    Target::user(u.tenant_id, u.customer_id, u.id, u.authority)
+    Target::user(u.tenant_id, u.customer_id, u.id, u.authority).about(u.id.entity_id())
 }
 
 fn check(caller: &Caller, op: Operation, u: &User) -> ServiceResult<()> {
@@ -166,7 +166,9 @@ impl App {
         Ok(user)
     }
 
-    /// Deletes a user (administrators only); the last tenant administrator stays.
+    /// Deletes a user (administrators only); the last tenant administrator
+    /// stays, and no one deletes itself (it would lock itself out midway,
+    /// and a customer administrator could leave its customer unmanaged).
     pub async fn delete_user(&self, caller: &Caller, id: UserId) -> ServiceResult<()> {
         self.remove_user(caller, id, true).await
     }
@@ -187,6 +189,9 @@ impl App {
                     return Err(ServiceError::invalid(
                         "At least one tenant administrator must remain!",
                     ));
+                }
+                if user.id == caller.user_id {
+                    return Err(ServiceError::invalid("A user can't delete itself!"));
                 }
             }
             let mut changes = Changes::new();

@@ -2,13 +2,11 @@
 //! by id), acknowledge, clear, assign, unassign, delete. Each change and
 //! its audit records are one write job.
 
-use std::sync::Arc;
-
 use serde_json::json;
 
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource, Target, allowed, require};
-use crate::auth::rights::CustomerTree;
+use crate::auth::rights::Reach;
 use crate::domain::alarm::{Alarm, AlarmInfo, AlarmInput, AlarmJson};
 use crate::domain::audit::ActionType;
 use crate::domain::ids::{AlarmId, CustomerId, UserId, now_ms};
@@ -29,7 +27,7 @@ fn given_or(ts: Option<i64>, now: i64) -> i64 {
 /// read and that may itself see the alarm (of an entity owned by `owner`).
 fn check_assignee(
     view: &dyn KvRead,
-    tree: &Arc<dyn CustomerTree>,
+    reach: &Reach,
     caller: &Caller,
     owner: CustomerId,
     user: UserId,
@@ -39,7 +37,7 @@ fn check_assignee(
     require(caller, Resource::User, Operation::Read, &as_target)?;
     let alarm_target = Target::customer(caller.tenant_id, owner);
     if !allowed(
-        &caller_of(view, Arc::clone(tree), &u)?,
+        &caller_of(view, reach.clone(), &u)?,
         Resource::Alarm,
         Operation::Read,
         &alarm_target,
@@ -61,7 +59,7 @@ impl App {
     pub async fn save_alarm(&self, caller: &Caller, input: AlarmInput) -> ServiceResult<AlarmJson> {
         let valid = input.validate()?;
         let caller = caller.clone();
-        let tree = self.customer_tree();
+        let reach = self.reach();
         self.write(move |view| {
             let tenant = caller.tenant_id;
             let now = now_ms();
@@ -112,7 +110,7 @@ impl App {
             }
             if let Some(assigned) = alarm.assigned_at(input.assignee_id, now) {
                 if let Some(user) = input.assignee_id {
-                    check_assignee(view, &tree, &caller, owner, user)?;
+                    check_assignee(view, &reach, &caller, owner, user)?;
                     actions.push(ActionType::AlarmAssigned);
                 } else {
                     actions.push(ActionType::AlarmUnassigned);
@@ -158,13 +156,13 @@ impl App {
         user: UserId,
     ) -> ServiceResult<AlarmInfo> {
         let who = caller.clone();
-        let tree = self.customer_tree();
+        let reach = self.reach();
         self.change_alarm(
             caller,
             id,
             ActionType::AlarmAssigned,
             move |view, a, owner, now| {
-                check_assignee(view, &tree, &who, owner, user)?;
+                check_assignee(view, &reach, &who, owner, user)?;
                 a.assigned_at(Some(user), now).ok_or_else(|| {
                     ServiceError::invalid("Alarm was already assigned to this user!")
                 })

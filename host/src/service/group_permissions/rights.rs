@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use crate::auth::Caller;
-use crate::auth::rights::{CustomerTree, GenericGrant, GroupGrant, Rights};
+use crate::auth::rights::{GenericGrant, GroupGrant, GroupMembers, Reach, Rights};
 use crate::domain::entity_group::GroupType;
 use crate::domain::ids::customer_of_owner;
+use crate::domain::ids::{EntityGroupId, TenantId};
 use crate::domain::role::parse_permissions;
 use crate::domain::user::{Authority, User};
-use crate::store::{KvRead, entity_groups, group_permissions, roles};
+use crate::store::{KvRead, Store, entity_groups, group_permissions, roles};
 
 use super::super::ServiceResult;
 
@@ -17,17 +18,36 @@ use super::super::ServiceResult;
 /// administrators' rights follow from their authority.
 pub(in crate::service) fn caller_of(
     view: &dyn KvRead,
-    tree: Arc<dyn CustomerTree>,
+    reach: Reach,
     user: &User,
 ) -> ServiceResult<Caller> {
     let caller = Caller::of(user);
     if user.authority != Authority::CustomerUser {
         return Ok(caller);
     }
-    Ok(caller.with_rights(load(view, tree, user)?))
+    Ok(caller.with_rights(load(view, reach, user)?))
 }
 
-fn load(view: &dyn KvRead, tree: Arc<dyn CustomerTree>, user: &User) -> ServiceResult<Rights> {
+/// Group membership as the store holds it when asked: a GROUP role's
+/// reach over members is asked only when its operations fit, and then
+/// must see the members of now, not of when the rights were loaded.
+pub(in crate::service) struct StoredMembers(pub Arc<dyn Store>);
+
+impl GroupMembers for StoredMembers {
+    fn holds(&self, tenant: TenantId, group: EntityGroupId, entity: uuid::Uuid) -> bool {
+        let found = self
+            .0
+            .snapshot()
+            .and_then(|s| entity_groups::is_member(&*s, tenant, group, entity));
+        // A store that can't answer grants nothing.
+        found.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "group membership unreadable: refused");
+            false
+        })
+    }
+}
+
+fn load(view: &dyn KvRead, reach: Reach, user: &User) -> ServiceResult<Rights> {
     let tenant = user.tenant_id;
     let (mut generic, mut groups) = (Vec::new(), Vec::new());
     for group_id in entity_groups::memberships(view, tenant, user.id.0)? {
@@ -59,5 +79,5 @@ fn load(view: &dyn KvRead, tree: Arc<dyn CustomerTree>, user: &User) -> ServiceR
             }
         }
     }
-    Ok(Rights::new(tenant, generic, groups, tree))
+    Ok(Rights::new(tenant, generic, groups, reach))
 }
