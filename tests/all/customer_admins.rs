@@ -605,3 +605,74 @@ async fn a_customer_administrator_creates_devices_and_assets_in_its_subtree() {
         ["Pump"]
     );
 }
+
+#[tokio::test]
+async fn attributes_and_telemetry_are_granted_apart() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let c = id(&admin.create_customer("C").await);
+    let watchers = id(&admin
+        .post_ok(
+            "/api/entityGroup",
+            json!({"name": "Watchers", "type": "USER", "ownerId": customer_ref(&c)}),
+        )
+        .await);
+    let role = admin
+        .post_ok(
+            "/api/role",
+            json!({"name": "Telemetry only", "type": "GENERIC",
+                   "permissions": {"DEVICE": ["READ_TELEMETRY"]}}),
+        )
+        .await;
+    admin
+        .post_ok(
+            "/api/groupPermission",
+            json!({"userGroupId": group_ref(&watchers), "roleId": role["id"]}),
+        )
+        .await;
+    let (_, watcher) = user_in(&server, &admin, &c, "watcher@c.io", &[&watchers]).await;
+    let device = admin.create_device("Meter", "meter-token", false).await;
+    admin
+        .post_ok(&format!("/api/customer/{c}/device/{device}"), json!({}))
+        .await;
+    let data = format!("/api/plugins/telemetry/DEVICE/{device}");
+    admin
+        .post_ok(&format!("{data}/timeseries/ANY"), json!({"kwh": 12}))
+        .await;
+    admin
+        .post_ok(
+            &format!("{data}/attributes/SERVER_SCOPE"),
+            json!({"site": "north"}),
+        )
+        .await;
+
+    let latest = watcher
+        .get_ok(&format!("{data}/values/timeseries?keys=kwh"))
+        .await;
+    assert_eq!(latest["kwh"][0]["value"], "12");
+    watcher
+        .get_err(&format!("{data}/values/attributes"), 403, 20)
+        .await;
+    watcher
+        .post_err(
+            &format!("{data}/timeseries/ANY"),
+            json!({"kwh": 0}),
+            403,
+            20,
+        )
+        .await;
+    watcher
+        .post_err(
+            &format!("{data}/attributes/SERVER_SCOPE"),
+            json!({"site": "south"}),
+            403,
+            20,
+        )
+        .await;
+    // Nor the device itself: reading its data is not reading it.
+    watcher
+        .get_err(&format!("/api/device/{device}"), 403, 20)
+        .await;
+    let site = admin.get_ok(&format!("{data}/values/attributes")).await;
+    assert_eq!(site[0]["value"], "north");
+}

@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::Caller;
+use crate::auth::permissions::DataKind;
 use crate::domain::ids::EntityId;
 use crate::domain::telemetry::DataValue;
 use crate::service::{App, DataChange, DataEvent, Scope, ServiceError};
@@ -215,7 +216,11 @@ fn revoke_unreadable(
         if entity.is_some_and(|e| e != sub.entity) {
             return true;
         }
-        match app.check_data_read(caller, sub.entity) {
+        let kind = match sub.kind {
+            Kind::Telemetry => DataKind::Telemetry,
+            Kind::Attributes(_) => DataKind::Attributes,
+        };
+        match app.check_data_read(caller, sub.entity, kind) {
             Ok(()) => true,
             // A failing store says nothing about rights: the next check decides.
             Err(e @ (ServiceError::Store(_) | ServiceError::Internal(_))) => {

@@ -31,9 +31,9 @@ pub enum Resource {
     Device,
     Asset,
     Dashboard,
-    /// Attributes and telemetry of an entity of this type (the target is
+    /// Attributes or telemetry of an entity of this type (the target is
     /// its owner).
-    EntityData(EntityType),
+    EntityData(EntityType, DataKind),
     /// Calculated fields: the tenant administrator's, as in ThingsBoard
     /// (their outputs are entity data, readable as such).
     CalculatedField,
@@ -51,6 +51,14 @@ pub enum Resource {
     Role,
     /// Roles granted to user groups (the target is the user group's owner).
     GroupPermission,
+}
+
+/// An entity's data, granted apart in roles (`READ_ATTRIBUTES`,
+/// `WRITE_TELEMETRY`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    Attributes,
+    Telemetry,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +223,7 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
             | Resource::Device
             | Resource::Asset
             | Resource::Dashboard
-            | Resource::EntityData(_)
+            | Resource::EntityData(..)
             | Resource::CalculatedField
             | Resource::Extension
             | Resource::Event
@@ -240,7 +248,7 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
                 | Resource::Device
                 | Resource::Asset
                 | Resource::Dashboard
-                | Resource::EntityData(_)
+                | Resource::EntityData(..)
                 | Resource::CalculatedField
                 | Resource::Extension
                 | Resource::Event
@@ -328,17 +336,18 @@ fn role_terms(
             GroupType::Asset => "ASSET_GROUP",
             GroupType::Dashboard => "DASHBOARD_GROUP",
         },
-        Resource::EntityData(t) => {
+        Resource::EntityData(t, kind) => {
             let name = match t {
                 EntityType::Customer => "CUSTOMER",
                 EntityType::Device => "DEVICE",
                 EntityType::Asset => "ASSET",
                 _ => return None,
             };
-            // Attributes and telemetry are one right here: both must be granted.
-            let ops: &'static [&'static str] = match op {
-                Operation::Read => &["READ_ATTRIBUTES", "READ_TELEMETRY"],
-                _ => &["WRITE_ATTRIBUTES", "WRITE_TELEMETRY"],
+            let ops: &'static [&'static str] = match (kind, op) {
+                (DataKind::Attributes, Operation::Read) => &["READ_ATTRIBUTES"],
+                (DataKind::Attributes, _) => &["WRITE_ATTRIBUTES"],
+                (DataKind::Telemetry, Operation::Read) => &["READ_TELEMETRY"],
+                (DataKind::Telemetry, _) => &["WRITE_TELEMETRY"],
             };
             return Some((name, ops));
         }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use tokio::sync::broadcast;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, require};
+use crate::auth::permissions::{DataKind, Operation, Resource, Target, require};
 use crate::domain::asset::Asset;
 use crate::domain::device::Device;
 use crate::domain::ids::{CustomerId, EntityId, EntityType, TenantId};
@@ -50,19 +50,20 @@ pub(super) fn data_owner(
     }
 }
 
-/// Whether `caller` may `op` the attributes and telemetry of `entity`;
-/// the customer owning them (`None`: the tenant's own).
+/// Whether `caller` may `op` the attributes or telemetry (`kind`) of
+/// `entity`; the customer owning them (`None`: the tenant's own).
 pub(super) fn require_data(
     view: &dyn KvRead,
     caller: &Caller,
     entity: EntityId,
+    kind: DataKind,
     op: Operation,
 ) -> ServiceResult<Option<CustomerId>> {
     let customer = data_owner(view, caller.tenant_id, entity)?;
     let target = Target::in_customer(caller.tenant_id, customer).about(entity);
     require(
         caller,
-        Resource::EntityData(entity.entity_type),
+        Resource::EntityData(entity.entity_type, kind),
         op,
         &target,
     )?;
@@ -186,10 +187,15 @@ impl OwnerCache {
 }
 
 impl App {
-    /// May `caller` read `entity`'s attributes and telemetry now?
-    pub fn check_data_read(&self, caller: &Caller, entity: EntityId) -> ServiceResult<()> {
+    /// May `caller` read `entity`'s attributes or telemetry (`kind`) now?
+    pub fn check_data_read(
+        &self,
+        caller: &Caller,
+        entity: EntityId,
+        kind: DataKind,
+    ) -> ServiceResult<()> {
         let snapshot = self.store.snapshot()?;
-        require_data(&*snapshot, caller, entity, Operation::Read).map(drop)
+        require_data(&*snapshot, caller, entity, kind, Operation::Read).map(drop)
     }
 
     /// Every owner change in the installation; subscribers filter by tenant.

@@ -10,7 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::auth::permissions::Operation;
+use crate::auth::permissions::{DataKind, Operation};
 use crate::domain::audit::ActionType;
 use crate::domain::device::Device;
 use crate::domain::ids::{CustomerId, DeviceId, EntityId, EntityType, TenantId, now_ms};
@@ -150,9 +150,10 @@ fn resolve(
     view: &dyn KvRead,
     caller: &Caller,
     entity: EntityId,
+    kind: DataKind,
     op: Operation,
 ) -> ServiceResult<Owner> {
-    let customer = super::access::require_data(view, caller, entity, op)?;
+    let customer = super::access::require_data(view, caller, entity, kind, op)?;
     Ok(Owner {
         tenant: caller.tenant_id,
         customer,
@@ -410,7 +411,7 @@ impl App {
         let staged = Arc::clone(&entries);
         self.write(move |view| {
             let entries = staged;
-            let owner = resolve(view, &caller, entity, Operation::Write)?;
+            let owner = resolve(view, &caller, entity, DataKind::Telemetry, Operation::Write)?;
             let mut changes = Changes::new();
             stage_points(
                 &series,
@@ -465,7 +466,13 @@ impl App {
         let staged = Arc::clone(&entries);
         self.write(move |view| {
             let entries = staged;
-            let owner = resolve(view, &caller, entity, Operation::Write)?;
+            let owner = resolve(
+                view,
+                &caller,
+                entity,
+                DataKind::Attributes,
+                Operation::Write,
+            )?;
             let mut changes = Changes::new();
             stage_attributes(
                 &mut changes,
@@ -515,7 +522,13 @@ impl App {
         let caller = caller.clone();
         let deleted = keys.clone();
         self.write(move |view| {
-            let owner = resolve(view, &caller, entity, Operation::Write)?;
+            let owner = resolve(
+                view,
+                &caller,
+                entity,
+                DataKind::Attributes,
+                Operation::Write,
+            )?;
             let mut changes = Changes::new();
             for k in &keys {
                 ts::delete_attribute(&mut changes, owner.tenant, owner.entity, scope as u8, k);
@@ -549,7 +562,13 @@ impl App {
         keys: Option<Vec<String>>,
     ) -> ServiceResult<Vec<(Scope, String, i64, DataValue)>> {
         let snapshot = self.store.snapshot()?;
-        let owner = resolve(&*snapshot, caller, entity, Operation::Read)?;
+        let owner = resolve(
+            &*snapshot,
+            caller,
+            entity,
+            DataKind::Attributes,
+            Operation::Read,
+        )?;
         let mut out = Vec::new();
         for s in Scope::ALL
             .into_iter()
@@ -572,7 +591,13 @@ impl App {
         keys: Option<Vec<String>>,
     ) -> ServiceResult<BTreeMap<String, (i64, DataValue)>> {
         let snapshot = self.store.snapshot()?;
-        let owner = resolve(&*snapshot, caller, entity, Operation::Read)?;
+        let owner = resolve(
+            &*snapshot,
+            caller,
+            entity,
+            DataKind::Telemetry,
+            Operation::Read,
+        )?;
         let mut out = BTreeMap::new();
         for (id, t, v) in latest::all(&*snapshot, owner.tenant, owner.entity)? {
             if let Some(name) = self.series.keys.name_in(&*snapshot, id)?
@@ -605,7 +630,13 @@ impl App {
         q: HistoryQuery,
     ) -> ServiceResult<BTreeMap<String, Vec<(i64, DataValue)>>> {
         let snapshot = self.store.snapshot()?;
-        let owner = resolve(&*snapshot, caller, entity, Operation::Read)?;
+        let owner = resolve(
+            &*snapshot,
+            caller,
+            entity,
+            DataKind::Telemetry,
+            Operation::Read,
+        )?;
         let series = Arc::clone(&self.series);
         self.blocking(move || {
             let mut ids = Vec::new();
@@ -645,7 +676,7 @@ impl App {
     ) -> ServiceResult<()> {
         let (caller, series) = (caller.clone(), Arc::clone(&self.series));
         self.write(move |view| {
-            let owner = resolve(view, &caller, entity, Operation::Write)?;
+            let owner = resolve(view, &caller, entity, DataKind::Telemetry, Operation::Write)?;
             let mut changes = Changes::new();
             let mut ids = Vec::new();
             for key in &q.keys {
