@@ -454,16 +454,16 @@ async fn group_permissions_grant_and_revoke_rights() {
         .await;
 }
 
-/// The names on a page of devices or assets.
-async fn names(client: &Client, path: &str) -> Vec<String> {
+/// One field (`name`, `title`) of each entity on a page, sorted by it.
+async fn on_page(client: &Client, path: &str, field: &str) -> Vec<String> {
     let page = client
-        .get_ok(&format!("{path}?pageSize=50&page=0&sortProperty=name"))
+        .get_ok(&format!("{path}?pageSize=50&page=0&sortProperty={field}"))
         .await;
     page["data"]
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|e| e["name"].as_str().map(str::to_owned))
+        .filter_map(|e| e[field].as_str().map(str::to_owned))
         .collect()
 }
 
@@ -531,18 +531,18 @@ async fn a_customer_administrator_creates_devices_and_assets_in_its_subtree() {
     boss.post_ok(&format!("/api/customer/{b}/device/{pump}"), json!({}))
         .await;
     assert_eq!(
-        names(&reader, &format!("/api/customer/{a}/devices")).await,
+        on_page(&reader, &format!("/api/customer/{a}/devices"), "name").await,
         Vec::<String>::new()
     );
     assert_eq!(
-        names(&admin, &format!("/api/customer/{b}/devices")).await,
+        on_page(&admin, &format!("/api/customer/{b}/devices"), "name").await,
         ["Pump", "Valve"]
     );
     boss.post_ok(&format!("/api/customer/{a}/device/{pump}"), json!({}))
         .await;
     reader.get_ok(&format!("/api/device/{pump}")).await;
     assert_eq!(
-        names(&reader, &format!("/api/customer/{a}/assets")).await,
+        on_page(&reader, &format!("/api/customer/{a}/assets"), "name").await,
         ["Plant"]
     );
 
@@ -592,16 +592,16 @@ async fn a_customer_administrator_creates_devices_and_assets_in_its_subtree() {
     )
     .await;
     assert!(
-        names(&admin, &format!("/api/customer/{sibling}/devices"))
+        on_page(&admin, &format!("/api/customer/{sibling}/devices"), "name")
             .await
             .is_empty()
     );
     assert_eq!(
-        names(&admin, "/api/tenant/devices").await,
+        on_page(&admin, "/api/tenant/devices", "name").await,
         ["Pump", "Tenant's", "Valve"]
     );
     assert_eq!(
-        names(&admin, &format!("/api/customer/{a}/devices")).await,
+        on_page(&admin, &format!("/api/customer/{a}/devices"), "name").await,
         ["Pump"]
     );
 }
@@ -675,4 +675,119 @@ async fn attributes_and_telemetry_are_granted_apart() {
         .await;
     let site = admin.get_ok(&format!("{data}/values/attributes")).await;
     assert_eq!(site[0]["value"], "north");
+}
+
+#[tokio::test]
+async fn dashboards_are_owned_and_change_owner() {
+    let Subtree {
+        admin,
+        a,
+        b,
+        sibling,
+        boss,
+        reader,
+        server: _server,
+        ..
+    } = Subtree::start().await;
+    let owner =
+        |kind: &str, owner: &str, id: &str| format!("/api/owner/{kind}/{owner}/DASHBOARD/{id}");
+
+    // Its own: owned by A, read by A's users, listed with A's and in A's "All".
+    let mine = boss
+        .post_ok("/api/dashboard", json!({"title": "Mine"}))
+        .await;
+    assert_eq!(mine["customerId"]["id"], a.as_str());
+    let mine = id(&mine);
+    reader.get_ok(&format!("/api/dashboard/{mine}")).await;
+    let all = admin
+        .get_ok(&format!("/api/entityGroup/CUSTOMER/{a}/DASHBOARD/All"))
+        .await;
+    let members = admin
+        .get_ok(&format!(
+            "/api/entityGroup/{}/entities?pageSize=10&page=0",
+            id(&all)
+        ))
+        .await;
+    assert_eq!(members["data"][0]["name"], "Mine", "{members}");
+    // Into a group of B: B's.
+    let b_boards = id(&boss
+        .post_ok(
+            "/api/entityGroup",
+            json!({"name": "Boards", "type": "DASHBOARD", "ownerId": customer_ref(&b)}),
+        )
+        .await);
+    let bs = boss
+        .post_ok(
+            &format!("/api/dashboard?entityGroupId={b_boards}"),
+            json!({"title": "B's"}),
+        )
+        .await;
+    assert_eq!(bs["customerId"]["id"], b.as_str());
+    let bs = id(&bs);
+
+    // The tenant's, assigned to A: read there, never changed through it.
+    let shared = id(&admin
+        .post_ok("/api/dashboard", json!({"title": "Shared"}))
+        .await);
+    admin
+        .post_ok(&format!("/api/customer/{a}/dashboard/{shared}"), json!({}))
+        .await;
+    assert_eq!(
+        on_page(&reader, &format!("/api/customer/{a}/dashboards"), "title").await,
+        ["Mine", "Shared"]
+    );
+    let mut edit = boss.get_ok(&format!("/api/dashboard/{shared}")).await;
+    edit["title"] = json!("Hijacked");
+    boss.post_err("/api/dashboard", edit, 403, 20).await;
+    boss.delete_err(&format!("/api/dashboard/{shared}"), 403, 20)
+        .await;
+
+    // Changing owner: inside its subtree only; sharing likewise.
+    boss.post_ok(&owner("CUSTOMER", &b, &mine), json!({})).await;
+    assert_eq!(
+        boss.get_ok(&format!("/api/dashboard/{mine}")).await["customerId"]["id"],
+        b.as_str()
+    );
+    boss.post_err(&owner("CUSTOMER", &sibling, &mine), json!({}), 403, 20)
+        .await;
+    let tenant = admin.get_ok("/api/auth/user").await["tenantId"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    boss.post_err(&owner("TENANT", &tenant, &mine), json!({}), 403, 20)
+        .await;
+    boss.post_err(
+        &format!("/api/customer/{sibling}/dashboard/{mine}"),
+        json!({}),
+        403,
+        20,
+    )
+    .await;
+    assert!(
+        on_page(
+            &admin,
+            &format!("/api/customer/{sibling}/dashboards"),
+            "title"
+        )
+        .await
+        .is_empty()
+    );
+
+    // B deleted: its dashboards are not lost, they go to A, and the audit
+    // log says so.
+    admin.delete_ok(&format!("/api/customer/{b}")).await;
+    for d in [&mine, &bs] {
+        let kept = admin.get_ok(&format!("/api/dashboard/{d}")).await;
+        assert_eq!(kept["customerId"]["id"], a.as_str());
+    }
+    let log = admin
+        .get_ok(&format!(
+            "/api/audit/logs/entity/DASHBOARD/{bs}?pageSize=10&page=0&actionTypes=CHANGE_OWNER"
+        ))
+        .await;
+    assert_eq!(
+        log["data"][0]["actionData"]["targetOwnerId"]["id"],
+        a.as_str(),
+        "{log}"
+    );
 }

@@ -32,7 +32,10 @@ async fn save(
     params: Params,
     Body(input): Body<DashboardInput>,
 ) -> ApiResult<Json<Dashboard>> {
-    params.refuse_entity_groups("a dashboard")?;
+    let input = DashboardInput {
+        entity_groups: params.entity_group_ids()?,
+        ..input
+    };
     Ok(Json(app.save_dashboard(&caller, input).await?))
 }
 

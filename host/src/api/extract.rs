@@ -122,18 +122,6 @@ impl Params {
         Ok(out)
     }
 
-    /// Refuses `entityGroupId` / `entityGroupIds` where creating into
-    /// groups is not built (dashboards), rather than
-    /// creating the entity outside the groups the caller asked for.
-    pub fn refuse_entity_groups(&self, what: &str) -> Result<(), ApiError> {
-        if self.entity_group_ids()?.is_empty() {
-            return Ok(());
-        }
-        Err(ApiError::bad_request(format!(
-            "Creating {what} into entity groups is not supported: create it, then add it with POST /api/entityGroup/{{id}}/addEntities"
-        )))
-    }
-
     /// The value when present and not empty (an empty filter filters nothing).
     pub fn non_empty(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.is_empty())

@@ -1,11 +1,13 @@
 //! Dashboards, as named references: drawing them is out of scope, but home
-//! dashboards and assignments to customers point at real entities.
+//! dashboards and assignments to customers point at real entities. A
+//! dashboard is owned by its tenant or by one customer (ThingsBoard PE),
+//! and assigned to any number of customers (Community Edition's sharing).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::customer::{Customer, check_additional_info};
-use super::ids::{CustomerId, DashboardId, TenantId};
+use super::ids::{CustomerId, DashboardId, EntityGroupId, TenantId};
 use super::validate::{ValidationError, check_required};
 
 /// One customer a dashboard is assigned to, as ThingsBoard lists it. The
@@ -34,12 +36,20 @@ pub struct Dashboard {
     pub id: DashboardId,
     pub created_time: i64,
     pub tenant_id: TenantId,
+    /// Its owner: a customer, or the null customer for the tenant. Stores
+    /// from before dashboards had owners hold tenant-owned ones.
+    #[serde(default = "tenant_owned")]
+    pub customer_id: CustomerId,
     pub title: String,
     pub name: String,
     pub assigned_customers: Vec<AssignedCustomer>,
     /// The layout, kept as the client sent it.
     pub configuration: Option<Value>,
     pub version: i64,
+}
+
+fn tenant_owned() -> CustomerId {
+    CustomerId::NULL
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -53,6 +63,10 @@ pub struct DashboardInput {
     pub configuration: Option<Value>,
     #[serde(default)]
     pub version: Option<i64>,
+    /// Groups to put a new one in (ThingsBoard PE's `entityGroupId` /
+    /// `entityGroupIds` query parameters): its owner is theirs.
+    #[serde(skip)]
+    pub entity_groups: Vec<EntityGroupId>,
 }
 
 impl DashboardInput {
@@ -67,12 +81,19 @@ impl DashboardInput {
 }
 
 impl Dashboard {
-    pub fn create(tenant_id: TenantId, input: DashboardInput, now: i64) -> Self {
+    /// A new dashboard of `customer` (the null customer: the tenant).
+    pub fn create(
+        tenant_id: TenantId,
+        customer_id: CustomerId,
+        input: DashboardInput,
+        now: i64,
+    ) -> Self {
         let title = input.title.unwrap_or_default();
         Dashboard {
             id: DashboardId::new(),
             created_time: now,
             tenant_id,
+            customer_id,
             name: title.clone(),
             title,
             assigned_customers: Vec::new(),
@@ -88,6 +109,16 @@ impl Dashboard {
             name: title.clone(),
             title,
             configuration: input.configuration,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
+    /// This dashboard given to `customer` (the null customer: the tenant),
+    /// one version on.
+    pub fn owned_by(&self, customer: CustomerId) -> Self {
+        Dashboard {
+            customer_id: customer,
             version: self.version + 1,
             ..self.clone()
         }

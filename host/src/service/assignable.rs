@@ -14,8 +14,7 @@ use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, assignable, customers, entity_groups, telemetry};
 
 use super::audit::{Actor, record, stage_record};
-use super::entity_groups::{customer_of_first_group, stage_join};
-use super::owners::resolve_owner;
+use super::entity_groups::{owner_of_new, stage_join};
 use super::{App, ServiceError, ServiceResult};
 use crate::wasm::LifecycleEvent;
 
@@ -26,23 +25,13 @@ pub(super) fn check<T: Assignable>(caller: &Caller, op: Operation, e: &T) -> Ser
     Ok(require(caller, T::RESOURCE, op, &target)?)
 }
 
-/// Where a new device or asset goes (the null customer: the tenant): to
-/// the owner of the groups it is created into, or else to the caller's
-/// own, the tenant for its administrators and its customer for a customer
-/// administrator. The caller must be allowed to create there.
+/// Where a new device or asset goes ([`owner_of_new`]).
 pub(super) fn new_owner<T: Assignable>(
     view: &dyn KvRead,
     caller: &Caller,
     groups: &[EntityGroupId],
 ) -> ServiceResult<CustomerId> {
-    let customer = if groups.is_empty() {
-        caller.customer_id
-    } else {
-        customer_of_first_group(view, caller, groups, T::GROUP_TYPE)?.unwrap_or(CustomerId::NULL)
-    };
-    let owner = owner_of(caller.tenant_id, customer);
-    resolve_owner(view, caller, Some(owner), T::RESOURCE, Operation::Create)?;
-    Ok(customer)
+    owner_of_new(view, caller, groups, T::GROUP_TYPE, T::RESOURCE)
 }
 
 /// Stages a new device's or asset's joining the groups it was created

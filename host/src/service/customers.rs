@@ -435,6 +435,7 @@ fn stage_delete(
     moved.extend(stage_move_all::<Asset>(view, changes, &actor, c, heir)?);
     moved.push(c.id.entity_id());
     super::dashboards::stage_unassign_all(view, changes, c.tenant_id, c.id)?;
+    super::dashboards::stage_move_owned(view, changes, &actor, c, heir)?;
     stage_delete_data(view, changes, c.tenant_id, c.id.0)?;
     entity_groups::stage_delete_of_owner(view, changes, c.tenant_id, c.id.0)?;
     crate::store::roles::stage_delete_of_owner(view, changes, c.tenant_id, c.id.0)?;

@@ -1,25 +1,36 @@
-//! Dashboards: create, update, read, list, assign to customers, delete.
+//! Dashboards: create, update, read, list, assign to customers, change
+//! owner, delete.
 
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, require};
+use crate::auth::permissions::{Operation, Resource, Target, allowed, require};
 use crate::domain::audit::ActionType;
 use crate::domain::customer::Customer;
 use crate::domain::dashboard::{AssignedCustomer, Dashboard, DashboardInput};
-use crate::domain::ids::{CustomerId, DashboardId, now_ms};
+use crate::domain::entity_group::GroupType;
+use crate::domain::ids::{CustomerId, DashboardId, now_ms, owner_of};
 use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, customers, dashboards, entity_groups};
 
-use super::audit::{Actor, record};
+use super::audit::{Actor, record, stage_record};
+use super::entity_groups::{owner_of_new, stage_join};
+use super::owners::resolve_owner;
 use super::{App, ServiceError, ServiceResult};
 
-/// A customer user acts on a dashboard through its own customer's assignment.
-fn target(caller: &Caller, d: &Dashboard) -> Target {
-    let customer = d
-        .is_assigned_to(caller.customer_id)
-        .then_some(caller.customer_id);
-    Target::in_customer(d.tenant_id, customer).about(d.id.entity_id())
+/// A dashboard is its owner's to act on; one assigned to the caller's
+/// customer is also readable there (Community Edition's sharing), never
+/// changed through the assignment.
+fn check(caller: &Caller, op: Operation, d: &Dashboard) -> ServiceResult<()> {
+    let at = |customer| Target::in_customer(d.tenant_id, Some(customer)).about(d.id.entity_id());
+    if allowed(caller, Resource::Dashboard, op, &at(d.customer_id)) {
+        return Ok(());
+    }
+    let shared = op == Operation::Read && d.is_assigned_to(caller.customer_id);
+    if shared && allowed(caller, Resource::Dashboard, op, &at(caller.customer_id)) {
+        return Ok(());
+    }
+    Err(ServiceError::Forbidden)
 }
 
 fn find(
@@ -29,7 +40,7 @@ fn find(
     op: Operation,
 ) -> ServiceResult<Dashboard> {
     let d = dashboards::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
-    require(caller, Resource::Dashboard, op, &target(caller, &d))?;
+    check(caller, op, &d)?;
     Ok(d)
 }
 
@@ -41,7 +52,7 @@ fn audit(
 ) -> crate::domain::audit::AuditLog {
     record(
         &Actor::from(caller),
-        CustomerId::NULL,
+        d.customer_id,
         Some((d.id.entity_id(), &d.title)),
         action,
         data,
@@ -57,30 +68,44 @@ fn page_of(mut all: Vec<Dashboard>, link: &PageLink) -> PageData<Dashboard> {
 }
 
 impl App {
+    /// Creates (no `id`) or updates a dashboard. A new one is owned by the
+    /// groups it is created into, or else by its creator's own.
     pub async fn save_dashboard(
         &self,
         caller: &Caller,
-        input: DashboardInput,
+        mut input: DashboardInput,
     ) -> ServiceResult<Dashboard> {
         input.validate()?;
         let caller = caller.clone();
         self.write(move |view| {
+            let mut changes = Changes::new();
             let (old, new, action) = match input.id {
                 None => {
-                    let tenant = Target::tenant(caller.tenant_id);
-                    require(&caller, Resource::Dashboard, Operation::Create, &tenant)?;
-                    (
-                        None,
-                        Dashboard::create(caller.tenant_id, input, now_ms()),
-                        ActionType::Added,
-                    )
+                    let groups = std::mem::take(&mut input.entity_groups);
+                    let customer = owner_of_new(
+                        view,
+                        &caller,
+                        &groups,
+                        GroupType::Dashboard,
+                        Resource::Dashboard,
+                    )?;
+                    let d = Dashboard::create(caller.tenant_id, customer, input, now_ms());
+                    let owner = owner_of(d.tenant_id, d.customer_id);
+                    stage_join(
+                        view,
+                        &mut changes,
+                        &caller,
+                        &groups,
+                        d.id.entity_id(),
+                        owner,
+                    )?;
+                    (None, d, ActionType::Added)
                 }
                 Some(id) => {
                     let old = dashboards::get(view, caller.tenant_id, id)?.ok_or_else(|| {
                         ServiceError::invalid("Can't update non existing dashboard!")
                     })?;
-                    let target = target(&caller, &old);
-                    require(&caller, Resource::Dashboard, Operation::Write, &target)?;
+                    check(&caller, Operation::Write, &old)?;
                     if input.version.is_some_and(|v| v != old.version) {
                         return Err(ServiceError::VersionConflict(
                             "Dashboard was already changed by someone else".into(),
@@ -90,7 +115,6 @@ impl App {
                     (Some(old), new, ActionType::Updated)
                 }
             };
-            let mut changes = Changes::new();
             dashboards::put(&mut changes, old.as_ref(), &new);
             store::audit_log::append(
                 &mut changes,
@@ -155,10 +179,14 @@ impl App {
         require(caller, Resource::Dashboard, Operation::Read, &target)?;
         let tenant = caller.tenant_id;
         self.blocking(move || {
-            Ok(page_of(
-                dashboards::of_customer(&*snapshot, tenant, customer)?,
-                &link,
-            ))
+            // Those assigned to it and those it owns, each once.
+            let mut all = dashboards::of_customer(&*snapshot, tenant, customer)?;
+            for d in dashboards::of_owner(&*snapshot, tenant, customer)? {
+                if !d.is_assigned_to(customer) {
+                    all.push(d);
+                }
+            }
+            Ok(page_of(all, &link))
         })
         .await
     }
@@ -174,6 +202,10 @@ impl App {
         let caller = caller.clone();
         self.write(move |view| {
             let old = find(view, &caller, id, Operation::Write)?;
+            // Sharing with a customer, or ending it, is putting a
+            // dashboard among that customer's, as far as rights go.
+            let at = Target::customer(caller.tenant_id, customer);
+            require(&caller, Resource::Dashboard, Operation::Create, &at)?;
             let c = customers::get(view, caller.tenant_id, customer)?.ok_or_else(ServiceError::not_found)?;
             let mut new = old.clone();
             new.assigned_customers.retain(|a| a.customer_id != customer);
@@ -194,6 +226,78 @@ impl App {
         })
         .await
     }
+}
+
+impl App {
+    /// Gives dashboard `id` to `to` (the null customer: the tenant): the
+    /// caller must be able to change it, and to create one there. Its
+    /// groups were its old owner's; its assignments stay.
+    pub(super) async fn move_dashboard(
+        &self,
+        caller: &Caller,
+        id: DashboardId,
+        to: CustomerId,
+    ) -> ServiceResult<()> {
+        let caller = caller.clone();
+        self.write(move |view| {
+            let old = find(view, &caller, id, Operation::Write)?;
+            let owner = resolve_owner(
+                view,
+                &caller,
+                Some(owner_of(caller.tenant_id, to)),
+                Resource::Dashboard,
+                Operation::Create,
+            )?;
+            let mut changes = Changes::new();
+            if old.customer_id == to {
+                return Ok(((), changes));
+            }
+            let new = old.owned_by(to);
+            dashboards::put(&mut changes, Some(&old), &new);
+            entity_groups::stage_leave_all(view, &mut changes, new.tenant_id, new.id.0)?;
+            let data = json!({
+                "entityId": id.entity_id(),
+                "previousOwnerId": owner_of(old.tenant_id, old.customer_id),
+                "targetOwnerId": owner,
+            });
+            let log = audit(&caller, &new, ActionType::ChangeOwner, data);
+            store::audit_log::append(&mut changes, &log);
+            Ok(((), changes))
+        })
+        .await
+    }
+}
+
+/// Gives every dashboard a customer that is being deleted owns to `heir`
+/// (the deleted customer's owner; `None`: the tenant), kept, not lost.
+pub(super) fn stage_move_owned(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    actor: &Actor,
+    c: &Customer,
+    heir: Option<&Customer>,
+) -> ServiceResult<()> {
+    let to = heir.map_or(CustomerId::NULL, |h| h.id);
+    for d in dashboards::of_owner(view, c.tenant_id, c.id)? {
+        let new = d.owned_by(to);
+        dashboards::put(changes, Some(&d), &new);
+        entity_groups::stage_leave_all(view, changes, d.tenant_id, d.id.0)?;
+        stage_record(
+            changes,
+            actor,
+            c.id,
+            Some((d.id.entity_id(), &d.title)),
+            ActionType::ChangeOwner,
+            json!({
+                "entityId": d.id.entity_id(),
+                "previousOwnerId": c.id.entity_id(),
+                "targetOwnerId": owner_of(c.tenant_id, to),
+                "targetOwnerName": heir.map(|h| &h.title),
+                "reason": "owner customer deleted",
+            }),
+        );
+    }
+    Ok(())
 }
 
 /// Takes a customer that is being deleted off every dashboard it was assigned.

@@ -1,7 +1,8 @@
-//! Who owns a customer, device or asset, and changing it (ThingsBoard
-//! Professional Edition's `POST /api/owner/...`). A customer is owned by
-//! its tenant or by a parent customer; devices and assets by the tenant or
-//! the customer they are assigned to.
+//! Who owns a customer, device, asset or dashboard, and changing it
+//! (ThingsBoard Professional Edition's `POST /api/owner/...`). A customer
+//! is owned by its tenant or by a parent customer; devices and assets by
+//! the tenant or the customer they are assigned to; dashboards by the
+//! tenant or a customer, whatever customers they are assigned to.
 
 use serde_json::json;
 
@@ -11,7 +12,7 @@ use crate::domain::asset::Asset;
 use crate::domain::audit::ActionType;
 use crate::domain::customer::Customer;
 use crate::domain::device::Device;
-use crate::domain::ids::{CustomerId, EntityId, EntityType, owner_of};
+use crate::domain::ids::{CustomerId, DashboardId, EntityId, EntityType, owner_of};
 use crate::store::{Changes, KvRead, customers, entity_groups};
 
 use super::audit::{Actor, stage_record};
@@ -76,7 +77,7 @@ fn check_no_cycle(view: &dyn KvRead, c: &Customer, parent: CustomerId) -> Servic
 }
 
 impl App {
-    /// Gives `entity` (a customer, device or asset of the caller's tenant)
+    /// Gives `entity` (a customer, device, asset or dashboard of the caller's tenant)
     /// to `owner` (the tenant, or one of its customers).
     pub async fn change_owner(
         &self,
@@ -93,6 +94,10 @@ impl App {
             }
             EntityType::Device => self.assign::<Device>(caller, entity.id, to).await.map(drop),
             EntityType::Asset => self.assign::<Asset>(caller, entity.id, to).await.map(drop),
+            EntityType::Dashboard => {
+                self.move_dashboard(caller, DashboardId(entity.id), to)
+                    .await
+            }
             other => Err(ServiceError::invalid(format!(
                 "The owner of a {other} can't be changed"
             ))),

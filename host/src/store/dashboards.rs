@@ -57,6 +57,19 @@ pub fn of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<Dashboard>
     rows_with_prefix(r, Table::Dashboards, tenant.0.as_bytes())
 }
 
+/// The dashboards `customer` owns (the null customer: the tenant's own).
+/// A scan of the tenant's: dashboards are few next to devices.
+pub fn of_owner(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    customer: CustomerId,
+) -> StoreResult<Vec<Dashboard>> {
+    let mut all = of_tenant(r, tenant)?;
+    all.retain(|d| d.customer_id == customer);
+    Ok(all)
+}
+
+/// The dashboards assigned to `customer`.
 pub fn of_customer(
     r: &dyn KvRead,
     tenant: TenantId,

@@ -3,7 +3,7 @@
 //! the rule that an entity is only ever in its own owner's groups.
 
 use crate::auth::Caller;
-use crate::auth::permissions::Operation;
+use crate::auth::permissions::{Operation, Resource};
 use crate::domain::entity_group::{EntityGroup, GroupType, new_user_group};
 use crate::domain::ids::{
     CustomerId, EntityGroupId, EntityId, TenantId, customer_of_owner, owner_of,
@@ -11,6 +11,7 @@ use crate::domain::ids::{
 use crate::domain::user::User;
 use crate::store::{Changes, KvRead, StoreError, Table, entity_groups};
 
+use super::super::owners::resolve_owner;
 use super::super::{ServiceError, ServiceResult};
 use super::find;
 
@@ -88,6 +89,28 @@ pub(in crate::service) fn customer_of_first_group(
     }
     let owner = customer_of_owner(g.owner_id);
     Ok((!owner.is_null()).then_some(owner))
+}
+
+/// Where a new device, asset or dashboard goes (the null customer: the
+/// tenant): to the owner of the groups (of type `t`) it is created into,
+/// or else to the caller's own, the tenant for its administrators and its
+/// customer for a customer administrator. The caller must be allowed to
+/// create `resource` there.
+pub(in crate::service) fn owner_of_new(
+    view: &dyn KvRead,
+    caller: &Caller,
+    groups: &[EntityGroupId],
+    t: GroupType,
+    resource: Resource,
+) -> ServiceResult<CustomerId> {
+    let customer = if groups.is_empty() {
+        caller.customer_id
+    } else {
+        customer_of_first_group(view, caller, groups, t)?.unwrap_or(CustomerId::NULL)
+    };
+    let owner = owner_of(caller.tenant_id, customer);
+    resolve_owner(view, caller, Some(owner), resource, Operation::Create)?;
+    Ok(customer)
 }
 
 /// Checks that `groups` are named groups of type `t` owned by `owner`, the

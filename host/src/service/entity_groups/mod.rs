@@ -29,7 +29,8 @@ use super::{App, ServiceError, ServiceResult};
 
 use joining::check_may_hold;
 pub(super) use joining::{
-    customer_of_first_group, default_user_group, stage_defaults, stage_join, stage_new_user_groups,
+    customer_of_first_group, default_user_group, owner_of_new, stage_defaults, stage_join,
+    stage_new_user_groups,
 };
 pub use owned::Member;
 

@@ -1,7 +1,7 @@
 //! Who owns an entity, and what an owner owns: the facts "All" groups and
 //! named-group membership rest on. An entity's owner is the customer it
 //! belongs to (a customer's parent, a device's or asset's assignee, a
-//! customer user's customer) or else its tenant.
+//! customer user's customer, a dashboard's owner) or else its tenant.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -65,15 +65,9 @@ pub fn load(
             let owner = owner_of(tenant, u.customer_id);
             member(u.id.entity_id(), &u.email, u.created_time, owner, &u)
         }),
-        // Dashboards are the tenant's: customers see them by assignment.
         GroupType::Dashboard => dashboards::get(r, tenant, DashboardId(id))?.map(|d| {
-            member(
-                d.id.entity_id(),
-                &d.title,
-                d.created_time,
-                tenant.entity_id(),
-                &d,
-            )
+            let owner = owner_of(tenant, d.customer_id);
+            member(d.id.entity_id(), &d.title, d.created_time, owner, &d)
         }),
     })
 }
@@ -95,10 +89,9 @@ pub fn ids_owned(
         GroupType::Device => assignable::ids_of_customer::<Device>(r, tenant, customer)?,
         GroupType::Asset => assignable::ids_of_customer::<Asset>(r, tenant, customer)?,
         GroupType::User => users::ids_of_customer(r, tenant, customer)?,
-        GroupType::Dashboard if customer.is_null() => dashboards::of_tenant(r, tenant)?
+        GroupType::Dashboard => dashboards::of_owner(r, tenant, customer)?
             .into_iter()
             .map(|d| d.id.0)
             .collect(),
-        GroupType::Dashboard => Vec::new(),
     })
 }
