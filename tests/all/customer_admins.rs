@@ -791,3 +791,80 @@ async fn dashboards_are_owned_and_change_owner() {
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn a_customer_user_changes_owner_with_its_rights() {
+    let Subtree {
+        server,
+        admin,
+        other,
+        a,
+        b,
+        sibling,
+        boss,
+        reader,
+    } = Subtree::start().await;
+    let me = id(&reader.get_ok("/api/auth/user").await);
+    let owner = |kind: &str, owner: &str| format!("/api/owner/{kind}/{owner}/USER/{me}");
+    let users_of = |c: &str| format!("/api/customer/{c}/users");
+
+    // A's administrator moves its plain user down to B: B's user now,
+    // in B's "Customer Users", and no longer reading A.
+    boss.post_ok(&owner("CUSTOMER", &b), json!({})).await;
+    let moved = admin.get_ok(&format!("/api/user/{me}")).await;
+    assert_eq!(moved["customerId"]["id"], b.as_str());
+    assert_eq!(
+        on_page(&admin, &users_of(&b), "email").await,
+        ["reader@a.io"]
+    );
+    assert_eq!(on_page(&admin, &users_of(&a), "email").await, ["boss@a.io"]);
+    let b_users = user_group(&admin, &b, "Customer Users").await;
+    let groups = admin.get_ok(&format!("/api/entityGroups/USER/{me}")).await;
+    let groups: Vec<String> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(groups.contains(&b_users), "{groups:?}");
+    reader.get_ok(&format!("/api/customer/{b}")).await;
+    reader.get_err(&format!("/api/customer/{a}"), 403, 20).await;
+
+    // Refused: outside its subtree, to the tenant, a tenant administrator,
+    // itself, another tenant's customer; nothing moved.
+    boss.post_err(&owner("CUSTOMER", &sibling), json!({}), 403, 20)
+        .await;
+    let tenant = moved["tenantId"]["id"].as_str().unwrap().to_owned();
+    admin
+        .post_err(&owner("TENANT", &tenant), json!({}), 400, 31)
+        .await;
+    let admin_id = id(&admin.get_ok("/api/auth/user").await);
+    admin
+        .post_err(
+            &format!("/api/owner/CUSTOMER/{a}/USER/{admin_id}"),
+            json!({}),
+            400,
+            31,
+        )
+        .await;
+    let boss_id = id(&boss.get_ok("/api/auth/user").await);
+    boss.post_err(
+        &format!("/api/owner/CUSTOMER/{b}/USER/{boss_id}"),
+        json!({}),
+        400,
+        31,
+    )
+    .await;
+    let foreign = id(&other.create_customer("Foreign").await);
+    admin
+        .post_err(&owner("CUSTOMER", &foreign), json!({}), 404, 32)
+        .await;
+    other
+        .post_err(&owner("CUSTOMER", &foreign), json!({}), 404, 32)
+        .await;
+    assert_eq!(
+        admin.get_ok(&format!("/api/user/{me}")).await["customerId"]["id"],
+        b.as_str()
+    );
+    drop(server);
+}

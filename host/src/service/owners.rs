@@ -2,7 +2,8 @@
 //! (ThingsBoard Professional Edition's `POST /api/owner/...`). A customer
 //! is owned by its tenant or by a parent customer; devices and assets by
 //! the tenant or the customer they are assigned to; dashboards by the
-//! tenant or a customer, whatever customers they are assigned to.
+//! tenant or a customer, whatever customers they are assigned to; a
+//! customer user by its customer.
 
 use serde_json::json;
 
@@ -12,11 +13,13 @@ use crate::domain::asset::Asset;
 use crate::domain::audit::ActionType;
 use crate::domain::customer::Customer;
 use crate::domain::device::Device;
-use crate::domain::ids::{CustomerId, DashboardId, EntityId, EntityType, owner_of};
-use crate::store::{Changes, KvRead, customers, entity_groups};
+use crate::domain::ids::{CustomerId, DashboardId, EntityId, EntityType, UserId, owner_of};
+use crate::domain::user::{Authority, User};
+use crate::store::{Changes, KvRead, customers, entity_groups, users};
 
 use super::audit::{Actor, stage_record};
 use super::customers::existing_owner;
+use super::entity_groups::default_user_group;
 use super::{App, ServiceError, ServiceResult};
 
 /// The customer an owner id names (`None`: the caller's tenant). Another
@@ -94,6 +97,7 @@ impl App {
             }
             EntityType::Device => self.assign::<Device>(caller, entity.id, to).await.map(drop),
             EntityType::Asset => self.assign::<Asset>(caller, entity.id, to).await.map(drop),
+            EntityType::User => self.move_user(caller, UserId(entity.id), parent).await,
             EntityType::Dashboard => {
                 self.move_dashboard(caller, DashboardId(entity.id), to)
                     .await
@@ -102,6 +106,67 @@ impl App {
                 "The owner of a {other} can't be changed"
             ))),
         }
+    }
+
+    /// Gives customer user `id` to customer `to`: it leaves its old
+    /// customer's user groups, and so the rights they gave, and joins the
+    /// new one's "Customer Users". Its login and tokens stay.
+    async fn move_user(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        to: Option<CustomerId>,
+    ) -> ServiceResult<()> {
+        let caller = caller.clone();
+        self.write(move |view| {
+            let tenant = caller.tenant_id;
+            let old = super::users::find(view, &caller, id)?;
+            super::users::check(&caller, Operation::Write, &old)?;
+            if old.authority != Authority::CustomerUser {
+                return Err(ServiceError::invalid(
+                    "Only a customer user's owner can be changed",
+                ));
+            }
+            let Some(to) = to else {
+                return Err(ServiceError::invalid(
+                    "A customer user is owned by a customer, not by the tenant",
+                ));
+            };
+            if old.id == caller.user_id {
+                return Err(ServiceError::invalid("A user can't change its own owner!"));
+            }
+            let joining = Target::users_of(tenant, to, Authority::CustomerUser);
+            require(&caller, Resource::User, Operation::Create, &joining)?;
+            let new_owner = existing_owner(view, tenant, to)?;
+            let mut changes = Changes::new();
+            if old.customer_id == to {
+                return Ok(((), changes));
+            }
+            let new = User {
+                customer_id: to,
+                version: old.version + 1,
+                ..old.clone()
+            };
+            users::put(&mut changes, Some(&old), &new);
+            entity_groups::stage_leave_all(view, &mut changes, tenant, id.0)?;
+            let group = default_user_group(view, tenant, to.entity_id())?;
+            entity_groups::add_member(&mut changes, tenant, group, id.0);
+            stage_record(
+                &mut changes,
+                &Actor::from(&caller),
+                to,
+                Some((id.entity_id(), &new.email)),
+                ActionType::ChangeOwner,
+                json!({
+                    "entityId": id.entity_id(),
+                    "previousOwnerId": owner_of(tenant, old.customer_id),
+                    "targetOwnerId": to.entity_id(),
+                    "targetOwnerName": new_owner.title,
+                }),
+            );
+            Ok(((), changes))
+        })
+        .await
     }
 
     /// Puts customer `id` under `parent` (`None`: the tenant) with

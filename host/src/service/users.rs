@@ -29,13 +29,13 @@ fn target(u: &User) -> Target {
     Target::user(u.tenant_id, u.customer_id, u.id, u.authority).about(u.id.entity_id())
 }
 
-fn check(caller: &Caller, op: Operation, u: &User) -> ServiceResult<()> {
+pub(super) fn check(caller: &Caller, op: Operation, u: &User) -> ServiceResult<()> {
     Ok(require(caller, Resource::User, op, &target(u))?)
 }
 
 /// Finds a user the caller may address: the system administrator looks
 /// across tenants, everyone else only inside their own.
-fn find(view: &dyn KvRead, caller: &Caller, id: UserId) -> ServiceResult<User> {
+pub(super) fn find(view: &dyn KvRead, caller: &Caller, id: UserId) -> ServiceResult<User> {
     let user = if caller.authority == Authority::SysAdmin {
         users::get_any(view, id)?
     } else {

@@ -49,10 +49,14 @@ pub fn email_taken(r: &dyn KvRead, email: &str) -> StoreResult<bool> {
 }
 
 pub fn put(changes: &mut Changes, old: Option<&User>, new: &User) {
-    if let Some(old) = old
-        && old.email != new.email
-    {
-        changes.delete(Table::UserEmails, old.email.as_bytes().to_vec());
+    if let Some(old) = old {
+        if old.email != new.email {
+            changes.delete(Table::UserEmails, old.email.as_bytes().to_vec());
+        }
+        // A user moved to another customer (change of owner).
+        if old.customer_id != new.customer_id {
+            changes.delete(Table::UsersByCustomer, by_customer_key(old));
+        }
     }
     changes.put(Table::Users, key(new.tenant_id, new.id), encode(new));
     changes.put(
