@@ -349,14 +349,30 @@ async fn group_permissions_grant_and_revoke_rights() {
     auditor
         .get_err(&format!("/api/device/{meter}"), 403, 20)
         .await;
-    admin
+    // Shared as the PE UI shares it; a GENERIC role is no share.
+    let share = |role: &Value| {
+        format!(
+            "/api/entityGroup/{}/{auditors}/{}/share",
+            id(&shared),
+            id(role)
+        )
+    };
+    admin.post_ok(&share(&group_reader), json!({})).await;
+    auditor.get_ok(&format!("/api/device/{meter}")).await;
+    let generic_role = admin
         .post_ok(
-            "/api/groupPermission",
-            json!({"userGroupId": group_ref(&auditors), "roleId": group_reader["id"],
-                   "entityGroupId": shared["id"]}),
+            "/api/role",
+            json!({"name": "Everything", "type": "GENERIC", "permissions": {"ALL": ["ALL"]}}),
         )
         .await;
-    auditor.get_ok(&format!("/api/device/{meter}")).await;
+    admin
+        .post_err(&share(&generic_role), json!({}), 400, 31)
+        .await;
+    let not_a_verb = share(&group_reader).replace("/share", "/lend");
+    admin.post_err(&not_a_verb, json!({}), 404, 32).await;
+    auditor
+        .post_err(&share(&group_reader), json!({}), 403, 20)
+        .await;
     // Out of the group, out of reach.
     admin
         .post_ok(

@@ -38,7 +38,8 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/api/entityGroup/{ownerType}/{ownerId}/{groupType}/{groupName}",
-            get(by_name),
+            // The same shape as `/{entityGroupId}/{userGroupId}/{roleId}/share`.
+            get(by_name).post(super::group_permissions::share),
         )
         .route("/api/entityGroup/{id}/entities", get(entities))
         .route(
