@@ -80,8 +80,9 @@ fn check_no_cycle(view: &dyn KvRead, c: &Customer, parent: CustomerId) -> Servic
 }
 
 impl App {
-    /// Gives `entity` (a customer, device, asset or dashboard of the caller's tenant)
-    /// to `owner` (the tenant, or one of its customers).
+    /// Gives `entity` (a customer, device, asset, dashboard or customer
+    /// user of the caller's tenant) to `owner` (the tenant, or one of its
+    /// customers).
     pub async fn change_owner(
         &self,
         caller: &Caller,
