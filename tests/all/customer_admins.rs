@@ -760,6 +760,11 @@ async fn dashboards_are_owned_and_change_owner() {
 
     // Changing owner: inside its subtree only; sharing likewise.
     boss.post_ok(&owner("CUSTOMER", &b, &mine), json!({})).await;
+    // A lists it no more: its owner's index followed it.
+    assert_eq!(
+        on_page(&admin, &format!("/api/customer/{a}/dashboards"), "title").await,
+        ["Shared"]
+    );
     assert_eq!(
         boss.get_ok(&format!("/api/dashboard/{mine}")).await["customerId"]["id"],
         b.as_str()

@@ -59,6 +59,9 @@ pub struct App {
     pub(crate) settings: Arc<Settings>,
     pub(crate) jwt: JwtKeys,
     pub(crate) customer_index: Arc<CustomerIndex>,
+    /// What the reach of roles is judged against: the customer index as
+    /// the tree, and the store for group membership.
+    reach: crate::auth::rights::Reach,
     pub(crate) series: Arc<crate::store::telemetry::Series>,
     pub(crate) device_events: tokio::sync::broadcast::Sender<DeviceEvent>,
     pub(crate) data_events: tokio::sync::broadcast::Sender<DataEvent>,
@@ -86,12 +89,7 @@ impl App {
     /// What the reach of roles is judged against: where customers sit in
     /// their tenants' trees, and which groups hold what.
     pub(crate) fn reach(&self) -> crate::auth::rights::Reach {
-        crate::auth::rights::Reach {
-            tree: self.customer_index.clone(),
-            members: Arc::new(group_permissions::rights::StoredMembers(Arc::clone(
-                &self.store,
-            ))),
-        }
+        self.reach.clone()
     }
 
     /// Opens the application over `store`. On an empty store this first
@@ -158,11 +156,16 @@ impl App {
             owner_changes: owner_events.subscribe(),
             event_cap: settings.events.cap(),
         });
+        let reach = crate::auth::rights::Reach {
+            tree: customer_index.clone(),
+            members: Arc::new(group_permissions::rights::StoredMembers(Arc::clone(&store))),
+        };
         let app = App {
             store,
             settings: Arc::new(settings),
             jwt,
             customer_index,
+            reach,
             series,
             device_events,
             data_events,

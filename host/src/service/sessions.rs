@@ -142,8 +142,7 @@ impl App {
     /// deleted, disabled or locked user, or a revoked token, is refused.
     pub fn authenticate(&self, token: &str) -> ServiceResult<Caller> {
         // One snapshot for the user and its rights.
-        let snapshot = self.store.snapshot()?;
-        let (user, _) = self.verify_token(&*snapshot, token, TokenKind::Access)?;
+        let (user, _, snapshot) = self.verify_token(token, TokenKind::Access)?;
         caller_of(&*snapshot, self.reach(), &user)
     }
 
@@ -153,12 +152,14 @@ impl App {
         caller_of(&*snapshot, self.reach(), user)
     }
 
+    /// The user behind a token and its credentials' generation, with the
+    /// snapshot they were read from. The signature is checked first: a
+    /// forged or expired token costs no store read.
     fn verify_token(
         &self,
-        view: &dyn KvRead,
         token: &str,
         kind: TokenKind,
-    ) -> ServiceResult<(User, u64)> {
+    ) -> ServiceResult<(User, u64, Box<dyn KvRead + Send>)> {
         let claims = self.jwt.verify(token, kind).map_err(|e| match e {
             JwtError::Expired => ServiceError::Unauthorized {
                 message: "Token has expired".into(),
@@ -167,6 +168,8 @@ impl App {
             JwtError::Invalid => ServiceError::authentication_failed(),
         })?;
         let tenant = TenantId(claims.tenant_id.unwrap_or(crate::domain::ids::NULL_UUID));
+        let snapshot = self.store.snapshot()?;
+        let view = &*snapshot;
         let user = users::get(view, tenant, UserId(claims.user_id))?
             .ok_or_else(ServiceError::authentication_failed)?;
         let creds = users::credentials(view, user.id)?.unwrap_or_default();
@@ -176,14 +179,12 @@ impl App {
         if is_locked(&creds, now_ms()) {
             return Err(ServiceError::unauthorized(LOCKED));
         }
-        Ok((user, creds.generation))
+        Ok((user, creds.generation, snapshot))
     }
 
     /// A new token pair for a valid refresh token.
     pub fn refresh(&self, refresh_token: &str) -> ServiceResult<JwtPair> {
-        let snapshot = self.store.snapshot()?;
-        let (user, generation) =
-            self.verify_token(&*snapshot, refresh_token, TokenKind::Refresh)?;
+        let (user, generation, _) = self.verify_token(refresh_token, TokenKind::Refresh)?;
         Ok(self.jwt.issue(&user, generation, Self::now_s()))
     }
 

@@ -1,6 +1,8 @@
-//! `dashboards` (tenant ‖ id -> Dashboard) and `dashboards_by_customer`
+//! `dashboards` (tenant ‖ id -> Dashboard), `dashboards_by_customer`
 //! (tenant ‖ customer ‖ dashboard -> ()), kept in step with each
-//! dashboard's `assignedCustomers`.
+//! dashboard's `assignedCustomers`, and `dashboards_by_owner` (the same
+//! key, for the customer owning it; tenant-owned ones are not filed, so
+//! rows from before dashboards had owners need no index).
 
 use crate::domain::dashboard::Dashboard;
 use crate::domain::ids::{CustomerId, DashboardId, TenantId};
@@ -23,6 +25,22 @@ pub fn get(r: &dyn KvRead, tenant: TenantId, id: DashboardId) -> StoreResult<Opt
 }
 
 pub fn put(changes: &mut Changes, old: Option<&Dashboard>, new: &Dashboard) {
+    if let Some(old) = old
+        && old.customer_id != new.customer_id
+        && !old.customer_id.is_null()
+    {
+        changes.delete(
+            Table::DashboardsByOwner,
+            by_customer_key(old.tenant_id, old.customer_id, old.id),
+        );
+    }
+    if !new.customer_id.is_null() {
+        changes.put(
+            Table::DashboardsByOwner,
+            by_customer_key(new.tenant_id, new.customer_id, new.id),
+            Vec::new(),
+        );
+    }
     if let Some(old) = old {
         for a in &old.assigned_customers {
             if !new.is_assigned_to(a.customer_id) {
@@ -45,6 +63,12 @@ pub fn put(changes: &mut Changes, old: Option<&Dashboard>, new: &Dashboard) {
 
 pub fn delete(changes: &mut Changes, d: &Dashboard) {
     changes.delete(Table::Dashboards, key(d.tenant_id, d.id));
+    if !d.customer_id.is_null() {
+        changes.delete(
+            Table::DashboardsByOwner,
+            by_customer_key(d.tenant_id, d.customer_id, d.id),
+        );
+    }
     for a in &d.assigned_customers {
         changes.delete(
             Table::DashboardsByCustomer,
@@ -57,16 +81,19 @@ pub fn of_tenant(r: &dyn KvRead, tenant: TenantId) -> StoreResult<Vec<Dashboard>
     rows_with_prefix(r, Table::Dashboards, tenant.0.as_bytes())
 }
 
-/// The dashboards `customer` owns (the null customer: the tenant's own).
-/// A scan of the tenant's: dashboards are few next to devices.
+/// The dashboards `customer` owns (the null customer: the tenant's own,
+/// which are the tenant's dashboards less those of its customers).
 pub fn of_owner(
     r: &dyn KvRead,
     tenant: TenantId,
     customer: CustomerId,
 ) -> StoreResult<Vec<Dashboard>> {
-    let mut all = of_tenant(r, tenant)?;
-    all.retain(|d| d.customer_id == customer);
-    Ok(all)
+    if customer.is_null() {
+        let mut all = of_tenant(r, tenant)?;
+        all.retain(|d| d.customer_id.is_null());
+        return Ok(all);
+    }
+    filed_under(r, Table::DashboardsByOwner, tenant, customer)
 }
 
 /// The dashboards assigned to `customer`.
@@ -75,9 +102,19 @@ pub fn of_customer(
     tenant: TenantId,
     customer: CustomerId,
 ) -> StoreResult<Vec<Dashboard>> {
+    filed_under(r, Table::DashboardsByCustomer, tenant, customer)
+}
+
+/// The dashboards an index files under `customer`.
+fn filed_under(
+    r: &dyn KvRead,
+    index: Table,
+    tenant: TenantId,
+    customer: CustomerId,
+) -> StoreResult<Vec<Dashboard>> {
     let prefix = Key::new().id(tenant.0).id(customer.0).build();
     let mut out = Vec::new();
-    for id in ids_in_index(r, Table::DashboardsByCustomer, &prefix, 32)? {
+    for id in ids_in_index(r, index, &prefix, 32)? {
         out.extend(get(r, tenant, DashboardId(id))?);
     }
     Ok(out)

@@ -45,6 +45,9 @@ pub enum Table {
     Dashboards,
     /// tenant ‖ customer id ‖ dashboard id -> () (a dashboard may have many customers)
     DashboardsByCustomer,
+    /// tenant ‖ customer id ‖ dashboard id -> () (dashboards a customer
+    /// owns; the tenant's own are not filed here)
+    DashboardsByOwner,
     /// tenant ‖ entity id ‖ key id ‖ first time -> chunk of points (time series)
     Telemetry,
     /// slice ‖ sequence -> tenant ‖ entity ‖ points (new points, before
@@ -160,6 +163,7 @@ impl Table {
             | Table::AssetsByCustomer
             | Table::Dashboards
             | Table::DashboardsByCustomer
+            | Table::DashboardsByOwner
             | Table::TelemetryLog => RowByRow,
             Table::Telemetry
             | Table::Latest
@@ -189,7 +193,7 @@ impl Table {
         }
     }
 
-    pub const ALL: [Table; 53] = [
+    pub const ALL: [Table; 54] = [
         Table::Meta,
         Table::Tenants,
         Table::Customers,
@@ -211,6 +215,7 @@ impl Table {
         Table::AssetsByCustomer,
         Table::Dashboards,
         Table::DashboardsByCustomer,
+        Table::DashboardsByOwner,
         Table::Telemetry,
         Table::TelemetryLog,
         Table::Latest,
@@ -268,6 +273,7 @@ impl Table {
             Table::AssetsByCustomer => "assets_by_customer",
             Table::Dashboards => "dashboards",
             Table::DashboardsByCustomer => "dashboards_by_customer",
+            Table::DashboardsByOwner => "dashboards_by_owner",
             Table::Telemetry => "telemetry",
             Table::TelemetryLog => "telemetry_log",
             Table::Latest => "latest",

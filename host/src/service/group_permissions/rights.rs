@@ -70,11 +70,19 @@ fn load(view: &dyn KvRead, reach: Reach, user: &User) -> ServiceResult<Rights> {
             };
             match (p.entity_group_id, p.entity_group_type) {
                 (None, _) => generic.push(GenericGrant { scope, grants }),
-                (Some(group), Some(t)) => groups.push(GroupGrant {
-                    group,
-                    group_type: GroupType::of(t).unwrap_or(GroupType::Device),
-                    operations: grants.into_values().flatten().collect(),
-                }),
+                (Some(group), Some(t)) => {
+                    // Saved grants name a group's type; one that doesn't
+                    // grants nothing rather than the rights of another type.
+                    let Some(group_type) = GroupType::of(t) else {
+                        tracing::warn!(grant = %p.id, "a stored grant names no group type");
+                        continue;
+                    };
+                    groups.push(GroupGrant {
+                        group,
+                        group_type,
+                        operations: grants.into_values().flatten().collect(),
+                    });
+                }
                 (Some(_), None) => {}
             }
         }

@@ -47,13 +47,13 @@ fn stage_missing_grants(view: &dyn KvRead, changes: &mut Changes) -> ServiceResu
         let mut ids = Vec::new();
         customers::for_each_of(view, t, |c| ids.push(c.id))?;
         for customer in ids {
-            let groups: Vec<_> = customer_user_groups(view, t, customer)?
-                .into_iter()
-                .filter(|(g, _)| {
-                    group_permissions::of_user_group(view, t, g.0).is_ok_and(|p| p.is_empty())
-                })
-                .collect();
-            stage_customer_grants(view, changes, t, &groups, now_ms())?;
+            let mut bare = Vec::new();
+            for (g, name) in customer_user_groups(view, t, customer)? {
+                if group_permissions::of_user_group(view, t, g.0)?.is_empty() {
+                    bare.push((g, name));
+                }
+            }
+            stage_customer_grants(view, changes, t, &bare, now_ms())?;
         }
     }
     Ok(())
