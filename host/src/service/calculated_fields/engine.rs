@@ -177,27 +177,28 @@ impl Worker {
         }
     }
 
-    /// Runs the fields `triggers` set off (on a blocking thread); what to
-    /// save, or `None` when there is nothing.
+    /// Runs the fields `triggers` set off, with everything per run that
+    /// follows (events, outputs, dropping the runs), on a blocking thread,
+    /// off the runtime's workers that serve the devices; what to save, or
+    /// `None` when there is nothing.
     async fn compute_batch(
         self: &Arc<Self>,
         triggers: Vec<Trigger>,
     ) -> ServiceResult<Option<(Outputs, Vec<NewEvent>)>> {
         let worker = Arc::clone(self);
-        let mut runs = tokio::task::spawn_blocking(move || worker.compute(&triggers))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("calculated fields panicked: {e}")))??;
-        let mut events = Vec::new();
-        let now = now_ms();
-        for r in &mut runs {
-            events.append(&mut r.events);
-            events.extend(self.run_events(r, now));
-        }
-        let outputs = collect_outputs(&runs);
-        if outputs.is_empty() && events.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some((outputs, events)))
+        tokio::task::spawn_blocking(move || {
+            let mut runs = worker.compute(&triggers)?;
+            let mut events = Vec::new();
+            let now = now_ms();
+            for r in &mut runs {
+                events.append(&mut r.events);
+                events.extend(worker.run_events(r, now));
+            }
+            let outputs = collect_outputs(&runs);
+            Ok((!outputs.is_empty() || !events.is_empty()).then_some((outputs, events)))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("calculated fields panicked: {e}")))?
     }
 
     /// Saves a batch's outputs and events, then tells live subscribers.
