@@ -253,13 +253,13 @@ async fn main() {
             &format!("round {round}, with one WASM field per message"),
             &mut with,
         );
+        let ratio = with.rate() / without.rate();
         println!(
-            "round {round}: ratio with / without = {:.2}; dew points computed: {computed} for {stored} stored temperature points ({:.1}%) of {} messages acknowledged",
-            with.rate() / without.rate(),
+            "round {round}: ratio with / without = {ratio:.2}; dew points computed: {computed} for {stored} stored temperature points ({:.1}%) of {} messages acknowledged",
             100.0 * computed as f64 / stored.max(1) as f64,
             with.acked,
         );
-        ratios.push(with.rate() / without.rate());
+        ratios.push(ratio);
         without_rates.push(without.rate());
     }
     ratios.sort_by(f64::total_cmp);

@@ -25,6 +25,7 @@ pub fn get(r: &dyn KvRead, tenant: TenantId, id: DashboardId) -> StoreResult<Opt
 }
 
 pub fn put(changes: &mut Changes, old: Option<&Dashboard>, new: &Dashboard) {
+    let old_owner = old.map(|o| o.customer_id);
     if let Some(old) = old
         && old.customer_id != new.customer_id
         && !old.customer_id.is_null()
@@ -34,7 +35,9 @@ pub fn put(changes: &mut Changes, old: Option<&Dashboard>, new: &Dashboard) {
             by_customer_key(old.tenant_id, old.customer_id, old.id),
         );
     }
-    if !new.customer_id.is_null() {
+    // Filed once, when it gets its owner: an update that keeps the owner
+    // leaves the index alone.
+    if !new.customer_id.is_null() && old_owner != Some(new.customer_id) {
         changes.put(
             Table::DashboardsByOwner,
             by_customer_key(new.tenant_id, new.customer_id, new.id),

@@ -68,23 +68,21 @@ fn load(view: &dyn KvRead, reach: Reach, user: &User) -> ServiceResult<Rights> {
                 tracing::warn!(role = %role.id, "a stored role's permissions do not parse");
                 continue;
             };
-            match (p.entity_group_id, p.entity_group_type) {
-                (None, _) => generic.push(GenericGrant { scope, grants }),
-                (Some(group), Some(t)) => {
-                    // Saved grants name a group's type; one that doesn't
-                    // grants nothing rather than the rights of another type.
-                    let Some(group_type) = GroupType::of(t) else {
-                        tracing::warn!(grant = %p.id, "a stored grant names no group type");
-                        continue;
-                    };
-                    groups.push(GroupGrant {
-                        group,
-                        group_type,
-                        operations: grants.into_values().flatten().collect(),
-                    });
-                }
-                (Some(_), None) => {}
-            }
+            let Some(group) = p.entity_group_id else {
+                generic.push(GenericGrant { scope, grants });
+                continue;
+            };
+            // Saved grants name their group's type; one that names none
+            // (or no group type) grants nothing, never another type's rights.
+            let Some(group_type) = p.entity_group_type.and_then(GroupType::of) else {
+                tracing::warn!(grant = %p.id, "a stored grant names no group type");
+                continue;
+            };
+            groups.push(GroupGrant {
+                group,
+                group_type,
+                operations: grants.into_values().flatten().collect(),
+            });
         }
     }
     Ok(Rights::new(tenant, generic, groups, reach))
