@@ -199,7 +199,8 @@ impl Default for MqttSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WasmSettings {
-    /// Wall time one guest call may run (epoch deadline), in ms.
+    /// CPU time one guest call may use, in ms; wall time is capped at ten
+    /// times this (see `wasm/deadline.rs`).
     pub deadline_ms: u64,
     /// Linear memory one guest instance may grow to, in bytes; also what
     /// each slot of the engine's instance pool is sized for.

@@ -144,7 +144,7 @@ impl App {
             data_events: &data_events,
             owner_changes: owner_events.subscribe(),
             event_cap: settings.events.cap(),
-        });
+        })?;
         let logic_bindings = customer_logic::Bindings::attach(&*store)?;
         let logic = customer_logic::Dispatcher::start(customer_logic::DispatcherParts {
             store: &store,

@@ -119,15 +119,6 @@ impl WasmEngine {
         &self.config
     }
 
-    /// Epoch ticks for `deadline`: at least one, rounded up. A call starts
-    /// part-way through a tick, so it is stopped between `deadline - tick`
-    /// and `deadline` (rounded up to a tick) after it starts, plus however
-    /// late the ticker thread wakes.
-    pub fn deadline_ticks(&self, deadline: Duration) -> u64 {
-        let tick = self.config.tick.as_nanos().max(1);
-        (deadline.as_nanos().div_ceil(tick) as u64).max(1)
-    }
-
     /// Keeps the epoch ticking until the guard is dropped. Anything that
     /// runs guest code under a deadline (instantiation, calls) must hold
     /// one, or the deadline never comes.

@@ -39,7 +39,7 @@ pub enum LoadError {
 /// of these; the engine and every other guest carry on.
 #[derive(Debug, thiserror::Error)]
 pub enum WasmError {
-    #[error("the guest ran past its deadline of {0:?}")]
+    #[error("the guest ran past its deadline of {0:?} of CPU time")]
     Timeout(Duration),
     #[error("the guest ran out of memory (cap: {0} bytes)")]
     OutOfMemory(usize),

@@ -11,11 +11,11 @@ use std::time::Duration;
 /// (output bytes) before anything is saved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Wall time one call may run before it is stopped (epoch deadline).
-    /// The engine's tick is the granularity: the deadline is rounded up to
-    /// whole ticks, and since a call starts part-way through a tick it is
-    /// stopped up to one tick earlier than that (see
-    /// [`WasmEngine::deadline_ticks`](super::WasmEngine::deadline_ticks)).
+    /// CPU time one call (or one instantiation) may use before it is
+    /// stopped; time spent waiting for a CPU does not count, and wall time
+    /// is capped at ten times this. Checked at every tick of the engine's
+    /// epoch: a call is stopped between one tick before and one tick after
+    /// it has used this much (see `deadline.rs`).
     pub deadline: Duration,
     /// Linear memory one instance may grow to, in bytes.
     pub memory_bytes: usize,

@@ -8,7 +8,9 @@
 //!   epoch deadlines, pooling allocator.
 //! - [`ComponentCache`] (`cache`): compiled code on disk, keyed by content
 //!   hash and engine.
-//! - [`Limits`] (`limits`): deadline, memory, output size, host calls.
+//! - [`Limits`] (`limits`): deadline, memory, output size, host calls;
+//!   the deadline counts CPU time, not time spent waiting for a CPU
+//!   (`deadline`).
 //! - [`GuestHost`] and [`AccessScope`] (`host_api`): what the service gives
 //!   guests, and who may see what.
 //! - [`Runtime`] and [`Extension`] (`runtime`): load and validate a
@@ -27,6 +29,7 @@
 
 mod bindings;
 mod cache;
+mod deadline;
 mod engine;
 mod error;
 mod host_api;

@@ -138,7 +138,6 @@ impl Runtime {
             name: name.to_owned(),
             prepared,
             limits,
-            ticks: self.engine.deadline_ticks(limits.deadline),
             engine: self.engine.clone(),
             id: NEXT_EXTENSION_ID.fetch_add(1, Ordering::Relaxed),
             warm: self.warm.clone(),
@@ -409,7 +408,6 @@ struct Inner {
     name: String,
     prepared: Arc<Prepared>,
     limits: Limits,
-    ticks: u64,
     engine: WasmEngine,
     id: u64,
     warm: Arc<WarmPool>,
@@ -611,7 +609,7 @@ impl Extension {
         };
         let store = &mut warm.store;
         store.data_mut().begin_call(host.clone(), scope);
-        store.set_epoch_deadline(inner.ticks);
+        store.set_epoch_deadline(1);
 
         let result = match (&warm.instance, fresh) {
             (Instance::CustomerLogic(cl), true) => match cl.call_init(&mut *store, settings_json) {
@@ -657,11 +655,11 @@ impl Extension {
         let inner = &*self.0;
         let mut store = Store::new(
             inner.engine.engine(),
-            HostState::new(&inner.limits, &inner.name),
+            HostState::new(&inner.limits, &inner.name, inner.engine.config().tick),
         );
         store.limiter(|s| &mut s.limiter);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(inner.ticks);
+        store.epoch_deadline_callback(|mut s| Ok(s.data_mut().deadline.on_tick()));
+        store.set_epoch_deadline(1);
         let instance = match &inner.prepared.pre {
             Pre::CalculatedField(pre) => pre.instantiate(&mut store).map(Instance::CalculatedField),
             Pre::CustomerLogic(pre) => pre.instantiate(&mut store).map(Instance::CustomerLogic),

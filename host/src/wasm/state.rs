@@ -2,12 +2,14 @@
 //! use, the memory limiter, and the minimal WASI that Rust's std needs.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::deadline::CallDeadline;
 use super::host_api::{AccessScope, GuestHost};
 use super::limits::Limits;
 use super::validate::Budget;
@@ -19,6 +21,8 @@ pub(crate) const STDERR_BYTES: usize = 8 << 10;
 /// The data of one guest's `Store`.
 pub struct HostState {
     pub(crate) call: CallState,
+    /// The deadline of the call in progress (or of the instantiation).
+    pub(crate) deadline: CallDeadline,
     /// The limits of the extension the store belongs to.
     pub(crate) limits: Limits,
     /// Name of the extension, for log lines.
@@ -41,7 +45,8 @@ pub(crate) struct CallState {
 }
 
 impl HostState {
-    pub(crate) fn new(limits: &Limits, extension: &str) -> Self {
+    /// `tick`: the engine's epoch tick, the granularity of the deadline.
+    pub(crate) fn new(limits: &Limits, extension: &str, tick: Duration) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_BYTES);
         // Nothing beyond what std needs to start: no preopened directories,
         // no environment, no arguments, closed stdin, stdout discarded,
@@ -66,6 +71,7 @@ impl HostState {
                 host_calls: 0,
                 budget: Budget::new(0),
             },
+            deadline: CallDeadline::new(limits.deadline, tick),
             limits: *limits,
             extension: extension.to_owned(),
             limiter: MemoryLimiter::new(limits.memory_bytes),
@@ -86,6 +92,7 @@ impl HostState {
         }
         call.host_calls = 0;
         call.budget = Budget::new(self.limits.max_output_bytes);
+        self.deadline.reset();
     }
 
     /// Lets go of the host, so a warm instance does not keep the service's

@@ -34,6 +34,7 @@ use super::super::guest_failures::failure_events;
 use super::super::telemetry::{DataChange, DataEvent, Scope, stage_derived, tell_subscribers};
 use super::super::{ServiceError, ServiceResult};
 use super::compute::{self, ArgValue, OutputTarget, OutputValue, Trigger};
+use super::compute_thread::ComputeThread;
 use super::registry::{Compiled, Program, Registry};
 use super::wasm_run;
 
@@ -82,6 +83,9 @@ pub struct EngineParts<'a> {
 /// a closed service's database open.
 struct Worker {
     engine: Arc<Engine>,
+    /// Where fields are computed: off the runtime's workers, which serve
+    /// the devices, and at a lower priority than they.
+    thread: ComputeThread,
     store: Weak<dyn Store>,
     series: Arc<Series>,
     registry: Arc<Registry>,
@@ -92,9 +96,12 @@ struct Worker {
 }
 
 impl Engine {
-    /// Starts the worker; it stops once every [`Engine`] handle is dropped
-    /// or the store closes.
-    pub fn start(parts: EngineParts<'_>) -> Arc<Engine> {
+    /// Starts the worker and its compute thread; they stop once every
+    /// [`Engine`] handle is dropped or the store closes.
+    pub fn start(parts: EngineParts<'_>) -> ServiceResult<Arc<Engine>> {
+        let thread = ComputeThread::start("calculated-fields").map_err(|e| {
+            ServiceError::Internal(format!("cannot start the calculated fields thread: {e}"))
+        })?;
         let (queue, rx) = mpsc::channel(QUEUE);
         let engine = Arc::new(Engine {
             queue,
@@ -103,6 +110,7 @@ impl Engine {
         });
         let worker = Worker {
             engine: Arc::clone(&engine),
+            thread,
             store: Arc::downgrade(parts.store),
             series: Arc::clone(parts.series),
             registry: Arc::clone(parts.registry),
@@ -112,7 +120,7 @@ impl Engine {
             event_cap: parts.event_cap,
         };
         tokio::spawn(Arc::new(worker).serve(rx));
-        engine
+        Ok(engine)
     }
 
     /// Hands a committed change to the worker, never waiting.
@@ -178,27 +186,27 @@ impl Worker {
     }
 
     /// Runs the fields `triggers` set off, with everything per run that
-    /// follows (events, outputs, dropping the runs), on a blocking thread,
-    /// off the runtime's workers that serve the devices; what to save, or
-    /// `None` when there is nothing.
+    /// follows (events, outputs, dropping the runs), on the compute thread;
+    /// what to save, or `None` when there is nothing.
     async fn compute_batch(
         self: &Arc<Self>,
         triggers: Vec<Trigger>,
     ) -> ServiceResult<Option<(Outputs, Vec<NewEvent>)>> {
         let worker = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let mut runs = worker.compute(&triggers)?;
-            let mut events = Vec::new();
-            let now = now_ms();
-            for r in &mut runs {
-                events.append(&mut r.events);
-                events.extend(worker.run_events(r, now));
-            }
-            let outputs = collect_outputs(&runs);
-            Ok((!outputs.is_empty() || !events.is_empty()).then_some((outputs, events)))
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("calculated fields panicked: {e}")))?
+        self.thread
+            .run(move || {
+                let mut runs = worker.compute(&triggers)?;
+                let mut events = Vec::new();
+                let now = now_ms();
+                for r in &mut runs {
+                    events.append(&mut r.events);
+                    events.extend(worker.run_events(r, now));
+                }
+                let outputs = collect_outputs(&runs);
+                Ok((!outputs.is_empty() || !events.is_empty()).then_some((outputs, events)))
+            })
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
     }
 
     /// Saves a batch's outputs and events, then tells live subscribers.

@@ -5,6 +5,7 @@
 //! are the entity's data, readable by whoever may read that.
 
 mod compute;
+mod compute_thread;
 mod engine;
 mod registry;
 mod test_run;
