@@ -25,4 +25,5 @@ mod restart;
 mod roles;
 mod telemetry;
 mod users;
+mod visible_lists;
 mod wasm_fields;

@@ -7,7 +7,10 @@
 //! 20 inside the tenant; from another tenant, exactly the answer the same
 //! call gets with ids that exist nowhere (404, or ThingsBoard's 400 for
 //! updating an unknown id), so another tenant's ids give nothing away.
-//! Afterwards every victim reads back unchanged.
+//! The same callers find none of the victim's things in the lists of what
+//! they may read, and the permission check (`/api/permission/...`) says
+//! no to reading, changing and deleting each. Afterwards every victim
+//! reads back unchanged.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -195,6 +198,12 @@ async fn nobody_but_the_owner_reads_or_changes_a_customers_things() {
                 (
                     Method::GET,
                     format!("/api/customer/{v}/customerInfos?{pages}"),
+                    Value::Null,
+                    true,
+                ),
+                (
+                    Method::GET,
+                    format!("/api/customer/info/{v}"),
                     Value::Null,
                     true,
                 ),
@@ -461,8 +470,54 @@ async fn nobody_but_the_owner_reads_or_changes_a_customers_things() {
             }
         }
     }
+    // ThingsBoard PE's lists of what the caller may read hold none of the
+    // victim's, and asked about each victim, the permission check says no.
+    let lists = [
+        "/api/user/customers?",
+        "/api/user/users?",
+        "/api/customer/users?",
+        "/api/userInfos/all?includeCustomers=true&",
+        "/api/owners?",
+    ];
+    let entities = [
+        ("CUSTOMER", v.as_str()),
+        ("USER", &user),
+        ("DEVICE", &device),
+        ("ASSET", &asset),
+        ("DASHBOARD", &dashboard),
+        ("ENTITY_GROUP", &group),
+        ("ROLE", &role),
+        ("GROUP_PERMISSION", &grant),
+        ("ALARM", &alarm),
+    ];
+    for (who, client, _, is_reader) in callers {
+        if is_reader {
+            continue;
+        }
+        for list in lists {
+            let (status, page) = client.get(&format!("{list}pageSize=100&page=0")).await;
+            let rows = page["data"].as_array().cloned().unwrap_or_default();
+            let leaked: Vec<&Value> = rows
+                .iter()
+                .filter(|row| ids.iter().any(|id| row["id"]["id"] == *id))
+                .collect();
+            if !(status == 403 || (status == 200 && leaked.is_empty())) {
+                wrong.push(format!("{who}: {list} -> {status}, showing {leaked:?}"));
+            }
+        }
+        for (entity_type, entity) in entities {
+            for op in ["READ", "WRITE", "DELETE"] {
+                let path = format!("/api/permission/{entity_type}/{entity}/{op}");
+                let answer = client.get_ok(&path).await;
+                cells += 1;
+                if answer != json!(false) {
+                    wrong.push(format!("{who}: {path} -> {answer}"));
+                }
+            }
+        }
+    }
     println!(
-        "permission matrix: {cells} cells ({} endpoints x 5 callers, less what the victim's own users may do)",
+        "permission matrix: {cells} cells ({} endpoints x 5 callers, less what the victim's own users may do, and 27 permission checks x 4 callers)",
         matrix.len()
     );
     assert!(

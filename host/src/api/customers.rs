@@ -1,4 +1,4 @@
-//! `/api/customer*`: ThingsBoard's customer endpoints.
+//! `/api/customer*`, `/api/user/customers`: ThingsBoard's customer endpoints.
 
 use axum::Json;
 use axum::Router;
@@ -19,10 +19,12 @@ pub fn routes() -> Router<App> {
         .route("/api/customer/{id}", get(one).delete(remove))
         .route("/api/customer/{id}/shortInfo", get(short_info))
         .route("/api/customer/{id}/title", get(title))
+        .route("/api/customer/info/{id}", get(info))
         .route("/api/customers", get(list).delete(remove_many))
         .route("/api/customer/{id}/customerInfos", get(infos_of_customer))
         .route("/api/customerInfos/all", get(infos_of_tenant))
         .route("/api/tenant/customers", get(by_title))
+        .route("/api/user/customers", get(of_user))
 }
 
 fn name_conflict(params: &Params) -> ApiResult<NameConflict> {
@@ -84,6 +86,14 @@ async fn one(
     PathId(id): PathId<CustomerId>,
 ) -> ApiResult<Json<Customer>> {
     Ok(Json(app.customer(&caller, id).await?))
+}
+
+async fn info(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    PathId(id): PathId<CustomerId>,
+) -> ApiResult<Json<CustomerInfo>> {
+    Ok(Json(app.customer_info(&caller, id).await?))
 }
 
 async fn short_info(
@@ -152,6 +162,17 @@ async fn list(
     let link = params.page_link()?;
     let page: PageData<Customer> = app.customers(&caller, link).await?;
     Ok(Json(page).into_response())
+}
+
+/// Every customer the caller may read (ThingsBoard PE's `getUserCustomers`).
+async fn of_user(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    params: Params,
+) -> ApiResult<Json<PageData<Customer>>> {
+    Ok(Json(
+        app.user_customers(&caller, params.page_link()?).await?,
+    ))
 }
 
 async fn by_title(

@@ -1,6 +1,7 @@
 //! `/api/groupPermission*` and the grants of a group: ThingsBoard
 //! Professional Edition's group permissions, and what the caller may do
-//! (`/api/permissions/allowedPermissions`).
+//! (`/api/permissions/allowedPermissions`, and on one entity
+//! `/api/permission/{entityType}/{entityId}/{operation}`).
 
 use axum::Json;
 use axum::Router;
@@ -13,7 +14,7 @@ use crate::domain::ids::{EntityGroupId, GroupPermissionId, RoleId};
 use crate::service::{App, GroupPermissionInfo, ServiceError};
 
 use super::error::ApiResult;
-use super::extract::{Auth, Body, PathId, parse_uuid};
+use super::extract::{Auth, Body, PathId, parse_entity, parse_uuid};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -35,6 +36,10 @@ pub fn routes() -> Router<App> {
             get(over_entity_group),
         )
         .route("/api/permissions/allowedPermissions", get(allowed))
+        .route(
+            "/api/permission/{entityType}/{entityId}/{operation}",
+            get(has_permission),
+        )
 }
 
 async fn save(
@@ -111,4 +116,17 @@ pub(super) async fn share(
 
 async fn allowed(State(app): State<App>, Auth(caller): Auth) -> ApiResult<Json<Value>> {
     Ok(Json(app.allowed_permissions(&caller)))
+}
+
+/// `true` or `false`, as JSON; an unknown entity type or operation is 400.
+async fn has_permission(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    Path((entity_type, entity_id, operation)): Path<(String, String, String)>,
+) -> ApiResult<Json<bool>> {
+    let entity = parse_entity(&entity_type, &entity_id)?;
+    Ok(Json(
+        app.has_entity_permission(&caller, entity, &operation)
+            .await?,
+    ))
 }

@@ -1,4 +1,5 @@
-//! `/api/user*`, `/api/users`, `/api/customer/{id}/users`, `/api/tenant/{id}/users`.
+//! `/api/user*`, `/api/users`, `/api/customer/{id}/users`, `/api/tenant/{id}/users`,
+//! and ThingsBoard PE's `/api/user/users`, `/api/customer/users`, `/api/userInfos/all`.
 
 use axum::Json;
 use axum::Router;
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::domain::ids::{CustomerId, TenantId, UserId};
 use crate::domain::page::PageData;
-use crate::domain::user::{User, UserInput};
+use crate::domain::user::{User, UserInfo, UserInput};
 use crate::service::{ActivationMail, App};
 
 use super::error::ApiResult;
@@ -26,6 +27,9 @@ pub fn routes() -> Router<App> {
         )
         .route("/api/user/{id}/userCredentialsEnabled", post(set_enabled))
         .route("/api/users", get(list))
+        .route("/api/user/users", get(of_user))
+        .route("/api/customer/users", get(all_customer_users))
+        .route("/api/userInfos/all", get(infos))
         .route("/api/customer/{id}/users", get(customer_users))
         .route("/api/tenant/{id}/users", get(tenant_admins))
 }
@@ -110,6 +114,38 @@ async fn list(
     params: Params,
 ) -> ApiResult<Json<PageData<User>>> {
     Ok(Json(app.users(&caller, params.page_link()?).await?))
+}
+
+/// Every user the caller may read (ThingsBoard PE's `getUserUsers`).
+async fn of_user(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    params: Params,
+) -> ApiResult<Json<PageData<User>>> {
+    Ok(Json(app.user_users(&caller, params.page_link()?).await?))
+}
+
+/// Every customer user of the tenant (ThingsBoard PE's `getAllCustomerUsers`).
+async fn all_customer_users(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    params: Params,
+) -> ApiResult<Json<PageData<User>>> {
+    Ok(Json(
+        app.all_customer_users(&caller, params.page_link()?).await?,
+    ))
+}
+
+/// The users of the caller's owner; `includeCustomers=true` adds those of
+/// every customer below it (ThingsBoard PE's `getAllUserInfos`).
+async fn infos(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    params: Params,
+) -> ApiResult<Json<PageData<UserInfo>>> {
+    let nested = params.flag("includeCustomers", false)?;
+    let link = params.page_link()?;
+    Ok(Json(app.user_infos(&caller, nested, link).await?))
 }
 
 async fn customer_users(

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::contact::Contact;
 use super::ids::{CustomerId, EntityGroupId, EntityId, EntityType, TenantId, owner_of};
+use super::info::EntityInfo;
 use super::validate::{ValidationError, check_required};
 
 /// Title ThingsBoard keeps for the public customer of dashboards.
@@ -71,13 +72,16 @@ impl Serialize for Customer {
     }
 }
 
-/// A customer with its owner's name (ThingsBoard PE's `CustomerInfo`).
+/// A customer with its owner's name and the named groups it is in
+/// (ThingsBoard PE's `CustomerInfo`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerInfo {
     #[serde(flatten)]
     pub customer: Customer,
     pub owner_name: String,
+    /// Its owner's groups it is in, by name; never "All".
+    pub groups: Vec<EntityInfo>,
 }
 
 /// What a caller may send to create or update a customer.

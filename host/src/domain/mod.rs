@@ -16,6 +16,7 @@ pub mod expression;
 pub mod extension;
 pub mod group_permission;
 pub mod ids;
+pub mod info;
 pub mod logic_binding;
 pub mod page;
 pub mod role;

@@ -138,6 +138,16 @@ impl<T> PageData<T> {
         }
     }
 
+    /// [`PageData::map`] with a conversion that may fail.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<PageData<U>, E> {
+        Ok(PageData {
+            data: self.data.into_iter().map(f).collect::<Result<_, _>>()?,
+            total_pages: self.total_pages,
+            total_elements: self.total_elements,
+            has_next: self.has_next,
+        })
+    }
+
     /// Sorts a filtered list by `key` in the link's order, then pages it.
     /// The key should end with the row's id, so that equal sort values keep
     /// a stable order across pages; each row's key is computed once (keys

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::customer::check_additional_info;
-use super::ids::{CustomerId, EntityGroupId, TenantId, UserId};
+use super::ids::{CustomerId, EntityGroupId, EntityId, TenantId, UserId, owner_of};
+use super::info::EntityInfo;
 use super::validate::{ValidationError, check_email, check_opt_text};
 
 /// What kind of user this is; fixed at creation.
@@ -43,6 +44,20 @@ pub struct User {
     pub phone: Option<String>,
     pub additional_info: Option<Value>,
     pub version: i64,
+}
+
+/// A user with its owner and the owner's name, and the named groups it is
+/// in (ThingsBoard PE's `UserInfo`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfo {
+    #[serde(flatten)]
+    pub user: User,
+    /// Its customer, or for a tenant administrator its tenant.
+    pub owner_id: EntityId,
+    pub owner_name: String,
+    /// Its owner's user groups it is in, by name; never "All".
+    pub groups: Vec<EntityInfo>,
 }
 
 /// What a caller may send to create or update a user.
@@ -115,6 +130,11 @@ impl User {
             additional_info: input.additional_info,
             version: 1,
         }
+    }
+
+    /// Who owns it: its customer, or its tenant.
+    pub fn owner_id(&self) -> EntityId {
+        owner_of(self.tenant_id, self.customer_id)
     }
 
     /// This user with the caller's changes; tenant, customer and authority never change.

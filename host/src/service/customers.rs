@@ -1,6 +1,6 @@
 //! Customers: create, update, read, list, delete.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -13,11 +13,12 @@ use crate::domain::customer::{Customer, CustomerInfo, CustomerInput};
 use crate::domain::ids::{CustomerId, EntityId, TenantId, now_ms, owner_of};
 use crate::domain::page::{PageData, PageLink};
 use crate::domain::user::Authority;
-use crate::store::{Changes, KvRead, customers, entity_groups, tenants, users};
+use crate::store::{Changes, KvRead, customers, entity_groups, users};
 
 use super::assignable::{stage_delete_data, stage_move_all};
 use super::entity_groups::{customer_of_first_group, stage_join};
 use super::group_permissions::stage_owner_defaults;
+use super::infos::Infos;
 use super::owners::resolve_owner;
 use crate::domain::entity_group::GroupType;
 use crate::wasm::LifecycleEvent;
@@ -48,7 +49,7 @@ pub enum UniquifyStrategy {
 
 const DUPLICATE_TITLE: &str = "Customer with such title already exists!";
 
-fn check(caller: &Caller, op: Operation, c: &Customer) -> ServiceResult<()> {
+pub(super) fn check(caller: &Caller, op: Operation, c: &Customer) -> ServiceResult<()> {
     let target = Target::customer(c.tenant_id, c.id).about(c.id.entity_id());
     Ok(require(caller, Resource::Customer, op, &target)?)
 }
@@ -247,7 +248,7 @@ impl App {
 
     /// A page of the customers `owner` (a customer; `None`: the tenant)
     /// owns directly or, with `nested`, at any depth, with their owners'
-    /// names.
+    /// names and their groups.
     pub async fn customer_infos(
         &self,
         caller: &Caller,
@@ -279,29 +280,12 @@ impl App {
             }
             .map(|ids| ids.into_iter().collect());
             let (ids, total) = index.page_among(tenant, &link, among.as_ref());
-            let mut owner_names: HashMap<Option<CustomerId>, String> = HashMap::new();
+            let mut infos = Infos::new(view, tenant);
             let mut data = Vec::with_capacity(ids.len());
-            for c in ids
-                .into_iter()
-                .filter_map(|id| customers::get(view, tenant, id).transpose())
-            {
-                let c = c?;
-                let owner_name = match owner_names.get(&c.parent_customer_id) {
-                    Some(name) => name.clone(),
-                    None => {
-                        let name = match c.parent_customer_id {
-                            Some(p) => customers::get(view, tenant, p)?.map(|p| p.title),
-                            None => tenants::get(view, tenant)?.map(|t| t.title),
-                        }
-                        .unwrap_or_default();
-                        owner_names.insert(c.parent_customer_id, name.clone());
-                        name
-                    }
-                };
-                data.push(CustomerInfo {
-                    customer: c,
-                    owner_name,
-                });
+            for id in ids {
+                if let Some(c) = customers::get(view, tenant, id)? {
+                    data.push(infos.customer(c)?);
+                }
             }
             Ok(PageData::new(data, total, &link))
         })

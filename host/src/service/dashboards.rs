@@ -33,7 +33,7 @@ fn check(caller: &Caller, op: Operation, d: &Dashboard) -> ServiceResult<()> {
     Err(ServiceError::Forbidden)
 }
 
-fn find(
+pub(super) fn find(
     view: &dyn KvRead,
     caller: &Caller,
     id: DashboardId,

@@ -51,7 +51,7 @@ fn world_of(loaded: &wasm::Extension) -> ExtensionWorld {
 /// The caller's tenant's extension `id`. Rights are checked first: only
 /// tenant administrators have extensions, so anyone else is refused (403)
 /// whatever the id, and an administrator finds only its own tenant's.
-fn find(
+pub(super) fn find(
     view: &dyn KvRead,
     caller: &Caller,
     id: ExtensionId,

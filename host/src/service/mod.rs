@@ -15,6 +15,7 @@ mod customers;
 mod dashboards;
 mod devices;
 mod entity_groups;
+mod entity_permission;
 mod error;
 mod events;
 mod extension_registry;
@@ -22,6 +23,7 @@ mod extensions;
 mod group_permissions;
 mod guest_failures;
 mod guest_host;
+mod infos;
 pub mod mail;
 mod owners;
 mod roles;
@@ -29,6 +31,7 @@ mod sessions;
 mod telemetry;
 mod tenants;
 mod users;
+mod visible;
 
 use std::sync::Arc;
 

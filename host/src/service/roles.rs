@@ -21,7 +21,12 @@ fn check(caller: &Caller, op: Operation, role: &Role) -> ServiceResult<()> {
 }
 
 /// A role the caller may `op`; another tenant's is not found.
-fn find(view: &dyn KvRead, caller: &Caller, id: RoleId, op: Operation) -> ServiceResult<Role> {
+pub(super) fn find(
+    view: &dyn KvRead,
+    caller: &Caller,
+    id: RoleId,
+    op: Operation,
+) -> ServiceResult<Role> {
     let role = roles::get(view, caller.tenant_id, id)?
         .ok_or_else(|| ServiceError::NotFound(format!("Role with id [{}] is not found", id.0)))?;
     check(caller, op, &role)?;

@@ -15,7 +15,7 @@ use crate::store::{self, Changes, assignable, customers, dashboards, tenants, us
 use super::audit::{Actor, stage_record};
 use super::{App, ServiceError, ServiceResult};
 
-fn check(caller: &Caller, op: Operation, tenant: TenantId) -> ServiceResult<()> {
+pub(super) fn check(caller: &Caller, op: Operation, tenant: TenantId) -> ServiceResult<()> {
     Ok(require(
         caller,
         Resource::Tenant,

@@ -61,7 +61,13 @@ pub(super) fn pending_token(hours: i64) -> (String, PendingToken) {
     (raw, pending)
 }
 
-fn page_users(mut all: Vec<User>, link: &PageLink) -> PageData<User> {
+/// May `caller` `op` `u`'s login (enable it, issue activation links)?
+pub(super) fn check_credentials(caller: &Caller, op: Operation, u: &User) -> ServiceResult<()> {
+    Ok(require(caller, Resource::UserCredentials, op, &target(u))?)
+}
+
+/// Filters by the search (on the e-mail), sorts and pages users.
+pub(super) fn page_users(mut all: Vec<User>, link: &PageLink) -> PageData<User> {
     all.retain(|u| link.matches(&u.email));
     let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
     match link.sort_property.as_deref() {
@@ -220,12 +226,7 @@ impl App {
         let caller = caller.clone();
         self.write(move |view| {
             let user = find(view, &caller, id)?;
-            require(
-                &caller,
-                Resource::UserCredentials,
-                Operation::Write,
-                &target(&user),
-            )?;
+            check_credentials(&caller, Operation::Write, &user)?;
             let old = users::credentials(view, user.id)?.unwrap_or_default();
             let mut creds = old.clone();
             creds.enabled = enabled;
@@ -264,12 +265,7 @@ impl App {
         let base_url = base_url.to_owned();
         self.write(move |view| {
             let user = find(view, &caller, id)?;
-            require(
-                &caller,
-                Resource::UserCredentials,
-                Operation::Write,
-                &target(&user),
-            )?;
+            check_credentials(&caller, Operation::Write, &user)?;
             let old = users::credentials(view, user.id)?.unwrap_or_default();
             if old.is_activated() {
                 return Err(ServiceError::invalid("User is already activated!"));
@@ -325,6 +321,27 @@ impl App {
                 users::of_customer(&*snapshot, tenant, customer)?,
                 &link,
             ))
+        })
+        .await
+    }
+
+    /// Every customer user of the caller's tenant, whatever its customer
+    /// (ThingsBoard PE's `GET /api/customer/users`): a tenant
+    /// administrator's list, as the users of all customers at once.
+    pub async fn all_customer_users(
+        &self,
+        caller: &Caller,
+        link: PageLink,
+    ) -> ServiceResult<PageData<User>> {
+        let tenant = caller.tenant_id;
+        let all_customers = Target::users_of(tenant, CustomerId::NULL, Authority::CustomerUser);
+        require(caller, Resource::User, Operation::Read, &all_customers)?;
+        link.check_sort(&USER_SORT_PROPERTIES)?;
+        let snapshot = self.store.snapshot()?;
+        self.blocking(move || {
+            let mut all = users::of_tenant(&*snapshot, tenant)?;
+            all.retain(|u| u.authority == Authority::CustomerUser);
+            Ok(page_users(all, &link))
         })
         .await
     }

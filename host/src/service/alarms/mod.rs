@@ -40,7 +40,7 @@ fn owner_of(
 
 /// One alarm of the caller's tenant that the caller may do `op` to, with
 /// its originator's owner.
-fn find(
+pub(in crate::service) fn find(
     view: &dyn KvRead,
     caller: &Caller,
     id: AlarmId,

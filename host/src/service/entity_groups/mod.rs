@@ -74,6 +74,16 @@ pub(super) fn find(
     Ok(g)
 }
 
+/// The ids of a group's members: for an "All" group everything its owner
+/// owns of its type, else those put in it.
+pub(super) fn member_ids(view: &dyn KvRead, g: &EntityGroup) -> ServiceResult<Vec<Uuid>> {
+    Ok(if g.group_all {
+        owned::ids_owned(view, g.tenant_id, g.owner_id, g.group_type)?
+    } else {
+        entity_groups::members(view, g.tenant_id, g.id)?
+    })
+}
+
 /// `owner` and the owners above it, up to the tenant (a group's
 /// `ownerIds`; the owners whose roles a user group may hold).
 pub(super) fn owner_chain(
@@ -415,11 +425,7 @@ impl App {
         }
         self.blocking(move || {
             let view = &*snapshot;
-            let ids = if g.group_all {
-                owned::ids_owned(view, g.tenant_id, g.owner_id, g.group_type)?
-            } else {
-                entity_groups::members(view, g.tenant_id, g.id)?
-            };
+            let ids = member_ids(view, &g)?;
             let mut all = Vec::with_capacity(ids.len());
             for id in ids {
                 if let Some(m) = owned::load(view, g.tenant_id, g.group_type, id)?

@@ -67,7 +67,7 @@ fn user_group(
 }
 
 /// A grant the caller may `op` (through its user group), with that group.
-fn find(
+pub(in crate::service) fn find(
     view: &dyn KvRead,
     caller: &Caller,
     id: GroupPermissionId,
