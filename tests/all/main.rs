@@ -15,6 +15,7 @@ mod devices;
 mod entity_groups;
 mod events;
 mod extensions;
+mod group_sharing;
 mod isolation;
 mod live;
 mod mail;

@@ -171,6 +171,9 @@ async fn nobody_but_the_owner_reads_or_changes_a_customers_things() {
     let role = id(&admin
         .post_ok("/api/role", json!({"name": "Victim's role", "type": "GENERIC", "permissions": {"DEVICE": ["READ"]}, "ownerId": customer_ref(&v)}))
         .await);
+    let group_role = id(&admin
+        .post_ok("/api/role", json!({"name": "Victim's group role", "type": "GROUP", "permissions": ["READ"], "ownerId": customer_ref(&v)}))
+        .await);
     let v_admins = user_group(&admin, &v, "Customer Administrators").await;
     let grant = admin
         .get_ok(&format!("/api/userGroup/{v_admins}/groupPermissions"))
@@ -344,6 +347,30 @@ async fn nobody_but_the_owner_reads_or_changes_a_customers_things() {
                     Value::Null,
                     false,
                 ),
+                (
+                    Method::POST,
+                    format!("/api/entityGroup/{group}/share"),
+                    json!({"ownerId": customer_ref(&v), "allUserGroup": true, "readElseWrite": true}),
+                    false,
+                ),
+                (
+                    Method::POST,
+                    format!("/api/entityGroup/{group}/{v_admins}/{group_role}/share"),
+                    Value::Null,
+                    false,
+                ),
+                (
+                    Method::POST,
+                    format!("/api/entityGroup/{group}/makePublic"),
+                    Value::Null,
+                    false,
+                ),
+                (
+                    Method::POST,
+                    format!("/api/entityGroup/{group}/makePrivate"),
+                    Value::Null,
+                    false,
+                ),
             ],
         },
         Victim {
@@ -433,6 +460,7 @@ async fn nobody_but_the_owner_reads_or_changes_a_customers_things() {
         &grant,
         &alarm,
         &v_admins,
+        &group_role,
     ];
 
     let before = read_all(&admin, &victims).await;

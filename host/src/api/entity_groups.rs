@@ -39,7 +39,7 @@ pub fn routes() -> Router<App> {
         .route(
             "/api/entityGroup/{ownerType}/{ownerId}/{groupType}/{groupName}",
             // The same shape as `/{entityGroupId}/{userGroupId}/{roleId}/share`.
-            get(by_name).post(super::group_permissions::share),
+            get(by_name).post(super::group_sharing::share_to_user_group),
         )
         .route("/api/entityGroup/{id}/entities", get(entities))
         .route(
@@ -110,7 +110,8 @@ async fn by_ids(
     Ok(Json(app.entity_groups_by_ids(&caller, ids).await?))
 }
 
-/// The caller's own owner's groups of one type.
+/// The caller's own owner's groups of one type and, unless
+/// `includeShared=false`, those shared with it (ThingsBoard PE's default).
 async fn of_mine(
     State(app): State<App>,
     Auth(caller): Auth,
@@ -118,7 +119,8 @@ async fn of_mine(
     params: Params,
 ) -> ApiResult<Response> {
     let t = group_type(&raw_type)?;
-    list_or_page(app.entity_groups(&caller, None, t).await?, &params)
+    let shared = params.flag("includeShared", true)?;
+    list_or_page(app.my_entity_groups(&caller, t, shared).await?, &params)
 }
 
 async fn of_owner(

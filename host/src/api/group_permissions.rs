@@ -10,11 +10,11 @@ use axum::routing::{get, post};
 use serde_json::Value;
 
 use crate::domain::group_permission::{GroupPermission, GroupPermissionInput};
-use crate::domain::ids::{EntityGroupId, GroupPermissionId, RoleId};
-use crate::service::{App, GroupPermissionInfo, ServiceError};
+use crate::domain::ids::{EntityGroupId, GroupPermissionId};
+use crate::service::{App, GroupPermissionInfo};
 
 use super::error::ApiResult;
-use super::extract::{Auth, Body, PathId, parse_entity, parse_uuid};
+use super::extract::{Auth, Body, PathId, parse_entity};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -88,30 +88,6 @@ async fn over_entity_group(
     PathId(id): PathId<EntityGroupId>,
 ) -> ApiResult<Json<Vec<GroupPermissionInfo>>> {
     Ok(Json(app.entity_group_permissions(&caller, id).await?))
-}
-
-/// `POST /api/entityGroup/{entityGroupId}/{userGroupId}/{roleId}/share`
-/// (ThingsBoard PE): grants a GROUP role over an entity group to a user
-/// group, as `POST /api/groupPermission` does. Its path has the shape of
-/// the lookup of a group by name, so it is routed there
-/// (`entity_groups.rs`) and answers only when the last segment is `share`.
-pub(super) async fn share(
-    State(app): State<App>,
-    Auth(caller): Auth,
-    Path((group, user_group, role, verb)): Path<(String, String, String, String)>,
-) -> ApiResult<()> {
-    if verb != "share" {
-        return Err(ServiceError::not_found().into());
-    }
-    let input = GroupPermissionInput {
-        id: None,
-        user_group_id: EntityGroupId(parse_uuid(&user_group)?),
-        role_id: RoleId(parse_uuid(&role)?),
-        entity_group_id: Some(EntityGroupId(parse_uuid(&group)?)),
-        is_public: None,
-    };
-    app.save_group_permission(&caller, input).await?;
-    Ok(())
 }
 
 async fn allowed(State(app): State<App>, Auth(caller): Auth) -> ApiResult<Json<Value>> {

@@ -17,6 +17,7 @@ mod events;
 mod extensions;
 mod extract;
 mod group_permissions;
+mod group_sharing;
 mod owners;
 mod pages;
 mod roles;
@@ -44,6 +45,7 @@ pub fn router(app: App) -> Router {
         .merge(entity_groups::routes())
         .merge(roles::routes())
         .merge(group_permissions::routes())
+        .merge(group_sharing::routes())
         .merge(customer_logic::routes())
         .merge(users::routes())
         .merge(tenants::routes())

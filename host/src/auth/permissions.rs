@@ -11,7 +11,7 @@
 
 use crate::domain::entity_group::GroupType;
 use crate::domain::ids::{
-    CustomerId, EntityGroupId, EntityId, EntityType, TenantId, UserId, customer_of_owner,
+    CustomerId, EntityGroupId, EntityId, EntityType, TenantId, UserId, customer_of_owner, owner_of,
 };
 use crate::domain::user::Authority;
 
@@ -189,6 +189,25 @@ pub fn require(
     target: &Target,
 ) -> Result<(), Denied> {
     if allowed(caller, resource, op, target) {
+        Ok(())
+    } else {
+        Err(Denied)
+    }
+}
+
+/// Refuses unless `owner` is the caller's own: its tenant for a tenant
+/// administrator, its customer for a customer user. ThingsBoard PE lets
+/// only its owner's own users make an entity group public or private (the
+/// public customer it uses is the caller's owner's), on top of the right
+/// to change the group.
+pub fn require_own_owner(caller: &Caller, owner: EntityId) -> Result<(), Denied> {
+    let own = match caller.authority {
+        Authority::SysAdmin => None,
+        Authority::TenantAdmin | Authority::CustomerUser => {
+            Some(owner_of(caller.tenant_id, caller.customer_id))
+        }
+    };
+    if own == Some(owner) {
         Ok(())
     } else {
         Err(Denied)
@@ -606,6 +625,26 @@ mod tests {
             Operation::Read,
             &Target::tenant(t)
         ));
+    }
+
+    #[test]
+    fn only_an_owners_own_users_act_as_that_owner() {
+        let (t, c) = (TenantId::new(), CustomerId::new());
+        let admin = caller(Authority::TenantAdmin, t, CustomerId::NULL);
+        let user = caller(Authority::CustomerUser, t, c);
+        let sys = caller(Authority::SysAdmin, TenantId::NULL, CustomerId::NULL);
+        assert_eq!(require_own_owner(&admin, t.entity_id()), Ok(()));
+        assert_eq!(require_own_owner(&admin, c.entity_id()), Err(Denied));
+        assert_eq!(require_own_owner(&user, c.entity_id()), Ok(()));
+        assert_eq!(require_own_owner(&user, t.entity_id()), Err(Denied));
+        assert_eq!(
+            require_own_owner(&user, CustomerId::new().entity_id()),
+            Err(Denied)
+        );
+        assert_eq!(
+            require_own_owner(&sys, TenantId::NULL.entity_id()),
+            Err(Denied)
+        );
     }
 
     #[test]

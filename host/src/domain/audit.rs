@@ -44,6 +44,9 @@ pub enum ActionType {
     /// ThingsBoard PE: entities put into or taken out of a named group.
     AddedToEntityGroup,
     RemovedFromEntityGroup,
+    /// ThingsBoard PE: an entity group made public, or private again.
+    MadePublic,
+    MadePrivate,
 }
 
 impl std::str::FromStr for ActionType {

@@ -184,6 +184,22 @@ impl Customer {
         }
     }
 
+    /// The public customer of an owner (ThingsBoard PE): "Public" under the
+    /// tenant, "[<owner's title>] Public" under a customer (`parent`, with
+    /// `parent_title`), marked `additionalInfo.isPublic`.
+    pub fn new_public(tenant_id: TenantId, parent: Option<(CustomerId, &str)>, now: i64) -> Self {
+        let title = match parent {
+            None => RESERVED_TITLE.to_owned(),
+            Some((_, owner)) => format!("[{owner}] {RESERVED_TITLE}"),
+        };
+        let input = CustomerInput {
+            title: Some(title),
+            additional_info: Some(serde_json::json!({ "isPublic": true })),
+            ..Default::default()
+        };
+        Customer::create(tenant_id, parent.map(|(id, _)| id), input, now)
+    }
+
     /// Who owns it: its parent customer, or its tenant.
     pub fn owner_id(&self) -> EntityId {
         owner_of(
@@ -256,6 +272,21 @@ mod tests {
             title: Some(title.into()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_public_customer_is_named_after_its_owner_and_marked_public() {
+        let t = TenantId::new();
+        let tenants = Customer::new_public(t, None, 1);
+        assert_eq!(tenants.title, "Public");
+        assert!(tenants.is_public());
+        assert_eq!(tenants.owner_id(), t.entity_id());
+        let acme = CustomerId::new();
+        let below = Customer::new_public(t, Some((acme, "Acme")), 1);
+        assert_eq!(below.title, "[Acme] Public");
+        assert_eq!(below.name, below.title);
+        assert_eq!(below.owner_id(), acme.entity_id());
+        assert!(below.is_public());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::customer::check_additional_info;
-use super::ids::{EntityGroupId, EntityId, EntityType, TenantId};
+use super::ids::{CustomerId, EntityGroupId, EntityId, EntityType, TenantId};
 use super::validate::{ValidationError, check_required};
 
 /// The reserved group of every owner and type that holds all of them.
@@ -25,6 +25,8 @@ pub const TENANT_USERS: &str = "Tenant Users";
 /// rights over the customer's subtree) and read-only users.
 pub const CUSTOMER_ADMINISTRATORS: &str = "Customer Administrators";
 pub const CUSTOMER_USERS: &str = "Customer Users";
+/// The user group of a public customer that public groups are granted to.
+pub const PUBLIC_USERS: &str = "Public Users";
 
 /// What a group holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -161,6 +163,11 @@ impl EntityGroup {
         out
     }
 
+    /// A new named user group the service makes itself ("Public Users").
+    pub fn user_group(tenant_id: TenantId, owner_id: EntityId, name: &str, now: i64) -> Self {
+        EntityGroup::new(tenant_id, owner_id, GroupType::User, name, false, now)
+    }
+
     /// A new named group of type `t` (as [`EntityGroupInput::validate`]
     /// found it).
     pub fn create(
@@ -190,6 +197,34 @@ impl EntityGroup {
         self.group_all
             || (self.group_type == GroupType::User
                 && default_user_groups(self.owner_id.entity_type).contains(&self.name.as_str()))
+    }
+
+    /// Whether the group was made public: `additionalInfo.isPublic`, as
+    /// ThingsBoard reads it.
+    pub fn is_public(&self) -> bool {
+        self.additional_info
+            .as_ref()
+            .and_then(|i| i.get("isPublic"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// This group made public through `public_customer`, or private again
+    /// (`None`), one version on: ThingsBoard's `additionalInfo.isPublic`
+    /// and `publicCustomerId` (empty once private), the rest kept.
+    pub fn published(&self, public_customer: Option<CustomerId>) -> Self {
+        let mut info = match &self.additional_info {
+            Some(Value::Object(map)) => map.clone(),
+            _ => serde_json::Map::new(),
+        };
+        info.insert("isPublic".into(), Value::Bool(public_customer.is_some()));
+        let customer = public_customer.map(|c| c.0.to_string()).unwrap_or_default();
+        info.insert("publicCustomerId".into(), Value::String(customer));
+        EntityGroup {
+            additional_info: Some(Value::Object(info)),
+            version: self.version + 1,
+            ..self.clone()
+        }
     }
 
     /// This group with a new name and settings; type and owner stay.
@@ -279,7 +314,6 @@ impl EntityGroupInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::CustomerId;
 
     #[test]
     fn every_owner_gets_all_groups_and_its_own_user_groups() {
@@ -306,6 +340,24 @@ mod tests {
                 .iter()
                 .any(|g| g.name == TENANT_ADMINISTRATORS)
         );
+    }
+
+    #[test]
+    fn publishing_a_group_marks_its_additional_info_and_keeps_the_rest() {
+        let t = TenantId::new();
+        let mut g = EntityGroup::user_group(t, t.entity_id(), "Pumps", 1);
+        g.additional_info = Some(serde_json::json!({"description": "pumps"}));
+        assert!(!g.is_public());
+        let c = CustomerId::new();
+        let public = g.published(Some(c));
+        assert!(public.is_public());
+        assert_eq!(public.version, g.version + 1);
+        let info = public.additional_info.clone().unwrap();
+        assert_eq!(info["publicCustomerId"], c.0.to_string());
+        assert_eq!(info["description"], "pumps");
+        let private = public.published(None);
+        assert!(!private.is_public());
+        assert_eq!(private.additional_info.unwrap()["publicCustomerId"], "");
     }
 
     #[test]

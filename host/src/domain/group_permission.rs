@@ -20,7 +20,8 @@ pub struct GroupPermission {
     /// The group a GROUP role is granted over; `None` for a GENERIC role.
     pub entity_group_id: Option<EntityGroupId>,
     pub entity_group_type: Option<EntityType>,
-    /// Public groups are not built: always false.
+    /// The grant that makes an entity group public (to its owner's public
+    /// customer's "Public Users"); made by the service, never by a client.
     pub is_public: bool,
     /// "<role> over <group>": what the UI shows.
     pub name: String,
@@ -46,6 +47,29 @@ impl GroupPermission {
             name,
         }
     }
+
+    /// The grant that makes `group` public: `role` (the public customer's
+    /// "Entity Group Public User") to `public_users`.
+    pub fn public(
+        tenant_id: TenantId,
+        public_users: EntityGroupId,
+        role_id: RoleId,
+        group: (EntityGroupId, GroupType),
+        name: String,
+        now: i64,
+    ) -> Self {
+        let input = GroupPermissionInput {
+            id: None,
+            user_group_id: public_users,
+            role_id,
+            entity_group_id: Some(group.0),
+            is_public: Some(true),
+        };
+        GroupPermission {
+            is_public: true,
+            ..GroupPermission::create(tenant_id, &input, Some(group), name, now)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,7 +90,7 @@ impl GroupPermissionInput {
     pub fn validate(&self) -> Result<(), ValidationError> {
         if self.is_public == Some(true) {
             return Err(ValidationError::new(
-                "Public group permissions are not supported",
+                "Public group permissions are made with POST /api/entityGroup/{id}/makePublic",
             ));
         }
         Ok(())

@@ -20,6 +20,7 @@ pub mod info;
 pub mod logic_binding;
 pub mod page;
 pub mod role;
+pub mod share;
 pub mod telemetry;
 pub mod tenant;
 pub mod user;

@@ -6,6 +6,7 @@
 
 mod joining;
 mod owned;
+mod shared;
 pub(super) mod upgrade;
 
 use serde_json::json;
@@ -107,6 +108,34 @@ fn info(view: &dyn KvRead, g: EntityGroup) -> ServiceResult<EntityGroupInfo> {
         group: g,
         owner_ids,
     })
+}
+
+/// The groups of type `t` of `owner` (`None`: the caller's own) the
+/// caller may read, by name.
+fn groups_of(
+    view: &dyn KvRead,
+    caller: &Caller,
+    owner: Option<EntityId>,
+    t: GroupType,
+) -> ServiceResult<Vec<EntityGroupInfo>> {
+    let owner = resolve_owner(
+        view,
+        caller,
+        owner,
+        Resource::EntityGroup(t),
+        Operation::Read,
+    )?;
+    // One owner: its chain is walked once for all of its groups.
+    let owner_ids = owner_chain(view, caller.tenant_id, owner)?;
+    Ok(
+        entity_groups::of_owner(view, caller.tenant_id, owner.id, t)?
+            .into_iter()
+            .map(|group| EntityGroupInfo {
+                group,
+                owner_ids: owner_ids.clone(),
+            })
+            .collect(),
+    )
 }
 
 impl App {
@@ -235,25 +264,7 @@ impl App {
         t: GroupType,
     ) -> ServiceResult<Vec<EntityGroupInfo>> {
         let snapshot = self.store.snapshot()?;
-        let view = &*snapshot;
-        let owner = resolve_owner(
-            view,
-            caller,
-            owner,
-            Resource::EntityGroup(t),
-            Operation::Read,
-        )?;
-        // One owner: its chain is walked once for all of its groups.
-        let owner_ids = owner_chain(view, caller.tenant_id, owner)?;
-        Ok(
-            entity_groups::of_owner(view, caller.tenant_id, owner.id, t)?
-                .into_iter()
-                .map(|group| EntityGroupInfo {
-                    group,
-                    owner_ids: owner_ids.clone(),
-                })
-                .collect(),
-        )
+        groups_of(&*snapshot, caller, owner, t)
     }
 
     /// The group of type `t` of `owner` (`None`: the caller's own) with

@@ -1,16 +1,25 @@
 //! The roles every tenant has and the grants every customer starts with:
 //! its "Customer Administrators" hold the tenant's "Customer
 //! Administrator" role and its "Customer Users" the "Customer User" role.
+//! Also the built-in roles sharing makes when first needed.
 
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::domain::audit::ActionType;
 use crate::domain::entity_group::{CUSTOMER_ADMINISTRATORS, CUSTOMER_USERS, GroupType};
 use crate::domain::group_permission::{GroupPermission, GroupPermissionInput};
-use crate::domain::ids::{CustomerId, EntityGroupId, EntityId, EntityType, RoleId, TenantId};
+use crate::domain::ids::{
+    CustomerId, EntityGroupId, EntityId, EntityType, RoleId, TenantId, customer_of_owner, now_ms,
+};
 use crate::domain::role::{
     CUSTOMER_ADMINISTRATOR, CUSTOMER_USER, Role, RoleInput, RoleType, default_roles,
 };
+use crate::domain::share::BuiltInRole;
 use crate::store::{Changes, KvRead, entity_groups, roles};
 
 use super::super::ServiceResult;
+use super::super::audit::{Actor, stage_record};
 use super::super::entity_groups::stage_defaults;
 
 /// Stages what a new owner starts with: its groups ([`stage_defaults`]),
@@ -106,6 +115,49 @@ pub(in crate::service) fn stage_customer_grants(
         crate::store::group_permissions::put(changes, &p);
     }
     Ok(())
+}
+
+/// The built-in role `spec` of `owner`, found by name and type, or made
+/// now (and staged, with its audit record): ThingsBoard's
+/// `findOrCreateRole`. Returns it, and whether it is new.
+pub(super) fn find_or_stage_role(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    caller: &Caller,
+    owner: EntityId,
+    spec: BuiltInRole,
+) -> ServiceResult<(Role, bool)> {
+    let role_type = if spec.group {
+        RoleType::Group
+    } else {
+        RoleType::Generic
+    };
+    let found = roles::of_owner(view, caller.tenant_id, owner.id)?
+        .into_iter()
+        .filter(|r| r.name == spec.name && r.role_type == role_type)
+        .min_by_key(|r| (r.created_time, r.id));
+    if let Some(role) = found {
+        return Ok((role, false));
+    }
+    let input = RoleInput {
+        name: Some(spec.name.to_owned()),
+        role_type: Some(role_type),
+        permissions: Some(spec.permissions),
+        additional_info: Some(spec.additional_info),
+        ..Default::default()
+    };
+    input.validate()?;
+    let role = Role::create(caller.tenant_id, owner, input, now_ms());
+    roles::put(changes, &role);
+    stage_record(
+        changes,
+        &Actor::from(caller),
+        customer_of_owner(role.owner_id),
+        Some((role.id.entity_id(), &role.name)),
+        ActionType::Added,
+        json!({ "entity": role }),
+    );
+    Ok((role, true))
 }
 
 /// The default user groups of `customer` as stored: (id, name).

@@ -5,7 +5,10 @@
 
 mod allowed;
 mod defaults;
+mod public;
+mod public_customer;
 pub(super) mod rights;
+mod share;
 pub(super) mod upgrade;
 
 use serde_json::json;
@@ -81,15 +84,21 @@ pub(in crate::service) fn find(
 }
 
 /// The role a grant names; it must belong to the user group's owner or an
-/// owner above it.
+/// owner above it. `new_roles` are roles staged in the same transaction,
+/// which the view does not show yet.
 fn grantable_role(
     view: &dyn KvRead,
     group: &EntityGroup,
     input: &GroupPermissionInput,
+    new_roles: &[Role],
 ) -> ServiceResult<Role> {
-    let role = roles::get(view, group.tenant_id, input.role_id)?.ok_or_else(|| {
-        ServiceError::NotFound(format!("Role with id [{}] is not found", input.role_id.0))
-    })?;
+    let staged = new_roles.iter().find(|r| r.id == input.role_id).cloned();
+    let role = match staged {
+        Some(r) => r,
+        None => roles::get(view, group.tenant_id, input.role_id)?.ok_or_else(|| {
+            ServiceError::NotFound(format!("Role with id [{}] is not found", input.role_id.0))
+        })?,
+    };
     if !owner_chain(view, group.tenant_id, group.owner_id)?.contains(&role.owner_id) {
         return Err(ServiceError::invalid(format!(
             "Role '{}' belongs to an owner outside the user group's",
@@ -99,6 +108,76 @@ fn grantable_role(
     Ok(role)
 }
 
+/// Stages a new grant (no `input.id`) or a change of one, with its audit
+/// record, once every check passed: the caller manages the user group's
+/// grants, the role is the user group's owner's or an owner's above it, a
+/// GROUP role goes over an entity group the caller may change and a
+/// GENERIC one over none. The one path every grant a client asks for
+/// takes (`POST /api/groupPermission` and both share endpoints), so the
+/// checks live here only. `new_roles`: as for [`grantable_role`].
+pub(in crate::service) fn stage_save(
+    view: &dyn KvRead,
+    changes: &mut Changes,
+    caller: &Caller,
+    input: &GroupPermissionInput,
+    new_roles: &[Role],
+) -> ServiceResult<GroupPermission> {
+    input.validate()?;
+    let old = input
+        .id
+        .map(|id| find(view, caller, id, Operation::Write).map(|(p, _)| p))
+        .transpose()?;
+    if old.as_ref().is_some_and(|p| p.is_public) {
+        return Err(ServiceError::invalid(
+            "A public entity group's permission is taken back with POST /api/entityGroup/{id}/makePrivate",
+        ));
+    }
+    let op = if old.is_some() {
+        Operation::Write
+    } else {
+        Operation::Create
+    };
+    let group = user_group(view, caller, input.user_group_id, op)?;
+    let role = grantable_role(view, &group, input, new_roles)?;
+    let over = match (role.role_type, input.entity_group_id) {
+        (RoleType::Generic, None) => None,
+        (RoleType::Generic, Some(_)) => {
+            return Err(ServiceError::invalid(
+                "A GENERIC role is granted without an entity group",
+            ));
+        }
+        (RoleType::Group, None) => {
+            return Err(ServiceError::invalid(
+                "A GROUP role is granted over an entity group: entityGroupId is required",
+            ));
+        }
+        // Granting rights over a group takes the right to manage it.
+        (RoleType::Group, Some(id)) => {
+            let g = find_group(view, caller, id, Operation::Write)?;
+            Some((g.id, g.group_type, g.name))
+        }
+    };
+    let name = match &over {
+        Some((_, _, group_name)) => format!("{} over {group_name}", role.name),
+        None => role.name.clone(),
+    };
+    let over = over.map(|(id, t, _)| (id, t));
+    let mut p = GroupPermission::create(caller.tenant_id, input, over, name, now_ms());
+    if let Some(old) = &old {
+        p.id = old.id;
+        p.created_time = old.created_time;
+        group_permissions::delete(changes, old);
+    }
+    group_permissions::put(changes, &p);
+    let action = if old.is_some() {
+        ActionType::Updated
+    } else {
+        ActionType::Added
+    };
+    audit(changes, caller, &group, &p, action);
+    Ok(p)
+}
+
 impl App {
     /// Grants a role to a user group (no `id`), or changes a grant.
     pub async fn save_group_permission(
@@ -106,57 +185,10 @@ impl App {
         caller: &Caller,
         input: GroupPermissionInput,
     ) -> ServiceResult<GroupPermission> {
-        input.validate()?;
         let caller = caller.clone();
         self.write(move |view| {
-            let old = input
-                .id
-                .map(|id| find(view, &caller, id, Operation::Write).map(|(p, _)| p))
-                .transpose()?;
-            let op = if old.is_some() {
-                Operation::Write
-            } else {
-                Operation::Create
-            };
-            let group = user_group(view, &caller, input.user_group_id, op)?;
-            let role = grantable_role(view, &group, &input)?;
-            let over = match (role.role_type, input.entity_group_id) {
-                (RoleType::Generic, None) => None,
-                (RoleType::Generic, Some(_)) => {
-                    return Err(ServiceError::invalid(
-                        "A GENERIC role is granted without an entity group",
-                    ));
-                }
-                (RoleType::Group, None) => {
-                    return Err(ServiceError::invalid(
-                        "A GROUP role is granted over an entity group: entityGroupId is required",
-                    ));
-                }
-                // Granting rights over a group takes the right to manage it.
-                (RoleType::Group, Some(id)) => {
-                    let g = find_group(view, &caller, id, Operation::Write)?;
-                    Some((g.id, g.group_type, g.name))
-                }
-            };
-            let name = match &over {
-                Some((_, _, group_name)) => format!("{} over {group_name}", role.name),
-                None => role.name.clone(),
-            };
-            let over = over.map(|(id, t, _)| (id, t));
-            let mut p = GroupPermission::create(caller.tenant_id, &input, over, name, now_ms());
             let mut changes = Changes::new();
-            if let Some(old) = &old {
-                p.id = old.id;
-                p.created_time = old.created_time;
-                group_permissions::delete(&mut changes, old);
-            }
-            group_permissions::put(&mut changes, &p);
-            let action = if old.is_some() {
-                ActionType::Updated
-            } else {
-                ActionType::Added
-            };
-            audit(&mut changes, &caller, &group, &p, action);
+            let p = stage_save(view, &mut changes, &caller, &input, &[])?;
             Ok((p, changes))
         })
         .await

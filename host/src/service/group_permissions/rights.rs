@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use crate::auth::Caller;
 use crate::auth::rights::{GenericGrant, GroupGrant, GroupMembers, Reach, Rights};
-use crate::domain::entity_group::GroupType;
-use crate::domain::ids::customer_of_owner;
+use crate::domain::entity_group::{ALL_GROUP_NAME, GroupType};
 use crate::domain::ids::{EntityGroupId, TenantId};
+use crate::domain::ids::{customer_of_owner, owner_of};
 use crate::domain::role::parse_permissions;
 use crate::domain::user::{Authority, User};
 use crate::store::{KvRead, Store, entity_groups, group_permissions, roles};
@@ -47,10 +47,26 @@ impl GroupMembers for StoredMembers {
     }
 }
 
+/// The user groups `user` is in: those it was put in, and its customer's
+/// "All" user group, which holds every user of the customer without
+/// member rows (a share with `allUserGroup` goes there).
+fn user_groups_of(view: &dyn KvRead, user: &User) -> ServiceResult<Vec<EntityGroupId>> {
+    let tenant = user.tenant_id;
+    let mut out = entity_groups::memberships(view, tenant, user.id.0)?;
+    let owner = owner_of(tenant, user.customer_id);
+    let all = entity_groups::id_by_name(view, tenant, owner.id, GroupType::User, ALL_GROUP_NAME)?;
+    if let Some(all) = all
+        && !out.contains(&all)
+    {
+        out.push(all);
+    }
+    Ok(out)
+}
+
 fn load(view: &dyn KvRead, reach: Reach, user: &User) -> ServiceResult<Rights> {
     let tenant = user.tenant_id;
     let (mut generic, mut groups) = (Vec::new(), Vec::new());
-    for group_id in entity_groups::memberships(view, tenant, user.id.0)? {
+    for group_id in user_groups_of(view, user)? {
         let Some(group) = entity_groups::get(view, tenant, group_id)? else {
             continue;
         };
