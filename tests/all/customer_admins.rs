@@ -889,3 +889,80 @@ async fn a_customer_user_changes_owner_with_its_rights() {
     );
     drop(server);
 }
+
+#[tokio::test]
+async fn a_customer_administrator_reads_its_customers_audit_log_and_no_other() {
+    let t = Subtree::start().await;
+    let made = id(&t
+        .boss
+        .post_ok(
+            "/api/customer",
+            json!({"title": "Made by boss", "ownerId": customer_ref(&t.a)}),
+        )
+        .await);
+    t.admin
+        .post_ok(
+            "/api/customer",
+            json!({"title": "Below sibling", "ownerId": customer_ref(&t.sibling)}),
+        )
+        .await;
+
+    // Its own log: the records under its customer (its users' logins).
+    let own = t.boss.get_ok("/api/audit/logs?pageSize=100&page=0").await;
+    let records = own["data"].as_array().expect("data");
+    assert!(
+        records
+            .iter()
+            .any(|r| r["actionType"] == "LOGIN" && r["userName"] == "boss@a.io"),
+        "{own}"
+    );
+    for r in records {
+        assert_eq!(r["customerId"]["id"], t.a.as_str(), "{r}");
+    }
+    // By subject, inside its subtree: a customer's records are under itself.
+    let below = format!("/api/audit/logs/customer/{made}?pageSize=10&page=0");
+    let below = t.boss.get_ok(&below).await;
+    assert_eq!(below["data"][0]["actionType"], "ADDED", "{below}");
+    assert_eq!(below["data"][0]["userName"], "boss@a.io", "{below}");
+    let deeper = format!("/api/audit/logs/customer/{}?pageSize=10&page=0", t.b);
+    assert_eq!(
+        t.boss.get_ok(&deeper).await["data"][0]["entityId"]["id"],
+        t.b.as_str()
+    );
+    let made_log = format!("/api/audit/logs/entity/CUSTOMER/{made}?pageSize=10&page=0");
+    assert_eq!(t.boss.get_ok(&made_log).await["totalElements"], 1);
+
+    // Outside it, or without the right: refused.
+    for path in [
+        format!("customer/{}", t.sibling),
+        format!("entity/CUSTOMER/{}", t.sibling),
+    ] {
+        t.boss
+            .get_err(
+                &format!("/api/audit/logs/{path}?pageSize=10&page=0"),
+                403,
+                20,
+            )
+            .await;
+    }
+    t.reader
+        .get_err("/api/audit/logs?pageSize=10&page=0", 403, 20)
+        .await;
+    t.reader
+        .get_err(
+            &format!("/api/audit/logs/customer/{}?pageSize=10&page=0", t.a),
+            403,
+            20,
+        )
+        .await;
+    // The other tenant's administrator reads nothing of it.
+    let foreign = t
+        .other
+        .get_ok(&format!(
+            "/api/audit/logs/customer/{}?pageSize=10&page=0",
+            t.a
+        ))
+        .await;
+    assert_eq!(foreign["totalElements"], 0, "{foreign}");
+    drop(t.server);
+}

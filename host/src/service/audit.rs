@@ -11,6 +11,7 @@ use crate::domain::ids::{
     CustomerId, EntityId, NULL_UUID, TenantId, UserId, new_time_uuid, now_ms,
 };
 use crate::domain::page::{PageData, PageLink};
+use crate::domain::user::Authority;
 use crate::store::Changes;
 use crate::store::audit_log::{self, AuditQuery, Subject};
 
@@ -111,7 +112,8 @@ pub enum AuditScope {
 }
 
 impl App {
-    /// Audit records of the caller's tenant (tenant administrators only).
+    /// Audit records: for a tenant administrator, its tenant's, whole or
+    /// by subject; for a customer user, see [`App::customer_audit_subject`].
     pub async fn audit_logs(
         &self,
         caller: &Caller,
@@ -121,14 +123,18 @@ impl App {
         action_types: Option<Vec<ActionType>>,
         page: PageLink,
     ) -> ServiceResult<PageData<AuditLog>> {
-        let tenant = Target::tenant(caller.tenant_id);
-        require(caller, Resource::AuditLog, Operation::Read, &tenant)?;
         page.check_sort(&["createdTime"])?;
-        let subject: Option<(Subject, Uuid)> = match scope {
-            AuditScope::Tenant => None,
-            AuditScope::Customer(c) => Some((Subject::Customer, c.0)),
-            AuditScope::User(u) => Some((Subject::User, u.0)),
-            AuditScope::Entity(e) => Some((Subject::Entity, e.id)),
+        let subject: Option<(Subject, Uuid)> = if caller.authority == Authority::CustomerUser {
+            Some(self.customer_audit_subject(caller, scope).await?)
+        } else {
+            let tenant = Target::tenant(caller.tenant_id);
+            require(caller, Resource::AuditLog, Operation::Read, &tenant)?;
+            match scope {
+                AuditScope::Tenant => None,
+                AuditScope::Customer(c) => Some((Subject::Customer, c.0)),
+                AuditScope::User(u) => Some((Subject::User, u.0)),
+                AuditScope::Entity(e) => Some((Subject::Entity, e.id)),
+            }
         };
         let query = AuditQuery {
             tenant: caller.tenant_id,
@@ -141,5 +147,40 @@ impl App {
         let snapshot = self.store.snapshot()?;
         self.blocking(move || audit_log::query(&*snapshot, &query).map_err(ServiceError::from))
             .await
+    }
+
+    /// What a customer user may read of the audit log, as ThingsBoard
+    /// Professional Edition lets a customer administrator: the records
+    /// under its own customer (`/api/audit/logs`), under a customer of its
+    /// subtree, of a user it may read, or of an entity it may read. Each
+    /// takes the right to read audit logs where the records are: the
+    /// "Customer Administrator" role has it, "Customer User" does not.
+    async fn customer_audit_subject(
+        &self,
+        caller: &Caller,
+        scope: AuditScope,
+    ) -> ServiceResult<(Subject, Uuid)> {
+        let (under, subject) = match scope {
+            AuditScope::Tenant => (
+                caller.customer_id,
+                (Subject::Customer, caller.customer_id.0),
+            ),
+            AuditScope::Customer(c) => (c, (Subject::Customer, c.0)),
+            AuditScope::User(u) => {
+                let snapshot = self.store.snapshot()?;
+                let user = super::users::find(&*snapshot, caller, u)?;
+                super::users::check(caller, Operation::Read, &user)?;
+                (user.customer_id, (Subject::User, u.0))
+            }
+            AuditScope::Entity(e) => {
+                if !self.has_entity_permission(caller, e, "READ").await? {
+                    return Err(ServiceError::Forbidden);
+                }
+                (caller.customer_id, (Subject::Entity, e.id))
+            }
+        };
+        let target = Target::customer(caller.tenant_id, under);
+        require(caller, Resource::AuditLog, Operation::Read, &target)?;
+        Ok(subject)
     }
 }
