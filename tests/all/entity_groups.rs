@@ -620,3 +620,82 @@ async fn groups_stay_inside_their_tenant_and_their_customer() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn a_rename_keeps_names_unique_and_a_stale_version_changes_nothing() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let create = |name: &str| json!({"name": name, "type": "DEVICE"});
+    let pumps = admin.post_ok("/api/entityGroup", create("Pumps")).await;
+    admin.post_ok("/api/entityGroup", create("Valves")).await;
+
+    // Onto a name its owner already uses for the type: refused.
+    let mut taken = pumps.clone();
+    taken["name"] = json!("Valves");
+    admin.post_err("/api/entityGroup", taken, 400, 31).await;
+
+    // A save based on an old version loses to the newer one: 409, code 35.
+    let mut first = pumps.clone();
+    first["name"] = json!("Water pumps");
+    let saved = admin.post_ok("/api/entityGroup", first).await;
+    let mut stale = pumps.clone();
+    stale["name"] = json!("Oil pumps");
+    admin.post_err("/api/entityGroup", stale, 409, 35).await;
+
+    let now = admin
+        .get_ok(&format!("/api/entityGroup/{}", id(&pumps)))
+        .await;
+    assert_eq!(now["name"], "Water pumps");
+    assert_eq!(now["version"], saved["version"]);
+    assert_eq!(
+        names(&admin.get_ok("/api/entityGroups/DEVICE").await),
+        set(&["All", "Valves", "Water pumps"])
+    );
+}
+
+#[tokio::test]
+async fn owner_ids_name_the_owner_then_every_owner_above_it() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let tenant = admin.get_ok("/api/auth/user").await["tenantId"]["id"]
+        .as_str()
+        .expect("tenant id")
+        .to_owned();
+    let top = id(&admin.create_customer("Top").await);
+    let mut parent = top.clone();
+    let mut chain = vec![top.clone()];
+    for title in ["Middle", "Bottom"] {
+        let c = admin
+            .post_ok(
+                "/api/customer",
+                json!({"title": title, "ownerId": customer_ref(&parent)}),
+            )
+            .await;
+        parent = id(&c);
+        chain.push(parent.clone());
+    }
+    let bottom_group = admin
+        .post_ok(
+            "/api/entityGroup",
+            json!({"name": "Sensors", "type": "DEVICE", "ownerId": customer_ref(&parent)}),
+        )
+        .await;
+    let owner_ids: Vec<&str> = bottom_group["ownerIds"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no ownerIds: {bottom_group}"))
+        .iter()
+        .map(|o| o["id"].as_str().expect("owner id"))
+        .collect();
+    assert_eq!(
+        owner_ids,
+        [
+            chain[2].as_str(),
+            chain[1].as_str(),
+            chain[0].as_str(),
+            tenant.as_str()
+        ],
+        "{bottom_group}"
+    );
+    assert_eq!(bottom_group["ownerIds"][3]["entityType"], "TENANT");
+    assert_eq!(bottom_group["ownerIds"][0]["entityType"], "CUSTOMER");
+}
