@@ -666,3 +666,97 @@ async fn a_group_goes_public_and_private_again() {
         customers
     );
 }
+
+#[tokio::test]
+async fn a_shared_device_groups_alarms_are_read_through_the_share_and_handled_through_a_write_share()
+ {
+    let w = World::build().await;
+    let raised = w
+        .admin
+        .post_ok(
+            "/api/alarm",
+            json!({
+                "type": "Overheating",
+                "originator": {"entityType": "DEVICE", "id": w.pump},
+                "severity": "MAJOR",
+            }),
+        )
+        .await;
+    let alarm = id(&raised);
+    let (one, info, ack, clear) = (
+        format!("/api/alarm/{alarm}"),
+        format!("/api/alarm/info/{alarm}"),
+        format!("/api/alarm/{alarm}/ack"),
+        format!("/api/alarm/{alarm}/clear"),
+    );
+    let of_pump = format!("/api/alarm/DEVICE/{}?{PAGE}", w.pump);
+    let c = id(&w.admin.create_customer("C").await);
+    let (_, c_user) = user_in(&w._server, &w.admin, &c, "user@c.io", &[]).await;
+    let acks = || async {
+        let log = w
+            .admin
+            .get_ok("/api/audit/logs?pageSize=100&page=0&actionTypes=ALARM_ACK")
+            .await;
+        log["totalElements"].as_u64().unwrap()
+    };
+
+    // B owns nothing of A's: before any share, B's user is refused.
+    w.b_user.get_err(&one, 403, 20).await;
+    w.b_user.get_err(&of_pump, 403, 20).await;
+
+    // The tenant administrator shares A's pumps with B's users, to read.
+    w.admin
+        .post_ok(
+            &w.share_path(),
+            json!({"ownerId": customer_ref(&w.b), "allUserGroup": true, "readElseWrite": true}),
+        )
+        .await;
+    assert_eq!(w.b_user.get_ok(&one).await, raised);
+    let described = w.b_user.get_ok(&info).await;
+    assert_eq!(described["originatorName"], "Pump", "{described}");
+    let listed = w.b_user.get_ok(&of_pump).await;
+    assert_eq!(listed["totalElements"], 1, "{listed}");
+    assert_eq!(listed["data"][0]["id"]["id"], alarm.as_str());
+    assert_eq!(
+        w.b_user
+            .get_ok(&format!("/api/permission/ALARM/{alarm}/READ"))
+            .await,
+        json!(true)
+    );
+    // Reading is not handling; the valve, outside the group, stays out.
+    w.b_user.post_err(&ack, json!({}), 403, 20).await;
+    w.b_user.post_err(&clear, json!({}), 403, 20).await;
+    w.b_user
+        .get_err(&format!("/api/alarm/DEVICE/{}?{PAGE}", w.valve), 403, 20)
+        .await;
+
+    // A user of C, with no share, and another tenant's administrator.
+    c_user.get_err(&one, 403, 20).await;
+    c_user.get_err(&info, 403, 20).await;
+    c_user.get_err(&of_pump, 403, 20).await;
+    c_user.post_err(&ack, json!({}), 403, 20).await;
+    w.other.get_err(&one, 404, 32).await;
+    w.other.get_err(&info, 404, 32).await;
+    w.other.post_err(&ack, json!({}), 404, 32).await;
+    w.other.get_err(&of_pump, 404, 32).await;
+
+    // Nothing changed.
+    assert_eq!(w.admin.get_ok(&one).await, raised);
+    assert_eq!(acks().await, 0);
+
+    // Shared to write: B's user acknowledges it.
+    w.admin
+        .post_ok(
+            &w.share_path(),
+            json!({"ownerId": customer_ref(&w.b), "allUserGroup": true, "readElseWrite": false}),
+        )
+        .await;
+    let acked = w.b_user.post_ok(&ack, json!({})).await;
+    assert_eq!(acked["acknowledged"], true, "{acked}");
+    assert_eq!(acked["status"], "ACTIVE_ACK", "{acked}");
+    assert_eq!(w.admin.get_ok(&one).await["status"], "ACTIVE_ACK");
+    assert_eq!(acks().await, 1);
+    // C's user is still refused.
+    c_user.post_err(&clear, json!({}), 403, 20).await;
+    assert_eq!(w.admin.get_ok(&one).await["cleared"], false);
+}

@@ -5,15 +5,15 @@
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, allowed, require};
+use crate::auth::permissions::{Operation, Resource, Target, require};
 use crate::auth::rights::Reach;
 use crate::domain::alarm::{Alarm, AlarmInfo, AlarmInput, AlarmJson};
 use crate::domain::audit::ActionType;
-use crate::domain::ids::{AlarmId, CustomerId, UserId, now_ms};
+use crate::domain::ids::{AlarmId, CustomerId, EntityId, UserId, now_ms};
 use crate::store::{Changes, KvRead, alarms, users};
 
 use super::info::InfoBuilder;
-use super::{find, owner_of, stage_audit, stage_audit_with, upsert_active};
+use super::{check, find, may, stage_audit, stage_audit_with, upsert_active};
 use crate::service::audit::Actor;
 use crate::service::group_permissions::rights::caller_of;
 use crate::service::{App, ServiceError, ServiceResult};
@@ -24,24 +24,21 @@ fn given_or(ts: Option<i64>, now: i64) -> i64 {
 }
 
 /// The assignee must be a user of the caller's tenant that the caller may
-/// read and that may itself see the alarm (of an entity owned by `owner`).
+/// read and that may itself see the alarm (of `originator`, owned by
+/// `owner`), by the rule every alarm check follows.
 fn check_assignee(
     view: &dyn KvRead,
     reach: &Reach,
     caller: &Caller,
+    originator: EntityId,
     owner: CustomerId,
     user: UserId,
 ) -> ServiceResult<()> {
     let u = users::get(view, caller.tenant_id, user)?.ok_or_else(ServiceError::not_found)?;
     let as_target = Target::user(u.tenant_id, u.customer_id, u.id, u.authority);
     require(caller, Resource::User, Operation::Read, &as_target)?;
-    let alarm_target = Target::customer(caller.tenant_id, owner);
-    if !allowed(
-        &caller_of(view, reach.clone(), &u)?,
-        Resource::Alarm,
-        Operation::Read,
-        &alarm_target,
-    ) {
+    let assignee = caller_of(view, reach.clone(), &u)?;
+    if !may(&assignee, originator, owner, Operation::Read) {
         return Err(ServiceError::invalid(
             "The user can't be assigned to this alarm: it may not see it",
         ));
@@ -65,9 +62,7 @@ impl App {
             let now = now_ms();
             let (old, mut alarm, owner, action) = match input.id {
                 None => {
-                    let owner = owner_of(view, tenant, valid.originator)?;
-                    let target = Target::customer(tenant, owner);
-                    require(&caller, Resource::Alarm, Operation::Create, &target)?;
+                    let owner = check(view, &caller, valid.originator, Operation::Create)?;
                     let (old, new) = upsert_active(
                         view,
                         tenant,
@@ -110,7 +105,7 @@ impl App {
             }
             if let Some(assigned) = alarm.assigned_at(input.assignee_id, now) {
                 if let Some(user) = input.assignee_id {
-                    check_assignee(view, &reach, &caller, owner, user)?;
+                    check_assignee(view, &reach, &caller, alarm.originator, owner, user)?;
                     actions.push(ActionType::AlarmAssigned);
                 } else {
                     actions.push(ActionType::AlarmUnassigned);
@@ -162,7 +157,7 @@ impl App {
             id,
             ActionType::AlarmAssigned,
             move |view, a, owner, now| {
-                check_assignee(view, &reach, &who, owner, user)?;
+                check_assignee(view, &reach, &who, a.originator, owner, user)?;
                 a.assigned_at(Some(user), now).ok_or_else(|| {
                     ServiceError::invalid("Alarm was already assigned to this user!")
                 })

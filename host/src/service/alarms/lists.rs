@@ -19,7 +19,7 @@ use crate::domain::page::{PageData, PageLink};
 use crate::store::{KvRead, alarms, assignable};
 
 use super::info::InfoBuilder;
-use super::{find, owner_of};
+use super::{check, find};
 use crate::service::{App, ServiceResult};
 
 /// Every alarm the caller may see: the tenant's for its administrators;
@@ -58,9 +58,7 @@ fn visible(view: &dyn KvRead, caller: &Caller, filter: &AlarmFilter) -> ServiceR
 
 /// May the caller read the alarms of `originator` (an entity of its tenant)?
 fn check_read_of(view: &dyn KvRead, caller: &Caller, originator: EntityId) -> ServiceResult<()> {
-    let owner = owner_of(view, caller.tenant_id, originator)?;
-    let target = Target::customer(caller.tenant_id, owner);
-    Ok(require(caller, Resource::Alarm, Operation::Read, &target)?)
+    check(view, caller, originator, Operation::Read).map(drop)
 }
 
 /// A customer and the devices and assets assigned to it.

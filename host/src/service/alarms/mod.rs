@@ -1,7 +1,8 @@
 //! Alarms: raising them (one active alarm per originator and type; raising
 //! it again updates it), acknowledging, clearing, assigning, deleting and
 //! listing them. Who may see an alarm follows its originator's owner now,
-//! the same rule as the originator's attributes and telemetry.
+//! or the caller's rights over the originator itself (a GROUP role over a
+//! group holding it): one rule, [`may`], for every alarm check.
 //!
 //! [`stage_raise`] and [`stage_clear`] are what WebAssembly guests raise
 //! and clear alarms through: they stage their changes into a writer job's
@@ -16,12 +17,12 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::auth::permissions::{Operation, Resource, Target, require};
+use crate::auth::permissions::{Denied, Operation, Resource, Target, allowed};
 use crate::domain::alarm::{
     Alarm, AlarmSeverity, Raise, check_alarm_type, check_details, check_originator_type,
 };
 use crate::domain::audit::ActionType;
-use crate::domain::ids::{AlarmId, CustomerId, EntityId, TenantId, UserId, now_ms};
+use crate::domain::ids::{AlarmId, CustomerId, EntityId, EntityType, TenantId, UserId, now_ms};
 use crate::store::{Changes, KvRead, WithStaged, alarms};
 
 use super::access::data_owner;
@@ -38,6 +39,68 @@ fn owner_of(
     Ok(data_owner(view, tenant, originator)?.unwrap_or(CustomerId::NULL))
 }
 
+/// Whether `caller` may do `op` to the alarms of `originator`, owned by
+/// `owner` (the null customer: the tenant's own): the one rule every alarm
+/// check goes through.
+///
+/// ALARM rights first, held at the originator's owner: a tenant
+/// administrator's, or a customer user's GENERIC role reaching that
+/// customer. Else, as ThingsBoard PE's customer alarm check does, a caller
+/// whose roles grant the ALARM operation at all (at its own customer) may
+/// do it to the alarms of an originator it may do the same operation to,
+/// through the originator's own rule, GROUP roles included: a device group
+/// shared with it to read lets it read those devices' alarms, shared to
+/// write lets it acknowledge, clear and assign them. Raising a new alarm
+/// (`Create`) is not an operation on the originator, and stays with the
+/// ALARM rights at its owner.
+fn may(caller: &Caller, originator: EntityId, owner: CustomerId, op: Operation) -> bool {
+    let tenant = caller.tenant_id;
+    if allowed(
+        caller,
+        Resource::Alarm,
+        op,
+        &Target::customer(tenant, owner),
+    ) {
+        return true;
+    }
+    let resource = match originator.entity_type {
+        EntityType::Device => Resource::Device,
+        EntityType::Asset => Resource::Asset,
+        EntityType::Customer => Resource::Customer,
+        _ => return false,
+    };
+    op != Operation::Create
+        && allowed(
+            caller,
+            Resource::Alarm,
+            op,
+            &Target::customer(tenant, caller.customer_id),
+        )
+        && allowed(
+            caller,
+            resource,
+            op,
+            &Target::in_customer(tenant, Some(owner)).about(originator),
+        )
+}
+
+/// [`may`], refusing as forbidden; the originator's owner, or not found
+/// unless `originator` is an entity of the caller's tenant alarms are
+/// raised on.
+fn check(
+    view: &dyn KvRead,
+    caller: &Caller,
+    originator: EntityId,
+    op: Operation,
+) -> ServiceResult<CustomerId> {
+    let owner = owner_of(view, caller.tenant_id, originator)?;
+    if may(caller, originator, owner, op) {
+        Ok(owner)
+    } else {
+        Err(Denied.into())
+    }
+}
+
 /// One alarm of the caller's tenant that the caller may do `op` to, with
 /// its originator's owner.
 pub(in crate::service) fn find(
@@ -47,13 +110,7 @@ pub(in crate::service) fn find(
     op: Operation,
 ) -> ServiceResult<(Alarm, CustomerId)> {
     let alarm = alarms::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
-    let owner = owner_of(view, caller.tenant_id, alarm.originator)?;
-    require(
-        caller,
-        Resource::Alarm,
-        op,
-        &Target::customer(caller.tenant_id, owner),
-    )?;
+    let owner = check(view, caller, alarm.originator, op)?;
     Ok((alarm, owner))
 }
 
