@@ -195,10 +195,15 @@ async fn a_customer_administrator_manages_its_subtree_and_nothing_else() {
         json!(["ALL"])
     );
     assert_eq!(mine["userOwnerId"]["id"], a.as_str());
+    let read_users = &mine["userPermissions"]["readEntityPermissions"]["USER"];
+    assert_eq!(read_users["hasGenericRead"], true, "{mine}");
     let theirs = reader.get_ok("/api/permissions/allowedPermissions").await;
     let generic = &theirs["userPermissions"]["genericPermissions"];
     assert!(generic.get("ALL").is_none(), "{generic}");
     assert_eq!(generic["CUSTOMER"][0], "READ");
+    let read = &theirs["userPermissions"]["readEntityPermissions"];
+    assert_eq!(read["USER"]["hasGenericRead"], false, "{theirs}");
+    assert_eq!(read["CUSTOMER"]["hasGenericRead"], true, "{theirs}");
 
     // Deleting the sub-customer it made: gone, with its user.
     boss.delete_ok(&format!("/api/customer/{a2}")).await;

@@ -234,6 +234,42 @@ async fn a_group_shared_with_a_sub_customers_users_is_theirs_to_read_or_write_an
         assert_eq!(client.get_ok(&may("WRITE")).await, json!(false), "{who}");
     }
     assert_eq!(reach(&w.b_user, &w.pump).await, (false, false));
+    // The PE UI's read maps: the shared group, besides what roles read
+    // everywhere (their own customer's devices, not users).
+    let allowed = w
+        .a1_reader
+        .get_ok("/api/permissions/allowedPermissions")
+        .await;
+    let perms = &allowed["userPermissions"];
+    for map in [
+        "readEntityPermissions",
+        "readTsPermissions",
+        "readGroupPermissions",
+    ] {
+        let devices = &perms[map]["DEVICE"];
+        assert_eq!(
+            devices["entityGroupIds"],
+            json!([group_ref(&w.pumps)]),
+            "{map}: {perms}"
+        );
+    }
+    assert_eq!(
+        perms["readEntityPermissions"]["DEVICE"]["hasGenericRead"],
+        true
+    );
+    assert_eq!(
+        perms["readEntityPermissions"]["USER"]["hasGenericRead"],
+        false
+    );
+    assert_eq!(
+        perms["readEntityPermissions"]["USER"]["entityGroupIds"],
+        json!([])
+    );
+    let theirs = w.b_user.get_ok("/api/permissions/allowedPermissions").await;
+    assert_eq!(
+        theirs["userPermissions"]["readEntityPermissions"]["DEVICE"]["entityGroupIds"],
+        json!([])
+    );
 
     // Shared with one user group, to write: its users change the pumps
     // (and nothing else); the others still only read.

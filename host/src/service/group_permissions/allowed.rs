@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
+use crate::domain::entity_group::GroupType;
 use crate::domain::ids::owner_of;
-use crate::domain::role::{GROUP_ROLE_OPERATIONS, OPERATIONS, RESOURCES};
+use crate::domain::role::{GROUP_ROLE_OPERATIONS, OPERATIONS, RESOURCES, grants_allow, ops_allow};
 use crate::domain::user::Authority;
 
 use super::super::App;
@@ -62,12 +63,66 @@ impl App {
             "userPermissions": {
                 "genericPermissions": generic,
                 "groupPermissions": groups,
-                "readGroupPermissions": {},
-                "readEntityPermissions": {},
-                "readAttrPermissions": {},
-                "readTsPermissions": {},
+                "readGroupPermissions": read_permissions(caller, ReadOf::Groups),
+                "readEntityPermissions": read_permissions(caller, ReadOf::Entities),
+                "readAttrPermissions": read_permissions(caller, ReadOf::Attributes),
+                "readTsPermissions": read_permissions(caller, ReadOf::Telemetry),
             },
             "userOwnerId": owner_of(caller.tenant_id, caller.customer_id),
         })
     }
+}
+
+/// What one of the `read*Permissions` maps is about.
+#[derive(Debug, Clone, Copy)]
+enum ReadOf {
+    /// The groups themselves (`{TYPE}_GROUP` resources).
+    Groups,
+    /// Their entities (`READ` on the entity's resource).
+    Entities,
+    Attributes,
+    Telemetry,
+}
+
+/// One `read*Permissions` map, as ThingsBoard PE's UI reads it to decide
+/// what to query: per entity type that has groups, whether a GENERIC role
+/// reads all of them (`hasGenericRead`), and which groups GROUP roles let
+/// the caller read (`entityGroupIds`). The system administrator reads none.
+fn read_permissions(caller: &Caller, of: ReadOf) -> Value {
+    let mut out = serde_json::Map::new();
+    for t in GroupType::ALL {
+        let entity_type = t.entity_type();
+        let (resource, op) = match of {
+            ReadOf::Groups => (format!("{entity_type}_GROUP"), "READ"),
+            ReadOf::Entities => (entity_type.to_string(), "READ"),
+            ReadOf::Attributes => (entity_type.to_string(), "READ_ATTRIBUTES"),
+            ReadOf::Telemetry => (entity_type.to_string(), "READ_TELEMETRY"),
+        };
+        let (generic, groups): (bool, BTreeSet<String>) = match caller.authority {
+            Authority::SysAdmin => continue,
+            Authority::TenantAdmin => (true, BTreeSet::new()),
+            Authority::CustomerUser => {
+                let rights = caller.rights.iter();
+                let generic = rights
+                    .clone()
+                    .flat_map(|r| r.generic())
+                    .any(|g| grants_allow(&g.grants, &resource, op));
+                let groups = rights
+                    .flat_map(|r| r.groups())
+                    .filter(|g| g.group_type == t && ops_allow(&g.operations, op))
+                    .map(|g| g.group.0.to_string())
+                    .collect();
+                (generic, groups)
+            }
+        };
+        let ids: Vec<Value> = groups
+            .into_iter()
+            .map(|id| json!({ "entityType": "ENTITY_GROUP", "id": id }))
+            .collect();
+        out.insert(
+            entity_type.to_string(),
+            json!({ "hasGenericRead": generic, "entityGroupIds": ids }),
+        );
+    }
+    Value::Object(out)
 }
