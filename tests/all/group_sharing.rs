@@ -796,3 +796,49 @@ async fn a_shared_device_groups_alarms_are_read_through_the_share_and_handled_th
     c_user.post_err(&clear, json!({}), 403, 20).await;
     assert_eq!(w.admin.get_ok(&one).await["cleared"], false);
 }
+
+#[tokio::test]
+async fn a_shared_all_group_reaches_what_its_owner_owns_now() {
+    let w = World::build().await;
+    let all = id(&w
+        .admin
+        .get_ok(&format!("/api/entityGroup/CUSTOMER/{}/DEVICE/All", w.a))
+        .await);
+    assert_eq!(reach(&w.b_user, &w.valve).await, (false, false));
+    w.admin
+        .post_ok(
+            &format!("/api/entityGroup/{all}/share"),
+            json!({"ownerId": customer_ref(&w.b), "allUserGroup": true, "readElseWrite": true}),
+        )
+        .await;
+    // Everything A owns, in a named group or not, and nothing of A1's.
+    for device in [&w.pump, &w.pump2, &w.valve] {
+        assert_eq!(reach(&w.b_user, device).await, (true, false), "{device}");
+    }
+    let below = id(&w
+        .admin
+        .post_ok("/api/device", json!({"name": "Deep"}))
+        .await);
+    let move_to = |owner: String, device: &str| format!("/api/owner/{owner}/DEVICE/{device}");
+    w.admin
+        .post_ok(&move_to(format!("CUSTOMER/{}", w.a1), &below), json!({}))
+        .await;
+    assert_eq!(reach(&w.b_user, &below).await, (false, false));
+    // Membership follows ownership: in when A gets it, out when it leaves.
+    w.admin
+        .post_ok(&move_to(format!("CUSTOMER/{}", w.a), &below), json!({}))
+        .await;
+    assert_eq!(reach(&w.b_user, &below).await, (true, false));
+    w.admin
+        .post_ok(
+            &move_to(format!("TENANT/{}", w.tenant), &w.valve),
+            json!({}),
+        )
+        .await;
+    assert_eq!(reach(&w.b_user, &w.valve).await, (false, false));
+    // The share gives nothing to A1's users or to the other tenant.
+    assert_eq!(reach(&w.a1_reader, &w.pump).await, (false, false));
+    w.other
+        .get_err(&format!("/api/device/{}", w.pump), 404, 32)
+        .await;
+}

@@ -85,6 +85,21 @@ pub(super) fn member_ids(view: &dyn KvRead, g: &EntityGroup) -> ServiceResult<Ve
     })
 }
 
+/// Whether `g` holds `entity`: a member row of a named group, or for an
+/// "All" group, the entity being of its type and owned by its owner
+/// directly (as [`member_ids`] lists them).
+pub(in crate::service) fn holds(
+    view: &dyn KvRead,
+    g: &EntityGroup,
+    entity: Uuid,
+) -> ServiceResult<bool> {
+    Ok(if g.group_all {
+        owned::load(view, g.tenant_id, g.group_type, entity)?.is_some_and(|m| m.owner == g.owner_id)
+    } else {
+        entity_groups::is_member(view, g.tenant_id, g.id, entity)?
+    })
+}
+
 /// `owner` and the owners above it, up to the tenant (a group's
 /// `ownerIds`; the owners whose roles a user group may hold).
 pub(super) fn owner_chain(

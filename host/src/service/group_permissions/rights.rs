@@ -12,7 +12,7 @@ use crate::domain::role::parse_permissions;
 use crate::domain::user::{Authority, User};
 use crate::store::{KvRead, Store, entity_groups, group_permissions, roles};
 
-use super::super::ServiceResult;
+use super::super::{ServiceError, ServiceResult};
 
 /// `user` as a caller: a customer user with the rights its roles grant;
 /// administrators' rights follow from their authority.
@@ -28,17 +28,20 @@ pub(in crate::service) fn caller_of(
     Ok(caller.with_rights(load(view, reach, user)?))
 }
 
-/// Group membership as the store holds it when asked: a GROUP role's
+/// Group membership as the store holds it when asked (an "All" group holds
+/// what its owner owns, without member rows): a GROUP role's
 /// reach over members is asked only when its operations fit, and then
 /// must see the members of now, not of when the rights were loaded.
 pub(in crate::service) struct StoredMembers(pub Arc<dyn Store>);
 
 impl GroupMembers for StoredMembers {
     fn holds(&self, tenant: TenantId, group: EntityGroupId, entity: uuid::Uuid) -> bool {
-        let found = self
-            .0
-            .snapshot()
-            .and_then(|s| entity_groups::is_member(&*s, tenant, group, entity));
+        let found = self.0.snapshot().map_err(ServiceError::from).and_then(|s| {
+            match entity_groups::get(&*s, tenant, group)? {
+                Some(g) => super::super::entity_groups::holds(&*s, &g, entity),
+                None => Ok(false),
+            }
+        });
         // A store that can't answer grants nothing.
         found.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "group membership unreadable: refused");
