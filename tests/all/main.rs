@@ -21,6 +21,7 @@ mod live;
 mod mail;
 mod mqtt;
 mod permission_matrix;
+mod public_login;
 mod python_client;
 mod restart;
 mod roles;

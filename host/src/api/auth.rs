@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use axum::Extension;
 use axum::Json;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::auth::jwt::JwtPair;
 use crate::domain::user::User;
-use crate::service::{App, ClientInfo};
+use crate::service::{App, ClientInfo, ServiceError};
 
 use super::error::ApiResult;
 use super::extract::{Auth, Body, Params, base_url};
@@ -22,6 +23,7 @@ use super::extract::{Auth, Body, Params, base_url};
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/api/auth/login", post(login))
+        .route("/api/auth/login/public", post(login_public))
         .route("/api/auth/token", post(refresh))
         .route("/api/auth/user", get(current_user))
         .route("/api/auth/logout", post(logout))
@@ -59,6 +61,27 @@ async fn login(
         browser: header(header::USER_AGENT),
     };
     Ok(Json(app.login(&req.username, &req.password, client).await?))
+}
+
+/// ThingsBoard's `PublicLoginRequest`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PublicLoginRequest {
+    #[serde(default)]
+    public_id: Option<String>,
+}
+
+/// `POST /api/auth/login/public`: as ThingsBoard's public login filter, a
+/// body that does not parse, or names no `publicId`, is a failed
+/// authentication (401, code 10), not a bad request.
+async fn login_public(State(app): State<App>, body: Bytes) -> ApiResult<Json<JwtPair>> {
+    let failed = ServiceError::authentication_failed;
+    let req: PublicLoginRequest = serde_json::from_slice(&body).map_err(|_| failed())?;
+    let public_id = req
+        .public_id
+        .filter(|id| !id.trim().is_empty())
+        .ok_or_else(failed)?;
+    Ok(Json(app.login_public(&public_id)?))
 }
 
 #[derive(Deserialize)]

@@ -6,13 +6,15 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, erro
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::ids::{CustomerId, TenantId, UserId};
+use crate::domain::ids::{CustomerId, NULL_UUID, TenantId, UserId};
 use crate::domain::user::{Authority, User};
 
 use super::rights::Rights;
 
 const ISSUER: &str = "clientele";
 const REFRESH_SCOPE: &str = "REFRESH_TOKEN";
+/// The first and last name of a public user, as ThingsBoard gives them.
+pub const PUBLIC_NAME: &str = "Public";
 
 /// The claims ThingsBoard puts in its tokens, plus `gen`: the user's token
 /// generation, bumped to revoke every token issued before.
@@ -99,12 +101,11 @@ impl JwtKeys {
 
     /// A fresh access and refresh token for `user`.
     pub fn issue(&self, user: &User, generation: u64, now_s: i64) -> JwtPair {
-        let session_id = Uuid::new_v4();
         let access = Claims {
             sub: user.email.clone(),
             user_id: user.id.0,
             scopes: vec![user.authority.as_str().to_owned()],
-            session_id,
+            session_id: Uuid::new_v4(),
             iss: ISSUER.to_owned(),
             iat: now_s,
             exp: now_s + self.access_ttl_s,
@@ -116,9 +117,37 @@ impl JwtKeys {
             is_public: false,
             generation,
         };
+        self.pair(access)
+    }
+
+    /// A fresh pair for the public user of `customer`, a public customer
+    /// (ThingsBoard's public login): no user row behind it, the null user
+    /// id, the customer's id (the `publicId`) as subject, `isPublic`.
+    pub fn issue_public(&self, tenant: TenantId, customer: CustomerId, now_s: i64) -> JwtPair {
+        let access = Claims {
+            sub: customer.0.to_string(),
+            user_id: NULL_UUID,
+            scopes: vec![Authority::CustomerUser.as_str().to_owned()],
+            session_id: Uuid::new_v4(),
+            iss: ISSUER.to_owned(),
+            iat: now_s,
+            exp: now_s + self.access_ttl_s,
+            tenant_id: Some(tenant.0),
+            customer_id: Some(customer.0),
+            first_name: Some(PUBLIC_NAME.to_owned()),
+            last_name: Some(PUBLIC_NAME.to_owned()),
+            enabled: true,
+            is_public: true,
+            generation: 0,
+        };
+        self.pair(access)
+    }
+
+    /// `access` and the refresh token that goes with it.
+    fn pair(&self, access: Claims) -> JwtPair {
         let refresh = Claims {
             scopes: vec![REFRESH_SCOPE.to_owned()],
-            exp: now_s + self.refresh_ttl_s,
+            exp: access.iat + self.refresh_ttl_s,
             first_name: None,
             last_name: None,
             ..access.clone()
@@ -162,6 +191,11 @@ pub struct Caller {
     /// A customer user's rights from its roles; `None`: none beyond its
     /// own profile. Administrators' rights follow from their authority.
     pub rights: Option<Arc<Rights>>,
+    /// The public user of a public customer (`customer_id`), signed in
+    /// with `/api/auth/login/public`: no user row (the null user id, the
+    /// customer's id as `email`), no profile of its own, and only the
+    /// rights of that customer's "Public Users".
+    pub is_public: bool,
 }
 
 impl Caller {
@@ -174,6 +208,21 @@ impl Caller {
             authority: user.authority,
             email: user.email.clone(),
             rights: None,
+            is_public: false,
+        }
+    }
+
+    /// The public user of the public customer `customer`, with no rights:
+    /// see [`Caller::with_rights`].
+    pub fn public(tenant: TenantId, customer: CustomerId) -> Self {
+        Caller {
+            user_id: UserId(NULL_UUID),
+            tenant_id: tenant,
+            customer_id: customer,
+            authority: Authority::CustomerUser,
+            email: customer.0.to_string(),
+            rights: None,
+            is_public: true,
         }
     }
 
@@ -214,6 +263,27 @@ mod tests {
         assert!(keys.verify(&pair.refresh_token, TokenKind::Access).is_err());
         assert!(keys.verify(&pair.refresh_token, TokenKind::Refresh).is_ok());
         assert!(keys.verify(&pair.token, TokenKind::Refresh).is_err());
+    }
+
+    #[test]
+    fn a_public_token_names_its_customer_and_no_user() {
+        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", 60, 600);
+        let (t, c) = (TenantId::new(), CustomerId::new());
+        let now = crate::domain::ids::now_ms() / 1000;
+        let pair = keys.issue_public(t, c, now);
+        let claims = keys.verify(&pair.token, TokenKind::Access).unwrap();
+        assert!(claims.is_public);
+        assert_eq!(claims.sub, c.0.to_string());
+        assert_eq!(
+            (claims.user_id, claims.customer_id, claims.tenant_id),
+            (NULL_UUID, Some(c.0), Some(t.0))
+        );
+        assert_eq!(claims.scopes, ["CUSTOMER_USER"]);
+        let refresh = keys
+            .verify(&pair.refresh_token, TokenKind::Refresh)
+            .unwrap();
+        assert!(refresh.is_public);
+        assert_eq!(refresh.exp, now + 600);
     }
 
     #[test]

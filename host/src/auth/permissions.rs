@@ -284,10 +284,14 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
 }
 
 /// A customer user's rights: its own profile, its colleagues one by one
-/// (Community Edition's rule), and what its roles grant.
+/// (Community Edition's rule), and what its roles grant. A public user has
+/// no profile and no colleagues: only what its roles grant.
 fn customer_user_may(caller: &Caller, resource: Resource, op: Operation, target: &Target) -> bool {
     let own_customer = target.customer == Some(caller.customer_id);
     if let Some(u) = target.user {
+        if caller.is_public {
+            return false;
+        }
         if u.id == Some(caller.user_id) && matches!(op, Operation::Read | Operation::Write) {
             return resource == Resource::User;
         }
@@ -419,6 +423,7 @@ mod tests {
             authority,
             email: "x@y.io".into(),
             rights: None,
+            is_public: false,
         };
         if authority != Authority::CustomerUser {
             return caller;
@@ -499,6 +504,29 @@ mod tests {
         ));
         let users = Target::users_of(t, c, Authority::CustomerUser);
         assert!(allowed(&me, Resource::User, Operation::Create, &users));
+    }
+
+    #[test]
+    fn a_public_user_has_no_profile_and_never_touches_users() {
+        let (t, c) = (TenantId::new(), CustomerId::new());
+        let everything = parse_permissions(RoleType::Generic, &serde_json::json!({"ALL": ["ALL"]}));
+        let generic = vec![GenericGrant {
+            scope: c,
+            grants: everything.unwrap(),
+        }];
+        let me = Caller::public(t, c).with_rights(Rights::new(t, generic, Vec::new(), reach()));
+        let myself = Target::user(t, c, me.user_id, Authority::CustomerUser);
+        let colleague = Target::user(t, c, UserId::new(), Authority::CustomerUser);
+        let users = Target::users_of(t, c, Authority::CustomerUser);
+        for op in [Operation::Read, Operation::Write] {
+            assert!(!allowed(&me, Resource::User, op, &myself));
+            assert!(!allowed(&me, Resource::User, op, &colleague));
+            assert!(!allowed(&me, Resource::UserCredentials, op, &myself));
+        }
+        assert!(!allowed(&me, Resource::User, Operation::Create, &users));
+        // Whatever else its roles grant, it has.
+        let device = Target::customer(t, c);
+        assert!(allowed(&me, Resource::Device, Operation::Read, &device));
     }
 
     #[test]

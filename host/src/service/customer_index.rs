@@ -194,6 +194,16 @@ impl CustomerIndex {
         }
     }
 
+    /// The tenant a customer belongs to, found by its id alone (a public
+    /// login names only the customer).
+    pub fn tenant_of(&self, customer: CustomerId) -> Option<TenantId> {
+        let tenants = self.tenants.read().unwrap_or_else(PoisonError::into_inner);
+        tenants
+            .iter()
+            .find(|(_, t)| t.entries.contains_key(&customer))
+            .map(|(id, _)| *id)
+    }
+
     /// The customers below `root` at any depth (not `root` itself).
     pub fn below(&self, tenant: TenantId, root: CustomerId) -> HashSet<CustomerId> {
         let tenants = self.tenants.read().unwrap_or_else(PoisonError::into_inner);

@@ -2,15 +2,16 @@
 
 use serde_json::json;
 
-use crate::auth::jwt::{JwtError, JwtPair, TokenKind};
+use crate::auth::jwt::{Claims, JwtError, JwtPair, PUBLIC_NAME, TokenKind};
 use crate::auth::{Caller, password, tokens};
 use crate::domain::audit::ActionType;
-use crate::domain::ids::{TenantId, UserId, now_ms};
-use crate::domain::user::{Credentials, User};
-use crate::store::{self, Changes, KvRead, users};
+use crate::domain::customer::Customer;
+use crate::domain::ids::{CustomerId, NULL_UUID, TenantId, UserId, now_ms};
+use crate::domain::user::{Authority, Credentials, User};
+use crate::store::{self, Changes, KvRead, customers, users};
 
 use super::audit::{Actor, failure, stage_record};
-use super::group_permissions::rights::caller_of;
+use super::group_permissions::rights::{INVALID_PUBLIC_ID, caller_of, public_caller_of};
 use super::users::pending_token;
 use super::{App, ServiceError, ServiceResult};
 
@@ -138,11 +139,38 @@ impl App {
         Ok(self.jwt.issue(&logged_in, generation, Self::now_s()))
     }
 
+    /// ThingsBoard's public login (`POST /api/auth/login/public`): a token
+    /// pair for the public user of the public customer `public_id` names.
+    /// An id that is no UUID, names no customer, or a customer that is not
+    /// public, is refused as ThingsBoard refuses it (401, code 10), and
+    /// nothing is issued.
+    pub fn login_public(&self, public_id: &str) -> ServiceResult<JwtPair> {
+        let refused = || ServiceError::unauthorized(INVALID_PUBLIC_ID);
+        let id = uuid::Uuid::parse_str(public_id.trim()).map_err(|_| refused())?;
+        let customer = CustomerId(id);
+        let tenant = self
+            .customer_index
+            .tenant_of(customer)
+            .ok_or_else(refused)?;
+        let snapshot = self.store.snapshot()?;
+        let c = customers::get(&*snapshot, tenant, customer)?
+            .filter(Customer::is_public)
+            .ok_or_else(refused)?;
+        Ok(self.jwt.issue_public(c.tenant_id, c.id, Self::now_s()))
+    }
+
     /// The caller behind an access token, checked against the store: a
-    /// deleted, disabled or locked user, or a revoked token, is refused.
+    /// deleted, disabled or locked user, or a revoked token, is refused; a
+    /// public token's customer must still be public.
     pub fn authenticate(&self, token: &str) -> ServiceResult<Caller> {
+        let claims = self.verify_claims(token, TokenKind::Access)?;
         // One snapshot for the user and its rights.
-        let (user, _, snapshot) = self.verify_token(token, TokenKind::Access)?;
+        let snapshot = self.store.snapshot()?;
+        if claims.is_public {
+            let c = public_customer_of(&*snapshot, &claims)?;
+            return public_caller_of(&*snapshot, self.reach(), &c);
+        }
+        let (user, _) = user_of(&*snapshot, &claims)?;
         caller_of(&*snapshot, self.reach(), &user)
     }
 
@@ -152,44 +180,37 @@ impl App {
         caller_of(&*snapshot, self.reach(), user)
     }
 
-    /// The user behind a token and its credentials' generation, with the
-    /// snapshot they were read from. The signature is checked first: a
-    /// forged or expired token costs no store read.
-    fn verify_token(
-        &self,
-        token: &str,
-        kind: TokenKind,
-    ) -> ServiceResult<(User, u64, Box<dyn KvRead + Send>)> {
-        let claims = self.jwt.verify(token, kind).map_err(|e| match e {
+    /// A token's claims, its signature, algorithm, expiry and kind checked:
+    /// a forged or expired token costs no store read.
+    fn verify_claims(&self, token: &str, kind: TokenKind) -> ServiceResult<Claims> {
+        self.jwt.verify(token, kind).map_err(|e| match e {
             JwtError::Expired => ServiceError::Unauthorized {
                 message: "Token has expired".into(),
                 expired: true,
             },
             JwtError::Invalid => ServiceError::authentication_failed(),
-        })?;
-        let tenant = TenantId(claims.tenant_id.unwrap_or(crate::domain::ids::NULL_UUID));
-        let snapshot = self.store.snapshot()?;
-        let view = &*snapshot;
-        let user = users::get(view, tenant, UserId(claims.user_id))?
-            .ok_or_else(ServiceError::authentication_failed)?;
-        let creds = users::credentials(view, user.id)?.unwrap_or_default();
-        if !creds.enabled || !creds.is_activated() || creds.generation != claims.generation {
-            return Err(ServiceError::authentication_failed());
-        }
-        if is_locked(&creds, now_ms()) {
-            return Err(ServiceError::unauthorized(LOCKED));
-        }
-        Ok((user, creds.generation, snapshot))
+        })
     }
 
-    /// A new token pair for a valid refresh token.
+    /// A new token pair for a valid refresh token: a public one for a
+    /// public user's, whose customer must still be public.
     pub fn refresh(&self, refresh_token: &str) -> ServiceResult<JwtPair> {
-        let (user, generation, _) = self.verify_token(refresh_token, TokenKind::Refresh)?;
+        let claims = self.verify_claims(refresh_token, TokenKind::Refresh)?;
+        let snapshot = self.store.snapshot()?;
+        if claims.is_public {
+            let c = public_customer_of(&*snapshot, &claims)?;
+            return Ok(self.jwt.issue_public(c.tenant_id, c.id, Self::now_s()));
+        }
+        let (user, generation) = user_of(&*snapshot, &claims)?;
         Ok(self.jwt.issue(&user, generation, Self::now_s()))
     }
 
-    /// Records the logout (tokens are the client's to discard, as in ThingsBoard).
+    /// Records the logout (tokens are the client's to discard, as in
+    /// ThingsBoard); a public user has no record to log it under.
     pub async fn logout(&self, caller: &Caller) -> ServiceResult<()> {
+        if caller.is_public {
+            return Ok(());
+        }
         let caller = caller.clone();
         self.write(move |_| {
             let mut changes = Changes::new();
@@ -207,8 +228,13 @@ impl App {
         .await
     }
 
-    /// The caller's own profile.
+    /// The caller's own profile; a public user's is made up from its
+    /// token, as ThingsBoard's client makes it up (no user row: the null
+    /// id, the public customer's id as e-mail, "Public" names).
     pub async fn current_user(&self, caller: &Caller) -> ServiceResult<User> {
+        if caller.is_public {
+            return Ok(public_user(caller));
+        }
         let snapshot = self.store.snapshot()?;
         users::get(&*snapshot, caller.tenant_id, caller.user_id)?
             .ok_or_else(ServiceError::authentication_failed)
@@ -222,6 +248,10 @@ impl App {
         current: &str,
         new: &str,
     ) -> ServiceResult<JwtPair> {
+        // A public user has no password to change.
+        if caller.is_public {
+            return Err(ServiceError::Forbidden);
+        }
         let snapshot = self.store.snapshot()?;
         let creds = users::credentials(&*snapshot, caller.user_id)?.unwrap_or_default();
         drop(snapshot);
@@ -420,6 +450,54 @@ impl App {
             })
             .await?;
         Ok(self.jwt.issue(&user, generation, Self::now_s()))
+    }
+}
+
+/// The user behind a user's token and its credentials' generation: a
+/// deleted, disabled or locked user, or a revoked token, is refused.
+fn user_of(view: &dyn KvRead, claims: &Claims) -> ServiceResult<(User, u64)> {
+    let tenant = TenantId(claims.tenant_id.unwrap_or(NULL_UUID));
+    let user = users::get(view, tenant, UserId(claims.user_id))?
+        .ok_or_else(ServiceError::authentication_failed)?;
+    let creds = users::credentials(view, user.id)?.unwrap_or_default();
+    if !creds.enabled || !creds.is_activated() || creds.generation != claims.generation {
+        return Err(ServiceError::authentication_failed());
+    }
+    if is_locked(&creds, now_ms()) {
+        return Err(ServiceError::unauthorized(LOCKED));
+    }
+    Ok((user, creds.generation))
+}
+
+/// The public customer behind a public user's token: it must still exist
+/// and be public, and the token must name it as its subject.
+fn public_customer_of(view: &dyn KvRead, claims: &Claims) -> ServiceResult<Customer> {
+    let (Some(tenant), Some(customer)) = (claims.tenant_id, claims.customer_id) else {
+        return Err(ServiceError::authentication_failed());
+    };
+    if claims.user_id != NULL_UUID || claims.sub != customer.to_string() {
+        return Err(ServiceError::authentication_failed());
+    }
+    customers::get(view, TenantId(tenant), CustomerId(customer))?
+        .filter(Customer::is_public)
+        .ok_or_else(ServiceError::authentication_failed)
+}
+
+/// The user-like profile of a public user (ThingsBoard's virtual user).
+fn public_user(caller: &Caller) -> User {
+    User {
+        id: caller.user_id,
+        created_time: 0,
+        tenant_id: caller.tenant_id,
+        customer_id: caller.customer_id,
+        email: caller.email.clone(),
+        name: caller.email.clone(),
+        authority: Authority::CustomerUser,
+        first_name: Some(PUBLIC_NAME.to_owned()),
+        last_name: Some(PUBLIC_NAME.to_owned()),
+        phone: None,
+        additional_info: Some(json!({ "isPublic": true })),
+        version: 0,
     }
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use crate::auth::Caller;
 use crate::auth::rights::{GenericGrant, GroupGrant, GroupMembers, Reach, Rights};
-use crate::domain::entity_group::{ALL_GROUP_NAME, GroupType};
+use crate::domain::customer::Customer;
+use crate::domain::entity_group::{ALL_GROUP_NAME, GroupType, PUBLIC_USERS};
 use crate::domain::ids::{EntityGroupId, TenantId};
 use crate::domain::ids::{customer_of_owner, owner_of};
 use crate::domain::role::parse_permissions;
@@ -25,8 +26,34 @@ pub(in crate::service) fn caller_of(
     if user.authority != Authority::CustomerUser {
         return Ok(caller);
     }
-    Ok(caller.with_rights(load(view, reach, user)?))
+    let groups = user_groups_of(view, user)?;
+    Ok(caller.with_rights(load(view, reach, user.tenant_id, groups)?))
 }
+
+/// The public user of `customer` (ThingsBoard's public login) as a
+/// caller: exactly the rights its "Public Users" group holds (GROUP roles
+/// over the public groups of the customer's owner, and the group's
+/// read-only GENERIC role), loaded as any user's are, so that making a
+/// group private takes it out of reach at the next request. A customer
+/// that is not public is no public user's: refused.
+pub(in crate::service) fn public_caller_of(
+    view: &dyn KvRead,
+    reach: Reach,
+    customer: &Customer,
+) -> ServiceResult<Caller> {
+    if !customer.is_public() {
+        return Err(ServiceError::unauthorized(INVALID_PUBLIC_ID));
+    }
+    let tenant = customer.tenant_id;
+    let groups =
+        entity_groups::id_by_name(view, tenant, customer.id.0, GroupType::User, PUBLIC_USERS)?;
+    let caller = Caller::public(tenant, customer.id);
+    Ok(caller.with_rights(load(view, reach, tenant, groups.into_iter().collect())?))
+}
+
+/// What ThingsBoard answers a public id that names no public customer
+/// (its `BadCredentialsException` / `UsernameNotFoundException`).
+pub(in crate::service) const INVALID_PUBLIC_ID: &str = "Invalid username or password";
 
 /// Group membership as the store holds it when asked (an "All" group holds
 /// what its owner owns, without member rows): a GROUP role's
@@ -66,10 +93,15 @@ fn user_groups_of(view: &dyn KvRead, user: &User) -> ServiceResult<Vec<EntityGro
     Ok(out)
 }
 
-fn load(view: &dyn KvRead, reach: Reach, user: &User) -> ServiceResult<Rights> {
-    let tenant = user.tenant_id;
+/// The rights the roles granted to `user_groups` give, merged.
+fn load(
+    view: &dyn KvRead,
+    reach: Reach,
+    tenant: TenantId,
+    user_groups: Vec<EntityGroupId>,
+) -> ServiceResult<Rights> {
     let (mut generic, mut groups) = (Vec::new(), Vec::new());
-    for group_id in user_groups_of(view, user)? {
+    for group_id in user_groups {
         let Some(group) = entity_groups::get(view, tenant, group_id)? else {
             continue;
         };
