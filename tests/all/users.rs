@@ -67,6 +67,8 @@ async fn an_activated_customer_user_reads_its_customer_and_nothing_more() {
         (StatusCode::OK, Some("Jane"))
     );
     assert_eq!(saved["authority"], "CUSTOMER_USER");
+    // As ThingsBoard PE sends it: the owner, derived from the customer.
+    assert_eq!(saved["ownerId"], customer_ref(&acme));
     let listed = user.get_ok("/api/users?pageSize=10&page=0").await;
     assert_eq!(listed["totalElements"], 2);
     user.post_err("/api/user?sendActivationMail=false",

@@ -27,8 +27,9 @@ impl Authority {
     }
 }
 
-/// A user as stored and as sent on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A user as stored and as sent on the wire (which adds `ownerId`, see
+/// its `Serialize`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: UserId,
@@ -46,15 +47,55 @@ pub struct User {
     pub version: i64,
 }
 
-/// A user with its owner and the owner's name, and the named groups it is
-/// in (ThingsBoard PE's `UserInfo`).
+/// The wire shape: the stored fields plus `ownerId` (its customer, or for
+/// a tenant administrator its tenant), which ThingsBoard Professional
+/// Edition sends and its clients read. Deserialising ignores it: the
+/// customer is the one stored truth.
+impl Serialize for User {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire<'a> {
+            id: UserId,
+            created_time: i64,
+            tenant_id: TenantId,
+            customer_id: CustomerId,
+            email: &'a str,
+            name: &'a str,
+            authority: Authority,
+            first_name: &'a Option<String>,
+            last_name: &'a Option<String>,
+            phone: &'a Option<String>,
+            additional_info: &'a Option<Value>,
+            version: i64,
+            owner_id: EntityId,
+        }
+        Wire {
+            id: self.id,
+            created_time: self.created_time,
+            tenant_id: self.tenant_id,
+            customer_id: self.customer_id,
+            email: &self.email,
+            name: &self.name,
+            authority: self.authority,
+            first_name: &self.first_name,
+            last_name: &self.last_name,
+            phone: &self.phone,
+            additional_info: &self.additional_info,
+            version: self.version,
+            owner_id: self.owner_id(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// A user with its owner's name and the named groups it is in
+/// (ThingsBoard PE's `UserInfo`; the owner's id is the user's `ownerId`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfo {
     #[serde(flatten)]
     pub user: User,
-    /// Its customer, or for a tenant administrator its tenant.
-    pub owner_id: EntityId,
     pub owner_name: String,
     /// Its owner's user groups it is in, by name; never "All".
     pub groups: Vec<EntityInfo>,
@@ -209,5 +250,29 @@ mod tests {
         let v = u.updated("c@d.io".into(), UserInput::default());
         assert_eq!(v.authority, Authority::CustomerUser);
         assert_eq!((v.version, v.name.as_str()), (2, "c@d.io"));
+    }
+
+    #[test]
+    fn the_wire_names_the_owner_and_reading_it_back_ignores_it() {
+        let (t, c) = (TenantId::new(), CustomerId::new());
+        let input = UserInput::default();
+        let user = User::create(t, c, Authority::CustomerUser, "a@b.io".into(), input, 5);
+        let json = serde_json::to_value(&user).unwrap();
+        assert_eq!(json["ownerId"]["entityType"], "CUSTOMER");
+        assert_eq!(json["ownerId"]["id"], c.0.to_string());
+        assert_eq!(serde_json::from_value::<User>(json).unwrap(), user);
+
+        let input = UserInput::default();
+        let admin = User::create(
+            t,
+            CustomerId::NULL,
+            Authority::TenantAdmin,
+            "x@y.io".into(),
+            input,
+            5,
+        );
+        let json = serde_json::to_value(&admin).unwrap();
+        assert_eq!(json["ownerId"]["entityType"], "TENANT");
+        assert_eq!(json["ownerId"]["id"], t.0.to_string());
     }
 }

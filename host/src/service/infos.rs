@@ -89,7 +89,6 @@ impl<'a> Infos<'a> {
     pub(super) fn user(&mut self, user: User) -> ServiceResult<UserInfo> {
         let owner = (!user.customer_id.is_null()).then_some(user.customer_id);
         Ok(UserInfo {
-            owner_id: user.owner_id(),
             owner_name: self.owner_name(owner)?,
             groups: self.groups(user.id.0)?,
             user,
