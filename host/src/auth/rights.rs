@@ -142,6 +142,18 @@ impl Rights {
         &self.groups
     }
 
+    /// The entity groups of type `t` GROUP roles are granted over, each
+    /// once, in grant order: what has been shared with the holder.
+    pub fn groups_of_type(&self, t: GroupType) -> Vec<EntityGroupId> {
+        let mut out: Vec<EntityGroupId> = Vec::new();
+        for g in self.groups.iter().filter(|g| g.group_type == t) {
+            if !out.contains(&g.group) {
+                out.push(g.group);
+            }
+        }
+        out
+    }
+
     /// Whether a grant allows `ask`.
     pub fn allows(&self, ask: &Ask<'_>) -> bool {
         let generic = self.generic.iter().any(|g| {
@@ -282,5 +294,36 @@ mod tests {
         assert!(!rights.allows(&ask("DEVICE", &["READ"], None, Some(valve))));
         assert!(!rights.allows(&ask("ALARM", &["READ"], None, Some(pump))));
         assert!(!rights.allows(&ask("DEVICE", &["READ"], None, None)));
+    }
+
+    #[test]
+    fn the_groups_of_a_type_are_listed_once_in_grant_order() {
+        let (pumps, valves, sites) = (
+            EntityGroupId::new(),
+            EntityGroupId::new(),
+            EntityGroupId::new(),
+        );
+        let grant = |group, group_type| GroupGrant {
+            group,
+            group_type,
+            operations: vec!["READ".into()],
+        };
+        let rights = Rights::new(
+            TenantId::new(),
+            Vec::new(),
+            vec![
+                grant(valves, GroupType::Device),
+                grant(sites, GroupType::Asset),
+                grant(pumps, GroupType::Device),
+                grant(valves, GroupType::Device),
+            ],
+            Reach {
+                tree: Arc::new(Tree(HashMap::new())),
+                members: Arc::new(Members(HashMap::new())),
+            },
+        );
+        assert_eq!(rights.groups_of_type(GroupType::Device), [valves, pumps]);
+        assert_eq!(rights.groups_of_type(GroupType::Asset), [sites]);
+        assert!(rights.groups_of_type(GroupType::User).is_empty());
     }
 }

@@ -11,7 +11,7 @@ use crate::domain::user::{Authority, Credentials, User};
 use crate::store::{self, Changes, KvRead, customers, users};
 
 use super::audit::{Actor, failure, stage_record};
-use super::group_permissions::rights::{INVALID_PUBLIC_ID, caller_of, public_caller_of};
+use super::group_permissions::rights::{caller_of, public_caller_of};
 use super::users::pending_token;
 use super::{App, ServiceError, ServiceResult};
 
@@ -153,9 +153,7 @@ impl App {
             .tenant_of(customer)
             .ok_or_else(refused)?;
         let snapshot = self.store.snapshot()?;
-        let c = customers::get(&*snapshot, tenant, customer)?
-            .filter(Customer::is_public)
-            .ok_or_else(refused)?;
+        let c = public_customer(&*snapshot, tenant, customer)?.ok_or_else(refused)?;
         Ok(self.jwt.issue_public(c.tenant_id, c.id, Self::now_s()))
     }
 
@@ -478,9 +476,22 @@ fn public_customer_of(view: &dyn KvRead, claims: &Claims) -> ServiceResult<Custo
     if claims.user_id != NULL_UUID || claims.sub != customer.to_string() {
         return Err(ServiceError::authentication_failed());
     }
-    customers::get(view, TenantId(tenant), CustomerId(customer))?
-        .filter(Customer::is_public)
+    public_customer(view, TenantId(tenant), CustomerId(customer))?
         .ok_or_else(ServiceError::authentication_failed)
+}
+
+/// What ThingsBoard answers a public id that names no public customer
+/// (its `BadCredentialsException` / `UsernameNotFoundException`).
+const INVALID_PUBLIC_ID: &str = "Invalid username or password";
+
+/// Customer `id` of `tenant`, if it is there and public: the only kind a
+/// public user may stand for.
+fn public_customer(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    id: CustomerId,
+) -> ServiceResult<Option<Customer>> {
+    Ok(customers::get(view, tenant, id)?.filter(Customer::is_public))
 }
 
 /// The user-like profile of a public user (ThingsBoard's virtual user).

@@ -29,12 +29,8 @@ use super::{App, ServiceError, ServiceResult};
 /// granted over, each once: what those roles may reach.
 fn shared_with(view: &dyn KvRead, caller: &Caller, t: GroupType) -> ServiceResult<Vec<Uuid>> {
     let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    for grant in caller.rights.iter().flat_map(|r| r.groups()) {
-        if grant.group_type != t || !seen.insert(grant.group) {
-            continue;
-        }
-        if let Some(g) = entity_groups::get(view, caller.tenant_id, grant.group)? {
+    for group in caller.rights.iter().flat_map(|r| r.groups_of_type(t)) {
+        if let Some(g) = entity_groups::get(view, caller.tenant_id, group)? {
             out.extend(member_ids(view, &g)?);
         }
     }

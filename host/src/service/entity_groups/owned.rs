@@ -8,11 +8,14 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::domain::asset::Asset;
+use crate::domain::customer::Customer;
+use crate::domain::dashboard::Dashboard;
 use crate::domain::device::Device;
 use crate::domain::entity_group::GroupType;
 use crate::domain::ids::{
     CustomerId, DashboardId, EntityId, TenantId, UserId, customer_of_owner, owner_of,
 };
+use crate::domain::user::User;
 use crate::store::{KvRead, StoreResult, assignable, customers, dashboards, users};
 
 /// One member of a group, as lists show it: its id, name and creation
@@ -42,6 +45,53 @@ fn member<T: Serialize>(
     }
 }
 
+/// An entity of one of the types groups hold, as stored.
+enum Stored {
+    Customer(Customer),
+    Device(Device),
+    Asset(Asset),
+    User(User),
+    Dashboard(Dashboard),
+}
+
+impl Stored {
+    /// The entity of type `t` with this id in the tenant, if there is one.
+    fn get(r: &dyn KvRead, tenant: TenantId, t: GroupType, id: Uuid) -> StoreResult<Option<Self>> {
+        Ok(match t {
+            GroupType::Customer => customers::get(r, tenant, CustomerId(id))?.map(Stored::Customer),
+            GroupType::Device => assignable::get::<Device>(r, tenant, id)?.map(Stored::Device),
+            GroupType::Asset => assignable::get::<Asset>(r, tenant, id)?.map(Stored::Asset),
+            GroupType::User => users::get(r, tenant, UserId(id))?.map(Stored::User),
+            GroupType::Dashboard => {
+                dashboards::get(r, tenant, DashboardId(id))?.map(Stored::Dashboard)
+            }
+        })
+    }
+
+    fn owner(&self) -> EntityId {
+        use crate::domain::assignable::Assignable;
+        match self {
+            Stored::Customer(c) => c.owner_id(),
+            Stored::Device(d) => owner_of(d.tenant(), d.customer()),
+            Stored::Asset(a) => owner_of(a.tenant(), a.customer()),
+            Stored::User(u) => u.owner_id(),
+            Stored::Dashboard(d) => owner_of(d.tenant_id, d.customer_id),
+        }
+    }
+
+    fn into_member(self) -> Member {
+        use crate::domain::assignable::Assignable;
+        let owner = self.owner();
+        match self {
+            Stored::Customer(c) => member(c.id.entity_id(), &c.title, c.created_time, owner, &c),
+            Stored::Device(d) => member(d.entity_id(), d.name(), d.created(), owner, &d),
+            Stored::Asset(a) => member(a.entity_id(), a.name(), a.created(), owner, &a),
+            Stored::User(u) => member(u.id.entity_id(), &u.email, u.created_time, owner, &u),
+            Stored::Dashboard(d) => member(d.id.entity_id(), &d.title, d.created_time, owner, &d),
+        }
+    }
+}
+
 /// The entity of type `t` with this id in the tenant, if there is one.
 pub fn load(
     r: &dyn KvRead,
@@ -49,27 +99,19 @@ pub fn load(
     t: GroupType,
     id: Uuid,
 ) -> StoreResult<Option<Member>> {
-    use crate::domain::assignable::Assignable;
-    Ok(match t {
-        GroupType::Customer => customers::get(r, tenant, CustomerId(id))?
-            .map(|c| member(c.id.entity_id(), &c.title, c.created_time, c.owner_id(), &c)),
-        GroupType::Device => assignable::get::<Device>(r, tenant, id)?.map(|d| {
-            let owner = owner_of(tenant, d.customer());
-            member(d.entity_id(), d.name(), d.created(), owner, &d)
-        }),
-        GroupType::Asset => assignable::get::<Asset>(r, tenant, id)?.map(|a| {
-            let owner = owner_of(tenant, a.customer());
-            member(a.entity_id(), a.name(), a.created(), owner, &a)
-        }),
-        GroupType::User => users::get(r, tenant, UserId(id))?.map(|u| {
-            let owner = owner_of(tenant, u.customer_id);
-            member(u.id.entity_id(), &u.email, u.created_time, owner, &u)
-        }),
-        GroupType::Dashboard => dashboards::get(r, tenant, DashboardId(id))?.map(|d| {
-            let owner = owner_of(tenant, d.customer_id);
-            member(d.id.entity_id(), &d.title, d.created_time, owner, &d)
-        }),
-    })
+    Ok(Stored::get(r, tenant, t, id)?.map(Stored::into_member))
+}
+
+/// The owner of the entity of type `t` with this id in the tenant, if
+/// there is one: what an "All" group's membership rests on, without
+/// building the entity's row as [`load`] does.
+pub fn owner(
+    r: &dyn KvRead,
+    tenant: TenantId,
+    t: GroupType,
+    id: Uuid,
+) -> StoreResult<Option<EntityId>> {
+    Ok(Stored::get(r, tenant, t, id)?.map(|e| e.owner()))
 }
 
 /// The ids of everything of type `t` that `owner` owns directly: the

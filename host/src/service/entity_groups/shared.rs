@@ -24,13 +24,12 @@ fn shared_groups(
     t: GroupType,
     skip: &HashSet<EntityGroupId>,
 ) -> ServiceResult<Vec<EntityGroupInfo>> {
-    let mut seen = skip.clone();
     let mut out = Vec::new();
-    for grant in caller.rights.iter().flat_map(|r| r.groups()) {
-        if grant.group_type != t || !seen.insert(grant.group) {
+    for group in caller.rights.iter().flat_map(|r| r.groups_of_type(t)) {
+        if skip.contains(&group) {
             continue;
         }
-        match find(view, caller, grant.group, Operation::Read) {
+        match find(view, caller, group, Operation::Read) {
             Ok(g) => out.push(info(view, g)?),
             Err(ServiceError::NotFound(_) | ServiceError::Forbidden) => {}
             Err(e) => return Err(e),

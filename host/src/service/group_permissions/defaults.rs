@@ -56,13 +56,19 @@ fn role(name: &str, permissions: serde_json::Value, tenant: TenantId, now: i64) 
     Role::create(tenant, tenant.entity_id(), input, now)
 }
 
-/// The tenant's default role named `name`, if it still has it.
-fn find_role(view: &dyn KvRead, tenant: TenantId, name: &str) -> ServiceResult<Option<RoleId>> {
-    Ok(roles::of_owner(view, tenant, tenant.0)?
+/// `owner`'s oldest role named `name` of type `role_type`, if it has one:
+/// how the service finds the roles it made itself (names are not unique).
+fn role_named(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    owner: EntityId,
+    name: &str,
+    role_type: RoleType,
+) -> ServiceResult<Option<Role>> {
+    Ok(roles::of_owner(view, tenant, owner.id)?
         .into_iter()
-        .filter(|r| r.name == name && r.role_type == RoleType::Generic)
-        .min_by_key(|r| r.created_time)
-        .map(|r| r.id))
+        .filter(|r| r.name == name && r.role_type == role_type)
+        .min_by_key(|r| (r.created_time, r.id)))
 }
 
 /// The tenant's default roles, staged anew where the tenant has none yet
@@ -76,8 +82,8 @@ pub(in crate::service) fn tenant_roles(
 ) -> ServiceResult<[RoleId; 2]> {
     let mut ids = [RoleId(uuid::Uuid::nil()); 2];
     for (slot, (name, permissions)) in ids.iter_mut().zip(default_roles()) {
-        *slot = match find_role(view, tenant, name)? {
-            Some(id) => id,
+        *slot = match role_named(view, tenant, tenant.entity_id(), name, RoleType::Generic)? {
+            Some(r) => r.id,
             None => {
                 let r = role(name, permissions, tenant, now);
                 roles::put(changes, &r);
@@ -132,11 +138,7 @@ pub(super) fn find_or_stage_role(
     } else {
         RoleType::Generic
     };
-    let found = roles::of_owner(view, caller.tenant_id, owner.id)?
-        .into_iter()
-        .filter(|r| r.name == spec.name && r.role_type == role_type)
-        .min_by_key(|r| (r.created_time, r.id));
-    if let Some(role) = found {
+    if let Some(role) = role_named(view, caller.tenant_id, owner, spec.name, role_type)? {
         return Ok((role, false));
     }
     let input = RoleInput {

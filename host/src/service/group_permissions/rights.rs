@@ -30,30 +30,22 @@ pub(in crate::service) fn caller_of(
     Ok(caller.with_rights(load(view, reach, user.tenant_id, groups)?))
 }
 
-/// The public user of `customer` (ThingsBoard's public login) as a
-/// caller: exactly the rights its "Public Users" group holds (GROUP roles
-/// over the public groups of the customer's owner, and the group's
-/// read-only GENERIC role), loaded as any user's are, so that making a
-/// group private takes it out of reach at the next request. A customer
-/// that is not public is no public user's: refused.
+/// The public user of `customer`, a public customer (ThingsBoard's public
+/// login), as a caller: exactly the rights its "Public Users" group holds
+/// (GROUP roles over the public groups of the customer's owner, and the
+/// group's read-only GENERIC role), loaded as any user's are, so that
+/// making a group private takes it out of reach at the next request.
 pub(in crate::service) fn public_caller_of(
     view: &dyn KvRead,
     reach: Reach,
     customer: &Customer,
 ) -> ServiceResult<Caller> {
-    if !customer.is_public() {
-        return Err(ServiceError::unauthorized(INVALID_PUBLIC_ID));
-    }
     let tenant = customer.tenant_id;
     let groups =
         entity_groups::id_by_name(view, tenant, customer.id.0, GroupType::User, PUBLIC_USERS)?;
     let caller = Caller::public(tenant, customer.id);
     Ok(caller.with_rights(load(view, reach, tenant, groups.into_iter().collect())?))
 }
-
-/// What ThingsBoard answers a public id that names no public customer
-/// (its `BadCredentialsException` / `UsernameNotFoundException`).
-pub(in crate::service) const INVALID_PUBLIC_ID: &str = "Invalid username or password";
 
 /// Group membership as the store holds it when asked (an "All" group holds
 /// what its owner owns, without member rows): a GROUP role's
@@ -63,12 +55,11 @@ pub(in crate::service) struct StoredMembers(pub Arc<dyn Store>);
 
 impl GroupMembers for StoredMembers {
     fn holds(&self, tenant: TenantId, group: EntityGroupId, entity: uuid::Uuid) -> bool {
-        let found = self.0.snapshot().map_err(ServiceError::from).and_then(|s| {
-            match entity_groups::get(&*s, tenant, group)? {
-                Some(g) => super::super::entity_groups::holds(&*s, &g, entity),
-                None => Ok(false),
-            }
-        });
+        let found = self
+            .0
+            .snapshot()
+            .map_err(ServiceError::from)
+            .and_then(|s| super::super::entity_groups::holds(&*s, tenant, group, entity));
         // A store that can't answer grants nothing.
         found.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "group membership unreadable: refused");
