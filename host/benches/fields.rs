@@ -57,6 +57,13 @@ impl Api {
         body
     }
 
+    /// A page of an extension's events of one kind (`ERROR`, `LC_EVENT`).
+    async fn extension_events(&self, extension: &Value, kind: &str) -> Value {
+        let id = extension["id"].as_str().unwrap_or_default();
+        let path = format!("/api/events/EXTENSION/{id}/{kind}?pageSize=100&page=0");
+        self.json(self.request(reqwest::Method::GET, &path)).await
+    }
+
     async fn device_ids(&self) -> Vec<String> {
         let page = self
             .json(self.request(
@@ -211,15 +218,7 @@ async fn with_fields(devices: u64, inflight: usize, seconds: u64) -> (load::Outc
     // Two messages of a device stamped in the same millisecond are one
     // stored point (the later wins), so points are what fields can match.
     let stored = api.points("temperature", ids, start, now_ms() + 1).await;
-    let errors = api
-        .json(api.request(
-            reqwest::Method::GET,
-            &format!(
-                "/api/events/EXTENSION/{}/ERROR?pageSize=1&page=0",
-                dew["id"].as_str().unwrap_or_default()
-            ),
-        ))
-        .await;
+    let errors = api.extension_events(&dew, "ERROR").await;
     println!(
         "dew-point guest: {} ERROR events (a call that missed its deadline while waiting for the CPU would be one)",
         errors["totalElements"]
@@ -302,18 +301,8 @@ async fn main() {
         "others, with a never-returning guest on one more device",
         &mut others,
     );
-    let ext_events = |kind: &str| {
-        format!(
-            "/api/events/EXTENSION/{}/{kind}?pageSize=100&page=0",
-            endless["id"].as_str().unwrap_or_default()
-        )
-    };
-    let errors = api
-        .json(api.request(reqwest::Method::GET, &ext_events("ERROR")))
-        .await;
-    let lifecycle = api
-        .json(api.request(reqwest::Method::GET, &ext_events("LC_EVENT")))
-        .await;
+    let errors = api.extension_events(&endless, "ERROR").await;
+    let lifecycle = api.extension_events(&endless, "LC_EVENT").await;
     let suspended = lifecycle["data"]
         .as_array()
         .into_iter()
