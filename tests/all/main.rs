@@ -26,6 +26,7 @@ mod python_client;
 mod restart;
 mod roles;
 mod telemetry;
+mod tenant_users;
 mod users;
 mod visible_lists;
 mod wasm_fields;

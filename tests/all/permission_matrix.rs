@@ -3,7 +3,8 @@
 //! creates under it), and every caller that is not its owner's — another
 //! tenant's administrator, a sibling customer's administrator and user, the
 //! administrator of a customer below it, and (for changes) its own
-//! customer's plain user — the answer is ThingsBoard's refusal: 403, code
+//! customer's plain user and a read-only user of the tenant ("Tenant
+//! Users") — the answer is ThingsBoard's refusal: 403, code
 //! 20 inside the tenant; from another tenant, exactly the answer the same
 //! call gets with ids that exist nowhere (404, or ThingsBoard's 400 for
 //! updating an unknown id), so another tenant's ids give nothing away.
@@ -18,6 +19,17 @@ use serde_json::{Value, json};
 use clientele_tests::{Client, TestServer, customer_ref, id};
 
 use crate::customer_admins::{group_ref, user_group, user_in};
+use crate::tenant_users::tenant_reader;
+
+/// What a caller may do to the victims, left out of its row.
+#[derive(Clone, Copy, PartialEq)]
+enum Exempt {
+    Nothing,
+    /// What the victim's own "Customer Users" may do.
+    OwnReaders,
+    /// Every read (GET): a tenant user reads the whole tenant.
+    Reads,
+}
 
 /// An entity of the victim customer: how the tenant's administrator reads
 /// it, and where it is saved.
@@ -436,18 +448,40 @@ async fn nobody_but_the_owner_reads_or_changes_a_customers_things() {
     let (_, sibling_user) = user_in(&server, &admin, &sibling, "user@sibling.io", &[]).await;
     let (_, below_admin) = user_in(&server, &admin, &below, "admin@below.io", &[&b_admins]).await;
     let (_, own_user) = user_in(&server, &admin, &v, "reader@v.io", &[]).await;
+    let tenant_user = tenant_reader(&server, &admin, "reader@tenant.io").await;
     // Inside the tenant: refused. From another tenant: as if nothing were there.
-    let callers: [(&str, &Client, bool, bool); 5] = [
-        ("another tenant's administrator", &other.client, true, false),
-        ("a sibling's administrator", &sibling_admin, false, false),
-        ("a sibling's user", &sibling_user, false, false),
+    let callers: [(&str, &Client, bool, Exempt); 6] = [
+        (
+            "another tenant's administrator",
+            &other.client,
+            true,
+            Exempt::Nothing,
+        ),
+        (
+            "a sibling's administrator",
+            &sibling_admin,
+            false,
+            Exempt::Nothing,
+        ),
+        ("a sibling's user", &sibling_user, false, Exempt::Nothing),
         (
             "the administrator of a customer below",
             &below_admin,
             false,
-            false,
+            Exempt::Nothing,
         ),
-        ("the victim's own plain user", &own_user, false, true),
+        (
+            "the victim's own plain user",
+            &own_user,
+            false,
+            Exempt::OwnReaders,
+        ),
+        (
+            "a read-only tenant user",
+            &tenant_user,
+            false,
+            Exempt::Reads,
+        ),
     ];
     let ids = [
         v.as_str(),
@@ -467,9 +501,14 @@ async fn nobody_but_the_owner_reads_or_changes_a_customers_things() {
     let matrix = calls(&victims, &before);
     let mut cells = 0;
     let mut wrong = Vec::new();
-    for (who, client, foreign, is_reader) in callers {
+    for (who, client, foreign, exempt) in callers {
         for call in &matrix {
-            if is_reader && call.readers_may {
+            let exempted = match exempt {
+                Exempt::Nothing => false,
+                Exempt::OwnReaders => call.readers_may,
+                Exempt::Reads => call.method == Method::GET,
+            };
+            if exempted {
                 continue;
             }
             cells += 1;
@@ -518,10 +557,14 @@ async fn nobody_but_the_owner_reads_or_changes_a_customers_things() {
         ("GROUP_PERMISSION", &grant),
         ("ALARM", &alarm),
     ];
-    for (who, client, _, is_reader) in callers {
-        if is_reader {
-            continue;
-        }
+    for (who, client, _, exempt) in callers {
+        // A tenant user may read them all (so its lists hold them), and
+        // nothing more.
+        let (lists, ops): (&[&str], &[&str]) = match exempt {
+            Exempt::Nothing => (&lists, &["READ", "WRITE", "DELETE"]),
+            Exempt::OwnReaders => continue,
+            Exempt::Reads => (&[], &["WRITE", "DELETE"]),
+        };
         for list in lists {
             let (status, page) = client.get(&format!("{list}pageSize=100&page=0")).await;
             let rows = page["data"].as_array().cloned().unwrap_or_default();
@@ -534,7 +577,7 @@ async fn nobody_but_the_owner_reads_or_changes_a_customers_things() {
             }
         }
         for (entity_type, entity) in entities {
-            for op in ["READ", "WRITE", "DELETE"] {
+            for op in ops {
                 let path = format!("/api/permission/{entity_type}/{entity}/{op}");
                 let answer = client.get_ok(&path).await;
                 cells += 1;
@@ -545,7 +588,7 @@ async fn nobody_but_the_owner_reads_or_changes_a_customers_things() {
         }
     }
     println!(
-        "permission matrix: {cells} cells ({} endpoints x 5 callers, less what the victim's own users may do, and 27 permission checks x 4 callers)",
+        "permission matrix: {cells} cells ({} endpoints x 6 callers, less what the victim's own users and the tenant's read-only user may do, and 27 permission checks x 4 callers + 18 for the tenant's read-only user)",
         matrix.len()
     );
     assert!(

@@ -9,7 +9,7 @@ use clientele_tests::{PASSWORD, TestServer, id};
 const PAGE: &str = "pageSize=50&page=0&sortProperty=name";
 
 /// The roles every tenant has, by name.
-const DEFAULTS: [&str; 2] = ["Customer Administrator", "Customer User"];
+const DEFAULTS: [&str; 3] = ["Customer Administrator", "Customer User", "Tenant User"];
 
 fn names(page: &Value) -> Vec<String> {
     page["data"]
@@ -60,16 +60,25 @@ async fn roles_name_only_known_rights_and_keep_their_type_and_owner() {
     ] {
         admin.post_err("/api/role", bad, 400, 31).await;
     }
-    // Besides the two every tenant starts with.
+    // Besides the three every tenant starts with.
     let all = admin.get_ok(&format!("/api/roles?{PAGE}")).await;
     assert_eq!(
         names(&all),
-        [DEFAULTS[0], DEFAULTS[1], "Device reader", "Group writer"]
+        [
+            DEFAULTS[0],
+            DEFAULTS[1],
+            "Device reader",
+            "Group writer",
+            DEFAULTS[2]
+        ]
     );
     let generic = admin
         .get_ok(&format!("/api/roles?{PAGE}&type=GENERIC"))
         .await;
-    assert_eq!(names(&generic), [DEFAULTS[0], DEFAULTS[1], "Device reader"]);
+    assert_eq!(
+        names(&generic),
+        [DEFAULTS[0], DEFAULTS[1], "Device reader", DEFAULTS[2]]
+    );
     admin
         .get_err(&format!("/api/roles?{PAGE}&type=ROOT"), 400, 31)
         .await;
@@ -116,7 +125,10 @@ async fn roles_stay_with_their_owner_and_tenant() {
         .await;
     // The tenant's list is the tenant's own roles.
     let listed = admin.get_ok(&format!("/api/roles?{PAGE}")).await;
-    assert_eq!(names(&listed), [DEFAULTS[0], DEFAULTS[1], "Tenant's"]);
+    assert_eq!(
+        names(&listed),
+        [DEFAULTS[0], DEFAULTS[1], DEFAULTS[2], "Tenant's"]
+    );
 
     // Another tenant: not found, not changed, not listed.
     let foreign = &other.client;

@@ -188,8 +188,10 @@ pub struct Caller {
     pub customer_id: CustomerId,
     pub authority: Authority,
     pub email: String,
-    /// A customer user's rights from its roles; `None`: none beyond its
-    /// own profile. Administrators' rights follow from their authority.
+    /// The rights a user's roles grant. `None`: for a customer user none
+    /// beyond its own profile; for a tenant's user, that it is one of the
+    /// tenant's administrators ("Tenant Administrators"), whose rights
+    /// follow from their authority, as the system administrator's do.
     pub rights: Option<Arc<Rights>>,
     /// The public user of a public customer (`customer_id`), signed in
     /// with `/api/auth/login/public`: no user row (the null user id, the

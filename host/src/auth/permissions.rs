@@ -1,9 +1,11 @@
 //! Every permission decision, in one place.
 //!
 //! The system administrator manages tenants and their administrators; a
-//! tenant administrator does everything inside its tenant (ThingsBoard's
-//! rules for both). A customer user's rights come from the roles its user
-//! groups hold ([`Rights`]): by default "Customer Users" read their
+//! tenant administrator (a member of "Tenant Administrators") does
+//! everything inside its tenant (ThingsBoard's rules for both). Any other
+//! user's rights come from the roles its user groups hold ([`Rights`]):
+//! by default the tenant's "Tenant Users" read everything of the tenant,
+//! a customer's "Customer Users" read their
 //! customer's entities and write their data, and "Customer
 //! Administrators" do inside their customer's subtree what a tenant
 //! administrator does in the tenant. Callers only say what they want to do
@@ -251,6 +253,9 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
             | Resource::Role
             | Resource::GroupPermission => false,
         },
+        Authority::TenantAdmin if caller.rights.is_some() => {
+            target.tenant == caller.tenant_id && tenant_user_may(caller, resource, op, target)
+        }
         Authority::TenantAdmin => {
             let own_tenant = target.tenant == caller.tenant_id;
             match resource {
@@ -283,6 +288,33 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
     }
 }
 
+/// The rights of a tenant's user outside "Tenant Administrators": its own
+/// profile, its tenant's record, and what its roles grant. Roles name no
+/// resource for the tenant's extensions, events and calculated fields: a
+/// role over every resource ("ALL") reaches them. Never the system
+/// administrator, nor the list of the tenant's administrators (the system
+/// administrator's view, as for a full tenant administrator).
+fn tenant_user_may(caller: &Caller, resource: Resource, op: Operation, target: &Target) -> bool {
+    if let Some(u) = target.user {
+        if u.id == Some(caller.user_id) && matches!(op, Operation::Read | Operation::Write) {
+            return resource == Resource::User;
+        }
+        let admins_list =
+            op == Operation::Read && u.id.is_none() && u.authority == Authority::TenantAdmin;
+        if u.authority == Authority::SysAdmin || admins_list {
+            return false;
+        }
+    }
+    let terms = match resource {
+        Resource::Tenant => return op == Operation::Read,
+        Resource::CalculatedField | Resource::Extension | Resource::Event => {
+            Some(("ALL", plain_operations(op)))
+        }
+        _ => role_terms(resource, op),
+    };
+    terms.is_some_and(|terms| roles_allow(caller, terms, resource, op, target))
+}
+
 /// A customer user's rights: its own profile, its colleagues one by one
 /// (Community Edition's rule), and what its roles grant. A public user has
 /// no profile and no colleagues: only what its roles grant.
@@ -302,17 +334,26 @@ fn customer_user_may(caller: &Caller, resource: Resource, op: Operation, target:
             return true;
         }
     }
+    role_terms(resource, op).is_some_and(|terms| roles_allow(caller, terms, resource, op, target))
+}
+
+/// Whether the caller's roles grant `terms` (a resource's name and the
+/// operations it needs) at `target`.
+fn roles_allow(
+    caller: &Caller,
+    (resource_name, operations): (&'static str, &'static [&'static str]),
+    resource: Resource,
+    op: Operation,
+    target: &Target,
+) -> bool {
     let Some(rights) = caller.rights.as_deref() else {
-        return false;
-    };
-    let Some((resource_name, operations)) = role_terms(resource, op) else {
         return false;
     };
     rights.allows(&Ask {
         resource: resource_name,
         operations,
-        // The tenant's own (no customer) is reached only through a GROUP
-        // role: no customer's GENERIC role reaches the null customer.
+        // The tenant's own (no customer) is reached by a GROUP role or a
+        // GENERIC role of a tenant's user group, never a customer's.
         customer: target.customer.unwrap_or(CustomerId::NULL),
         // A customer's own record is its parent's to change.
         strict: resource == Resource::Customer
@@ -322,6 +363,16 @@ fn customer_user_may(caller: &Caller, resource: Resource, op: Operation, target:
     })
 }
 
+/// What roles call `op` itself.
+fn plain_operations(op: Operation) -> &'static [&'static str] {
+    match op {
+        Operation::Read => &["READ"],
+        Operation::Create => &["CREATE"],
+        Operation::Write => &["WRITE"],
+        Operation::Delete => &["DELETE"],
+    }
+}
+
 /// What roles call `op` on `resource`: the resource's name and the
 /// operations that must all be granted. `None`: never a customer user's
 /// (the tenant, its extensions, events and calculated fields).
@@ -329,12 +380,7 @@ fn role_terms(
     resource: Resource,
     op: Operation,
 ) -> Option<(&'static str, &'static [&'static str])> {
-    let plain: &'static [&'static str] = match op {
-        Operation::Read => &["READ"],
-        Operation::Create => &["CREATE"],
-        Operation::Write => &["WRITE"],
-        Operation::Delete => &["DELETE"],
-    };
+    let plain = plain_operations(op);
     let name = match resource {
         Resource::Customer => "CUSTOMER",
         Resource::User => "USER",
@@ -387,7 +433,9 @@ mod tests {
 
     use super::*;
     use crate::auth::rights::{CustomerTree, GenericGrant, GroupMembers, Reach, Rights};
-    use crate::domain::role::{CUSTOMER_USER, RoleType, default_roles, parse_permissions};
+    use crate::domain::role::{
+        CUSTOMER_USER, RoleType, TENANT_USER, default_roles, parse_permissions,
+    };
 
     /// Customers with no parents: a grant reaches its own customer only.
     struct Flat;
@@ -428,16 +476,115 @@ mod tests {
         if authority != Authority::CustomerUser {
             return caller;
         }
-        let (_, permissions) = default_roles()
-            .into_iter()
-            .find(|(name, _)| *name == CUSTOMER_USER)
-            .unwrap();
-        let grants = parse_permissions(RoleType::Generic, &permissions).unwrap();
         let generic = vec![GenericGrant {
             scope: customer,
-            grants,
+            grants: default_role(CUSTOMER_USER),
         }];
         caller.with_rights(Rights::new(tenant, generic, Vec::new(), reach()))
+    }
+
+    /// What the default role `name` grants.
+    fn default_role(name: &str) -> crate::domain::role::Grants {
+        let (_, permissions) = default_roles()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .unwrap();
+        parse_permissions(RoleType::Generic, &permissions).unwrap()
+    }
+
+    /// A tenant's user in "Tenant Users": the default "Tenant User" role,
+    /// held at the tenant.
+    fn tenant_user(t: TenantId) -> Caller {
+        let generic = vec![GenericGrant {
+            scope: CustomerId::NULL,
+            grants: default_role(TENANT_USER),
+        }];
+        let me = caller(Authority::TenantAdmin, t, CustomerId::NULL);
+        me.with_rights(Rights::new(t, generic, Vec::new(), reach()))
+    }
+
+    #[test]
+    fn a_tenant_user_reads_its_whole_tenant_and_changes_only_its_profile() {
+        let (t, c) = (TenantId::new(), CustomerId::new());
+        let me = tenant_user(t);
+        let device = EntityId {
+            entity_type: EntityType::Device,
+            id: uuid::Uuid::new_v4(),
+        };
+        let in_customer = Target::customer(t, c).about(device);
+        let own = Target::tenant(t).about(device);
+        for target in [&in_customer, &own] {
+            assert!(allowed(&me, Resource::Device, Operation::Read, target));
+            let telemetry = Resource::EntityData(EntityType::Device, DataKind::Telemetry);
+            assert!(allowed(&me, telemetry, Operation::Read, target));
+            assert!(!allowed(&me, telemetry, Operation::Write, target));
+            for op in [Operation::Create, Operation::Write, Operation::Delete] {
+                assert!(!allowed(&me, Resource::Device, op, target), "{op:?}");
+            }
+        }
+        assert!(allowed(
+            &me,
+            Resource::Customer,
+            Operation::Read,
+            &Target::customer(t, c)
+        ));
+        assert!(!allowed(
+            &me,
+            Resource::Customer,
+            Operation::Write,
+            &Target::customer(t, c)
+        ));
+        // The tenant's own resources, read through the role over "ALL".
+        for r in [
+            Resource::Extension,
+            Resource::CalculatedField,
+            Resource::Event,
+        ] {
+            assert!(
+                allowed(&me, r, Operation::Read, &Target::tenant(t)),
+                "{r:?}"
+            );
+            assert!(
+                !allowed(&me, r, Operation::Create, &Target::tenant(t)),
+                "{r:?}"
+            );
+        }
+        assert!(allowed(
+            &me,
+            Resource::Tenant,
+            Operation::Read,
+            &Target::tenant(t)
+        ));
+        assert!(!allowed(
+            &me,
+            Resource::Tenant,
+            Operation::Write,
+            &Target::tenant(t)
+        ));
+        // Its own profile, others read only, credentials never.
+        let myself = Target::user(t, CustomerId::NULL, me.user_id, Authority::TenantAdmin);
+        assert!(allowed(&me, Resource::User, Operation::Write, &myself));
+        let admin = Target::user(t, CustomerId::NULL, UserId::new(), Authority::TenantAdmin);
+        assert!(allowed(&me, Resource::User, Operation::Read, &admin));
+        assert!(!allowed(&me, Resource::User, Operation::Write, &admin));
+        assert!(!allowed(
+            &me,
+            Resource::UserCredentials,
+            Operation::Read,
+            &admin
+        ));
+        let admins = Target::users_of(t, CustomerId::NULL, Authority::TenantAdmin);
+        assert!(!allowed(&me, Resource::User, Operation::Read, &admins));
+        // Nothing of another tenant.
+        let other = TenantId::new();
+        let theirs = Target::tenant(other).about(device);
+        assert!(!allowed(&me, Resource::Device, Operation::Read, &theirs));
+        assert!(!allowed(
+            &me,
+            Resource::Tenant,
+            Operation::Read,
+            &Target::tenant(other)
+        ));
     }
 
     #[test]

@@ -76,16 +76,21 @@ pub const OPERATIONS: [&str; 21] = [
 pub const GROUP_ROLE_OPERATIONS: &[&str] = OPERATIONS.split_at(11).0;
 
 /// The roles every tenant has, owned by the tenant and granted to each
-/// customer's "Customer Administrators" and "Customer Users" groups.
+/// customer's "Customer Administrators" and "Customer Users" groups and to
+/// the tenant's own "Tenant Users" (its "Tenant Administrators" need no
+/// role: they are the tenant's administrators).
 pub const CUSTOMER_ADMINISTRATOR: &str = "Customer Administrator";
 pub const CUSTOMER_USER: &str = "Customer User";
+pub const TENANT_USER: &str = "Tenant User";
 
 /// The default roles with their permissions. A customer administrator does
 /// inside its customer's subtree what a tenant administrator does in the
 /// tenant; a customer user reads its customer, its entities and their data,
 /// writes their data and handles their alarms (ThingsBoard Community
-/// Edition's customer user).
-pub fn default_roles() -> [(&'static str, Value); 2] {
+/// Edition's customer user); a tenant user reads everything of its tenant,
+/// entities and data, and changes nothing but its own profile
+/// (ThingsBoard PE's read-only "Tenant Users").
+pub fn default_roles() -> [(&'static str, Value); 3] {
     let entity = [
         "READ",
         "READ_ATTRIBUTES",
@@ -112,6 +117,13 @@ pub fn default_roles() -> [(&'static str, Value); 2] {
                 "DEVICE_GROUP": ["READ"],
                 "ASSET_GROUP": ["READ"],
                 "DASHBOARD_GROUP": ["READ"],
+            }),
+        ),
+        (
+            TENANT_USER,
+            serde_json::json!({
+                "PROFILE": ["ALL"],
+                "ALL": ["READ", "READ_ATTRIBUTES", "READ_TELEMETRY"],
             }),
         ),
     ]

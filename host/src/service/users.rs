@@ -14,6 +14,7 @@ use crate::domain::user::{Authority, Credentials, PendingToken, User, UserInput}
 use crate::store::{Changes, KvRead, customers, entity_groups, tenants, users};
 
 use super::audit::{Actor, stage_record};
+use super::group_permissions::rights::tenant_administrator_ids;
 use super::{App, ServiceError, ServiceResult};
 
 pub const USER_SORT_PROPERTIES: [&str; 4] = ["createdTime", "firstName", "lastName", "email"];
@@ -185,13 +186,8 @@ impl App {
             let user = find(view, &caller, id)?;
             if enforce {
                 check(&caller, Operation::Delete, &user)?;
-                if user.authority == Authority::TenantAdmin
-                    && users::of_customer(view, user.tenant_id, CustomerId::NULL)?
-                        .iter()
-                        .filter(|u| u.authority == Authority::TenantAdmin)
-                        .count()
-                        <= 1
-                {
+                let admins = tenant_administrator_ids(view, user.tenant_id)?;
+                if admins == [user.id.0] {
                     return Err(ServiceError::invalid(
                         "At least one tenant administrator must remain!",
                     ));
@@ -291,7 +287,13 @@ impl App {
         let caller = caller.clone();
         self.blocking(move || {
             let all = match caller.authority {
-                Authority::TenantAdmin => users::of_tenant(&*snapshot, caller.tenant_id)?,
+                Authority::TenantAdmin => {
+                    let mut all = users::of_tenant(&*snapshot, caller.tenant_id)?;
+                    // A tenant's user outside "Tenant Administrators" sees
+                    // those its roles let it read.
+                    all.retain(|u| check(&caller, Operation::Read, u).is_ok());
+                    all
+                }
                 Authority::CustomerUser => {
                     users::of_customer(&*snapshot, caller.tenant_id, caller.customer_id)?
                 }

@@ -4,9 +4,9 @@
 
 use crate::auth::Caller;
 use crate::auth::permissions::{Operation, Resource};
-use crate::domain::entity_group::{EntityGroup, GroupType, new_user_group};
+use crate::domain::entity_group::{EntityGroup, GroupType, TENANT_ADMINISTRATORS, new_user_group};
 use crate::domain::ids::{
-    CustomerId, EntityGroupId, EntityId, TenantId, customer_of_owner, owner_of,
+    CustomerId, EntityGroupId, EntityId, EntityType, TenantId, customer_of_owner, owner_of,
 };
 use crate::domain::user::User;
 use crate::store::{Changes, KvRead, StoreError, Table, entity_groups};
@@ -28,6 +28,25 @@ pub(in crate::service) fn stage_defaults(
         entity_groups::put(changes, None, g);
     }
     groups
+}
+
+/// Refuses taking `removed` members out of `g` when it is its tenant's
+/// "Tenant Administrators" and they are all it has: a tenant keeps one
+/// administrator, as deleting users keeps one.
+pub(super) fn keeps_an_administrator(
+    view: &dyn KvRead,
+    g: &EntityGroup,
+    removed: usize,
+) -> ServiceResult<()> {
+    let administrators = g.group_type == GroupType::User
+        && g.owner_id.entity_type == EntityType::Tenant
+        && g.name == TENANT_ADMINISTRATORS;
+    if administrators && entity_groups::members(view, g.tenant_id, g.id)?.len() <= removed {
+        return Err(ServiceError::invalid(
+            "At least one tenant administrator must remain!",
+        ));
+    }
+    Ok(())
 }
 
 /// The group of `owner` a new user joins when its creator names none

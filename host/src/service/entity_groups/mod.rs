@@ -28,7 +28,7 @@ use super::audit::{Actor, stage_record};
 use super::owners::resolve_owner;
 use super::{App, ServiceError, ServiceResult};
 
-use joining::check_may_hold;
+use joining::{check_may_hold, keeps_an_administrator};
 pub(super) use joining::{
     customer_of_first_group, default_user_group, owner_of_new, stage_defaults, stage_join,
     stage_new_user_groups,
@@ -381,6 +381,9 @@ impl App {
                     _ => continue,
                 }
                 changed.push(m.id);
+            }
+            if !add && !changed.is_empty() {
+                keeps_an_administrator(view, &g, changed.len())?;
             }
             if !changed.is_empty() {
                 let action = if add {

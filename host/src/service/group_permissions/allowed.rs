@@ -29,8 +29,8 @@ impl App {
         let mut groups = BTreeMap::new();
         match caller.authority {
             Authority::SysAdmin => generic = everything(&["TENANT", "PROFILE"]),
-            Authority::TenantAdmin => generic = everything(&["ALL"]),
-            Authority::CustomerUser => {
+            Authority::TenantAdmin if caller.rights.is_none() => generic = everything(&["ALL"]),
+            Authority::TenantAdmin | Authority::CustomerUser => {
                 generic.insert("PROFILE".into(), BTreeSet::from(["ALL".to_owned()]));
                 for rights in caller.rights.iter() {
                     for grant in rights.generic() {
@@ -100,8 +100,8 @@ fn read_permissions(caller: &Caller, of: ReadOf) -> Value {
         };
         let (generic, groups): (bool, BTreeSet<String>) = match caller.authority {
             Authority::SysAdmin => continue,
-            Authority::TenantAdmin => (true, BTreeSet::new()),
-            Authority::CustomerUser => {
+            Authority::TenantAdmin if caller.rights.is_none() => (true, BTreeSet::new()),
+            Authority::TenantAdmin | Authority::CustomerUser => {
                 let rights = caller.rights.iter();
                 let generic = rights
                     .clone()

@@ -1,19 +1,20 @@
-//! The roles every tenant has and the grants every customer starts with:
-//! its "Customer Administrators" hold the tenant's "Customer
-//! Administrator" role and its "Customer Users" the "Customer User" role.
-//! Also the built-in roles sharing makes when first needed.
+//! The roles every tenant has and the grants every owner starts with: a
+//! customer's "Customer Administrators" hold the tenant's "Customer
+//! Administrator" role and its "Customer Users" the "Customer User" role;
+//! the tenant's "Tenant Users" hold the "Tenant User" role. Also the
+//! built-in roles sharing makes when first needed.
 
 use serde_json::json;
 
 use crate::auth::Caller;
 use crate::domain::audit::ActionType;
-use crate::domain::entity_group::{CUSTOMER_ADMINISTRATORS, CUSTOMER_USERS, GroupType};
-use crate::domain::group_permission::{GroupPermission, GroupPermissionInput};
-use crate::domain::ids::{
-    CustomerId, EntityGroupId, EntityId, EntityType, RoleId, TenantId, customer_of_owner, now_ms,
+use crate::domain::entity_group::{
+    CUSTOMER_ADMINISTRATORS, CUSTOMER_USERS, GroupType, TENANT_USERS, default_user_groups,
 };
+use crate::domain::group_permission::{GroupPermission, GroupPermissionInput};
+use crate::domain::ids::{EntityGroupId, EntityId, RoleId, TenantId, customer_of_owner, now_ms};
 use crate::domain::role::{
-    CUSTOMER_ADMINISTRATOR, CUSTOMER_USER, Role, RoleInput, RoleType, default_roles,
+    CUSTOMER_ADMINISTRATOR, CUSTOMER_USER, Role, RoleInput, RoleType, TENANT_USER, default_roles,
 };
 use crate::domain::share::BuiltInRole;
 use crate::store::{Changes, KvRead, entity_groups, roles};
@@ -23,8 +24,8 @@ use super::super::audit::{Actor, stage_record};
 use super::super::entity_groups::stage_defaults;
 
 /// Stages what a new owner starts with: its groups ([`stage_defaults`]),
-/// and for a tenant its default roles, for a customer the grants of those
-/// roles to its default user groups.
+/// the tenant's default roles if it has none yet, and the grants of those
+/// roles to the owner's default user groups.
 pub(in crate::service) fn stage_owner_defaults(
     view: &dyn KvRead,
     changes: &mut Changes,
@@ -33,16 +34,12 @@ pub(in crate::service) fn stage_owner_defaults(
     now: i64,
 ) -> ServiceResult<()> {
     let groups = stage_defaults(changes, tenant, owner, now);
-    if owner.entity_type == EntityType::Tenant {
-        tenant_roles(view, changes, tenant, now)?;
-        return Ok(());
-    }
     let user_groups: Vec<(EntityGroupId, &str)> = groups
         .iter()
         .filter(|g| g.group_type == GroupType::User)
         .map(|g| (g.id, g.name.as_str()))
         .collect();
-    stage_customer_grants(view, changes, tenant, &user_groups, now)
+    stage_default_grants(view, changes, tenant, &user_groups, now)
 }
 
 /// One of the tenant's default roles, new.
@@ -79,8 +76,8 @@ pub(in crate::service) fn tenant_roles(
     changes: &mut Changes,
     tenant: TenantId,
     now: i64,
-) -> ServiceResult<[RoleId; 2]> {
-    let mut ids = [RoleId(uuid::Uuid::nil()); 2];
+) -> ServiceResult<[RoleId; 3]> {
+    let mut ids = [RoleId(uuid::Uuid::nil()); 3];
     for (slot, (name, permissions)) in ids.iter_mut().zip(default_roles()) {
         *slot = match role_named(view, tenant, tenant.entity_id(), name, RoleType::Generic)? {
             Some(r) => r.id,
@@ -94,20 +91,23 @@ pub(in crate::service) fn tenant_roles(
     Ok(ids)
 }
 
-/// Stages the grants of a new customer's default user groups, whose ids
-/// are in `groups` (they may be staged in this same change).
-pub(in crate::service) fn stage_customer_grants(
+/// Stages the grants of an owner's default user groups, whose ids are in
+/// `groups` (they may be staged in this same change). "Tenant
+/// Administrators" and "All" get none: the first are the tenant's
+/// administrators by membership, the second has no rights of its own.
+pub(in crate::service) fn stage_default_grants(
     view: &dyn KvRead,
     changes: &mut Changes,
     tenant: TenantId,
     groups: &[(EntityGroupId, &str)],
     now: i64,
 ) -> ServiceResult<()> {
-    let [admin_role, user_role] = tenant_roles(view, changes, tenant, now)?;
+    let [admin_role, user_role, tenant_user_role] = tenant_roles(view, changes, tenant, now)?;
     for &(group, name) in groups {
         let (role, role_name) = match name {
             CUSTOMER_ADMINISTRATORS => (admin_role, CUSTOMER_ADMINISTRATOR),
             CUSTOMER_USERS => (user_role, CUSTOMER_USER),
+            TENANT_USERS => (tenant_user_role, TENANT_USER),
             _ => continue,
         };
         let input = GroupPermissionInput {
@@ -162,16 +162,16 @@ pub(super) fn find_or_stage_role(
     Ok((role, true))
 }
 
-/// The default user groups of `customer` as stored: (id, name).
-pub(in crate::service) fn customer_user_groups(
+/// The default user groups of `owner` (a tenant or a customer) as
+/// stored: (id, name).
+pub(in crate::service) fn default_user_groups_of(
     view: &dyn KvRead,
     tenant: TenantId,
-    customer: CustomerId,
+    owner: EntityId,
 ) -> ServiceResult<Vec<(EntityGroupId, &'static str)>> {
     let mut out = Vec::new();
-    for name in [CUSTOMER_ADMINISTRATORS, CUSTOMER_USERS] {
-        if let Some(id) =
-            entity_groups::id_by_name(view, tenant, customer.0, GroupType::User, name)?
+    for &name in default_user_groups(owner.entity_type) {
+        if let Some(id) = entity_groups::id_by_name(view, tenant, owner.id, GroupType::User, name)?
         {
             out.push((id, name));
         }

@@ -1,12 +1,15 @@
-//! A customer user's effective rights, loaded from the store: the user
-//! groups it is in, the roles granted to them, merged into [`Rights`].
+//! A user's effective rights, loaded from the store: the user groups it is
+//! in, the roles granted to them, merged into [`Rights`]. A tenant's user
+//! in its "Tenant Administrators" group is its administrator and needs
+//! none; any other tenant user (in "Tenant Users", say) has what its roles
+//! grant, as customer users do.
 
 use std::sync::Arc;
 
 use crate::auth::Caller;
 use crate::auth::rights::{GenericGrant, GroupGrant, GroupMembers, Reach, Rights};
 use crate::domain::customer::Customer;
-use crate::domain::entity_group::{ALL_GROUP_NAME, GroupType, PUBLIC_USERS};
+use crate::domain::entity_group::{ALL_GROUP_NAME, GroupType, PUBLIC_USERS, TENANT_ADMINISTRATORS};
 use crate::domain::ids::{EntityGroupId, TenantId};
 use crate::domain::ids::{customer_of_owner, owner_of};
 use crate::domain::role::parse_permissions;
@@ -15,19 +18,51 @@ use crate::store::{KvRead, Store, entity_groups, group_permissions, roles};
 
 use super::super::{ServiceError, ServiceResult};
 
-/// `user` as a caller: a customer user with the rights its roles grant;
-/// administrators' rights follow from their authority.
+/// `user` as a caller: the system administrator and the tenant's
+/// administrators have the rights of their authority, every other user
+/// those its roles grant.
 pub(in crate::service) fn caller_of(
     view: &dyn KvRead,
     reach: Reach,
     user: &User,
 ) -> ServiceResult<Caller> {
     let caller = Caller::of(user);
-    if user.authority != Authority::CustomerUser {
+    if user.authority == Authority::SysAdmin {
         return Ok(caller);
     }
     let groups = user_groups_of(view, user)?;
+    if user.authority == Authority::TenantAdmin
+        && tenant_administrators(view, user.tenant_id)?.is_some_and(|g| groups.contains(&g))
+    {
+        return Ok(caller);
+    }
     Ok(caller.with_rights(load(view, reach, user.tenant_id, groups)?))
+}
+
+/// The tenant's administrators: the members of its "Tenant
+/// Administrators" group.
+pub(in crate::service) fn tenant_administrator_ids(
+    view: &dyn KvRead,
+    tenant: TenantId,
+) -> ServiceResult<Vec<uuid::Uuid>> {
+    match tenant_administrators(view, tenant)? {
+        Some(group) => Ok(entity_groups::members(view, tenant, group)?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The id of `tenant`'s "Tenant Administrators" group.
+fn tenant_administrators(
+    view: &dyn KvRead,
+    tenant: TenantId,
+) -> ServiceResult<Option<EntityGroupId>> {
+    Ok(entity_groups::id_by_name(
+        view,
+        tenant,
+        tenant.0,
+        GroupType::User,
+        TENANT_ADMINISTRATORS,
+    )?)
 }
 
 /// The public user of `customer`, a public customer (ThingsBoard's public
