@@ -373,3 +373,40 @@ async fn deleting_a_tenant_takes_its_devices_and_their_data_with_it() {
     let own = server.tenant_admin().await;
     assert_eq!(own.get("/api/auth/user").await.0, StatusCode::OK);
 }
+
+/// ThingsBoard PE's `ownerId` on devices, assets and dashboards: their
+/// owning customer, else the tenant, following assignment and owner
+/// changes; a client that sends it back changes nothing by it.
+#[tokio::test]
+async fn devices_assets_and_dashboards_name_their_owner() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let me = admin.get_ok("/api/auth/user").await;
+    let tenant = json!({"entityType": "TENANT", "id": me["tenantId"]["id"]});
+    let customer = id(&admin.create_customer("Plant").await);
+    let plant = json!({"entityType": "CUSTOMER", "id": customer});
+    for (kind, save, body) in [
+        ("DEVICE", "/api/device", json!({"name": "pump"})),
+        ("ASSET", "/api/asset", json!({"name": "hall"})),
+        ("DASHBOARD", "/api/dashboard", json!({"title": "floor"})),
+    ] {
+        let created = admin.post_ok(save, body).await;
+        assert_eq!(created["ownerId"], tenant, "{kind}: {created}");
+        let entity = id(&created);
+        let read = format!("{save}/{entity}");
+        admin
+            .post_ok(
+                &format!("/api/owner/CUSTOMER/{customer}/{kind}/{entity}"),
+                json!({}),
+            )
+            .await;
+        let moved = admin.get_ok(&read).await;
+        assert_eq!(moved["ownerId"], plant, "{kind}: {moved}");
+        // Sending another owner back in an update does not move it.
+        let mut edit = moved.clone();
+        edit["ownerId"] = tenant.clone();
+        let saved = admin.post_ok(save, edit).await;
+        assert_eq!(saved["ownerId"], plant, "{kind}: {saved}");
+        assert_eq!(admin.get_ok(&read).await["ownerId"], plant, "{kind}");
+    }
+}

@@ -1,6 +1,6 @@
 //! Assets: buildings, vehicles, anything devices belong to.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::assignable::{AssignableInput, assignable};
@@ -8,7 +8,9 @@ use super::entity_group::GroupType;
 use super::ids::{AssetId, CustomerId, EntityType, TenantId};
 use crate::auth::permissions::Resource;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// As stored and as sent on the wire (which adds `ownerId`: see
+/// [`assignable`]'s `Serialize`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Asset {
     pub id: AssetId,

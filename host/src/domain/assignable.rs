@@ -180,6 +180,43 @@ macro_rules! assignable {
                 }
             }
         }
+
+        /// The wire shape: the stored fields plus `ownerId` (the customer
+        /// it is assigned to, else its tenant), which ThingsBoard
+        /// Professional Edition sends. Deserialising ignores it: the
+        /// customer is the one stored truth.
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                #[derive(serde::Serialize)]
+                #[serde(rename_all = "camelCase")]
+                struct Wire<'a> {
+                    id: $id,
+                    created_time: i64,
+                    tenant_id: $crate::domain::ids::TenantId,
+                    customer_id: $crate::domain::ids::CustomerId,
+                    name: &'a str,
+                    #[serde(rename = "type")]
+                    kind: &'a str,
+                    label: &'a Option<String>,
+                    additional_info: &'a Option<serde_json::Value>,
+                    version: i64,
+                    owner_id: $crate::domain::ids::EntityId,
+                }
+                Wire {
+                    id: self.id,
+                    created_time: self.created_time,
+                    tenant_id: self.tenant_id,
+                    customer_id: self.customer_id,
+                    name: &self.name,
+                    kind: &self.kind,
+                    label: &self.label,
+                    additional_info: &self.additional_info,
+                    version: self.version,
+                    owner_id: $crate::domain::ids::owner_of(self.tenant_id, self.customer_id),
+                }
+                .serialize(serializer)
+            }
+        }
     };
 }
 pub(crate) use assignable;

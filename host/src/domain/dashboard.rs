@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::customer::{Customer, check_additional_info};
-use super::ids::{CustomerId, DashboardId, EntityGroupId, TenantId};
+use super::ids::{CustomerId, DashboardId, EntityGroupId, EntityId, TenantId, owner_of};
 use super::validate::{ValidationError, check_required};
 
 /// One customer a dashboard is assigned to, as ThingsBoard lists it. The
@@ -30,7 +30,9 @@ impl AssignedCustomer {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// As stored and as sent on the wire (which adds `ownerId`: see its
+/// `Serialize`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dashboard {
     pub id: DashboardId,
@@ -50,6 +52,41 @@ pub struct Dashboard {
 
 fn tenant_owned() -> CustomerId {
     CustomerId::NULL
+}
+
+/// The stored fields plus `ownerId` (its owning customer, else its
+/// tenant), which ThingsBoard Professional Edition sends. Deserialising
+/// ignores it: `customerId` is the one stored truth.
+impl Serialize for Dashboard {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire<'a> {
+            id: DashboardId,
+            created_time: i64,
+            tenant_id: TenantId,
+            customer_id: CustomerId,
+            title: &'a str,
+            name: &'a str,
+            assigned_customers: &'a [AssignedCustomer],
+            configuration: &'a Option<Value>,
+            version: i64,
+            owner_id: EntityId,
+        }
+        Wire {
+            id: self.id,
+            created_time: self.created_time,
+            tenant_id: self.tenant_id,
+            customer_id: self.customer_id,
+            title: &self.title,
+            name: &self.name,
+            assigned_customers: &self.assigned_customers,
+            configuration: &self.configuration,
+            version: self.version,
+            owner_id: owner_of(self.tenant_id, self.customer_id),
+        }
+        .serialize(serializer)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

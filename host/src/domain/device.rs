@@ -9,7 +9,9 @@ use super::ids::{CustomerId, DeviceId, EntityType, TenantId};
 use super::validate::ValidationError;
 use crate::auth::permissions::Resource;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// As stored and as sent on the wire (which adds `ownerId`: see
+/// [`assignable`]'s `Serialize`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     pub id: DeviceId,
