@@ -356,6 +356,24 @@ async fn a_group_shared_with_a_sub_customers_users_is_theirs_to_read_or_write_an
     w.a1_reader
         .get_err("/api/entityGroups/DEVICE?includeShared=maybe", 400, 31)
         .await;
+    // Only the shares, as a list or a page; nothing for those without.
+    let shared = w.a1_reader.get_ok("/api/entityGroups/DEVICE/shared").await;
+    assert_eq!(shared, json!([listed[1]]));
+    let shared_page = w
+        .a1_reader
+        .get_ok(&format!("/api/entityGroups/DEVICE/shared?{PAGE}"))
+        .await;
+    assert_eq!(shared_page["data"], shared, "{shared_page}");
+    assert_eq!(shared_page["totalElements"], 1);
+    for (who, client) in [("B's user", &w.b_user), ("the tenant", &w.admin)] {
+        let none = client.get_ok("/api/entityGroups/DEVICE/shared").await;
+        assert_eq!(none, json!([]), "{who}");
+    }
+    let no_users_shared = w.a1_reader.get_ok("/api/entityGroups/USER/shared").await;
+    assert_eq!(no_users_shared, json!([]));
+    w.a1_reader
+        .get_err("/api/entityGroups/ROCKET/shared", 400, 31)
+        .await;
     // A user whose only group roles are shares: its shared groups, or a
     // refusal when it asks for none.
     let field_list = w.a1_field.get_ok("/api/entityGroups/DEVICE").await;

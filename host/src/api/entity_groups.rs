@@ -23,6 +23,7 @@ pub fn routes() -> Router<App> {
         .route("/api/entityGroups/list", get(by_ids))
         .route("/api/entityGroups/{groupType}", get(of_mine))
         .route("/api/entityGroups/{groupType}/all", get(of_mine))
+        .route("/api/entityGroups/{groupType}/shared", get(shared))
         .route("/api/entityGroups/{entityType}/{entityId}", get(of_entity))
         .route(
             "/api/entityGroups/{ownerType}/{ownerId}/{groupType}",
@@ -121,6 +122,18 @@ async fn of_mine(
     let t = group_type(&raw_type)?;
     let shared = params.flag("includeShared", true)?;
     list_or_page(app.my_entity_groups(&caller, t, shared).await?, &params)
+}
+
+/// Only the groups of one type shared with the caller, as a list or a
+/// page.
+async fn shared(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    Path(raw_type): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    let t = group_type(&raw_type)?;
+    list_or_page(app.shared_entity_groups(&caller, t).await?, &params)
 }
 
 async fn of_owner(

@@ -1,6 +1,7 @@
-//! `GET /api/entityGroups/{groupType}` with `includeShared` (ThingsBoard
-//! PE): the caller's own owner's groups of a type, and the groups of that
-//! type shared with its user groups through GROUP roles, each once.
+//! `GET /api/entityGroups/{groupType}` with `includeShared`, and
+//! `/api/entityGroups/{groupType}/shared` (ThingsBoard PE): the caller's
+//! own owner's groups of a type, and the groups of that type shared with
+//! its user groups through GROUP roles, each once.
 
 use std::collections::HashSet;
 
@@ -39,7 +40,37 @@ fn shared_groups(
     Ok(out)
 }
 
+/// The caller's own owner's groups of type `t`, if its roles read them
+/// there.
+fn own_groups(
+    view: &dyn KvRead,
+    caller: &Caller,
+    t: GroupType,
+) -> ServiceResult<Option<Vec<EntityGroupInfo>>> {
+    match groups_of(view, caller, None, t) {
+        Ok(groups) => Ok(Some(groups)),
+        Err(ServiceError::Forbidden) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 impl App {
+    /// Only the groups of type `t` shared with the caller (ThingsBoard's
+    /// `getSharedEntityGroupsByType`): those its GROUP roles let it read,
+    /// outside its own owner's groups, by name. A caller with no shares
+    /// (a tenant administrator among them) gets an empty list.
+    pub async fn shared_entity_groups(
+        &self,
+        caller: &Caller,
+        t: GroupType,
+    ) -> ServiceResult<Vec<EntityGroupInfo>> {
+        let snapshot = self.store.snapshot()?;
+        let view = &*snapshot;
+        let own = own_groups(view, caller, t)?;
+        let skip: HashSet<EntityGroupId> = own.iter().flatten().map(|g| g.group.id).collect();
+        shared_groups(view, caller, t, &skip)
+    }
+
     /// The caller's own owner's groups of type `t` (if its roles read them
     /// there), then, with `include_shared` (ThingsBoard's default), the
     /// groups of that type shared with it. Refused when it may read
@@ -52,11 +83,7 @@ impl App {
     ) -> ServiceResult<Vec<EntityGroupInfo>> {
         let snapshot = self.store.snapshot()?;
         let view = &*snapshot;
-        let own = match groups_of(view, caller, None, t) {
-            Ok(groups) => Some(groups),
-            Err(ServiceError::Forbidden) => None,
-            Err(e) => return Err(e),
-        };
+        let own = own_groups(view, caller, t)?;
         let skip: HashSet<EntityGroupId> = own.iter().flatten().map(|g| g.group.id).collect();
         let shared = match include_shared {
             true => shared_groups(view, caller, t, &skip)?,
