@@ -186,8 +186,9 @@ impl App {
             let user = find(view, &caller, id)?;
             if enforce {
                 check(&caller, Operation::Delete, &user)?;
-                let admins = tenant_administrator_ids(view, user.tenant_id)?;
-                if admins == [user.id.0] {
+                if user.authority == Authority::TenantAdmin
+                    && tenant_administrator_ids(view, user.tenant_id)? == [user.id.0]
+                {
                     return Err(ServiceError::invalid(
                         "At least one tenant administrator must remain!",
                     ));
