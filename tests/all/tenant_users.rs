@@ -147,6 +147,7 @@ async fn a_tenant_user_reads_its_tenant_and_changes_nothing_but_its_profile() {
             20,
         )
         .await;
+    // No way up: neither joining the administrators nor making one.
     let admins = user_group(&admin, "Tenant Administrators").await;
     reader
         .post_err(
@@ -156,6 +157,18 @@ async fn a_tenant_user_reads_its_tenant_and_changes_nothing_but_its_profile() {
             20,
         )
         .await;
+    reader
+        .post_err(
+            &format!("/api/user?sendActivationMail=false&entityGroupId={admins}"),
+            json!({"email": "boss@tenant.io", "authority": "TENANT_ADMIN"}),
+            403,
+            20,
+        )
+        .await;
+    let members = admin
+        .get_ok(&format!("/api/entityGroup/{admins}/users?{PAGE}"))
+        .await;
+    assert_eq!(total(&members), 1, "{members}");
     assert_eq!(
         total(&admin.get_ok(&format!("/api/tenant/devices?{PAGE}")).await),
         2
