@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, erro
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::ids::{CustomerId, NULL_UUID, TenantId, UserId};
+use crate::domain::ids::{CustomerId, EntityId, NULL_UUID, TenantId, UserId, owner_of};
 use crate::domain::user::{Authority, User};
 
 use super::rights::Rights;
@@ -226,6 +226,12 @@ impl Caller {
             rights: None,
             is_public: true,
         }
+    }
+
+    /// The caller's own owner: its customer, or for a tenant's user (and
+    /// the system administrator, of the null tenant) its tenant.
+    pub fn owner_id(&self) -> EntityId {
+        owner_of(self.tenant_id, self.customer_id)
     }
 
     pub fn with_rights(self, rights: Rights) -> Self {

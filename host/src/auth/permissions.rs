@@ -13,7 +13,7 @@
 
 use crate::domain::entity_group::GroupType;
 use crate::domain::ids::{
-    CustomerId, EntityGroupId, EntityId, EntityType, TenantId, UserId, customer_of_owner, owner_of,
+    CustomerId, EntityGroupId, EntityId, EntityType, TenantId, UserId, customer_of_owner,
 };
 use crate::domain::user::Authority;
 
@@ -205,9 +205,7 @@ pub fn require(
 pub fn require_own_owner(caller: &Caller, owner: EntityId) -> Result<(), Denied> {
     let own = match caller.authority {
         Authority::SysAdmin => None,
-        Authority::TenantAdmin | Authority::CustomerUser => {
-            Some(owner_of(caller.tenant_id, caller.customer_id))
-        }
+        Authority::TenantAdmin | Authority::CustomerUser => Some(caller.owner_id()),
     };
     if own == Some(owner) {
         Ok(())

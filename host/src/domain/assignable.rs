@@ -52,6 +52,12 @@ pub trait Assignable: Clone + Serialize + DeserializeOwned + Send + Sync + 'stat
             id: self.uuid(),
         }
     }
+
+    /// Its owner (ThingsBoard PE's `ownerId`): the customer it is assigned
+    /// to, else its tenant.
+    fn owner_id(&self) -> EntityId {
+        super::ids::owner_of(self.tenant(), self.customer())
+    }
 }
 
 /// What a caller sends to create (no `id`) or update a device or asset.
@@ -212,7 +218,7 @@ macro_rules! assignable {
                     label: &self.label,
                     additional_info: &self.additional_info,
                     version: self.version,
-                    owner_id: $crate::domain::ids::owner_of(self.tenant_id, self.customer_id),
+                    owner_id: $crate::domain::assignable::Assignable::owner_id(self),
                 }
                 .serialize(serializer)
             }

@@ -83,7 +83,7 @@ impl Serialize for Dashboard {
             assigned_customers: &self.assigned_customers,
             configuration: &self.configuration,
             version: self.version,
-            owner_id: owner_of(self.tenant_id, self.customer_id),
+            owner_id: self.owner_id(),
         }
         .serialize(serializer)
     }
@@ -118,6 +118,12 @@ impl DashboardInput {
 }
 
 impl Dashboard {
+    /// Its owner (ThingsBoard PE's `ownerId`): its owning customer, else
+    /// its tenant.
+    pub fn owner_id(&self) -> EntityId {
+        owner_of(self.tenant_id, self.customer_id)
+    }
+
     /// A new dashboard of `customer` (the null customer: the tenant).
     pub fn create(
         tenant_id: TenantId,

@@ -9,7 +9,7 @@ use crate::auth::permissions::{Operation, Target, require};
 use crate::domain::assignable::{Assignable, AssignableInput};
 use crate::domain::audit::{ActionType, AuditLog};
 use crate::domain::customer::Customer;
-use crate::domain::ids::{CustomerId, EntityGroupId, EntityId, TenantId, owner_of};
+use crate::domain::ids::{CustomerId, EntityGroupId, EntityId, TenantId};
 use crate::domain::page::{PageData, PageLink};
 use crate::store::{self, Changes, KvRead, assignable, customers, entity_groups, telemetry};
 
@@ -43,8 +43,7 @@ pub(super) fn stage_join_groups<T: Assignable>(
     groups: &[EntityGroupId],
     e: &T,
 ) -> ServiceResult<()> {
-    let owner = owner_of(e.tenant(), e.customer());
-    stage_join(view, changes, caller, groups, e.entity_id(), owner)?;
+    stage_join(view, changes, caller, groups, e.entity_id(), e.owner_id())?;
     Ok(())
 }
 

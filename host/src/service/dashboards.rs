@@ -90,7 +90,7 @@ impl App {
                         Resource::Dashboard,
                     )?;
                     let d = Dashboard::create(caller.tenant_id, customer, input, now_ms());
-                    let owner = owner_of(d.tenant_id, d.customer_id);
+                    let owner = d.owner_id();
                     stage_join(
                         view,
                         &mut changes,
@@ -257,7 +257,7 @@ impl App {
             entity_groups::stage_leave_all(view, &mut changes, new.tenant_id, new.id.0)?;
             let data = json!({
                 "entityId": id.entity_id(),
-                "previousOwnerId": owner_of(old.tenant_id, old.customer_id),
+                "previousOwnerId": old.owner_id(),
                 "targetOwnerId": owner,
             });
             let log = audit(&caller, &new, ActionType::ChangeOwner, data);

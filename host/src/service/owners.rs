@@ -50,7 +50,7 @@ pub(super) fn resolve_owner(
     op: Operation,
 ) -> ServiceResult<EntityId> {
     let owner = match named {
-        None => owner_of(caller.tenant_id, caller.customer_id),
+        None => caller.owner_id(),
         Some(named) => match owner_customer(caller, named)? {
             None => caller.tenant_id.entity_id(),
             Some(c) => c.entity_id(),

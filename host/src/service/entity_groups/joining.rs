@@ -75,7 +75,7 @@ pub(in crate::service) fn stage_new_user_groups(
     user: &User,
     groups: &[EntityGroupId],
 ) -> ServiceResult<()> {
-    let owner = owner_of(user.tenant_id, user.customer_id);
+    let owner = user.owner_id();
     let me = user.id.entity_id();
     if stage_join(view, changes, caller, groups, me, owner)? > 0 {
         return Ok(());

@@ -12,9 +12,7 @@ use crate::domain::customer::Customer;
 use crate::domain::dashboard::Dashboard;
 use crate::domain::device::Device;
 use crate::domain::entity_group::GroupType;
-use crate::domain::ids::{
-    CustomerId, DashboardId, EntityId, TenantId, UserId, customer_of_owner, owner_of,
-};
+use crate::domain::ids::{CustomerId, DashboardId, EntityId, TenantId, UserId, customer_of_owner};
 use crate::domain::user::User;
 use crate::store::{KvRead, StoreResult, assignable, customers, dashboards, users};
 
@@ -72,10 +70,10 @@ impl Stored {
         use crate::domain::assignable::Assignable;
         match self {
             Stored::Customer(c) => c.owner_id(),
-            Stored::Device(d) => owner_of(d.tenant(), d.customer()),
-            Stored::Asset(a) => owner_of(a.tenant(), a.customer()),
+            Stored::Device(d) => d.owner_id(),
+            Stored::Asset(a) => a.owner_id(),
             Stored::User(u) => u.owner_id(),
-            Stored::Dashboard(d) => owner_of(d.tenant_id, d.customer_id),
+            Stored::Dashboard(d) => d.owner_id(),
         }
     }
 

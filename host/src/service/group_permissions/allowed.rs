@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::domain::entity_group::GroupType;
-use crate::domain::ids::owner_of;
 use crate::domain::role::{GROUP_ROLE_OPERATIONS, OPERATIONS, RESOURCES, grants_allow, ops_allow};
 use crate::domain::user::Authority;
 
@@ -68,7 +67,7 @@ impl App {
                 "readAttrPermissions": read_permissions(caller, ReadOf::Attributes),
                 "readTsPermissions": read_permissions(caller, ReadOf::Telemetry),
             },
-            "userOwnerId": owner_of(caller.tenant_id, caller.customer_id),
+            "userOwnerId": caller.owner_id(),
         })
     }
 }

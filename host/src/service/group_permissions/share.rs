@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::auth::permissions::Operation;
 use crate::domain::entity_group::{ALL_GROUP_NAME, EntityGroup, GroupType};
 use crate::domain::group_permission::GroupPermissionInput;
-use crate::domain::ids::{EntityGroupId, owner_of};
+use crate::domain::ids::EntityGroupId;
 use crate::domain::share::{Recipient, ShareGroupRequest, ShareRoles, check_sharable, share_role};
 use crate::store::{Changes, KvRead, entity_groups};
 
@@ -59,7 +59,7 @@ impl App {
                 ShareRoles::Listed(ids) => (ids, Vec::new()),
                 ShareRoles::Default { read_only } => {
                     // The sharer's own owner's, as ThingsBoard makes it.
-                    let owner = owner_of(caller.tenant_id, caller.customer_id);
+                    let owner = caller.owner_id();
                     let (role, new) = find_or_stage_role(
                         view,
                         &mut changes,
