@@ -479,7 +479,8 @@ impl App {
     }
 }
 
-fn audit(
+/// Stages the audit record of `action` on group `g`, filed under its owner.
+pub(in crate::service) fn audit(
     changes: &mut Changes,
     caller: &Caller,
     g: &EntityGroup,

@@ -110,17 +110,31 @@ pub(in crate::service) fn stage_default_grants(
             TENANT_USERS => (tenant_user_role, TENANT_USER),
             _ => continue,
         };
-        let input = GroupPermissionInput {
-            id: None,
-            user_group_id: group,
-            role_id: role,
-            entity_group_id: None,
-            is_public: None,
-        };
-        let p = GroupPermission::create(tenant, &input, None, role_name.to_owned(), now);
-        crate::store::group_permissions::put(changes, &p);
+        stage_generic_grant(changes, tenant, group, role, role_name, now);
     }
     Ok(())
+}
+
+/// Stages a grant of the GENERIC role `role` (named `role_name`) to
+/// `user_group`, made by the service itself: no caller's checks, no audit
+/// record (a default of a new owner, not anyone's act).
+pub(super) fn stage_generic_grant(
+    changes: &mut Changes,
+    tenant: TenantId,
+    user_group: EntityGroupId,
+    role: RoleId,
+    role_name: &str,
+    now: i64,
+) {
+    let input = GroupPermissionInput {
+        id: None,
+        user_group_id: user_group,
+        role_id: role,
+        entity_group_id: None,
+        is_public: None,
+    };
+    let p = GroupPermission::create(tenant, &input, None, role_name.to_owned(), now);
+    crate::store::group_permissions::put(changes, &p);
 }
 
 /// The built-in role `spec` of `owner`, found by name and type, or made

@@ -12,12 +12,11 @@ use crate::auth::permissions::{Operation, require_own_owner};
 use crate::domain::audit::ActionType;
 use crate::domain::entity_group::EntityGroup;
 use crate::domain::group_permission::GroupPermission;
-use crate::domain::ids::{EntityGroupId, customer_of_owner, now_ms};
+use crate::domain::ids::{EntityGroupId, now_ms};
 use crate::domain::share::{ENTITY_GROUP_PUBLIC_USER, check_publishable};
 use crate::store::{Changes, KvRead, entity_groups, group_permissions};
 
-use super::super::audit::{Actor, stage_record};
-use super::super::entity_groups::find as find_group;
+use super::super::entity_groups::{audit as audit_group, find as find_group};
 use super::super::{App, ServiceError, ServiceResult};
 use super::{audit, public_customer};
 
@@ -43,14 +42,7 @@ fn stage_group(
     data: serde_json::Value,
 ) {
     entity_groups::put(changes, Some(g), new);
-    stage_record(
-        changes,
-        &Actor::from(caller),
-        customer_of_owner(g.owner_id),
-        Some((g.id.entity_id(), &g.name)),
-        action,
-        data,
-    );
+    audit_group(changes, caller, g, action, data);
 }
 
 impl App {

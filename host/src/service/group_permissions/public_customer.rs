@@ -9,14 +9,13 @@ use crate::auth::Caller;
 use crate::domain::audit::ActionType;
 use crate::domain::customer::{Customer, RESERVED_TITLE};
 use crate::domain::entity_group::{EntityGroup, GroupType, PUBLIC_USERS};
-use crate::domain::group_permission::{GroupPermission, GroupPermissionInput};
 use crate::domain::ids::{CustomerId, EntityId, EntityType, RoleId, TenantId};
 use crate::domain::share::{public_group_role, public_user_role};
-use crate::store::{Changes, KvRead, customers, entity_groups, group_permissions};
+use crate::store::{Changes, KvRead, customers, entity_groups};
 
 use super::super::audit::{Actor, stage_record};
 use super::super::{ServiceError, ServiceResult};
-use super::defaults::find_or_stage_role;
+use super::defaults::{find_or_stage_role, stage_generic_grant};
 use super::stage_owner_defaults;
 
 /// What a public group is granted to: the public customer's "Public
@@ -120,15 +119,7 @@ pub(super) fn find_or_stage(
             let g = EntityGroup::user_group(tenant, me, PUBLIC_USERS, now);
             entity_groups::put(changes, None, &g);
             let (role, _) = find_or_stage_role(view, changes, caller, me, public_user_role())?;
-            let input = GroupPermissionInput {
-                id: None,
-                user_group_id: g.id,
-                role_id: role.id,
-                entity_group_id: None,
-                is_public: None,
-            };
-            let p = GroupPermission::create(tenant, &input, None, role.name, now);
-            group_permissions::put(changes, &p);
+            stage_generic_grant(changes, tenant, g.id, role.id, &role.name, now);
             g
         }
     };
