@@ -49,6 +49,22 @@ pub enum UniquifyStrategy {
 
 const DUPLICATE_TITLE: &str = "Customer with such title already exists!";
 
+/// The page of customers `ids` (a page of the index, `total` in all),
+/// read from `view`.
+pub(super) fn page_of(
+    view: &dyn KvRead,
+    tenant: TenantId,
+    ids: Vec<CustomerId>,
+    total: usize,
+    link: &PageLink,
+) -> ServiceResult<PageData<Customer>> {
+    let mut data = Vec::with_capacity(ids.len());
+    for id in ids {
+        data.extend(customers::get(view, tenant, id)?);
+    }
+    Ok(PageData::new(data, total, link))
+}
+
 pub(super) fn check(caller: &Caller, op: Operation, c: &Customer) -> ServiceResult<()> {
     let target = Target::customer(c.tenant_id, c.id).about(c.id.entity_id());
     Ok(require(caller, Resource::Customer, op, &target)?)
@@ -239,11 +255,7 @@ impl App {
             self.customer_index.page(tenant, &link)
         };
         let snapshot = self.store.snapshot()?;
-        let mut data = Vec::with_capacity(ids.len());
-        for id in ids {
-            data.extend(customers::get(&*snapshot, caller.tenant_id, id)?);
-        }
-        Ok(PageData::new(data, total, &link))
+        page_of(&*snapshot, tenant, ids, total, &link)
     }
 
     /// A page of the customers `owner` (a customer; `None`: the tenant)

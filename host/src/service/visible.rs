@@ -20,7 +20,7 @@ use crate::domain::user::{Authority, User};
 use crate::store::{KvRead, customers, entity_groups, tenants, users};
 
 use super::customer_index::SORT_PROPERTIES;
-use super::customers::check as check_customer;
+use super::customers::{check as check_customer, page_of};
 use super::entity_groups::member_ids;
 use super::users::{USER_SORT_PROPERTIES, check as check_user, page_users};
 use super::{App, ServiceError, ServiceResult};
@@ -101,11 +101,7 @@ impl App {
         let (ids, total) = self
             .customer_index
             .page_among(tenant, &link, among.as_ref());
-        let mut data = Vec::with_capacity(ids.len());
-        for id in ids {
-            data.extend(customers::get(view, tenant, id)?);
-        }
-        Ok(PageData::new(data, total, &link))
+        page_of(view, tenant, ids, total, &link)
     }
 
     /// A page of the users the caller may read: a tenant administrator's
