@@ -235,12 +235,16 @@ impl Customer {
     }
 
     pub fn is_public(&self) -> bool {
-        self.additional_info
-            .as_ref()
-            .and_then(|i| i.get("isPublic"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        info_flag(self.additional_info.as_ref(), "isPublic")
     }
+}
+
+/// A boolean flag of an `additionalInfo` (`isPublic`, `gateway`): false
+/// when absent or not a boolean, as ThingsBoard reads them.
+pub fn info_flag(info: Option<&Value>, key: &str) -> bool {
+    info.and_then(|i| i.get(key))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 /// `additionalInfo` must be a JSON object (or absent); its text fields get the usual checks.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::assignable::{AssignableInput, assignable};
+use super::customer::info_flag;
 use super::entity_group::GroupType;
 use super::ids::{CustomerId, DeviceId, EntityType, TenantId};
 use super::validate::ValidationError;
@@ -41,11 +42,7 @@ pub type DeviceInput = AssignableInput<DeviceId>;
 impl Device {
     /// A gateway may publish for the devices behind it (`additionalInfo.gateway`).
     pub fn is_gateway(&self) -> bool {
-        self.additional_info
-            .as_ref()
-            .and_then(|i| i.get("gateway"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        info_flag(self.additional_info.as_ref(), "gateway")
     }
 }
 

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::customer::check_additional_info;
+use super::customer::{check_additional_info, info_flag};
 use super::ids::{CustomerId, EntityGroupId, EntityId, EntityType, TenantId};
 use super::validate::{ValidationError, check_required};
 
@@ -202,11 +202,7 @@ impl EntityGroup {
     /// Whether the group was made public: `additionalInfo.isPublic`, as
     /// ThingsBoard reads it.
     pub fn is_public(&self) -> bool {
-        self.additional_info
-            .as_ref()
-            .and_then(|i| i.get("isPublic"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        info_flag(self.additional_info.as_ref(), "isPublic")
     }
 
     /// This group made public through `public_customer`, or private again
