@@ -65,6 +65,17 @@ pub(super) fn page_of(
     Ok(PageData::new(data, total, link))
 }
 
+/// Customer `id` of the caller's tenant, if the caller may read it.
+pub(super) fn readable(
+    view: &dyn KvRead,
+    caller: &Caller,
+    id: CustomerId,
+) -> ServiceResult<Customer> {
+    let c = customers::get(view, caller.tenant_id, id)?.ok_or_else(ServiceError::not_found)?;
+    check(caller, Operation::Read, &c)?;
+    Ok(c)
+}
+
 pub(super) fn check(caller: &Caller, op: Operation, c: &Customer) -> ServiceResult<()> {
     let target = Target::customer(c.tenant_id, c.id).about(c.id.entity_id());
     Ok(require(caller, Resource::Customer, op, &target)?)
@@ -209,11 +220,7 @@ impl App {
 
     /// One customer the caller may read.
     pub async fn customer(&self, caller: &Caller, id: CustomerId) -> ServiceResult<Customer> {
-        let snapshot = self.store.snapshot()?;
-        let c = customers::get(&*snapshot, caller.tenant_id, id)?
-            .ok_or_else(ServiceError::not_found)?;
-        check(caller, Operation::Read, &c)?;
-        Ok(c)
+        readable(&*self.store.snapshot()?, caller, id)
     }
 
     /// The caller's tenant's customer with exactly this title.

@@ -16,6 +16,7 @@ use crate::domain::page::{PageData, PageLink};
 use crate::domain::user::{Authority, User, UserInfo};
 use crate::store::{KvRead, customers, entity_groups, tenants, users};
 
+use super::customers::readable;
 use super::users::{USER_SORT_PROPERTIES, check as check_user, page_users};
 use super::{App, ServiceError, ServiceResult};
 
@@ -103,8 +104,9 @@ impl App {
         caller: &Caller,
         id: CustomerId,
     ) -> ServiceResult<CustomerInfo> {
-        let c = self.customer(caller, id).await?;
+        // One snapshot for the customer and what its info adds.
         let snapshot = self.store.snapshot()?;
+        let c = readable(&*snapshot, caller, id)?;
         Infos::new(&*snapshot, caller.tenant_id).customer(c)
     }
 
