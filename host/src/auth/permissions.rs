@@ -217,15 +217,7 @@ pub fn require_own_owner(caller: &Caller, owner: EntityId) -> Result<(), Denied>
 /// May `caller` do `op` on `resource` at `target`?
 pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Target) -> bool {
     let is_self = target.user.is_some_and(|u| u.id == Some(caller.user_id));
-    // A list of users is an administrator's view of a group ("the users of
-    // customer X", "the administrators of tenant Y"), as in ThingsBoard,
-    // where those lists are endpoints of the administrator one level up.
-    let listing = |authority: Authority| {
-        op == Operation::Read
-            && target
-                .user
-                .is_some_and(|u| u.id.is_none() && u.authority == authority)
-    };
+    let listing = |authority: Authority| lists_users(op, target, authority);
     match caller.authority {
         Authority::SysAdmin => match resource {
             Resource::Tenant => true,
@@ -294,12 +286,10 @@ pub fn allowed(caller: &Caller, resource: Resource, op: Operation, target: &Targ
 /// administrator's view, as for a full tenant administrator).
 fn tenant_user_may(caller: &Caller, resource: Resource, op: Operation, target: &Target) -> bool {
     if let Some(u) = target.user {
-        if u.id == Some(caller.user_id) && matches!(op, Operation::Read | Operation::Write) {
+        if on_own_profile(caller, op, target) {
             return resource == Resource::User;
         }
-        let admins_list =
-            op == Operation::Read && u.id.is_none() && u.authority == Authority::TenantAdmin;
-        if u.authority == Authority::SysAdmin || admins_list {
+        if u.authority == Authority::SysAdmin || lists_users(op, target, Authority::TenantAdmin) {
             return false;
         }
     }
@@ -322,7 +312,7 @@ fn customer_user_may(caller: &Caller, resource: Resource, op: Operation, target:
         if caller.is_public {
             return false;
         }
-        if u.id == Some(caller.user_id) && matches!(op, Operation::Read | Operation::Write) {
+        if on_own_profile(caller, op, target) {
             return resource == Resource::User;
         }
         if u.authority != Authority::CustomerUser {
@@ -333,6 +323,24 @@ fn customer_user_may(caller: &Caller, resource: Resource, op: Operation, target:
         }
     }
     role_terms(resource, op).is_some_and(|terms| roles_allow(caller, terms, resource, op, target))
+}
+
+/// Whether `target` is the caller itself, read or changed: every user's
+/// own profile (its profile only, not its login: see the callers).
+fn on_own_profile(caller: &Caller, op: Operation, target: &Target) -> bool {
+    target.user.is_some_and(|u| u.id == Some(caller.user_id))
+        && matches!(op, Operation::Read | Operation::Write)
+}
+
+/// Whether `target` is the list of the users of one authority as a whole.
+/// Such a list is an administrator's view of a group ("the users of
+/// customer X", "the administrators of tenant Y"), as in ThingsBoard,
+/// where those lists are endpoints of the administrator one level up.
+fn lists_users(op: Operation, target: &Target, authority: Authority) -> bool {
+    op == Operation::Read
+        && target
+            .user
+            .is_some_and(|u| u.id.is_none() && u.authority == authority)
 }
 
 /// Whether the caller's roles grant `terms` (a resource's name and the
