@@ -62,10 +62,16 @@ fn role_named(
     name: &str,
     role_type: RoleType,
 ) -> ServiceResult<Option<Role>> {
-    Ok(roles::of_owner(view, tenant, owner.id)?
-        .into_iter()
+    let roles = roles::of_owner(view, tenant, owner.id)?;
+    Ok(oldest_named(&roles, name, role_type).cloned())
+}
+
+/// The oldest of `roles` named `name` of type `role_type`.
+fn oldest_named<'a>(roles: &'a [Role], name: &str, role_type: RoleType) -> Option<&'a Role> {
+    roles
+        .iter()
         .filter(|r| r.name == name && r.role_type == role_type)
-        .min_by_key(|r| (r.created_time, r.id)))
+        .min_by_key(|r| (r.created_time, r.id))
 }
 
 /// The tenant's default roles, staged anew where the tenant has none yet
@@ -77,9 +83,11 @@ pub(in crate::service) fn tenant_roles(
     tenant: TenantId,
     now: i64,
 ) -> ServiceResult<[RoleId; 3]> {
+    // Asked for every new customer: the tenant's roles are read once.
+    let existing = roles::of_owner(view, tenant, tenant.0)?;
     let mut ids = [RoleId(uuid::Uuid::nil()); 3];
     for (slot, (name, permissions)) in ids.iter_mut().zip(default_roles()) {
-        *slot = match role_named(view, tenant, tenant.entity_id(), name, RoleType::Generic)? {
+        *slot = match oldest_named(&existing, name, RoleType::Generic) {
             Some(r) => r.id,
             None => {
                 let r = role(name, permissions, tenant, now);
