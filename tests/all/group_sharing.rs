@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use clientele_tests::{Client, TestServer, assert_error, customer_ref, id, reply};
 
 use crate::customer_admins::{group_ref, user_group, user_in};
+use crate::two_tenants::TwoTenants;
 
 const PAGE: &str = "pageSize=50&page=0";
 
@@ -45,19 +46,17 @@ struct World {
 
 impl World {
     async fn build() -> World {
-        let server = TestServer::start().await;
-        let admin = server.tenant_admin().await;
-        let sys = server.sysadmin().await;
-        let me = admin.get_ok("/api/auth/user").await;
-        let tenant = me["tenantId"]["id"].as_str().unwrap().to_owned();
-        let a = id(&admin.create_customer("A").await);
-        let a1 = id(&admin
-            .post_ok(
-                "/api/customer",
-                json!({"title": "A1", "ownerId": customer_ref(&a)}),
-            )
-            .await);
-        let b = id(&admin.create_customer("B").await);
+        let TwoTenants {
+            server,
+            admin,
+            tenant,
+            a,
+            a1,
+            b,
+            other,
+            z,
+            ..
+        } = TwoTenants::build().await;
         let pumps = id(&admin
             .post_ok(
                 "/api/entityGroup",
@@ -92,8 +91,6 @@ impl World {
         let (_, a1_reader) = user_in(&server, &admin, &a1, "reader@a1.io", &[]).await;
         let (_, a1_field) = user_in(&server, &admin, &a1, "field@a1.io", &[&field]).await;
         let (_, b_user) = user_in(&server, &admin, &b, "user@b.io", &[]).await;
-        let other = server.new_tenant(&sys, "Other", "admin@other.io").await;
-        let z = id(&other.client.create_customer("Z").await);
         World {
             _server: server,
             admin,

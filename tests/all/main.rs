@@ -27,6 +27,7 @@ mod restart;
 mod roles;
 mod telemetry;
 mod tenant_users;
+mod two_tenants;
 mod users;
 mod visible_lists;
 mod wasm_fields;

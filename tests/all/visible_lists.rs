@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use clientele_tests::{Client, TestServer, customer_ref, id};
 
 use crate::customer_admins::{group_ref, user_group, user_in};
+use crate::two_tenants::TwoTenants;
 
 const PAGE: &str = "pageSize=50&page=0";
 
@@ -42,19 +43,18 @@ struct World {
 
 impl World {
     async fn build() -> World {
-        let server = TestServer::start().await;
-        let admin = server.tenant_admin().await;
-        let sys = server.sysadmin().await;
-        let me = admin.get_ok("/api/auth/user").await;
-        let tenant = me["tenantId"]["id"].as_str().unwrap().to_owned();
-        let a = id(&admin.create_customer("A").await);
-        let b = id(&admin.create_customer("B").await);
-        let a1 = id(&admin
-            .post_ok(
-                "/api/customer",
-                json!({"title": "A1", "ownerId": customer_ref(&a)}),
-            )
-            .await);
+        let TwoTenants {
+            server,
+            admin,
+            sys,
+            me,
+            tenant,
+            a,
+            a1,
+            b,
+            other: made,
+            z,
+        } = TwoTenants::build().await;
         let a_admins = user_group(&admin, &a, "Customer Administrators").await;
         let (a_admin_id, a_admin) = user_in(&server, &admin, &a, "admin@a.io", &[&a_admins]).await;
         let (a_user_id, a_user) = user_in(&server, &admin, &a, "user@a.io", &[]).await;
@@ -89,9 +89,7 @@ impl World {
             )
             .await;
 
-        let made = server.new_tenant(&sys, "Other", "admin@other.io").await;
         let other = made.client;
-        let z = id(&other.create_customer("Z").await);
         let z_user_id = other.create_active_user(&server, &z, "user@z.io").await;
         let tenant_admin_id = id(&me);
         let ids = vec![
