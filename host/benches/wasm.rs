@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use clientele::domain::expression::Expression;
 use clientele::wasm::{
-    Argument, ArgumentValue, EngineConfig, GuestError, Limits, Output, OutputTarget, Runtime, TsKv,
-    Value, WasmEngine,
+    Argument, ArgumentValue, EngineConfig, GuestError, Limits, Output, OutputTarget, Runtime,
+    TsValue, Value, WasmEngine,
 };
 use clientele_guest_artifacts as artifacts;
 use wasm_support::{World as Tenant, single};
@@ -42,7 +42,7 @@ fn native(args: &[Argument], now_ms: i64) -> Result<Vec<Output>, GuestError> {
     let mut sum = 0.0;
     let mut count = 0i64;
     for arg in args {
-        let points: &[TsKv] = match &arg.value {
+        let points: &[TsValue] = match &arg.value {
             ArgumentValue::Single(v) => v.as_slice(),
             ArgumentValue::Rolling(p) => p,
         };

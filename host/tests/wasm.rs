@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use clientele::wasm::{
     AccessScope, Argument, ArgumentValue, AttributeScope, ComponentCache, EngineConfig, EntityRef,
-    Extension, GuestError, LifecycleEvent, Limits, LoadError, OutputTarget, Runtime, TsKv, Value,
-    WasmEngine, WasmError, World,
+    Extension, GuestError, LifecycleEvent, Limits, LoadError, OutputTarget, Runtime, TsValue,
+    Value, WasmEngine, WasmError, World,
 };
 use clientele_guest_artifacts as artifacts;
 use wasm_support::{Event, World as Tenant, load, runtime, single};
@@ -96,9 +96,8 @@ fn echo_sum_adds_every_kind_of_argument_exactly() {
         name: "window".into(),
         value: ArgumentValue::Rolling(
             (1..=3)
-                .map(|i| TsKv {
+                .map(|i| TsValue {
                     ts: i,
-                    key: "w".into(),
                     value: Value::Long(i),
                 })
                 .collect(),

@@ -1,7 +1,7 @@
 //! Conversions and lookups that the generated bindings do not have.
 
 use crate::calculated_field::{Argument, ArgumentValue, Output, OutputTarget};
-use crate::types::{EntityId, EntityType, Error, TsKv, Value};
+use crate::types::{EntityId, EntityType, Error, TsValue, Value};
 
 impl From<f64> for Value {
     fn from(v: f64) -> Self {
@@ -127,7 +127,7 @@ impl Output {
 
 impl ArgumentValue {
     /// The newest point: the single value, or the last of a rolling window.
-    pub fn latest(&self) -> Option<&TsKv> {
+    pub fn latest(&self) -> Option<&TsValue> {
         match self {
             ArgumentValue::Single(v) => v.as_ref(),
             ArgumentValue::Rolling(points) => points.last(),
@@ -135,7 +135,7 @@ impl ArgumentValue {
     }
 
     /// Every point: the single value (if any), or the whole window.
-    pub fn points(&self) -> &[TsKv] {
+    pub fn points(&self) -> &[TsValue] {
         match self {
             ArgumentValue::Single(v) => v.as_slice(),
             ArgumentValue::Rolling(points) => points,
@@ -163,7 +163,7 @@ pub trait Arguments {
 
     /// The points of `name` (a rolling window, or the one value);
     /// `invalid-argument` when there is no such argument.
-    fn points(&self, name: &str) -> Result<&[TsKv], Error> {
+    fn points(&self, name: &str) -> Result<&[TsValue], Error> {
         self.get(name)
             .map(ArgumentValue::points)
             .ok_or_else(|| Error::invalid(format!("no argument {name}")))

@@ -1,6 +1,6 @@
 //! Write Clientele extensions in Rust.
 //!
-//! Bindings for the two worlds of the `clientele:platform@0.1.0` WIT package
+//! Bindings for the two worlds of the `clientele:platform@0.2.0` WIT package
 //! (`wit/` at the root of the repository), plus a few helpers so that guest
 //! code reads like the problem it solves.
 //!
@@ -61,9 +61,9 @@ pub mod customer_logic {
         export_macro_name: "export_customer_logic",
         additional_derives: [PartialEq],
         with: {
-            "clientele:platform/types@0.1.0": crate::types,
-            "clientele:platform/data@0.1.0": crate::data,
-            "clientele:platform/log@0.1.0": crate::log,
+            "clientele:platform/types@0.2.0": crate::types,
+            "clientele:platform/data@0.2.0": crate::data,
+            "clientele:platform/log@0.2.0": crate::log,
         },
     });
 }

@@ -15,7 +15,7 @@ use crate::store::telemetry::{self as ts, Series};
 use crate::store::{KvRead, Store, latest};
 use crate::wasm::{
     AccessScope, AlarmSeverity, AttributeScope, EntityKind, EntityRef, GuestError, GuestHost,
-    KeyValue, Owner, TsKv, Value,
+    KeyValue, Owner, TsKv, TsValue, Value,
 };
 
 use super::telemetry::Scope;
@@ -42,6 +42,15 @@ pub fn guest_value(v: &DataValue) -> Value {
         DataValue::Double(d) => Value::Double(*d),
         DataValue::String(s) => Value::String(s.clone()),
         DataValue::Json(j) => Value::Json(j.to_string()),
+    }
+}
+
+/// A calculated field argument's point in the guest's form (its key is
+/// the argument's name).
+pub fn guest_ts_value(ts: i64, value: &DataValue) -> TsValue {
+    TsValue {
+        ts,
+        value: guest_value(value),
     }
 }
 

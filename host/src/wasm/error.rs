@@ -26,7 +26,7 @@ pub enum LoadError {
          `on-lifecycle`; this component exports [{exports}]"
     )]
     UnknownWorld { exports: String },
-    #[error("does not match the {world} world of clientele:platform@0.1.0: {reason}")]
+    #[error("does not match the {world} world of clientele:platform@0.2.0: {reason}")]
     WorldMismatch { world: World, reason: String },
     #[error(
         "imports something the {world} world does not offer (no files, sockets, clocks, \

@@ -1,7 +1,7 @@
 //! WebAssembly extensions: guests that run next to the data, under limits.
 //!
 //! A guest is a WebAssembly component implementing one of the worlds of the
-//! WIT package `clientele:platform@0.1.0` (`wit/`): a calculated field or
+//! WIT package `clientele:platform@0.2.0` (`wit/`): a calculated field or
 //! customer logic. This module is the host side:
 //!
 //! - [`WasmEngine`] (`engine`): one wasmtime engine, component model,
@@ -41,7 +41,7 @@ mod validate;
 pub use bindings::calculated_field::{Argument, ArgumentValue, Output, OutputTarget};
 pub use bindings::customer_logic::LifecycleEvent;
 pub use bindings::types::{
-    AlarmSeverity, AttributeScope, Error as GuestError, KeyValue, TsKv, Value,
+    AlarmSeverity, AttributeScope, Error as GuestError, KeyValue, TsKv, TsValue, Value,
 };
 pub use cache::ComponentCache;
 pub use engine::{EngineConfig, WasmEngine};

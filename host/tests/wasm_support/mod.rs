@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use clientele::wasm::{
     AccessScope, AlarmSeverity, Argument, ArgumentValue, AttributeScope, ComponentCache,
     EngineConfig, EntityRef, Extension, GuestError, GuestHost, KeyValue, Limits, Output, Owner,
-    Runtime, TsKv, Value, WasmEngine, WasmError,
+    Runtime, TsKv, TsValue, Value, WasmEngine, WasmError,
 };
 use uuid::Uuid;
 
@@ -34,15 +34,11 @@ pub fn load(path: &str, limits: Limits) -> Extension {
         .unwrap_or_else(|e| panic!("load {path}: {e}"))
 }
 
-/// An argument with a single value, at ts 1, its key the argument's name.
+/// An argument with a single value, at ts 1.
 pub fn single(name: &str, value: Value) -> Argument {
     Argument {
         name: name.to_owned(),
-        value: ArgumentValue::Single(Some(TsKv {
-            ts: 1,
-            key: name.to_owned(),
-            value,
-        })),
+        value: ArgumentValue::Single(Some(TsValue { ts: 1, value })),
     }
 }
 

@@ -16,9 +16,11 @@ use crate::domain::expression::Expression;
 use crate::domain::extension::{check_optional_settings, guest_settings};
 use crate::domain::ids::{ExtensionId, now_ms};
 use crate::domain::telemetry::DataValue;
-use crate::wasm::{self, AccessScope, Argument, ArgumentValue, EntityRef, GuestHost, TsKv, World};
+use crate::wasm::{
+    self, AccessScope, Argument, ArgumentValue, EntityRef, GuestHost, TsValue, World,
+};
 
-use super::super::guest_host::{ServiceHost, data_value, guest_point};
+use super::super::guest_host::{ServiceHost, data_value, guest_ts_value};
 use super::super::{App, ServiceError, ServiceResult};
 use super::manage;
 
@@ -97,8 +99,8 @@ fn simple(expression: &str, arguments: &[(String, TestArgument)]) -> Result<Valu
     Ok(DataValue::Double(expression.eval(&values)?).to_json())
 }
 
-fn point(key: &str, ts: i64, value: &Value) -> Option<TsKv> {
-    Some(guest_point(ts, key, &DataValue::from_json(value)?))
+fn point(ts: i64, value: &Value) -> Option<TsValue> {
+    Some(guest_ts_value(ts, &DataValue::from_json(value)?))
 }
 
 fn guest_arguments(arguments: &[(String, TestArgument)], now: i64) -> Vec<Argument> {
@@ -108,12 +110,12 @@ fn guest_arguments(arguments: &[(String, TestArgument)], now: i64) -> Vec<Argume
             name: name.clone(),
             value: match arg {
                 TestArgument::SingleValue { ts, value } => {
-                    ArgumentValue::Single(point(name, ts.unwrap_or(now), value))
+                    ArgumentValue::Single(point(ts.unwrap_or(now), value))
                 }
                 TestArgument::TsRolling { values } => ArgumentValue::Rolling(
                     values
                         .iter()
-                        .filter_map(|p| point(name, p.ts, &p.value))
+                        .filter_map(|p| point(p.ts, &p.value))
                         .collect(),
                 ),
             },

@@ -12,31 +12,26 @@ use crate::store::{KvRead, Store};
 use crate::wasm::{self, AccessScope, Argument, ArgumentValue, GuestHost, WasmError};
 
 use super::super::access::OwnerCache;
-use super::super::guest_host::{ServiceHost, data_value, entity_ref, guest_point};
+use super::super::guest_host::{ServiceHost, data_value, entity_ref, guest_ts_value};
 use super::super::telemetry::Scope;
 use super::compute::{ArgValue, OutputTarget, OutputValue};
 
-/// The arguments in the guest's form; each point carries the argument's
-/// key (the stored key name), the argument's name is the record's name.
-pub fn guest_arguments(field: &CalculatedField, args: &[(String, ArgValue)]) -> Vec<Argument> {
+/// The arguments in the guest's form, by name.
+pub fn guest_arguments(args: &[(String, ArgValue)]) -> Vec<Argument> {
     args.iter()
-        .zip(&field.configuration.arguments)
-        .map(|((name, value), (_, arg))| {
-            let key = &arg.ref_entity_key.key;
-            Argument {
-                name: name.clone(),
-                value: match value {
-                    ArgValue::Single(p) => {
-                        ArgumentValue::Single(p.as_ref().map(|(ts, v)| guest_point(*ts, key, v)))
-                    }
-                    ArgValue::Rolling(points) => ArgumentValue::Rolling(
-                        points
-                            .iter()
-                            .map(|(ts, v)| guest_point(*ts, key, v))
-                            .collect(),
-                    ),
-                },
-            }
+        .map(|(name, value)| Argument {
+            name: name.clone(),
+            value: match value {
+                ArgValue::Single(p) => {
+                    ArgumentValue::Single(p.as_ref().map(|(ts, v)| guest_ts_value(*ts, v)))
+                }
+                ArgValue::Rolling(points) => ArgumentValue::Rolling(
+                    points
+                        .iter()
+                        .map(|(ts, v)| guest_ts_value(*ts, v))
+                        .collect(),
+                ),
+            },
         })
         .collect()
 }
@@ -95,14 +90,8 @@ impl<'a> Batch<'a> {
         // Fields belong to devices and assets only (checked when saved).
         let entity = entity_ref(field.entity_id).expect("a device or asset");
         let scope = AccessScope::for_entity(tenant.0, customer.map(|c| c.0), entity);
-        let outputs = extension.compute(
-            host,
-            &scope,
-            entity,
-            settings,
-            &guest_arguments(field, args),
-            now,
-        )?;
+        let outputs =
+            extension.compute(host, &scope, entity, settings, &guest_arguments(args), now)?;
         Ok(outputs
             .into_iter()
             .map(|o| OutputValue {

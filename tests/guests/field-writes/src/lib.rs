@@ -12,8 +12,8 @@ wit_bindgen::generate!({
         package test:field-writes;
 
         world field-writes {
-            include clientele:platform/calculated-field@0.1.0;
-            import clientele:platform/data-write@0.1.0;
+            include clientele:platform/calculated-field@0.2.0;
+            import clientele:platform/data-write@0.2.0;
         }
     ",
     path: "../../../wit",
@@ -31,7 +31,7 @@ impl Guest for FieldWrites {
         _: Vec<Argument>,
         now_ms: i64,
     ) -> Result<Vec<Output>, Error> {
-        let point = TsKv {
+        let point = data_write::TsKv {
             ts: now_ms,
             key: "sneaked".into(),
             value: Value::Boolean(true),

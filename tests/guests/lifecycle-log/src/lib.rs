@@ -30,7 +30,11 @@ impl Guest for LifecycleLog {
         Ok(())
     }
 
-    fn on_attributes_changed(_: EntityId, _: AttributeScope, _: Vec<KeyValue>) -> Result<(), Error> {
+    fn on_attributes_changed(
+        _: EntityId,
+        _: AttributeScope,
+        _: Vec<KeyValue>,
+    ) -> Result<(), Error> {
         Ok(())
     }
 
