@@ -16,13 +16,13 @@ use crate::domain::expression::Expression;
 use crate::domain::extension::{check_optional_settings, guest_settings};
 use crate::domain::ids::{ExtensionId, now_ms};
 use crate::domain::telemetry::DataValue;
-use crate::wasm::{
-    self, AccessScope, Argument, ArgumentValue, EntityRef, GuestHost, TsValue, World,
-};
+use crate::wasm::{self, AccessScope, Argument, EntityRef, GuestHost, World};
 
-use super::super::guest_host::{ServiceHost, data_value, guest_ts_value};
+use super::super::guest_host::{ServiceHost, data_value};
 use super::super::{App, ServiceError, ServiceResult};
+use super::compute::ArgValue;
 use super::manage;
+use super::wasm_run::guest_arguments;
 
 /// An argument of a test run, as ThingsBoard's `testScript` takes it.
 #[derive(Debug, Clone, Deserialize)]
@@ -99,26 +99,25 @@ fn simple(expression: &str, arguments: &[(String, TestArgument)]) -> Result<Valu
     Ok(DataValue::Double(expression.eval(&values)?).to_json())
 }
 
-fn point(ts: i64, value: &Value) -> Option<TsValue> {
-    Some(guest_ts_value(ts, &DataValue::from_json(value)?))
-}
-
-fn guest_arguments(arguments: &[(String, TestArgument)], now: i64) -> Vec<Argument> {
+/// The sample arguments as a field's run reads them from the store, so
+/// that they reach the guest the way stored ones do ([`guest_arguments`]).
+/// A null is no value, as in the store.
+fn arg_values(arguments: &[(String, TestArgument)], now: i64) -> Vec<(String, ArgValue)> {
     arguments
         .iter()
-        .map(|(name, arg)| Argument {
-            name: name.clone(),
-            value: match arg {
+        .map(|(name, arg)| {
+            let value = match arg {
                 TestArgument::SingleValue { ts, value } => {
-                    ArgumentValue::Single(point(ts.unwrap_or(now), value))
+                    ArgValue::Single(DataValue::from_json(value).map(|v| (ts.unwrap_or(now), v)))
                 }
-                TestArgument::TsRolling { values } => ArgumentValue::Rolling(
+                TestArgument::TsRolling { values } => ArgValue::Rolling(
                     values
                         .iter()
-                        .filter_map(|p| point(p.ts, &p.value))
+                        .filter_map(|p| Some((p.ts, DataValue::from_json(&p.value)?)))
                         .collect(),
                 ),
-            },
+            };
+            (name.clone(), value)
         })
         .collect()
 }
@@ -146,7 +145,7 @@ impl App {
                 check_optional_settings(request.settings.as_ref())?;
                 let settings = guest_settings(request.settings.as_ref());
                 let now = now_ms();
-                let args = guest_arguments(&request.arguments, now);
+                let args = guest_arguments(&arg_values(&request.arguments, now));
                 let host: Arc<dyn GuestHost> =
                     ServiceHost::new(&self.store, &self.series, caller.tenant_id);
                 let tenant = caller.tenant_id.0;
