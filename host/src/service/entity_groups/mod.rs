@@ -382,13 +382,11 @@ impl App {
                 }
                 changed.push(m.id);
             }
-            if !add && !changed.is_empty() {
-                keeps_an_administrator(view, &g, changed.len())?;
-            }
             if !changed.is_empty() {
                 let action = if add {
                     ActionType::AddedToEntityGroup
                 } else {
+                    keeps_an_administrator(view, &g, changed.len())?;
                     ActionType::RemovedFromEntityGroup
                 };
                 let data = json!({ "entityGroupId": g.id.entity_id(), "entityGroupName": g.name, "entityIds": changed });
