@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use clientele_tests::{Client, PASSWORD, TestServer, activation_token, customer_ref, id};
+use clientele_tests::{Client, PASSWORD, TestServer, customer_ref, id};
 
 const PAGE: &str = "pageSize=50&page=0";
 
@@ -29,12 +29,7 @@ async fn tenant_user_in(server: &TestServer, admin: &Client, email: &str, group:
             json!({"email": email, "authority": "TENANT_ADMIN"}),
         )
         .await;
-    let link = admin
-        .get_ok(&format!("/api/user/{}/activationLink", id(&user)))
-        .await;
-    let token = activation_token(link.as_str().expect("link text"));
-    let (status, body) = server.activate(&token, PASSWORD).await;
-    assert_eq!(status, 200, "activating {email}: {body}");
+    admin.activate_user(server, &id(&user), email).await;
     user
 }
 

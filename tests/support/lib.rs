@@ -418,11 +418,19 @@ impl Client {
             )
             .await;
         let id = id(&user);
-        let link = self.get_ok(&format!("/api/user/{id}/activationLink")).await;
+        self.activate_user(server, &id, email).await;
+        id
+    }
+
+    /// Activates the new user `user_id` (`email`) through its activation
+    /// link, with [`PASSWORD`].
+    pub async fn activate_user(&self, server: &TestServer, user_id: &str, email: &str) {
+        let link = self
+            .get_ok(&format!("/api/user/{user_id}/activationLink"))
+            .await;
         let token = activation_token(link.as_str().expect("link text"));
         let (status, body) = server.activate(&token, PASSWORD).await;
         assert_eq!(status, StatusCode::OK, "activating {email}: {body}");
-        id
     }
 }
 

@@ -513,6 +513,7 @@ mod tests {
     fn a_tenant_user_reads_its_whole_tenant_and_changes_only_its_profile() {
         let (t, c) = (TenantId::new(), CustomerId::new());
         let me = tenant_user(t);
+        let may = |r: Resource, op: Operation, target: &Target| allowed(&me, r, op, target);
         let device = EntityId {
             entity_type: EntityType::Device,
             id: uuid::Uuid::new_v4(),
@@ -520,73 +521,43 @@ mod tests {
         let in_customer = Target::customer(t, c).about(device);
         let own = Target::tenant(t).about(device);
         for target in [&in_customer, &own] {
-            assert!(allowed(&me, Resource::Device, Operation::Read, target));
+            assert!(may(Resource::Device, Operation::Read, target));
             let telemetry = Resource::EntityData(EntityType::Device, DataKind::Telemetry);
-            assert!(allowed(&me, telemetry, Operation::Read, target));
-            assert!(!allowed(&me, telemetry, Operation::Write, target));
+            assert!(may(telemetry, Operation::Read, target));
+            assert!(!may(telemetry, Operation::Write, target));
             for op in [Operation::Create, Operation::Write, Operation::Delete] {
-                assert!(!allowed(&me, Resource::Device, op, target), "{op:?}");
+                assert!(!may(Resource::Device, op, target), "{op:?}");
             }
         }
-        assert!(allowed(
-            &me,
-            Resource::Customer,
-            Operation::Read,
-            &Target::customer(t, c)
-        ));
-        assert!(!allowed(
-            &me,
-            Resource::Customer,
-            Operation::Write,
-            &Target::customer(t, c)
-        ));
+        let customer = Target::customer(t, c);
+        assert!(may(Resource::Customer, Operation::Read, &customer));
+        assert!(!may(Resource::Customer, Operation::Write, &customer));
         // The tenant's own resources, read through the role over "ALL".
+        let tenant = Target::tenant(t);
         for r in [
             Resource::Extension,
             Resource::CalculatedField,
             Resource::Event,
         ] {
-            assert!(
-                allowed(&me, r, Operation::Read, &Target::tenant(t)),
-                "{r:?}"
-            );
-            assert!(
-                !allowed(&me, r, Operation::Create, &Target::tenant(t)),
-                "{r:?}"
-            );
+            assert!(may(r, Operation::Read, &tenant), "{r:?}");
+            assert!(!may(r, Operation::Create, &tenant), "{r:?}");
         }
-        assert!(allowed(
-            &me,
-            Resource::Tenant,
-            Operation::Read,
-            &Target::tenant(t)
-        ));
-        assert!(!allowed(
-            &me,
-            Resource::Tenant,
-            Operation::Write,
-            &Target::tenant(t)
-        ));
+        assert!(may(Resource::Tenant, Operation::Read, &tenant));
+        assert!(!may(Resource::Tenant, Operation::Write, &tenant));
         // Its own profile, others read only, credentials never.
         let myself = Target::user(t, CustomerId::NULL, me.user_id, Authority::TenantAdmin);
-        assert!(allowed(&me, Resource::User, Operation::Write, &myself));
+        assert!(may(Resource::User, Operation::Write, &myself));
         let admin = Target::user(t, CustomerId::NULL, UserId::new(), Authority::TenantAdmin);
-        assert!(allowed(&me, Resource::User, Operation::Read, &admin));
-        assert!(!allowed(&me, Resource::User, Operation::Write, &admin));
-        assert!(!allowed(
-            &me,
-            Resource::UserCredentials,
-            Operation::Read,
-            &admin
-        ));
+        assert!(may(Resource::User, Operation::Read, &admin));
+        assert!(!may(Resource::User, Operation::Write, &admin));
+        assert!(!may(Resource::UserCredentials, Operation::Read, &admin));
         let admins = Target::users_of(t, CustomerId::NULL, Authority::TenantAdmin);
-        assert!(!allowed(&me, Resource::User, Operation::Read, &admins));
+        assert!(!may(Resource::User, Operation::Read, &admins));
         // Nothing of another tenant.
         let other = TenantId::new();
         let theirs = Target::tenant(other).about(device);
-        assert!(!allowed(&me, Resource::Device, Operation::Read, &theirs));
-        assert!(!allowed(
-            &me,
+        assert!(!may(Resource::Device, Operation::Read, &theirs));
+        assert!(!may(
             Resource::Tenant,
             Operation::Read,
             &Target::tenant(other)

@@ -93,22 +93,21 @@ mod tests {
 
     use super::*;
     use crate::domain::entity_group::{GroupType, TENANT_USERS as TENANT_USERS_GROUP};
-    use crate::domain::ids::TenantId;
+    use crate::domain::ids::{EntityGroupId, TenantId};
     use crate::domain::role::TENANT_USER;
     use crate::store::{entity_groups, roles};
+
+    /// The id of `tenant`'s "Tenant Users".
+    fn tenant_users(view: &dyn KvRead, tenant: TenantId) -> EntityGroupId {
+        entity_groups::id_by_name(view, tenant, tenant.0, GroupType::User, TENANT_USERS_GROUP)
+            .unwrap()
+            .expect("Tenant Users")
+    }
 
     /// The grants of `tenant`'s "Tenant Users", by role name.
     fn tenant_user_grants(store: &dyn Store, tenant: TenantId) -> Vec<String> {
         let view = store.snapshot().unwrap();
-        let group = entity_groups::id_by_name(
-            &*view,
-            tenant,
-            tenant.0,
-            GroupType::User,
-            TENANT_USERS_GROUP,
-        )
-        .unwrap()
-        .expect("Tenant Users");
+        let group = tenant_users(&*view, tenant);
         group_permissions::of_user_group(&*view, tenant, group.0)
             .unwrap()
             .into_iter()
@@ -121,14 +120,7 @@ mod tests {
     async fn revoke(store: &dyn Store, tenant: TenantId, forget_step: bool) {
         store::write::<_, ServiceError, _>(store, move |view| {
             let mut changes = Changes::new();
-            let group = entity_groups::id_by_name(
-                view,
-                tenant,
-                tenant.0,
-                GroupType::User,
-                TENANT_USERS_GROUP,
-            )?
-            .expect("Tenant Users");
+            let group = tenant_users(view, tenant);
             for p in group_permissions::of_user_group(view, tenant, group.0)? {
                 group_permissions::delete(&mut changes, &p);
             }
