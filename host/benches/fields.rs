@@ -7,7 +7,11 @@
 //! their ratio, and how many dew points were computed for the temperature
 //! points stored by the second run (fields run after the commit, off the
 //! ingest path; under overload a field computes on the newest values and
-//! skips the rest).
+//! skips the rest). Beside the rates, each load's server CPU time per
+//! 1,000 acknowledged messages (from the load's start until the work it
+//! left behind is done, read from `/proc`): it varies less than the rates
+//! on a shared machine, and its ratio says what a field costs the server
+//! alone, without the load generator's share of the cores.
 //!
 //! Run: `cargo bench -p clientele --bench fields`
 //! (`SECONDS=5 DEVICES=200 ROUNDS=1` for a shorter run; `INFLIGHT`). The
@@ -33,7 +37,10 @@ use std::time::Duration;
 
 use clientele::domain::ids::now_ms;
 use clientele_guest_artifacts as artifacts;
-use common::{connect_all, create_devices, env_or, login, payload, start_clientele};
+use common::{
+    connect_all, cpu_ms, cpu_ms_when_idle, create_devices, env_or, login, payload, start_clientele,
+    thread_cpu_ms,
+};
 use serde_json::{Value, json};
 
 struct Api {
@@ -94,6 +101,53 @@ impl Api {
     }
 }
 
+/// The server's CPU time (ms) per 1,000 acknowledged messages.
+struct Cpu {
+    total: f64,
+    /// The store's writer thread and the calculated-field thread.
+    writer: f64,
+    fields: f64,
+}
+
+impl Cpu {
+    fn describe(&self) -> String {
+        format!(
+            "{:.1} ms (store writer {:.1}, calculated fields {:.1}, the rest {:.1})",
+            self.total,
+            self.writer,
+            self.fields,
+            self.total - self.writer - self.fields
+        )
+    }
+}
+
+/// A saturated load on `instance`, and the server's CPU time per 1,000
+/// acknowledged messages, until the work the load left is done.
+async fn measured(
+    instance: &Instance,
+    devices: u64,
+    inflight: usize,
+    seconds: u64,
+) -> (load::Outcome, Cpu) {
+    let (before, threads_before) = (cpu_ms(instance.pid), thread_cpu_ms(instance.pid));
+    let outcome = saturated(instance.mqtt, devices, inflight, seconds).await;
+    let after = cpu_ms_when_idle(instance.pid).await;
+    let threads_after = thread_cpu_ms(instance.pid);
+    let per_1k = 1000.0 / outcome.acked.max(1) as f64;
+    let thread = |name: &str| {
+        let used = threads_after.get(name).copied().unwrap_or(0.0)
+            - threads_before.get(name).copied().unwrap_or(0.0);
+        used * per_1k
+    };
+    let cpu = Cpu {
+        total: (after - before) * per_1k,
+        // Thread names as /proc shows them: cut to 15 bytes.
+        writer: thread("clientele-store"),
+        fields: thread("calculated-fiel"),
+    };
+    (outcome, cpu)
+}
+
 async fn saturated(mqtt: SocketAddr, devices: u64, inflight: usize, seconds: u64) -> load::Outcome {
     let conns = connect_all(mqtt, devices, false).await;
     let pacing = load::Pacing {
@@ -124,6 +178,7 @@ fn report(name: &str, o: &mut load::Outcome) {
 /// or the compaction backlog of the one before.
 struct Instance {
     _server: support::Killed,
+    pid: u32,
     _dir: tempfile::TempDir,
     mqtt: SocketAddr,
     api: Api,
@@ -143,6 +198,7 @@ async fn fresh(devices: u64) -> Instance {
     };
     let ids = api.device_ids().await;
     Instance {
+        pid: server.0.id(),
         _server: server,
         _dir: dir,
         mqtt,
@@ -191,9 +247,16 @@ async fn attach(api: &Api, device: &Value, extension: &Value, keys: &[&str]) {
     .await;
 }
 
-/// One load with a WASM field on every device: its outcome, then how many
-/// dew points were computed for how many stored temperature points.
-async fn with_fields(devices: u64, inflight: usize, seconds: u64) -> (load::Outcome, u64, u64) {
+/// What one load with a WASM field on every device gave.
+struct WithFields {
+    outcome: load::Outcome,
+    cpu: Cpu,
+    /// Dew points computed, for how many stored temperature points.
+    computed: u64,
+    stored: u64,
+}
+
+async fn with_fields(devices: u64, inflight: usize, seconds: u64) -> WithFields {
     let instance = fresh(devices).await;
     let api = &instance.api;
     let dew = upload(api, "dew", artifacts::DEW_POINT).await;
@@ -202,9 +265,9 @@ async fn with_fields(devices: u64, inflight: usize, seconds: u64) -> (load::Outc
         attach(api, &device, &dew, &["temperature", "humidity"]).await;
     }
     let start = now_ms();
-    let outcome = saturated(instance.mqtt, devices, inflight, seconds).await;
-    // Fields run after the commit: give the worker time to finish, then
-    // count what it saved for the messages of this run.
+    let (outcome, cpu) = measured(&instance, devices, inflight, seconds).await;
+    // Fields run after the commit: the server is idle again, so the worker
+    // has finished; count what it saved for the messages of this run.
     let ids = &instance.ids;
     let mut computed = 0;
     for _ in 0..10 {
@@ -223,7 +286,12 @@ async fn with_fields(devices: u64, inflight: usize, seconds: u64) -> (load::Outc
         "dew-point guest: {} ERROR events (a call that missed its deadline while waiting for the CPU would be one)",
         errors["totalElements"]
     );
-    (outcome, computed, stored)
+    WithFields {
+        outcome,
+        cpu,
+        computed,
+        stored,
+    }
 }
 
 #[tokio::main]
@@ -240,36 +308,50 @@ async fn main() {
     // Loads alternate, so that a machine slower in one stretch of the run
     // weighs on both sides of a round's ratio alike.
     let mut ratios = Vec::new();
+    let mut cpu_ratios = Vec::new();
     let mut without_rates = Vec::new();
     for round in 1..=rounds {
-        let mut without = {
+        let (mut without, without_cpu) = {
             let plain = fresh(devices).await;
-            saturated(plain.mqtt, devices, inflight, seconds).await
+            measured(&plain, devices, inflight, seconds).await
         };
         report(&format!("round {round}, without fields"), &mut without);
-        let (mut with, computed, stored) = with_fields(devices, inflight, seconds).await;
+        let mut with = with_fields(devices, inflight, seconds).await;
         report(
             &format!("round {round}, with one WASM field per message"),
-            &mut with,
+            &mut with.outcome,
         );
-        let ratio = with.rate() / without.rate();
+        let ratio = with.outcome.rate() / without.rate();
         println!(
-            "round {round}: ratio with / without = {ratio:.2}; dew points computed: {computed} for {stored} stored temperature points ({:.1}%) of {} messages acknowledged",
-            100.0 * computed as f64 / stored.max(1) as f64,
-            with.acked,
+            "round {round}: ratio with / without = {ratio:.2}; dew points computed: {} for {} stored temperature points ({:.1}%) of {} messages acknowledged",
+            with.computed,
+            with.stored,
+            100.0 * with.computed as f64 / with.stored.max(1) as f64,
+            with.outcome.acked,
+        );
+        let cpu_ratio = without_cpu.total / with.cpu.total;
+        println!(
+            "round {round}: server CPU per 1,000 messages: without {}; with a field {}; without / with = {cpu_ratio:.2}",
+            without_cpu.describe(),
+            with.cpu.describe()
         );
         ratios.push(ratio);
+        cpu_ratios.push(cpu_ratio);
         without_rates.push(without.rate());
     }
-    ratios.sort_by(f64::total_cmp);
-    without_rates.sort_by(f64::total_cmp);
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let (mid, low, high) = median(&mut ratios);
     println!(
-        "ratio: with / without, median of {rounds} rounds = {:.2} (lowest {:.2}, highest {:.2})",
-        ratios[ratios.len() / 2],
-        ratios[0],
-        ratios[ratios.len() - 1]
+        "ratio: with / without, median of {rounds} rounds = {mid:.2} (lowest {low:.2}, highest {high:.2})"
     );
-    let without = without_rates[without_rates.len() / 2];
+    let (mid, low, high) = median(&mut cpu_ratios);
+    println!(
+        "server CPU per message, without / with, median of {rounds} rounds = {mid:.2} (lowest {low:.2}, highest {high:.2})"
+    );
+    let (without, _, _) = median(&mut without_rates);
 
     // Isolation: one more device has a field whose guest never returns and
     // publishes 100 messages/s while the others run saturated.

@@ -1,5 +1,6 @@
 //! What the benchmarks that drive the `clientele` binary share: starting
-//! it, logging in, creating devices, connecting them, a payload, memory.
+//! it, logging in, creating devices, connecting them, a payload, memory
+//! and CPU time.
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -18,6 +19,58 @@ pub fn env_or(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// CPU time (user and system) a process has used so far, in ms.
+pub fn cpu_ms(pid: u32) -> f64 {
+    stat_cpu_ms(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+/// CPU time (ms) of each thread of a process, by thread name (threads of
+/// one name, such as the runtime's workers, added up).
+pub fn thread_cpu_ms(pid: u32) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let dir = task.path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+        *out.entry(name.trim().to_owned()).or_default() += stat_cpu_ms(&stat);
+    }
+    out
+}
+
+/// User and system time in a `stat` file of /proc, in ms.
+fn stat_cpu_ms(stat: &str) -> f64 {
+    // The command name, in parentheses, may hold spaces: count fields
+    // after it. utime and stime are fields 14 and 15 of proc_pid_stat(5);
+    // the first after the name is field 3.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: f64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<f64>().ok())
+        .sum();
+    ticks * 1000.0 / rustix::param::clock_ticks_per_second() as f64
+}
+
+/// Waits until `pid` has all but stopped using the CPU (under 5% of a core
+/// over half a second: what a load left behind, such as calculated fields
+/// and compaction, is done), at most 30 s; its CPU time then, in ms.
+pub async fn cpu_ms_when_idle(pid: u32) -> f64 {
+    let mut last = cpu_ms(pid);
+    for _ in 0..60 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let now = cpu_ms(pid);
+        if now - last < 25.0 {
+            return now;
+        }
+        last = now;
+    }
+    last
 }
 
 /// Resident and peak resident memory of a process, in MiB.

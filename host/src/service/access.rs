@@ -3,7 +3,7 @@
 //! read check a subscription repeats, and the signal that tells subscribers
 //! to repeat it at once.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use tokio::sync::broadcast;
 

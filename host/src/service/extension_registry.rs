@@ -9,7 +9,7 @@
 //! does not upload one, neither reserves the engine's memory pool nor
 //! writes a cache directory.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};

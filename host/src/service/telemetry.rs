@@ -3,7 +3,9 @@
 //! aggregation, and deleted in the UI's four modes.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use serde_json::json;

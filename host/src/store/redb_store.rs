@@ -330,7 +330,7 @@ type RawTable<'txn> = redb::Table<'txn, &'static [u8], &'static [u8]>;
 /// open a table twice) instead of aliasing it.
 struct OpenTables<'txn> {
     txn: &'txn WriteTransaction,
-    open: std::cell::RefCell<std::collections::HashMap<Table, RawTable<'txn>>>,
+    open: std::cell::RefCell<foldhash::HashMap<Table, RawTable<'txn>>>,
 }
 
 impl<'txn> OpenTables<'txn> {

@@ -8,7 +8,7 @@
 //! `ts_key_names`) so that a series prefix is a fixed 36 bytes. Values are a
 //! tag byte and the value (see [`encode_value`]).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use uuid::Uuid;

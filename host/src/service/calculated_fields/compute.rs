@@ -1,7 +1,7 @@
 //! One run of a calculated field: read its arguments (from the change that
 //! triggered it, else from a snapshot), compute, and say what to save.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use uuid::Uuid;
 

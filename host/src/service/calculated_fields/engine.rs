@@ -14,7 +14,7 @@
 //! extension registry's own count (`wasm.max_consecutive_failures`), with
 //! an event on the extension.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use serde_json::json;
@@ -202,7 +202,7 @@ impl Worker {
                     events.append(&mut r.events);
                     events.extend(worker.run_events(r, now));
                 }
-                let outputs = collect_outputs(&runs);
+                let outputs = collect_outputs(&mut runs);
                 Ok((!outputs.is_empty() || !events.is_empty()).then_some((outputs, events)))
             })
             .await
@@ -368,13 +368,14 @@ fn report(outcome: Result<ServiceResult<()>, tokio::task::JoinError>) -> bool {
 /// Outputs per (tenant, entity): what to save on each.
 type Outputs = HashMap<(TenantId, EntityId), Vec<OutputValue>>;
 
-fn collect_outputs(runs: &[Run]) -> Outputs {
+/// Takes the outputs out of `runs` (their events are written by then).
+fn collect_outputs(runs: &mut [Run]) -> Outputs {
     let mut out: Outputs = HashMap::new();
     for r in runs {
-        if let Ok(Some(values)) = &r.result {
+        if let Ok(Some(values)) = &mut r.result {
             out.entry((r.field.field.tenant_id, r.field.field.entity_id))
                 .or_default()
-                .extend(values.iter().cloned());
+                .append(values);
         }
     }
     out

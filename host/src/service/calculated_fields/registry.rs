@@ -6,7 +6,7 @@
 //! Kept in step with the `calculated_fields` table by a commit listener, so
 //! it holds exactly what is committed, whoever wrote it.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -16,6 +16,7 @@ use crate::domain::calculated_field::{ArgumentKind, CalculatedField, FieldKind};
 use crate::domain::expression::Expression;
 use crate::domain::extension::guest_settings;
 use crate::domain::ids::{CalculatedFieldId, ExtensionId, TenantId};
+use crate::domain::telemetry::Scope;
 use crate::domain::validate::ValidationError;
 use crate::store::{KvRead, Mutation, Store, StoreResult, Table, calculated_fields};
 
@@ -36,11 +37,53 @@ pub enum Program {
     },
 }
 
+/// One key a field's argument reads: of an entity's telemetry (`scope`
+/// `None`) or of its attributes in one scope. Flattened out of the
+/// arguments when the field is compiled, so that matching a change, which
+/// the ingest path does on every message, touches little memory.
+#[derive(Debug, Clone, PartialEq)]
+struct Watch {
+    source: Uuid,
+    scope: Option<Scope>,
+    key: Box<str>,
+}
+
+impl Watch {
+    fn all_of(field: &CalculatedField) -> Box<[Watch]> {
+        field
+            .configuration
+            .arguments
+            .iter()
+            .map(|(_, arg)| Watch {
+                source: arg.source(field.entity_id).id,
+                scope: match arg.ref_entity_key.kind {
+                    ArgumentKind::TsLatest | ArgumentKind::TsRolling => None,
+                    ArgumentKind::Attribute => Some(arg.scope()),
+                },
+                key: arg.ref_entity_key.key.as_str().into(),
+            })
+            .collect()
+    }
+
+    /// Whether `change` (of this watch's source) holds the key.
+    fn seen_in(&self, change: &DataChange) -> bool {
+        let key = &*self.key;
+        match (self.scope, change) {
+            (None, DataChange::Telemetry(points)) => points.iter().any(|p| p.key == key),
+            (Some(wanted), DataChange::Attributes { scope, values, .. }) => {
+                wanted == *scope && values.iter().any(|v| v.key == key)
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A field ready to run.
 #[derive(Debug)]
 pub struct Compiled {
     pub field: CalculatedField,
     pub program: Program,
+    watches: Box<[Watch]>,
     /// SIMPLE runs failed in a row, and whether that suspended the field:
     /// kept with this version of the field, so saving it starts afresh.
     failures_in_a_row: AtomicU32,
@@ -73,6 +116,7 @@ impl Compiled {
             }
         };
         Ok(Compiled {
+            watches: Watch::all_of(&field),
             field,
             program,
             failures_in_a_row: AtomicU32::new(0),
@@ -97,41 +141,50 @@ impl Compiled {
 
     /// Whether `change` of `entity` touches one of this field's arguments.
     fn reads(&self, entity: Uuid, change: &DataChange) -> bool {
-        let own = self.field.entity_id;
-        self.field.configuration.arguments.iter().any(|(_, arg)| {
-            if arg.source(own).id != entity {
-                return false;
+        self.watches
+            .iter()
+            .any(|w| w.source == entity && w.seen_in(change))
+    }
+}
+
+/// The fields that read one entity, and every key they read of it: the
+/// ingest path's question is answered from `watches` alone.
+#[derive(Default)]
+struct Readers {
+    watches: Vec<Watch>,
+    fields: Vec<Arc<Compiled>>,
+}
+
+impl Readers {
+    fn add(&mut self, source: Uuid, field: Arc<Compiled>) {
+        for w in field.watches.iter().filter(|w| w.source == source) {
+            if !self.watches.contains(w) {
+                self.watches.push(w.clone());
             }
-            let key = &arg.ref_entity_key.key;
-            match (arg.ref_entity_key.kind, change) {
-                (
-                    ArgumentKind::TsLatest | ArgumentKind::TsRolling,
-                    DataChange::Telemetry(points),
-                ) => points.iter().any(|p| p.key == *key),
-                (ArgumentKind::Attribute, DataChange::Attributes { scope, values, .. }) => {
-                    arg.scope() == *scope && values.iter().any(|v| v.key == *key)
-                }
-                _ => false,
-            }
-        })
+        }
+        self.fields.push(field);
+    }
+
+    fn remove(&mut self, source: Uuid, id: CalculatedFieldId) {
+        self.fields.retain(|c| c.field.id != id);
+        let fields = std::mem::take(&mut self.fields);
+        self.watches.clear();
+        for field in fields {
+            self.add(source, field);
+        }
     }
 }
 
 #[derive(Default)]
 struct Index {
     by_id: HashMap<CalculatedFieldId, Arc<Compiled>>,
-    /// (tenant, entity an argument reads) -> fields.
-    by_source: HashMap<(TenantId, Uuid), Vec<Arc<Compiled>>>,
+    /// (tenant, entity an argument reads) -> its readers.
+    by_source: HashMap<(TenantId, Uuid), Readers>,
 }
 
 impl Index {
-    fn sources(field: &CalculatedField) -> Vec<Uuid> {
-        let mut out: Vec<Uuid> = field
-            .configuration
-            .arguments
-            .iter()
-            .map(|(_, a)| a.source(field.entity_id).id)
-            .collect();
+    fn sources(field: &Compiled) -> Vec<Uuid> {
+        let mut out: Vec<Uuid> = field.watches.iter().map(|w| w.source).collect();
         out.sort_unstable();
         out.dedup();
         out
@@ -141,11 +194,11 @@ impl Index {
         let Some(old) = self.by_id.remove(&id) else {
             return;
         };
-        for source in Self::sources(&old.field) {
+        for source in Self::sources(&old) {
             let k = (old.field.tenant_id, source);
-            if let Some(list) = self.by_source.get_mut(&k) {
-                list.retain(|c| c.field.id != id);
-                if list.is_empty() {
+            if let Some(readers) = self.by_source.get_mut(&k) {
+                readers.remove(source, id);
+                if readers.fields.is_empty() {
                     self.by_source.remove(&k);
                 }
             }
@@ -164,11 +217,11 @@ impl Index {
                 return;
             }
         };
-        for source in Self::sources(&compiled.field) {
+        for source in Self::sources(&compiled) {
             self.by_source
                 .entry((compiled.field.tenant_id, source))
                 .or_default()
-                .push(Arc::clone(&compiled));
+                .add(source, Arc::clone(&compiled));
         }
         self.by_id.insert(id, compiled);
     }
@@ -239,8 +292,9 @@ impl Registry {
         index
             .by_source
             .get(&(tenant, entity))
-            .map(|fields| {
-                fields
+            .map(|readers| {
+                readers
+                    .fields
                     .iter()
                     .filter(|c| c.reads(entity, change))
                     .cloned()
@@ -259,7 +313,7 @@ impl Registry {
         index
             .by_source
             .get(&(tenant, entity))
-            .is_some_and(|fields| fields.iter().any(|c| c.reads(entity, change)))
+            .is_some_and(|readers| readers.watches.iter().any(|w| w.seen_in(change)))
     }
 }
 
@@ -270,20 +324,78 @@ mod tests {
     use super::*;
     use crate::domain::calculated_field::CalculatedFieldInput;
 
-    fn compiled() -> Compiled {
+    /// A SIMPLE field of device `entity` doubling its telemetry `key`.
+    fn doubling(tenant: TenantId, entity: Uuid, key: &str) -> CalculatedField {
         let input: CalculatedFieldInput = serde_json::from_value(json!({
-            "entityId": {"entityType": "DEVICE", "id": uuid::Uuid::new_v4()},
+            "entityId": {"entityType": "DEVICE", "id": entity},
             "type": "SIMPLE",
             "name": "double",
             "configuration": {
                 "type": "SIMPLE",
-                "arguments": {"t": {"refEntityKey": {"key": "t", "type": "TS_LATEST"}}},
-                "expression": "t * 2",
+                "arguments": {key: {"refEntityKey": {"key": key, "type": "TS_LATEST"}}},
+                "expression": format!("{key} * 2"),
                 "output": {"type": "TIME_SERIES", "name": "d"}
             }
         }))
         .unwrap();
-        Compiled::compile(CalculatedField::create(TenantId::new(), input, 1)).unwrap()
+        CalculatedField::create(tenant, input, 1)
+    }
+
+    fn compiled() -> Compiled {
+        Compiled::compile(doubling(TenantId::new(), Uuid::new_v4(), "t")).unwrap()
+    }
+
+    fn telemetry(key: &str) -> DataChange {
+        DataChange::Telemetry(Arc::new(vec![crate::domain::telemetry::TsKvEntry {
+            ts: 1,
+            key: key.into(),
+            value: crate::domain::telemetry::DataValue::Double(1.0),
+        }]))
+    }
+
+    /// Saves (`Some`) or deletes a field, as the service's writes do.
+    async fn write(store: &Arc<dyn Store>, field: &CalculatedField, save: bool) {
+        let field = field.clone();
+        crate::store::write::<_, crate::store::StoreError, _>(&**store, move |_| {
+            let mut changes = crate::store::Changes::new();
+            if save {
+                calculated_fields::put(&mut changes, &field);
+            } else {
+                calculated_fields::delete(&mut changes, &field);
+            }
+            Ok(((), changes))
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_ingest_question_follows_the_keys_of_the_fields_left() {
+        let store: Arc<dyn Store> = Arc::new(crate::store::MemoryStore::new());
+        let registry = Registry::attach(&*store).unwrap();
+        let (tenant, device) = (TenantId::new(), Uuid::new_v4());
+        let (on_t, on_h) = (doubling(tenant, device, "t"), doubling(tenant, device, "h"));
+        write(&store, &on_t, true).await;
+        write(&store, &on_h, true).await;
+        let read = |key: &str| registry.is_read(tenant, device, &telemetry(key));
+        assert!(read("t") && read("h"));
+        assert!(!read("x"), "a key no field reads");
+        assert!(
+            !registry.is_read(TenantId::new(), device, &telemetry("t")),
+            "the same id in another tenant"
+        );
+        let triggered = registry.triggered(tenant, device, &telemetry("h"));
+        assert_eq!(triggered.len(), 1);
+        assert_eq!(triggered[0].field.id, on_h.id);
+
+        write(&store, &on_t, false).await;
+        assert!(!read("t"), "the deleted field's key is no longer read");
+        assert!(
+            read("h"),
+            "the other field of the device still reads its key"
+        );
+        write(&store, &on_h, false).await;
+        assert!(!read("h"));
     }
 
     #[test]
@@ -302,12 +414,7 @@ mod tests {
 
     /// What the engine gets for a telemetry change of the field's entity.
     fn triggered_by(registry: &Registry, field: &CalculatedField) -> Vec<Arc<Compiled>> {
-        let change = DataChange::Telemetry(Arc::new(vec![crate::domain::telemetry::TsKvEntry {
-            ts: 1,
-            key: "t".into(),
-            value: crate::domain::telemetry::DataValue::Double(1.0),
-        }]));
-        registry.triggered(field.tenant_id, field.entity_id.id, &change)
+        registry.triggered(field.tenant_id, field.entity_id.id, &telemetry("t"))
     }
 
     #[tokio::test]
@@ -315,19 +422,12 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(crate::store::MemoryStore::new());
         let registry = Registry::attach(&*store).unwrap();
         let field = compiled().field;
-        let save = |field: CalculatedField| {
-            crate::store::write::<_, crate::store::StoreError, _>(&*store, move |_| {
-                let mut changes = crate::store::Changes::new();
-                calculated_fields::put(&mut changes, &field);
-                Ok(((), changes))
-            })
-        };
-        save(field.clone()).await.unwrap();
+        write(&store, &field, true).await;
         let live = triggered_by(&registry, &field);
         assert_eq!(live.len(), 1);
         while !live[0].record(true, 2) {}
         assert!(triggered_by(&registry, &field)[0].is_suspended());
-        save(field.clone()).await.unwrap();
+        write(&store, &field, true).await;
         let resumed = triggered_by(&registry, &field);
         assert_eq!(resumed.len(), 1);
         assert!(!resumed[0].is_suspended());

@@ -2,7 +2,7 @@
 //! them, the guest called under its limits with read access to the field's
 //! entity and customer only, outputs mapped back.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use crate::domain::calculated_field::CalculatedField;

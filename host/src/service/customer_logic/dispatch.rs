@@ -10,7 +10,7 @@
 //! leaves nothing but its ERROR event; the registry suspends an extension
 //! that keeps failing.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
