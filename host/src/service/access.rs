@@ -4,7 +4,6 @@
 //! to repeat it at once.
 
 use foldhash::{HashMap, HashMapExt};
-
 use tokio::sync::broadcast;
 
 use crate::auth::Caller;

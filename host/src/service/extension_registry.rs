@@ -9,10 +9,11 @@
 //! does not upload one, neither reserves the engine's memory pool nor
 //! writes a cache directory.
 
-use foldhash::{HashMap, HashMapExt};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use foldhash::{HashMap, HashMapExt};
 
 use crate::config::WasmSettings;
 use crate::domain::ids::{ExtensionId, TenantId};

@@ -4,10 +4,9 @@
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
-
-use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashMapExt};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -8,9 +8,9 @@
 //! `ts_key_names`) so that a series prefix is a fixed 36 bytes. Values are a
 //! tag byte and the value (see [`encode_value`]).
 
-use foldhash::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use foldhash::HashMap;
 use uuid::Uuid;
 
 use crate::domain::ids::TenantId;

@@ -2,7 +2,6 @@
 //! triggered it, else from a snapshot), compute, and say what to save.
 
 use foldhash::{HashMap, HashMapExt};
-
 use uuid::Uuid;
 
 use crate::domain::calculated_field::{

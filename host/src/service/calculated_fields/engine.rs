@@ -14,9 +14,9 @@
 //! extension registry's own count (`wasm.max_consecutive_failures`), with
 //! an event on the extension.
 
-use foldhash::{HashMap, HashMapExt};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use foldhash::{HashMap, HashMapExt};
 use serde_json::json;
 use tokio::sync::{Notify, broadcast, mpsc};
 use uuid::Uuid;

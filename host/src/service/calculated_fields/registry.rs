@@ -6,10 +6,10 @@
 //! Kept in step with the `calculated_fields` table by a commit listener, so
 //! it holds exactly what is committed, whoever wrote it.
 
-use foldhash::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
+use foldhash::HashMap;
 use uuid::Uuid;
 
 use crate::domain::calculated_field::{ArgumentKind, CalculatedField, FieldKind};

@@ -2,8 +2,9 @@
 //! them, the guest called under its limits with read access to the field's
 //! entity and customer only, outputs mapped back.
 
-use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
 
 use crate::domain::calculated_field::CalculatedField;
 use crate::domain::ids::TenantId;

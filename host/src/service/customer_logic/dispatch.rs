@@ -10,10 +10,10 @@
 //! leaves nothing but its ERROR event; the registry suspends an extension
 //! that keeps failing.
 
-use foldhash::{HashMap, HashMapExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use foldhash::{HashMap, HashMapExt};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::domain::event::NewEvent;
