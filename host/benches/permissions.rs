@@ -31,6 +31,11 @@ use clientele::domain::user::{Authority, User, UserInput};
 use clientele::service::{ActivationMail, App, NameConflict};
 use clientele::store::RedbStore;
 
+/// The service's allocator (see `src/main.rs`), so that rights are loaded
+/// and lists built here as they are in the service.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const LEVELS: usize = 6;
 
 fn env_or(name: &str, default: usize) -> usize {
