@@ -10,12 +10,12 @@ mod wasm_support;
 use std::time::Duration;
 
 use clientele::wasm::{
-    AccessScope, Argument, ArgumentValue, AttributeScope, ComponentCache, EngineConfig, EntityRef,
-    Extension, GuestError, LifecycleEvent, Limits, LoadError, OutputTarget, Runtime, TsValue,
-    Value, WasmEngine, WasmError, World,
+    AccessScope, ArgumentValue, AttributeScope, ComponentCache, EngineConfig, EntityRef, Extension,
+    FieldSetup, GuestError, LifecycleEvent, Limits, LoadError, Output, OutputTarget, Runtime,
+    TsValue, Value, WasmEngine, WasmError, World,
 };
 use clientele_guest_artifacts as artifacts;
-use wasm_support::{Event, World as Tenant, load, runtime, single};
+use wasm_support::{Argument, Event, World as Tenant, field, load, runtime, single};
 
 /// A deadline no busy test machine reaches.
 const LONG: Duration = Duration::from_secs(10);
@@ -79,6 +79,19 @@ fn dew_point_guest_refuses_a_missing_or_impossible_argument() {
         matches!(&err, WasmError::Guest(GuestError::InvalidArgument(m)) if m.contains("humidity")),
         "{err:?}"
     );
+    // Configured, but no value yet: found by `init`, refused by `compute`.
+    let args = [
+        single("temperature", Value::Double(20.0)),
+        Argument {
+            name: "humidity".into(),
+            value: ArgumentValue::Single(None),
+        },
+    ];
+    let err = tenant.compute(&ext, "{}", &args, 0).unwrap_err();
+    assert!(
+        matches!(&err, WasmError::Guest(GuestError::InvalidArgument(m)) if m == "argument humidity has no value"),
+        "{err:?}"
+    );
     let err = dew_point(&tenant, &ext, 20.0, 0.0).unwrap_err();
     assert!(
         matches!(err, WasmError::Guest(GuestError::InvalidArgument(_))),
@@ -86,6 +99,101 @@ fn dew_point_guest_refuses_a_missing_or_impossible_argument() {
     );
     // A guest's error is not a crash: the instance keeps serving.
     assert!(dew_point(&tenant, &ext, 20.0, 50.0).is_ok());
+}
+
+#[test]
+fn dew_point_guest_refuses_settings_it_does_not_know_in_init() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::DEW_POINT, relaxed());
+    let args = [
+        single("temperature", Value::Double(20.0)),
+        single("humidity", Value::Long(50)),
+    ];
+    let err = tenant
+        .compute(&ext, r#"{"ouptut":"dp"}"#, &args, 0)
+        .unwrap_err();
+    assert!(
+        matches!(&err, WasmError::Guest(GuestError::InvalidArgument(m)) if m.contains("ouptut")),
+        "{err:?}"
+    );
+    assert_eq!(
+        ext.warm_instances(),
+        0,
+        "an instance whose init failed is not kept"
+    );
+    let out = tenant
+        .compute(&ext, r#"{"output":"dp"}"#, &args, 0)
+        .unwrap();
+    assert_eq!(out[0].key, "dp", "the settings reached init");
+}
+
+#[test]
+fn a_warm_instance_serves_only_fields_with_the_same_settings_and_argument_names() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::ECHO_SUM, relaxed());
+    let settings_of = |out: &[Output]| -> Option<Value> {
+        out.iter()
+            .find(|o| o.key == "settings")
+            .map(|o| o.value.clone())
+    };
+    let one = [single("a", Value::Long(1))];
+    let two = [single("a", Value::Long(1)), single("b", Value::Long(2))];
+    for _ in 0..3 {
+        assert_eq!(
+            settings_of(&tenant.compute(&ext, "{}", &one, 0).unwrap()),
+            None
+        );
+    }
+    assert_eq!(ext.warm_instances(), 1, "one setup, one instance");
+
+    // Other settings: another instance, whose init saw them.
+    let out = tenant.compute(&ext, r#"{"x":1}"#, &one, 0).unwrap();
+    assert_eq!(settings_of(&out), Some(Value::Json(r#"{"x":1}"#.into())));
+    assert_eq!(ext.warm_instances(), 2);
+
+    // Other argument names: another instance, which reads both values.
+    let out = tenant.compute(&ext, "{}", &two, 0).unwrap();
+    assert_eq!(out[0].value, Value::Double(3.0));
+    assert_eq!(ext.warm_instances(), 3);
+
+    // The first setup still finds its own instance, not one of the others.
+    let out = tenant.compute(&ext, "{}", &one, 0).unwrap();
+    assert_eq!(
+        (&out[0].value, settings_of(&out)),
+        (&Value::Double(1.0), None)
+    );
+    assert_eq!(ext.warm_instances(), 3);
+}
+
+#[test]
+fn values_that_do_not_match_the_argument_names_are_refused_before_the_guest_runs() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::ECHO_SUM, relaxed());
+    let setup = FieldSetup {
+        settings_json: "{}".into(),
+        argument_names: vec!["a".into(), "b".into()],
+    };
+    let err = ext
+        .compute(
+            &tenant.host(),
+            &tenant.field_scope(),
+            tenant.device_a,
+            &setup,
+            &[ArgumentValue::Single(None)],
+            0,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WasmError::Arguments {
+                names: 2,
+                values: 1
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(ext.warm_instances(), 0, "no instance was started");
 }
 
 #[test]
@@ -142,8 +250,16 @@ fn a_warm_instance_serves_one_customer_and_is_not_shared_with_another() {
         "one instance reused for customer A"
     );
     let scope_b = AccessScope::for_entity(tenant.tenant, Some(tenant.customer_b), tenant.device_b);
-    ext.compute(&tenant.host(), &scope_b, tenant.device_b, "{}", &args, 0)
-        .unwrap();
+    let (setup, values) = field("{}", &args);
+    ext.compute(
+        &tenant.host(),
+        &scope_b,
+        tenant.device_b,
+        &setup,
+        &values,
+        0,
+    )
+    .unwrap();
     assert_eq!(ext.warm_instances(), 2, "customer B got its own instance");
 }
 
@@ -484,6 +600,22 @@ fn a_panic_traps_with_the_guests_message() {
 }
 
 #[test]
+fn a_panic_in_init_fails_the_call_and_leaves_no_instance() {
+    let tenant = Tenant::new();
+    let ext = load(artifacts::PANICS, small(LONG));
+    for _ in 0..2 {
+        let err = tenant
+            .compute(&ext, r#"{"in":"init"}"#, &[], 0)
+            .unwrap_err();
+        assert!(
+            matches!(&err, WasmError::Trap(m) if m.contains("guest gave up on purpose")),
+            "{err:?}"
+        );
+        assert_eq!(ext.warm_instances(), 0);
+    }
+}
+
+#[test]
 fn huge_and_invalid_outputs_are_refused() {
     for mode in ["string", "many"] {
         let err = run(artifacts::HUGE_OUTPUT, &format!(r#"{{"mode":"{mode}"}}"#));
@@ -534,16 +666,18 @@ fn the_first_host_call_past_the_budget_ends_the_invocation() {
     };
     for call in ["log", "read"] {
         // Exactly the budget: the guest finishes, and its instance is kept.
+        let warm = ext.warm_instances();
         assert_eq!(flood(call, 100).unwrap(), []);
-        assert_eq!(ext.warm_instances(), 1, "{call}");
-        // One more: the invocation ends at that call, though the guest
-        // ignores errors and would return normally.
+        assert_eq!(ext.warm_instances(), warm + 1, "{call}");
+        // One more (other settings, so another instance): the invocation
+        // ends at that call, though the guest ignores errors and would
+        // return normally, and its instance is not kept.
         let err = flood(call, 101).unwrap_err();
         assert!(
             matches!(err, WasmError::HostCallLimit(100)),
             "{call}: {err:?}"
         );
-        assert_eq!(ext.warm_instances(), 0, "{call}");
+        assert_eq!(ext.warm_instances(), warm + 1, "{call}");
     }
 }
 
@@ -629,6 +763,17 @@ fn files_that_are_not_clientele_components_are_refused_with_clear_errors() {
         "{err:?}"
     );
     assert!(err.to_string().contains("neither Clientele world"), "{err}");
+
+    // Built against another version of the package: refused, saying which.
+    let err = load_err(&std::fs::read(artifacts::OLD_PACKAGE).unwrap());
+    assert!(
+        matches!(&err, LoadError::OtherPackageVersion { found } if found == "clientele:platform@0.2.0"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(clientele::wasm::WIT_PACKAGE),
+        "{err}"
+    );
 
     let err = load_err(&std::fs::read(artifacts::READS_CLOCK).unwrap());
     assert!(

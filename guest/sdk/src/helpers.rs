@@ -1,6 +1,6 @@
 //! Conversions and lookups that the generated bindings do not have.
 
-use crate::calculated_field::{Argument, ArgumentValue, Output, OutputTarget};
+use crate::calculated_field::{ArgumentValue, Output, OutputTarget};
 use crate::types::{EntityId, EntityType, Error, TsValue, Value};
 
 impl From<f64> for Value {
@@ -143,42 +143,9 @@ impl ArgumentValue {
     }
 }
 
-/// Lookup of arguments by name, with errors a guest can return as they are.
-pub trait Arguments {
-    /// The argument called `name`, if the host passed one.
-    fn get(&self, name: &str) -> Option<&ArgumentValue>;
-
-    /// The newest value of `name` as a number (see [`Value::as_f64`]);
-    /// `invalid-argument` when it is missing or not a number.
-    fn number(&self, name: &str) -> Result<f64, Error> {
-        let point = self
-            .get(name)
-            .and_then(ArgumentValue::latest)
-            .ok_or_else(|| Error::invalid(format!("argument {name} has no value")))?;
-        point
-            .value
-            .as_f64()
-            .ok_or_else(|| Error::invalid(format!("argument {name} is not a number")))
-    }
-
-    /// The points of `name` (a rolling window, or the one value);
-    /// `invalid-argument` when there is no such argument.
-    fn points(&self, name: &str) -> Result<&[TsValue], Error> {
-        self.get(name)
-            .map(ArgumentValue::points)
-            .ok_or_else(|| Error::invalid(format!("no argument {name}")))
-    }
-}
-
-impl Arguments for [Argument] {
-    fn get(&self, name: &str) -> Option<&ArgumentValue> {
-        self.iter().find(|a| a.name == name).map(|a| &a.value)
-    }
-}
-
 /// The guest's JSON settings (`settings-json`) as a `T` of its own, or
 /// `invalid-argument` saying what does not fit: how a guest reads the
-/// settings of `compute` or `init`. Needs the `serde` feature.
+/// settings `init` gets. Needs the `serde` feature.
 #[cfg(feature = "serde")]
 pub fn settings<T: serde::de::DeserializeOwned>(settings_json: &str) -> Result<T, Error> {
     serde_json::from_str(settings_json).map_err(|e| Error::invalid(format!("settings: {e}")))

@@ -1,40 +1,51 @@
 //! Write Clientele extensions in Rust.
 //!
-//! Bindings for the two worlds of the `clientele:platform@0.2.0` WIT package
+//! Bindings for the two worlds of the `clientele:platform@0.3.0` WIT package
 //! (`wit/` at the root of the repository), plus a few helpers so that guest
 //! code reads like the problem it solves.
 //!
-//! A calculated field:
+//! A calculated field sets itself up once per instance, from its settings
+//! and its arguments' names, and then computes from the values alone:
 //!
 //! ```ignore
-//! use clientele_guest::calculated_field::{Argument, Guest, Output};
-//! use clientele_guest::Arguments;
+//! use clientele_guest::calculated_field::{ArgumentValue, Output};
 //! use clientele_guest::types::{EntityId, Error};
+//! use clientele_guest::{Arg, Field};
 //!
-//! struct Celsius;
+//! struct Celsius {
+//!     fahrenheit: Arg,
+//! }
 //!
-//! impl Guest for Celsius {
-//!     fn compute(_entity: EntityId, _settings: String, args: Vec<Argument>, _now: i64)
+//! impl Field for Celsius {
+//!     fn init(_settings: &str, names: Vec<String>) -> Result<Self, Error> {
+//!         Ok(Celsius { fahrenheit: Arg::find(&names, "fahrenheit")? })
+//!     }
+//!
+//!     fn compute(&self, _entity: EntityId, args: Vec<ArgumentValue>, _now: i64)
 //!         -> Result<Vec<Output>, Error>
 //!     {
-//!         let f = args.number("fahrenheit")?;
+//!         let f = self.fahrenheit.number(&args)?;
 //!         Ok(vec![Output::telemetry("celsius", (f - 32.0) / 1.8)])
 //!     }
 //! }
 //!
-//! clientele_guest::export_calculated_field!(Celsius);
+//! clientele_guest::export_field!(Celsius);
 //! ```
+//!
+//! (Implementing [`calculated_field::Guest`] and exporting it with
+//! [`export_calculated_field!`] works too: [`Field`] is that, with the
+//! state `init` builds kept for you.)
 //!
 //! Build with `cargo build --release --target wasm32-wasip2`: the `.wasm`
 //! in `target/wasm32-wasip2/release/` is the component to upload.
 
+mod field;
 mod helpers;
 
-/// Bindings of the `calculated-field` world: implement
+/// Bindings of the `calculated-field` world: implement [`Field`] and
+/// export it with [`export_field!`], or implement
 /// [`calculated_field::Guest`] and export it with
 /// [`export_calculated_field!`].
-// The generated export glue takes the flattened record fields one by one.
-#[allow(clippy::too_many_arguments)]
 pub mod calculated_field {
     wit_bindgen::generate!({
         path: "../../wit",
@@ -61,9 +72,9 @@ pub mod customer_logic {
         export_macro_name: "export_customer_logic",
         additional_derives: [PartialEq],
         with: {
-            "clientele:platform/types@0.2.0": crate::types,
-            "clientele:platform/data@0.2.0": crate::data,
-            "clientele:platform/log@0.2.0": crate::log,
+            "clientele:platform/types@0.3.0": crate::types,
+            "clientele:platform/data@0.3.0": crate::data,
+            "clientele:platform/log@0.3.0": crate::log,
         },
     });
 }
@@ -86,6 +97,6 @@ pub use customer_logic::clientele::platform::alarms;
 
 pub use calculated_field::export_calculated_field;
 pub use customer_logic::export_customer_logic;
-pub use helpers::Arguments;
+pub use field::{Arg, Field};
 #[cfg(feature = "serde")]
 pub use helpers::settings;

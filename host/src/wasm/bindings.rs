@@ -7,6 +7,10 @@
 //! guest sees (`access-denied`, `invalid-argument`, ...) and the outer one
 //! ends the invocation (a per-invocation limit crossed, a host bug).
 
+/// The package these bindings are built from: the only one whose
+/// components load.
+pub const WIT_PACKAGE: &str = "clientele:platform@0.3.0";
+
 /// The `calculated-field` world, and the interfaces it shares with
 /// `customer-logic` (`types`, `data`, `log`).
 pub mod calculated_field {

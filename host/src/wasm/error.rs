@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::bindings::WIT_PACKAGE;
 use super::bindings::types::Error as GuestError;
 use super::runtime::World;
 
@@ -21,13 +22,19 @@ pub enum LoadError {
     #[error("not a valid component: {0}")]
     Invalid(String),
     #[error(
-        "implements neither Clientele world: a calculated-field exports `compute`, \
-         customer-logic exports `init`, `on-telemetry`, `on-attributes-changed` and \
+        "implements neither Clientele world: a calculated-field exports `init` and \
+         `compute`, customer-logic exports `init`, `on-telemetry`, `on-attributes-changed` and \
          `on-lifecycle`; this component exports [{exports}]"
     )]
     UnknownWorld { exports: String },
-    #[error("does not match the {world} world of clientele:platform@0.2.0: {reason}")]
+    #[error("does not match the {world} world of {package}: {reason}", package = WIT_PACKAGE)]
     WorldMismatch { world: World, reason: String },
+    #[error(
+        "is built against {found}; this host serves {package} only: rebuild the component \
+         against it (wit/README.md lists what changed)",
+        package = WIT_PACKAGE
+    )]
+    OtherPackageVersion { found: String },
     #[error(
         "imports something the {world} world does not offer (no files, sockets, clocks, \
          randomness or environment): {reason}"
@@ -53,6 +60,8 @@ pub enum WasmError {
     HostCallLimit(u32),
     #[error("the guest failed: {0:?}")]
     Guest(GuestError),
+    #[error("{values} argument values for {names} argument names")]
+    Arguments { names: usize, values: usize },
     #[error("this extension is {actual}, not {called}")]
     WrongWorld { called: World, actual: World },
     #[error("could not instantiate the guest: {0}")]

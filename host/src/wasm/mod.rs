@@ -1,7 +1,7 @@
 //! WebAssembly extensions: guests that run next to the data, under limits.
 //!
 //! A guest is a WebAssembly component implementing one of the worlds of the
-//! WIT package `clientele:platform@0.2.0` (`wit/`): a calculated field or
+//! WIT package `clientele:platform@0.3.0` (`wit/`): a calculated field or
 //! customer logic. This module is the host side:
 //!
 //! - [`WasmEngine`] (`engine`): one wasmtime engine, component model,
@@ -23,7 +23,8 @@
 //! let runtime = Runtime::new(WasmEngine::new(EngineConfig::default())?, None)?;
 //! let field = runtime.load("dew-point", bytes, Limits::default())?;
 //! let scope = AccessScope::for_entity(tenant, Some(customer), EntityRef::device(device));
-//! let outputs = field.compute(&host, &scope, EntityRef::device(device), "{}", &[], 0)?;
+//! let setup = FieldSetup { settings_json: "{}".into(), argument_names: vec![] };
+//! let outputs = field.compute(&host, &scope, EntityRef::device(device), &setup, &[], 0)?;
 //! # Ok(()) }
 //! ```
 
@@ -37,8 +38,10 @@ mod limits;
 mod runtime;
 mod state;
 mod validate;
+mod warm;
 
-pub use bindings::calculated_field::{Argument, ArgumentValue, Output, OutputTarget};
+pub use bindings::WIT_PACKAGE;
+pub use bindings::calculated_field::{ArgumentValue, Output, OutputTarget};
 pub use bindings::customer_logic::LifecycleEvent;
 pub use bindings::types::{
     AlarmSeverity, AttributeScope, Error as GuestError, KeyValue, TsKv, TsValue, Value,
@@ -48,4 +51,4 @@ pub use engine::{EngineConfig, WasmEngine};
 pub use error::{LoadError, WasmError};
 pub use host_api::{AccessScope, EntityKind, EntityRef, GuestHost, LogLevel, Owner};
 pub use limits::Limits;
-pub use runtime::{Extension, Runtime, World};
+pub use runtime::{Extension, FieldSetup, Runtime, World};

@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex, Weak};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{PoolConcurrencyLimitError, Store, Trap};
 
-use super::bindings::calculated_field::{Argument, CalculatedField, CalculatedFieldPre, Output};
+use super::bindings::WIT_PACKAGE;
+use super::bindings::calculated_field::{
+    ArgumentValue, CalculatedField, CalculatedFieldPre, Output,
+};
 use super::bindings::customer_logic::{CustomerLogic, CustomerLogicPre, LifecycleEvent};
 use super::bindings::types::{AttributeScope, Error as GuestError, KeyValue, TsKv};
 use super::cache::{self, ComponentCache};
@@ -18,6 +21,7 @@ use super::host_api::{AccessScope, EntityRef, GuestHost, LimitReached};
 use super::limits::Limits;
 use super::state::{self, HostState, STDERR_BYTES};
 use super::validate::{self, Refusal};
+use super::warm::{Warm, WarmKey, WarmPool};
 
 /// The two roles a guest can have: the worlds of `wit/worlds.wit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,9 +38,6 @@ impl fmt::Display for World {
         })
     }
 }
-
-/// Warm instances kept per extension and scope (concurrent callers).
-const MAX_WARM_PER_KEY: usize = 2;
 
 /// Times an instantiation that found the engine's pool full is tried again,
 /// each time after throwing away the least recently used warm instance (if
@@ -155,6 +156,7 @@ impl Runtime {
             Some(cache) => cache.load_or_compile(engine, bytes, &hash)?,
             None => cache::compile(engine, bytes)?,
         };
+        check_package_version(engine, &component)?;
         let world = detect_world(engine, &component)?;
         let linker = match world {
             World::CalculatedField => &self.calculated_field,
@@ -192,6 +194,29 @@ fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
     }
 }
 
+/// Refuses a component that imports the Clientele interfaces of another
+/// package version, saying so (the linker would only say that an import
+/// is missing).
+fn check_package_version(
+    engine: &wasmtime::Engine,
+    component: &Component,
+) -> Result<(), LoadError> {
+    let (ours, our_version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
+    let ty = component.component_type();
+    for (name, _) in ty.imports(engine) {
+        let Some((interface, version)) = name.split_once('@') else {
+            continue;
+        };
+        let package = interface.split_once('/').map_or(interface, |(p, _)| p);
+        if package == ours && version != our_version {
+            return Err(LoadError::OtherPackageVersion {
+                found: format!("{package}@{version}"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Which world a component implements, by its exports; the exact types are
 /// checked by the generated `*Pre::new`.
 fn detect_world(engine: &wasmtime::Engine, component: &Component) -> Result<World, LoadError> {
@@ -222,177 +247,25 @@ impl Pre {
     }
 }
 
-enum Instance {
+/// An instance of either world.
+pub(super) enum Instance {
     CalculatedField(CalculatedField),
     CustomerLogic(CustomerLogic),
-}
-
-/// Which callers may share a warm instance: the same tenant and customer
-/// (a guest's globals must never carry one customer's data to another),
-/// and for customer logic the same settings (given to `init`). Borrowed,
-/// so that looking for a warm instance allocates nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct WarmKey<'a> {
-    tenant: uuid::Uuid,
-    customer: Option<uuid::Uuid>,
-    settings: &'a str,
-}
-
-/// A [`WarmKey`] kept with its instance.
-struct OwnedWarmKey {
-    tenant: uuid::Uuid,
-    customer: Option<uuid::Uuid>,
-    settings: String,
-}
-
-impl WarmKey<'_> {
-    fn to_owned(self) -> OwnedWarmKey {
-        OwnedWarmKey {
-            tenant: self.tenant,
-            customer: self.customer,
-            settings: self.settings.to_owned(),
-        }
-    }
-}
-
-impl OwnedWarmKey {
-    fn borrow(&self) -> WarmKey<'_> {
-        WarmKey {
-            tenant: self.tenant,
-            customer: self.customer,
-            settings: &self.settings,
-        }
-    }
-}
-
-struct Warm {
-    key: OwnedWarmKey,
-    store: Store<HostState>,
-    instance: Instance,
 }
 
 /// Identifies an [`Extension`] (all its clones) in the [`WarmPool`].
 static NEXT_EXTENSION_ID: AtomicU64 = AtomicU64::new(0);
 
-/// The instances kept warm between calls, for every extension of a
-/// [`Runtime`] together. Each holds a slot of the engine's instance pool,
-/// so there are at most `budget` of them: keeping one more throws away the
-/// least recently used, whichever extension it belongs to. An extension
-/// that is no longer called thus gives its slots back to those that are.
-struct WarmPool {
-    budget: usize,
-    parked: Mutex<Parked>,
-}
-
-#[derive(Default)]
-struct Parked {
-    /// Counts puts, to order instances by last use.
-    clock: u64,
-    instances: Vec<ParkedInstance>,
-}
-
-struct ParkedInstance {
-    extension: u64,
-    last_used: u64,
-    warm: Warm,
-}
-
-impl WarmPool {
-    fn new(budget: usize) -> Self {
-        WarmPool {
-            budget,
-            parked: Mutex::new(Parked::default()),
-        }
-    }
-
-    /// A warm instance of `extension` for `key`, the most recently used.
-    fn take(&self, extension: u64, key: WarmKey<'_>) -> Option<Warm> {
-        let mut parked = self.parked.lock().ok()?;
-        let i = parked
-            .instances
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.extension == extension && p.warm.key.borrow() == key)
-            .max_by_key(|(_, p)| p.last_used)?
-            .0;
-        Some(parked.instances.swap_remove(i).warm)
-    }
-
-    /// Keeps `warm` for later calls of `extension`, unless as many
-    /// instances are kept for its key already; past the budget, throws
-    /// away the least recently used instance.
-    fn put(&self, extension: u64, warm: Warm) {
-        let Ok(mut parked) = self.parked.lock() else {
-            return;
-        };
-        let same_key = parked
-            .instances
-            .iter()
-            .filter(|p| p.extension == extension && p.warm.key.borrow() == warm.key.borrow())
-            .count();
-        if same_key >= MAX_WARM_PER_KEY {
-            drop(parked);
-            return; // `warm` is dropped after the lock is released.
-        }
-        parked.clock += 1;
-        let last_used = parked.clock;
-        parked.instances.push(ParkedInstance {
-            extension,
-            last_used,
-            warm,
-        });
-        let evicted = (parked.instances.len() > self.budget)
-            .then(|| parked.remove_least_recently_used())
-            .flatten();
-        // Dropping a store returns its slot to the pool: not under the lock.
-        drop(parked);
-        drop(evicted);
-    }
-
-    /// Throws away the least recently used warm instance, of any extension,
-    /// to free a slot of the pool.
-    fn evict_one(&self) {
-        let evicted = self
-            .parked
-            .lock()
-            .ok()
-            .and_then(|mut p| p.remove_least_recently_used());
-        drop(evicted);
-    }
-
-    /// Throws away every warm instance of `extension`.
-    fn remove(&self, extension: u64) {
-        let Ok(mut parked) = self.parked.lock() else {
-            return;
-        };
-        let (gone, kept) = std::mem::take(&mut parked.instances)
-            .into_iter()
-            .partition(|p| p.extension == extension);
-        parked.instances = kept;
-        drop(parked);
-        drop::<Vec<ParkedInstance>>(gone);
-    }
-
-    fn count(&self, extension: u64) -> usize {
-        self.parked.lock().map_or(0, |p| {
-            p.instances
-                .iter()
-                .filter(|p| p.extension == extension)
-                .count()
-        })
-    }
-}
-
-impl Parked {
-    fn remove_least_recently_used(&mut self) -> Option<ParkedInstance> {
-        let i = self
-            .instances
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, p)| p.last_used)?
-            .0;
-        Some(self.instances.swap_remove(i))
-    }
+/// What a calculated field's `init` is given: its settings and the names
+/// of its arguments, in the order `compute` gets their values. Built once
+/// per field, not per call; a warm instance serves only the fields of one
+/// customer with an equal setup.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldSetup {
+    /// The field's JSON settings, `"{}"` when none.
+    pub settings_json: String,
+    /// The arguments' names in configuration order.
+    pub argument_names: Vec<String>,
 }
 
 /// A validated component, compiled and linked: what every extension
@@ -457,28 +330,38 @@ impl Extension {
         self.0.warm.count(self.0.id)
     }
 
-    /// Runs a calculated field: `compute` for `entity`, with its settings,
-    /// arguments and the event time. The outputs are checked (size, keys,
-    /// finite numbers, JSON) before they are returned.
+    /// Runs a calculated field: `compute` for `entity`, with the values of
+    /// its arguments (in the order of `field.argument_names`) and the event
+    /// time, on an instance that `init` set up with `field`. The outputs
+    /// are checked (size, keys, finite numbers, JSON) before they are
+    /// returned.
     pub fn compute(
         &self,
         host: &Arc<dyn GuestHost>,
         scope: &AccessScope,
         entity: EntityRef,
-        settings_json: &str,
-        arguments: &[Argument],
+        field: &FieldSetup,
+        arguments: &[ArgumentValue],
         now_ms: i64,
     ) -> Result<Vec<Output>, WasmError> {
         self.expect(World::CalculatedField)?;
+        if arguments.len() != field.argument_names.len() {
+            return Err(WasmError::Arguments {
+                names: field.argument_names.len(),
+                values: arguments.len(),
+            });
+        }
         let entity = entity.to_wit();
+        let init = Init {
+            settings: &field.settings_json,
+            argument_names: &field.argument_names,
+        };
         self.call(
             host,
             scope,
-            "",
+            init,
             |store, instance| match instance {
-                Instance::CalculatedField(cf) => {
-                    cf.call_compute(store, &entity, settings_json, arguments, now_ms)
-                }
+                Instance::CalculatedField(cf) => cf.call_compute(store, &entity, arguments, now_ms),
                 Instance::CustomerLogic(_) => unreachable_world(),
             },
             |state, outputs: &Vec<Output>| {
@@ -546,6 +429,7 @@ impl Extension {
             tenant: uuid::Uuid::nil(),
             customer: None,
             settings: "",
+            argument_names: &[],
         };
         self.instantiate(key).map(drop)
     }
@@ -569,10 +453,14 @@ impl Extension {
         ) -> wasmtime::Result<Result<(), GuestError>>,
     ) -> Result<(), WasmError> {
         self.expect(World::CustomerLogic)?;
+        let init = Init {
+            settings: settings_json,
+            argument_names: &[],
+        };
         self.call(
             host,
             scope,
-            settings_json,
+            init,
             |store, instance| match instance {
                 Instance::CustomerLogic(cl) => f(store, cl),
                 Instance::CalculatedField(_) => unreachable_world(),
@@ -581,14 +469,15 @@ impl Extension {
         )
     }
 
-    /// One guest call: take a warm instance of this scope or start one,
-    /// run `f` under the deadline, classify what went wrong, `check` the
-    /// result, and keep the instance only if all went well.
+    /// One guest call: take a warm instance of this scope and `init` or
+    /// start one and call its `init`, run `f` under the deadline, classify
+    /// what went wrong, `check` the result, and keep the instance only if
+    /// all went well.
     fn call<R>(
         &self,
         host: &Arc<dyn GuestHost>,
         scope: &AccessScope,
-        settings_json: &str,
+        init: Init<'_>,
         f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<Result<R, GuestError>>,
         check: impl FnOnce(&mut HostState, &R) -> Result<(), WasmError>,
     ) -> Result<R, WasmError> {
@@ -597,11 +486,8 @@ impl Extension {
         let key = WarmKey {
             tenant: scope.tenant_id,
             customer: scope.customer_id,
-            // Calculated fields get their settings per call, not at init.
-            settings: match self.world() {
-                World::CalculatedField => "",
-                World::CustomerLogic => settings_json,
-            },
+            settings: init.settings,
+            argument_names: init.argument_names,
         };
         let (mut warm, fresh) = match self.take_warm(key) {
             Some(warm) => (warm, false),
@@ -611,13 +497,17 @@ impl Extension {
         store.data_mut().begin_call(host.clone(), scope);
         store.set_epoch_deadline(1);
 
-        let result = match (&warm.instance, fresh) {
-            (Instance::CustomerLogic(cl), true) => match cl.call_init(&mut *store, settings_json) {
-                Ok(Ok(())) => f(store, &warm.instance),
-                Ok(Err(e)) => Ok(Err(e)),
-                Err(e) => Err(e),
-            },
-            _ => f(store, &warm.instance),
+        let initialised = match (&warm.instance, fresh) {
+            (_, false) => Ok(Ok(())),
+            (Instance::CustomerLogic(cl), true) => cl.call_init(&mut *store, init.settings),
+            (Instance::CalculatedField(cf), true) => {
+                cf.call_init(&mut *store, init.settings, init.argument_names)
+            }
+        };
+        let result = match initialised {
+            Ok(Ok(())) => f(store, &warm.instance),
+            Ok(Err(e)) => Ok(Err(e)),
+            Err(e) => Err(e),
         };
         let outcome = self.classify(result, store.data()).and_then(|r| {
             check(store.data_mut(), &r)?;
@@ -736,6 +626,15 @@ impl Extension {
         }
         self.0.warm.put(self.0.id, instance);
     }
+}
+
+/// What a new instance's `init` is given (customer logic: no argument
+/// names); with the caller's tenant and customer, the key of the warm
+/// instances that may serve the call.
+#[derive(Clone, Copy)]
+struct Init<'a> {
+    settings: &'a str,
+    argument_names: &'a [String],
 }
 
 /// Why an instantiation failed: the pool was full (worth a retry once a

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use clientele::wasm::{
-    AccessScope, AlarmSeverity, Argument, ArgumentValue, AttributeScope, ComponentCache,
-    EngineConfig, EntityRef, Extension, GuestError, GuestHost, KeyValue, Limits, Output, Owner,
+    AccessScope, AlarmSeverity, ArgumentValue, AttributeScope, ComponentCache, EngineConfig,
+    EntityRef, Extension, FieldSetup, GuestError, GuestHost, KeyValue, Limits, Output, Owner,
     Runtime, TsKv, TsValue, Value, WasmEngine, WasmError,
 };
 use uuid::Uuid;
@@ -32,6 +32,25 @@ pub fn load(path: &str, limits: Limits) -> Extension {
     runtime()
         .load(path.rsplit('/').next().unwrap_or(path), &bytes, limits)
         .unwrap_or_else(|e| panic!("load {path}: {e}"))
+}
+
+/// A named argument, as a test writes one: the name goes to the guest's
+/// `init`, the value to `compute` ([`field`]).
+#[derive(Debug, Clone)]
+pub struct Argument {
+    pub name: String,
+    pub value: ArgumentValue,
+}
+
+/// A field's setup from its `settings` and the names of `arguments`, and
+/// the values of `arguments` in the same order: what
+/// [`Extension::compute`] takes.
+pub fn field(settings: &str, arguments: &[Argument]) -> (FieldSetup, Vec<ArgumentValue>) {
+    let setup = FieldSetup {
+        settings_json: settings.to_owned(),
+        argument_names: arguments.iter().map(|a| a.name.clone()).collect(),
+    };
+    (setup, arguments.iter().map(|a| a.value.clone()).collect())
 }
 
 /// An argument with a single value, at ts 1.
@@ -290,12 +309,13 @@ impl World {
         arguments: &[Argument],
         now_ms: i64,
     ) -> Result<Vec<Output>, WasmError> {
+        let (setup, values) = field(settings, arguments);
         ext.compute(
             &self.host(),
             &self.field_scope(),
             self.device_a,
-            settings,
-            arguments,
+            &setup,
+            &values,
             now_ms,
         )
     }

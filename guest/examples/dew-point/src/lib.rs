@@ -6,9 +6,9 @@
 //! Settings (all optional): `{"output": "dewPoint"}`, the telemetry key to
 //! write.
 
-use clientele_guest::Arguments;
-use clientele_guest::calculated_field::{Argument, Guest, Output};
+use clientele_guest::calculated_field::{ArgumentValue, Output};
 use clientele_guest::types::{EntityId, Error};
+use clientele_guest::{Arg, Field};
 use serde::Deserialize;
 
 /// Magnus coefficients over water (Sonntag 1990).
@@ -32,18 +32,32 @@ pub fn dew_point(t: f64, rh: f64) -> f64 {
     C * gamma / (B - gamma)
 }
 
-struct DewPoint;
+/// The field as `init` sets it up: the output key and where the two
+/// arguments are, so that `compute` neither parses nor searches.
+struct DewPoint {
+    output: String,
+    temperature: Arg,
+    humidity: Arg,
+}
 
-impl Guest for DewPoint {
+impl Field for DewPoint {
+    fn init(settings_json: &str, argument_names: Vec<String>) -> Result<Self, Error> {
+        let settings: Settings = clientele_guest::settings(settings_json)?;
+        Ok(DewPoint {
+            output: settings.output,
+            temperature: Arg::find(&argument_names, "temperature")?,
+            humidity: Arg::find(&argument_names, "humidity")?,
+        })
+    }
+
     fn compute(
+        &self,
         _entity: EntityId,
-        settings: String,
-        args: Vec<Argument>,
+        args: Vec<ArgumentValue>,
         _now_ms: i64,
     ) -> Result<Vec<Output>, Error> {
-        let settings: Settings = clientele_guest::settings(&settings)?;
-        let t = args.number("temperature")?;
-        let rh = args.number("humidity")?;
+        let t = self.temperature.number(&args)?;
+        let rh = self.humidity.number(&args)?;
         // ln(0) is -inf and the formula means nothing below -C: say so
         // instead of returning a NaN the host would refuse anyway.
         if !(rh > 0.0 && rh <= 100.0) {
@@ -52,8 +66,11 @@ impl Guest for DewPoint {
         if t.is_nan() || t <= -C {
             return Err(Error::invalid(format!("temperature {t} is out of range")));
         }
-        Ok(vec![Output::telemetry(settings.output, dew_point(t, rh))])
+        Ok(vec![Output::telemetry(
+            self.output.clone(),
+            dew_point(t, rh),
+        )])
     }
 }
 
-clientele_guest::export_calculated_field!(DewPoint);
+clientele_guest::export_field!(DewPoint);

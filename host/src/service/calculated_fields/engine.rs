@@ -270,11 +270,11 @@ impl Worker {
             ),
             Program::Wasm {
                 extension: ext,
-                settings,
+                setup,
             } => {
                 let tenant = field.field.tenant_id;
                 let loaded = self.extensions.get(tenant, *ext)?;
-                match batch.compute(&loaded, &field.field, settings, &args, now) {
+                match batch.compute(&loaded, &field.field, setup, &args, now) {
                     Ok(outputs) => {
                         self.extensions.succeeded(tenant, *ext);
                         (Ok(Some(outputs)), Vec::new())

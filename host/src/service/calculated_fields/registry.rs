@@ -19,6 +19,7 @@ use crate::domain::ids::{CalculatedFieldId, ExtensionId, TenantId};
 use crate::domain::telemetry::Scope;
 use crate::domain::validate::ValidationError;
 use crate::store::{KvRead, Mutation, Store, StoreResult, Table, calculated_fields};
+use crate::wasm::FieldSetup;
 
 use super::super::telemetry::DataChange;
 
@@ -29,11 +30,12 @@ pub enum Program {
     /// vectors on the stack).
     Simple(Box<Expression>),
     /// The extension's id (the extension itself is looked up per run, so
-    /// a field never runs a deleted or replaced component) and the settings
-    /// as the guest takes them, serialised once.
+    /// a field never runs a deleted or replaced component) and what the
+    /// guest's `init` takes: the settings, serialised once, and the
+    /// arguments' names.
     Wasm {
         extension: ExtensionId,
-        settings: String,
+        setup: FieldSetup,
     },
 }
 
@@ -107,7 +109,15 @@ impl Compiled {
                 extension: field
                     .extension()
                     .ok_or_else(|| ValidationError::new("A WASM field needs an extensionId"))?,
-                settings: guest_settings(field.configuration.settings.as_ref()),
+                setup: FieldSetup {
+                    settings_json: guest_settings(field.configuration.settings.as_ref()),
+                    argument_names: field
+                        .configuration
+                        .arguments
+                        .iter()
+                        .map(|(name, _)| name.clone())
+                        .collect(),
+                },
             },
             FieldKind::Script => {
                 return Err(ValidationError::new(

@@ -16,7 +16,7 @@ use crate::domain::expression::Expression;
 use crate::domain::extension::{check_optional_settings, guest_settings};
 use crate::domain::ids::{ExtensionId, now_ms};
 use crate::domain::telemetry::DataValue;
-use crate::wasm::{self, AccessScope, Argument, EntityRef, GuestHost, World};
+use crate::wasm::{self, AccessScope, ArgumentValue, EntityRef, FieldSetup, GuestHost, World};
 
 use super::super::guest_host::{ServiceHost, data_value};
 use super::super::{App, ServiceError, ServiceResult};
@@ -143,7 +143,10 @@ impl App {
                 let extension =
                     self.extension_of_world(caller.tenant_id, id, World::CalculatedField)?;
                 check_optional_settings(request.settings.as_ref())?;
-                let settings = guest_settings(request.settings.as_ref());
+                let setup = FieldSetup {
+                    settings_json: guest_settings(request.settings.as_ref()),
+                    argument_names: request.arguments.iter().map(|(n, _)| n.clone()).collect(),
+                };
                 let now = now_ms();
                 let args = guest_arguments(&arg_values(&request.arguments, now));
                 let host: Arc<dyn GuestHost> =
@@ -155,7 +158,7 @@ impl App {
                         let entity = EntityRef::device(Uuid::nil());
                         let scope = AccessScope::for_entity(tenant, None, entity);
                         Ok(run_guest(
-                            &extension, &host, &scope, entity, &settings, &args, now,
+                            &extension, &host, &scope, entity, &setup, &args, now,
                         ))
                     })
                     .await?;
@@ -173,12 +176,12 @@ fn run_guest(
     host: &Arc<dyn GuestHost>,
     scope: &AccessScope,
     entity: EntityRef,
-    settings: &str,
-    args: &[Argument],
+    setup: &FieldSetup,
+    args: &[ArgumentValue],
     now: i64,
 ) -> Result<Value, String> {
     let outputs = extension
-        .compute(host, scope, entity, settings, args, now)
+        .compute(host, scope, entity, setup, args, now)
         .map_err(|e| e.to_string())?;
     Ok(Value::Object(
         outputs

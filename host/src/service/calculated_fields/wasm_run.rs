@@ -10,29 +10,27 @@ use crate::domain::calculated_field::CalculatedField;
 use crate::domain::ids::TenantId;
 use crate::store::telemetry::Series;
 use crate::store::{KvRead, Store};
-use crate::wasm::{self, AccessScope, Argument, ArgumentValue, GuestHost, WasmError};
+use crate::wasm::{self, AccessScope, ArgumentValue, FieldSetup, GuestHost, WasmError};
 
 use super::super::access::OwnerCache;
 use super::super::guest_host::{ServiceHost, data_value, entity_ref, guest_ts_value};
 use super::super::telemetry::Scope;
 use super::compute::{ArgValue, OutputTarget, OutputValue};
 
-/// The arguments in the guest's form, by name.
-pub fn guest_arguments(args: &[(String, ArgValue)]) -> Vec<Argument> {
+/// The arguments' values in the guest's form, in their order (the names
+/// went to the guest's `init`).
+pub fn guest_arguments(args: &[(String, ArgValue)]) -> Vec<ArgumentValue> {
     args.iter()
-        .map(|(name, value)| Argument {
-            name: name.clone(),
-            value: match value {
-                ArgValue::Single(p) => {
-                    ArgumentValue::Single(p.as_ref().map(|(ts, v)| guest_ts_value(*ts, v)))
-                }
-                ArgValue::Rolling(points) => ArgumentValue::Rolling(
-                    points
-                        .iter()
-                        .map(|(ts, v)| guest_ts_value(*ts, v))
-                        .collect(),
-                ),
-            },
+        .map(|(_, value)| match value {
+            ArgValue::Single(p) => {
+                ArgumentValue::Single(p.as_ref().map(|(ts, v)| guest_ts_value(*ts, v)))
+            }
+            ArgValue::Rolling(points) => ArgumentValue::Rolling(
+                points
+                    .iter()
+                    .map(|(ts, v)| guest_ts_value(*ts, v))
+                    .collect(),
+            ),
         })
         .collect()
 }
@@ -65,13 +63,14 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Calls the guest with the field's `settings` (serialised); its
+    /// Calls the guest with the field's `setup` (its settings and argument
+    /// names) and the values of `args`, which are in the same order; its
     /// outputs go to the field's own entity.
     pub fn compute(
         &mut self,
         extension: &wasm::Extension,
         field: &CalculatedField,
-        settings: &str,
+        setup: &FieldSetup,
         args: &[(String, ArgValue)],
         now: i64,
     ) -> Result<Vec<OutputValue>, WasmError> {
@@ -92,7 +91,7 @@ impl<'a> Batch<'a> {
         let entity = entity_ref(field.entity_id).expect("a device or asset");
         let scope = AccessScope::for_entity(tenant.0, customer.map(|c| c.0), entity);
         let outputs =
-            extension.compute(host, &scope, entity, settings, &guest_arguments(args), now)?;
+            extension.compute(host, &scope, entity, setup, &guest_arguments(args), now)?;
         Ok(outputs
             .into_iter()
             .map(|o| OutputValue {

@@ -2,7 +2,7 @@
 //! the wasm stack or Rust's shadow stack in linear memory, the call must
 //! end in a trap and the host must carry on. Host setup: none.
 
-use clientele_guest::calculated_field::{Argument, Guest, Output};
+use clientele_guest::calculated_field::{ArgumentValue, Guest, Output};
 use clientele_guest::types::{EntityId, Error};
 
 /// Not a tail call and with an address-taken local, so LLVM can neither
@@ -20,7 +20,11 @@ fn down(depth: u64) -> u64 {
 struct DeepRecursion;
 
 impl Guest for DeepRecursion {
-    fn compute(_: EntityId, _: String, _: Vec<Argument>, _: i64) -> Result<Vec<Output>, Error> {
+    fn init(_: String, _: Vec<String>) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn compute(_: EntityId, _: Vec<ArgumentValue>, _: i64) -> Result<Vec<Output>, Error> {
         let n = down(std::hint::black_box(0));
         Ok(vec![Output::telemetry("depth", n as i64)])
     }

@@ -4,16 +4,13 @@
 //! must refuse this component when it is loaded, naming the import.
 //! Host setup: none.
 
-// The generated export glue takes the flattened record fields one by one.
-#![allow(clippy::too_many_arguments)]
-
 wit_bindgen::generate!({
     inline: "
         package test:field-writes;
 
         world field-writes {
-            include clientele:platform/calculated-field@0.2.0;
-            import clientele:platform/data-write@0.2.0;
+            include clientele:platform/calculated-field@0.3.0;
+            import clientele:platform/data-write@0.3.0;
         }
     ",
     path: "../../../wit",
@@ -25,12 +22,11 @@ use clientele::platform::data_write;
 struct FieldWrites;
 
 impl Guest for FieldWrites {
-    fn compute(
-        entity: EntityId,
-        _: String,
-        _: Vec<Argument>,
-        now_ms: i64,
-    ) -> Result<Vec<Output>, Error> {
+    fn init(_: String, _: Vec<String>) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn compute(entity: EntityId, _: Vec<ArgumentValue>, now_ms: i64) -> Result<Vec<Output>, Error> {
         let point = data_write::TsKv {
             ts: now_ms,
             key: "sneaked".into(),

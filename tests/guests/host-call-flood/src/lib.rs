@@ -5,24 +5,33 @@
 //! call past the cap, and let it finish within the cap. Host setup: the
 //! entity the field runs for is in scope.
 
-use clientele_guest::calculated_field::{Argument, Guest, Output};
+use clientele_guest::Field;
+use clientele_guest::calculated_field::{ArgumentValue, Output};
 use clientele_guest::data;
 use clientele_guest::types::{EntityId, Error};
 
-struct HostCallFlood;
+struct HostCallFlood {
+    read: bool,
+    times: u64,
+}
 
-impl Guest for HostCallFlood {
+impl Field for HostCallFlood {
+    fn init(settings_json: &str, _: Vec<String>) -> Result<Self, Error> {
+        let settings: serde_json::Value = clientele_guest::settings(settings_json)?;
+        Ok(HostCallFlood {
+            read: settings["call"].as_str() == Some("read"),
+            times: settings["times"].as_u64().unwrap_or(1_000_000),
+        })
+    }
+
     fn compute(
+        &self,
         entity: EntityId,
-        settings: String,
-        _: Vec<Argument>,
+        _: Vec<ArgumentValue>,
         _: i64,
     ) -> Result<Vec<Output>, Error> {
-        let settings: serde_json::Value = clientele_guest::settings(&settings)?;
-        let read = settings["call"].as_str() == Some("read");
-        let times = settings["times"].as_u64().unwrap_or(1_000_000);
-        for i in 0..times {
-            if read {
+        for i in 0..self.times {
+            if self.read {
                 let _ = data::read_latest(&entity, &[]);
             } else {
                 clientele_guest::log!(Info, "call {i}");
@@ -32,4 +41,4 @@ impl Guest for HostCallFlood {
     }
 }
 
-clientele_guest::export_calculated_field!(HostCallFlood);
+clientele_guest::export_field!(HostCallFlood);

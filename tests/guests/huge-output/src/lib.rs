@@ -8,21 +8,23 @@
 //!
 //! Host setup: a memory cap of at least 16 MiB (the string must fit).
 
-use clientele_guest::calculated_field::{Argument, Guest, Output};
+use clientele_guest::Field;
+use clientele_guest::calculated_field::{ArgumentValue, Output};
 use clientele_guest::types::{EntityId, Error};
 
-struct HugeOutput;
+struct HugeOutput {
+    mode: String,
+}
 
-impl Guest for HugeOutput {
-    fn compute(
-        _: EntityId,
-        settings: String,
-        _: Vec<Argument>,
-        _: i64,
-    ) -> Result<Vec<Output>, Error> {
-        let settings: serde_json::Value = clientele_guest::settings(&settings)?;
-        let mode = settings["mode"].as_str().unwrap_or("string");
-        Ok(match mode {
+impl Field for HugeOutput {
+    fn init(settings_json: &str, _: Vec<String>) -> Result<Self, Error> {
+        let settings: serde_json::Value = clientele_guest::settings(settings_json)?;
+        let mode = settings["mode"].as_str().unwrap_or("string").to_owned();
+        Ok(HugeOutput { mode })
+    }
+
+    fn compute(&self, _: EntityId, _: Vec<ArgumentValue>, _: i64) -> Result<Vec<Output>, Error> {
+        Ok(match self.mode.as_str() {
             "string" => vec![Output::telemetry("big", "x".repeat(10 << 20))],
             "many" => (0..100_000i64).map(|i| Output::telemetry("k", i)).collect(),
             "nan" => vec![Output::telemetry("bad", f64::NAN)],
@@ -33,4 +35,4 @@ impl Guest for HugeOutput {
     }
 }
 
-clientele_guest::export_calculated_field!(HugeOutput);
+clientele_guest::export_field!(HugeOutput);

@@ -5,25 +5,30 @@
 //! data must never come back. Host setup: an access scope without that
 //! device. (Writing is `write-other`'s: a calculated field cannot.)
 
-use clientele_guest::calculated_field::{Argument, Guest, Output};
+use clientele_guest::Field;
+use clientele_guest::calculated_field::{ArgumentValue, Output};
 use clientele_guest::data;
 use clientele_guest::types::AttributeScope;
 use clientele_guest::types::{EntityId, Error};
 
-struct ReadOther;
+struct ReadOther {
+    device: EntityId,
+    what: String,
+}
 
-impl Guest for ReadOther {
-    fn compute(
-        _: EntityId,
-        settings: String,
-        _: Vec<Argument>,
-        _: i64,
-    ) -> Result<Vec<Output>, Error> {
-        let settings: serde_json::Value = clientele_guest::settings(&settings)?;
-        let device = EntityId::device(settings["device"].as_str().unwrap_or_default());
-        let points = match settings["what"].as_str().unwrap_or("latest") {
-            "latest" => data::read_latest(&device, &[])?,
-            "attributes" => data::read_attributes(&device, AttributeScope::Server, &[])?,
+impl Field for ReadOther {
+    fn init(settings_json: &str, _: Vec<String>) -> Result<Self, Error> {
+        let settings: serde_json::Value = clientele_guest::settings(settings_json)?;
+        Ok(ReadOther {
+            device: EntityId::device(settings["device"].as_str().unwrap_or_default()),
+            what: settings["what"].as_str().unwrap_or("latest").to_owned(),
+        })
+    }
+
+    fn compute(&self, _: EntityId, _: Vec<ArgumentValue>, _: i64) -> Result<Vec<Output>, Error> {
+        let points = match self.what.as_str() {
+            "latest" => data::read_latest(&self.device, &[])?,
+            "attributes" => data::read_attributes(&self.device, AttributeScope::Server, &[])?,
             other => return Err(Error::invalid(format!("unknown what {other}"))),
         };
         Ok(points
@@ -33,4 +38,4 @@ impl Guest for ReadOther {
     }
 }
 
-clientele_guest::export_calculated_field!(ReadOther);
+clientele_guest::export_field!(ReadOther);

@@ -2,13 +2,17 @@
 //! and never lets go. The host's memory cap must stop it with
 //! out-of-memory. Host setup: a memory cap.
 
-use clientele_guest::calculated_field::{Argument, Guest, Output};
+use clientele_guest::calculated_field::{ArgumentValue, Guest, Output};
 use clientele_guest::types::{EntityId, Error};
 
 struct UnboundedAlloc;
 
 impl Guest for UnboundedAlloc {
-    fn compute(_: EntityId, _: String, _: Vec<Argument>, _: i64) -> Result<Vec<Output>, Error> {
+    fn init(_: String, _: Vec<String>) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn compute(_: EntityId, _: Vec<ArgumentValue>, _: i64) -> Result<Vec<Output>, Error> {
         let mut hoard: Vec<Vec<u8>> = Vec::new();
         loop {
             let chunk = vec![1u8; 1 << 20];
