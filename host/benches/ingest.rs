@@ -3,7 +3,8 @@
 //! with each PUBACK sent only after the durable commit, first saturated (the
 //! most it sustains), then paced at 50,000 messages/s (the latency at that
 //! rate); then, in the same run, Mosquitto passing the same two loads to one
-//! subscriber; then memory with 10,000 connected idle devices.
+//! subscriber; after each load, the CPU time per message of the server and
+//! of the load generator; then memory with 10,000 connected idle devices.
 //!
 //! Run: `cargo bench -p clientele --bench ingest`
 //! (`SECONDS=5 DEVICES=200 IDLE=2000` for a shorter run; `INFLIGHT`, `RATE`).
@@ -19,7 +20,10 @@ mod support;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 
-use common::{connect_all, create_devices, env_or, login, memory_mib, payload, start_clientele};
+use common::{
+    connect_all, cpu_ms, cpu_ms_when_idle, create_devices, env_or, login, memory_mib, payload,
+    start_clientele,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use support::Killed;
@@ -45,11 +49,11 @@ fn start_mosquitto(dir: &std::path::Path, addr: SocketAddr) -> Option<Killed> {
     Some(Killed(child))
 }
 
-/// Both loads against one endpoint: saturated (as fast as acknowledgements
-/// come back), then paced at `rate`.
+/// Both loads against one endpoint (served by process `pid`): saturated (as
+/// fast as acknowledgements come back), then paced at `rate`.
 async fn both_loads(
     name: &str,
-    addr: SocketAddr,
+    (pid, addr): (u32, SocketAddr),
     broker: bool,
     topic: &str,
     run: &Run,
@@ -57,6 +61,7 @@ async fn both_loads(
     let mut outcomes = Vec::new();
     for rate in [None, Some(run.rate)] {
         let conns = connect_all(addr, run.devices, broker).await;
+        let cpu_before = (cpu_ms(pid), cpu_ms(std::process::id()));
         let pacing = load::Pacing {
             inflight: run.inflight,
             rate,
@@ -76,6 +81,19 @@ async fn both_loads(
             outcome.rate() * 3.0,
             outcome.percentile_ms(0.50),
             outcome.percentile_ms(0.99),
+        );
+        // The CPU each side spent per message: on two shared cores, the
+        // server's and the generator's together set how close a load is
+        // to the machine's ceiling, and so its latency. The server's
+        // includes what the load left it to finish (compaction); the
+        // generator's, for Mosquitto, its subscriber too.
+        let server_ms = cpu_ms_when_idle(pid).await - cpu_before.0;
+        let generator_ms = cpu_ms(std::process::id()) - cpu_before.1;
+        let per_message = |ms: f64| ms * 1000.0 / outcome.acked.max(1) as f64;
+        println!(
+            "{name}, {how}: CPU per message {:.1} µs in the server, {:.1} µs in the load generator",
+            per_message(server_ms),
+            per_message(generator_ms),
         );
         outcomes.push(outcome);
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -120,7 +138,7 @@ async fn main() {
 
     let (ours, _) = both_loads(
         "clientele (PUBACK after the durable commit)",
-        mqtt,
+        (pid, mqtt),
         false,
         "v1/devices/me/telemetry",
         &run,
@@ -132,7 +150,7 @@ async fn main() {
     let broker_addr = support::free_addr();
     match start_mosquitto(dir.path(), broker_addr) {
         None => println!("mosquitto: not installed (apt-get install mosquitto); no comparison"),
-        Some(_broker) => {
+        Some(broker) => {
             let stop = Arc::new(tokio::sync::Notify::new());
             let subscriber = tokio::spawn(load::count_deliveries(
                 broker_addr,
@@ -142,7 +160,7 @@ async fn main() {
             tokio::time::sleep(Duration::from_millis(300)).await;
             let (theirs, paced) = both_loads(
                 "mosquitto (one subscriber)",
-                broker_addr,
+                (broker.0.id(), broker_addr),
                 true,
                 "bench/telemetry",
                 &run,

@@ -22,6 +22,7 @@ pub mod page;
 pub mod role;
 pub mod share;
 pub mod telemetry;
+pub mod telemetry_payload;
 pub mod tenant;
 pub mod user;
 pub mod validate;

@@ -169,7 +169,7 @@ pub fn parse_kv_object(obj: &Map<String, Value>) -> Result<Vec<KvEntry>, Payload
     Ok(out)
 }
 
-fn parse_ts(v: &Value) -> Result<i64, PayloadError> {
+pub(super) fn parse_ts(v: &Value) -> Result<i64, PayloadError> {
     match v {
         Value::Number(n) => n
             .as_i64()
@@ -227,12 +227,7 @@ pub fn parse_telemetry(json: &Value, server_ts: i64) -> Result<Vec<TsKvEntry>, P
     Ok(out)
 }
 
-pub fn parse_telemetry_bytes(
-    payload: &[u8],
-    server_ts: i64,
-) -> Result<Vec<TsKvEntry>, PayloadError> {
-    parse_telemetry(&serde_json::from_slice(payload)?, server_ts)
-}
+pub use super::telemetry_payload::parse_telemetry_bytes;
 
 /// Attributes: `{"k": v}` only.
 pub fn parse_attributes_bytes(payload: &[u8]) -> Result<Vec<KvEntry>, PayloadError> {
