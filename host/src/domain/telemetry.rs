@@ -183,14 +183,14 @@ pub(super) fn parse_ts(v: &Value) -> Result<i64, PayloadError> {
     }
 }
 
+pub(super) const NOT_OBJECTS: &str = "telemetry must be a JSON object or an array of objects";
+
 fn push_telemetry_item(
     item: &Value,
     server_ts: i64,
     out: &mut Vec<TsKvEntry>,
 ) -> Result<(), PayloadError> {
-    let obj = item
-        .as_object()
-        .ok_or_else(|| shape("telemetry must be a JSON object or an array of objects"))?;
+    let obj = item.as_object().ok_or_else(|| shape(NOT_OBJECTS))?;
     // `{"ts":..,"values":{..}}`: only when exactly those two keys are present.
     let ts_form =
         obj.len() == 2 && obj.contains_key("ts") && obj.get("values").is_some_and(Value::is_object);

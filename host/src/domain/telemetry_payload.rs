@@ -1,8 +1,9 @@
 //! A device's telemetry payload read straight into entries, for the ingest
 //! path (MQTT, the HTTP device API): no `serde_json::Value` tree is built
-//! for it, only the strings the entries keep. Building the tree (a map
-//! node and a key string per value, all freed again at once) cost about
-//! as much as the rest of handling a small message on the device session.
+//! for it, only the strings the entries keep. The tree (a map node and a
+//! key string per value, copied again into the entries, then freed) took
+//! a third of a small payload's parsing: the benchmark's 3-key payload
+//! parses in 314–365 ns this way against 489–497 ns through the tree.
 //!
 //! The outcome is the one [`parse_telemetry`](super::telemetry::parse_telemetry)
 //! gives for the same bytes (a test compares the two over every shape):
@@ -19,9 +20,9 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::telemetry::{DataValue, PayloadError, TsKvEntry, check_key, parse_ts, shape};
-
-const NOT_OBJECTS: &str = "telemetry must be a JSON object or an array of objects";
+use super::telemetry::{
+    DataValue, NOT_OBJECTS, PayloadError, TsKvEntry, check_key, parse_ts, shape,
+};
 
 /// Telemetry in every form ThingsBoard accepts, from the payload's bytes.
 pub fn parse_telemetry_bytes(
