@@ -151,6 +151,48 @@ async fn json_of_the_wrong_shape_or_types_is_refused() {
 }
 
 #[tokio::test]
+async fn rest_telemetry_that_is_not_json_or_of_the_wrong_shape_is_refused_and_stores_nothing() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    let device = admin.create_device("Meter", "METER_TOKEN", false).await;
+    let base = format!("/api/plugins/telemetry/DEVICE/{device}");
+    let save = format!("{base}/timeseries/ANY");
+    for body in [
+        r#"{"kwh":"#,
+        "42",
+        r#"[{"kwh":1},3]"#,
+        r#"{"ts":"yesterday","values":{"kwh":1}}"#,
+        r#"{"kwh":1,"":2}"#,
+    ] {
+        let result = post_json_text(&admin, &save, body).await;
+        assert_error(&result, 400, 31);
+    }
+    assert_eq!(
+        admin.get_ok(&format!("{base}/keys/timeseries")).await,
+        json!([])
+    );
+    // The timed form keeps its own times.
+    admin
+        .post_ok(
+            &save,
+            json!([{"ts": 1000, "values": {"kwh": 1}}, {"ts": 2000, "values": {"kwh": 2}}]),
+        )
+        .await;
+    let read = admin
+        .get_ok(&format!(
+            "{base}/values/timeseries?keys=kwh&startTs=0&endTs=3000&orderBy=ASC"
+        ))
+        .await;
+    let times: Vec<i64> = read["kwh"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["ts"].as_i64().unwrap())
+        .collect();
+    assert_eq!(times, [1000, 2000]);
+}
+
+#[tokio::test]
 async fn a_body_without_a_json_content_type_is_refused() {
     let server = TestServer::start().await;
     let (admin, _, _) = seeded(&server).await;

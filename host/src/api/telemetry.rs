@@ -7,10 +7,11 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{delete, get, post};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::domain::ids::now_ms;
-use crate::domain::telemetry::{DataValue, parse_kv_object, parse_telemetry};
+use crate::domain::telemetry::{DataValue, parse_kv_object, parse_telemetry_bytes};
 use crate::service::{Aggregation, App, DeleteQuery, HistoryQuery, Scope};
 
 use super::error::{ApiError, ApiResult};
@@ -211,9 +212,9 @@ async fn save_ts(
     State(app): State<App>,
     Auth(caller): Auth,
     Path((t, id, _scope)): Path<(String, String, String)>,
-    Body(body): Body<Value>,
+    Body(body): Body<Box<RawValue>>,
 ) -> ApiResult<()> {
-    let entries = parse_telemetry(&body, now_ms())?;
+    let entries = parse_telemetry_bytes(body.get().as_bytes(), now_ms())?;
     app.save_telemetry(&caller, parse_entity(&t, &id)?, entries)
         .await?;
     Ok(())
@@ -224,7 +225,7 @@ async fn save_ts_ttl(
     app: State<App>,
     caller: Auth,
     Path((t, id, scope, _ttl)): Path<(String, String, String, String)>,
-    body: Body<Value>,
+    body: Body<Box<RawValue>>,
 ) -> ApiResult<()> {
     save_ts(app, caller, Path((t, id, scope)), body).await
 }

@@ -4,7 +4,10 @@
 //! integer LONG, any other number DOUBLE, an object or array JSON; nulls are
 //! skipped.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -185,48 +188,6 @@ pub(super) fn parse_ts(v: &Value) -> Result<i64, PayloadError> {
 
 pub(super) const NOT_OBJECTS: &str = "telemetry must be a JSON object or an array of objects";
 
-fn push_telemetry_item(
-    item: &Value,
-    server_ts: i64,
-    out: &mut Vec<TsKvEntry>,
-) -> Result<(), PayloadError> {
-    let obj = item.as_object().ok_or_else(|| shape(NOT_OBJECTS))?;
-    // `{"ts":..,"values":{..}}`: only when exactly those two keys are present.
-    let ts_form =
-        obj.len() == 2 && obj.contains_key("ts") && obj.get("values").is_some_and(Value::is_object);
-    let (ts, values) = if ts_form {
-        (
-            parse_ts(&obj["ts"])?,
-            obj["values"].as_object().unwrap_or(obj),
-        )
-    } else {
-        (server_ts, obj)
-    };
-    for kv in parse_kv_object(values)? {
-        out.push(TsKvEntry {
-            ts,
-            key: kv.key,
-            value: kv.value,
-        });
-    }
-    Ok(())
-}
-
-/// Telemetry in every form ThingsBoard accepts: `{"k":v}`, `[{"k":v}]`,
-/// `{"ts":ms,"values":{..}}`, or an array of those.
-pub fn parse_telemetry(json: &Value, server_ts: i64) -> Result<Vec<TsKvEntry>, PayloadError> {
-    let mut out = Vec::new();
-    match json {
-        Value::Array(items) => {
-            for item in items {
-                push_telemetry_item(item, server_ts, &mut out)?;
-            }
-        }
-        other => push_telemetry_item(other, server_ts, &mut out)?,
-    }
-    Ok(out)
-}
-
 pub use super::telemetry_payload::parse_telemetry_bytes;
 
 /// Attributes: `{"k": v}` only.
@@ -244,8 +205,25 @@ impl From<serde_json::Error> for PayloadError {
 pub fn parse_object(payload: &[u8], what: &str) -> Result<Map<String, Value>, PayloadError> {
     match serde_json::from_slice(payload)? {
         Value::Object(map) => Ok(map),
-        _ => Err(shape(format!("{what} must be a JSON object"))),
+        _ => Err(not_an_object(what)),
     }
+}
+
+/// [`parse_object`] with each value left as raw JSON, to be parsed by its
+/// own parser without a `Value` tree in between.
+pub fn parse_raw_object(
+    payload: &[u8],
+    what: &str,
+) -> Result<BTreeMap<String, Box<RawValue>>, PayloadError> {
+    // A raw value takes any JSON: a data error can only be the top level's.
+    serde_json::from_slice(payload).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => not_an_object(what),
+        _ => e.into(),
+    })
+}
+
+fn not_an_object(what: &str) -> PayloadError {
+    shape(format!("{what} must be a JSON object"))
 }
 
 #[cfg(test)]
@@ -255,8 +233,10 @@ mod tests {
 
     #[test]
     fn values_are_typed_like_thingsboard() {
-        let e = parse_telemetry(
-            &json!({"b": true, "l": 42, "d": 1.5, "s": "x", "j": {"a": 1}, "n": null}),
+        let e = parse_telemetry_bytes(
+            json!({"b": true, "l": 42, "d": 1.5, "s": "x", "j": {"a": 1}, "n": null})
+                .to_string()
+                .as_bytes(),
             7,
         )
         .unwrap();
@@ -280,10 +260,14 @@ mod tests {
         ];
         let counts: Vec<usize> = forms
             .iter()
-            .map(|f| parse_telemetry(f, 5).unwrap().len())
+            .map(|f| {
+                parse_telemetry_bytes(f.to_string().as_bytes(), 5)
+                    .unwrap()
+                    .len()
+            })
             .collect();
         assert_eq!(counts, [1, 2, 1, 2]);
-        let timed = parse_telemetry(&forms[3], 5).unwrap();
+        let timed = parse_telemetry_bytes(forms[3].to_string().as_bytes(), 5).unwrap();
         assert_eq!((timed[0].ts, timed[1].ts), (1000, 2000));
     }
 

@@ -1,11 +1,43 @@
 use serde_json::Value;
 
 use super::*;
-use crate::domain::telemetry::parse_telemetry;
+use crate::domain::telemetry::parse_kv_object;
 
-/// What the payload gives through a `Value` tree: the reference.
+/// What the payload gives through a `Value` tree: the reference, the way
+/// ThingsBoard reads it (and Clientele did before the streamed reader).
 fn through_tree(payload: &[u8], server_ts: i64) -> Result<Vec<TsKvEntry>, PayloadError> {
-    parse_telemetry(&serde_json::from_slice::<Value>(payload)?, server_ts)
+    let mut out = Vec::new();
+    match serde_json::from_slice::<Value>(payload)? {
+        Value::Array(items) => {
+            for item in &items {
+                push_item_through_tree(item, server_ts, &mut out)?;
+            }
+        }
+        other => push_item_through_tree(&other, server_ts, &mut out)?,
+    }
+    Ok(out)
+}
+
+fn push_item_through_tree(
+    item: &Value,
+    server_ts: i64,
+    out: &mut Vec<TsKvEntry>,
+) -> Result<(), PayloadError> {
+    let obj = item.as_object().ok_or_else(|| shape(NOT_OBJECTS))?;
+    // `{"ts":..,"values":{..}}`: only when exactly those two keys are present.
+    let timed = obj.len() == 2 && obj.contains_key("ts");
+    let (ts, values) = match obj.get("values").and_then(Value::as_object) {
+        Some(values) if timed => (parse_ts(&obj["ts"])?, values),
+        _ => (server_ts, obj),
+    };
+    for kv in parse_kv_object(values)? {
+        out.push(TsKvEntry {
+            ts,
+            key: kv.key,
+            value: kv.value,
+        });
+    }
+    Ok(())
 }
 
 fn long_key() -> String {

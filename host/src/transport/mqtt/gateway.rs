@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use crate::domain::device::Device;
 use crate::domain::telemetry::{
-    KvEntry, PayloadError, TsKvEntry, parse_kv_object, parse_object, parse_telemetry, shape,
+    KvEntry, PayloadError, TsKvEntry, parse_kv_object, parse_object, parse_raw_object,
+    parse_telemetry_bytes, shape,
 };
 use crate::service::{App, DeviceEvent, ServiceResult};
 
@@ -49,13 +50,16 @@ pub fn parse_telemetry_by_device(
     payload: &[u8],
     server_ts: i64,
 ) -> Result<Vec<(String, Vec<TsKvEntry>)>, PayloadError> {
-    parse_object(payload, PAYLOAD)?
+    parse_raw_object(payload, PAYLOAD)?
         .into_iter()
         .map(|(device, items)| {
-            if !items.is_array() {
+            if !items.get().starts_with('[') {
                 return Err(shape(format!("telemetry of '{device}' must be an array")));
             }
-            Ok((device, parse_telemetry(&items, server_ts)?))
+            Ok((
+                device,
+                parse_telemetry_bytes(items.get().as_bytes(), server_ts)?,
+            ))
         })
         .collect()
 }
@@ -222,6 +226,22 @@ mod tests {
         assert!(parse_telemetry_by_device(br#"{"A":{"t":1}}"#, 5).is_err());
         assert!(parse_telemetry_by_device(br#"{"A":[1]}"#, 5).is_err());
         assert!(parse_telemetry_by_device(br#"[{"A":[]}]"#, 5).is_err());
+        let refusal = |payload: &[u8]| {
+            parse_telemetry_by_device(payload, 5)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refusal(br#"{"A":{"t":1}}"#).contains("telemetry of 'A' must be an array"));
+        assert!(refusal(b"42").contains("a gateway payload must be a JSON object"));
+        assert!(
+            refusal(br#"{"A":[{"ts":"x","values":{"t":1}}]}"#).contains("'ts' must be a number")
+        );
+        let syntax = parse_telemetry_by_device(br#"{"A":[{"t":1}"#, 5).unwrap_err();
+        assert!(matches!(syntax, PayloadError::Json(_)), "{syntax}");
+        // A device named twice: its last array wins, as in a JSON object.
+        let twice = parse_telemetry_by_device(br#"{"A":[{"t":1}],"A":[{"t":2}]}"#, 5).unwrap();
+        assert_eq!(twice.len(), 1);
+        assert_eq!(twice[0].1[0].value, DataValue::Long(2));
     }
 
     #[test]
