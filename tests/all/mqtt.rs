@@ -614,6 +614,41 @@ async fn garbage_and_silence_close_only_their_own_connection() {
     );
 }
 
+/// A client that keeps talking is not silent, however long it talks: the
+/// keep-alive counts from the last packet heard, not from the first.
+#[tokio::test]
+async fn a_client_that_keeps_talking_outlives_its_keep_alive_and_is_closed_once_silent() {
+    let server = TestServer::start().await;
+    let admin = server.tenant_admin().await;
+    admin.create_device("Chatty", "CHATTY_TOKEN", false).await;
+    let mut s = TcpStream::connect(server.mqtt_addr).await.unwrap();
+    s.write_all(&raw_connect("MQTT", 4, "CHATTY_TOKEN", 1))
+        .await
+        .unwrap();
+    let mut connack = [0u8; 4];
+    s.read_exact(&mut connack).await.unwrap();
+    assert_eq!(connack, [0x20, 0x02, 0x00, 0x00]);
+    // A PINGREQ every 0.4 s for 4 s: over 2.5 times the 1.5 s allowed silence.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(4) {
+        s.write_all(&[0xC0, 0x00]).await.unwrap();
+        let mut pong = [0u8; 2];
+        tokio::time::timeout(WAIT, s.read_exact(&mut pong))
+            .await
+            .expect("answered")
+            .expect("still open");
+        assert_eq!(pong, [0xD0, 0x00], "PINGRESP");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    // Then silent: closed after 1.5 s, with nothing more said.
+    let quiet = Instant::now();
+    assert_eq!(read_to_close(&mut s).await, b"");
+    assert!(
+        quiet.elapsed() >= Duration::from_millis(1000),
+        "closed too early"
+    );
+}
+
 #[tokio::test]
 async fn an_oversized_packet_closes_only_its_connection() {
     let server = TestServer::start_with(|s| s.mqtt.max_packet_bytes = 2048).await;

@@ -3,10 +3,12 @@
 //! in the order they came.
 
 use std::collections::HashSet;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use futures_util::{FutureExt, Stream, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, watch};
@@ -39,7 +41,8 @@ pub struct Session {
     /// 1.5 x the client's keep-alive; `None` when it asked for none.
     silence_limit: Option<Duration>,
     subscriptions: HashSet<Filter>,
-    events: broadcast::Receiver<DeviceEvent>,
+    /// Taken by `serve`, which keeps one wait on it across its passes.
+    events: Option<broadcast::Receiver<DeviceEvent>>,
     /// The messages being handled, tagged with the packet id their PUBACK
     /// needs (QoS 1); yields outcomes in the order the messages came.
     inflight: Window<Option<u16>>,
@@ -73,7 +76,7 @@ impl Session {
             subscriptions: HashSet::new(),
             // Every session hears about its device: shared-attribute
             // changes (forwarded while subscribed) and revocation.
-            events: ctx.app.subscribe_device_events(),
+            events: Some(ctx.app.subscribe_device_events()),
             inflight: Window::new(),
             read,
             write: BytesMut::new(),
@@ -116,6 +119,16 @@ impl Session {
         let mut ending: Option<Option<Reason>> =
             (*stop.borrow()).then_some(Some(Reason::ServerShuttingDown));
         let mut heard = Instant::now();
+        // The rare wakes (shutdown, a device event, silence) are each one
+        // wait kept across the loop's passes: made anew per pass, each
+        // would register and unregister a waiter (a lock on a channel every
+        // session shares, or on the timer wheel) twice per message.
+        let mut stopping = pin!(shutdown(stop).fuse());
+        let mut events = pin!(device_events(self.events.take()));
+        let far = Duration::from_secs(365 * 24 * 3600);
+        let mut silence = pin!(tokio::time::sleep_until(
+            heard + self.silence_limit.unwrap_or(far)
+        ));
         loop {
             if ending.is_none()
                 && let Flow::Close(reason) = self.take_packets()
@@ -136,17 +149,14 @@ impl Session {
             if self.read.capacity() - self.read.len() < READ_CHUNK / 2 {
                 self.read.reserve(READ_CHUNK);
             }
-            let silent_until = self.silence_limit.map(|l| heard + l);
             // In this order: answers free slots before more is read, and a
             // device event (a device deleted) is taken in before packets
             // that arrived after it, which may name that device. Events
             // come from REST writes, too few to starve the reading.
             tokio::select! {
                 biased;
-                changed = stop.changed(), if ending.is_none() => {
-                    if changed.is_err() || *stop.borrow() {
-                        ending = Some(Some(Reason::ServerShuttingDown));
-                    }
+                () = &mut stopping, if ending.is_none() => {
+                    ending = Some(Some(Reason::ServerShuttingDown));
                 }
                 Some((pkid, handled)) = self.inflight.next(), if !self.inflight.is_empty() => {
                     // Time spent waiting on the store is not the client's silence.
@@ -161,7 +171,7 @@ impl Session {
                         }
                     }
                 }
-                event = self.events.recv() => {
+                Some(event) = events.next() => {
                     if let Some(reason) = self.forward(event) {
                         ending.get_or_insert(Some(reason));
                     }
@@ -173,8 +183,15 @@ impl Session {
                     }
                     heard = Instant::now();
                 }
-                () = sleep_until(silent_until), if reading && silent_until.is_some() => {
-                    ending = Some(Some(Reason::KeepAliveTimeout));
+                () = &mut silence, if reading && self.silence_limit.is_some() => {
+                    // The timer is set once and moved on only when it
+                    // fires: what was heard since then counts.
+                    let due = heard + self.silence_limit.unwrap_or(far);
+                    if Instant::now() >= due {
+                        ending = Some(Some(Reason::KeepAliveTimeout));
+                    } else {
+                        silence.as_mut().reset(due);
+                    }
                 }
             }
         }
@@ -365,9 +382,23 @@ impl Session {
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
+/// Done when the server starts shutting down (or its signal is gone).
+async fn shutdown(stop: &mut watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            return;
+        }
     }
+}
+
+/// The device events as a stream whose one pending receive lives as long
+/// as the stream does; none when there is no receiver.
+fn device_events(
+    events: Option<broadcast::Receiver<DeviceEvent>>,
+) -> impl Stream<Item = Result<DeviceEvent, broadcast::error::RecvError>> {
+    futures_util::stream::unfold(events, |events| async move {
+        let mut events = events?;
+        let event = events.recv().await;
+        Some((event, Some(events)))
+    })
 }
