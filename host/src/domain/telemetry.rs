@@ -209,12 +209,13 @@ pub fn parse_object(payload: &[u8], what: &str) -> Result<Map<String, Value>, Pa
     }
 }
 
-/// [`parse_object`] with each value left as raw JSON, to be parsed by its
-/// own parser without a `Value` tree in between.
-pub fn parse_raw_object(
-    payload: &[u8],
+/// [`parse_object`] with each value left as raw JSON, borrowed from the
+/// payload, to be parsed by its own parser without a `Value` tree in
+/// between.
+pub fn parse_raw_object<'a>(
+    payload: &'a [u8],
     what: &str,
-) -> Result<BTreeMap<String, Box<RawValue>>, PayloadError> {
+) -> Result<BTreeMap<String, &'a RawValue>, PayloadError> {
     // A raw value takes any JSON: a data error can only be the top level's.
     serde_json::from_slice(payload).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => not_an_object(what),

@@ -41,8 +41,6 @@ pub struct Session {
     /// 1.5 x the client's keep-alive; `None` when it asked for none.
     silence_limit: Option<Duration>,
     subscriptions: HashSet<Filter>,
-    /// Taken by `serve`, which keeps one wait on it across its passes.
-    events: Option<broadcast::Receiver<DeviceEvent>>,
     /// The messages being handled, tagged with the packet id their PUBACK
     /// needs (QoS 1); yields outcomes in the order the messages came.
     inflight: Window<Option<u16>>,
@@ -74,9 +72,6 @@ impl Session {
             silence_limit: (hello.keep_alive > 0)
                 .then(|| Duration::from_millis(u64::from(hello.keep_alive) * 1500)),
             subscriptions: HashSet::new(),
-            // Every session hears about its device: shared-attribute
-            // changes (forwarded while subscribed) and revocation.
-            events: Some(ctx.app.subscribe_device_events()),
             inflight: Window::new(),
             read,
             write: BytesMut::new(),
@@ -124,11 +119,14 @@ impl Session {
         // would register and unregister a waiter (a lock on a channel every
         // session shares, or on the timer wheel) twice per message.
         let mut stopping = pin!(shutdown(stop).fuse());
-        let mut events = pin!(device_events(self.events.take()));
-        let far = Duration::from_secs(365 * 24 * 3600);
-        let mut silence = pin!(tokio::time::sleep_until(
-            heard + self.silence_limit.unwrap_or(far)
-        ));
+        // Every session hears about its device: shared-attribute changes
+        // (forwarded while subscribed) and revocation.
+        let mut events = pin!(device_events(self.ctx.app.subscribe_device_events()));
+        // Without a keep-alive the timer's branch is off and it never runs.
+        let limit = self
+            .silence_limit
+            .unwrap_or(Duration::from_secs(365 * 24 * 3600));
+        let mut silence = pin!(tokio::time::sleep_until(heard + limit));
         loop {
             if ending.is_none()
                 && let Flow::Close(reason) = self.take_packets()
@@ -186,7 +184,7 @@ impl Session {
                 () = &mut silence, if reading && self.silence_limit.is_some() => {
                     // The timer is set once and moved on only when it
                     // fires: what was heard since then counts.
-                    let due = heard + self.silence_limit.unwrap_or(far);
+                    let due = heard + limit;
                     if Instant::now() >= due {
                         ending = Some(Some(Reason::KeepAliveTimeout));
                     } else {
@@ -392,13 +390,12 @@ async fn shutdown(stop: &mut watch::Receiver<bool>) {
 }
 
 /// The device events as a stream whose one pending receive lives as long
-/// as the stream does; none when there is no receiver.
+/// as the stream does.
 fn device_events(
-    events: Option<broadcast::Receiver<DeviceEvent>>,
+    events: broadcast::Receiver<DeviceEvent>,
 ) -> impl Stream<Item = Result<DeviceEvent, broadcast::error::RecvError>> {
-    futures_util::stream::unfold(events, |events| async move {
-        let mut events = events?;
+    futures_util::stream::unfold(events, |mut events| async move {
         let event = events.recv().await;
-        Some((event, Some(events)))
+        Some((event, events))
     })
 }
