@@ -30,6 +30,11 @@ pub(super) fn spawn(store: &Arc<dyn Store>, series: &Arc<Series>) {
         let mut last = [Instant::now(); SLICES as usize];
         for slice in (0..SLICES).cycle() {
             ticks.tick().await;
+            // Without this, a dropped store with nothing left to compact
+            // would keep the task ticking for as long as the runtime runs.
+            if store.strong_count() == 0 {
+                return;
+            }
             let waiting = series.log.pending(slice);
             let since = last[usize::from(slice)].elapsed();
             if waiting == 0 || (waiting < MIN_ENTRIES && since < MAX_WAIT) {
@@ -71,4 +76,59 @@ async fn compact(store: &Weak<dyn Store>, slice: u8) -> Result<(), StoreError> {
         Ok::<_, StoreError>(((), changes))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::telemetry::{DataValue, TsKvEntry};
+    use crate::store::telemetry_log::slice_of;
+
+    use super::super::telemetry::{Aggregation, HistoryQuery};
+    use super::super::tests::{app_with, new_device};
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_slice_is_compacted_by_the_background_compactor() {
+        let (app, admin) = app_with(|_| {}).await;
+        let device = new_device(&app, &admin, "busy").await;
+        let slice = slice_of(device.id.0);
+        for ts in 0..MIN_ENTRIES as i64 {
+            let point = TsKvEntry {
+                ts,
+                key: "temp".into(),
+                value: DataValue::Long(ts),
+            };
+            app.ingest_telemetry(&device, vec![point]).await.unwrap();
+        }
+        assert_eq!(app.series.log.pending(slice), MIN_ENTRIES);
+        // The slice is visited within one round of all of them.
+        let deadline = Instant::now() + TICK * u32::from(SLICES) * 3;
+        while app.series.log.pending(slice) > 0 {
+            assert!(Instant::now() < deadline, "the slice was not compacted");
+            tokio::time::sleep(TICK).await;
+        }
+        // Every point moved, none lost or doubled, and the latest value
+        // folded into its row.
+        let query = HistoryQuery {
+            keys: vec!["temp".into()],
+            start: 0,
+            end: i64::MAX,
+            interval: 0,
+            limit: usize::MAX,
+            agg: Aggregation::None,
+            newest_first: false,
+        };
+        let history = app
+            .telemetry_history(&admin, device.id.entity_id(), query)
+            .await
+            .unwrap();
+        let times: Vec<i64> = history["temp"].iter().map(|(ts, _)| *ts).collect();
+        assert_eq!(times, (0..MIN_ENTRIES as i64).collect::<Vec<_>>());
+        let latest = app
+            .latest_telemetry(&admin, device.id.entity_id(), None)
+            .await
+            .unwrap();
+        let last = MIN_ENTRIES as i64 - 1;
+        assert_eq!(latest["temp"], (last, DataValue::Long(last)));
+    }
 }

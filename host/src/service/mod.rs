@@ -24,6 +24,7 @@ mod group_permissions;
 mod guest_failures;
 mod guest_host;
 mod infos;
+mod live_devices;
 pub mod mail;
 mod owners;
 mod roles;
@@ -66,6 +67,7 @@ pub struct App {
     /// the tree, and the store for group membership.
     reach: crate::auth::rights::Reach,
     pub(crate) series: Arc<crate::store::telemetry::Series>,
+    live_devices: Arc<live_devices::LiveDevices>,
     pub(crate) device_events: tokio::sync::broadcast::Sender<DeviceEvent>,
     pub(crate) data_events: tokio::sync::broadcast::Sender<DataEvent>,
     owner_events: tokio::sync::broadcast::Sender<OwnerChanged>,
@@ -170,6 +172,7 @@ impl App {
             customer_index,
             reach,
             series,
+            live_devices: Arc::new(live_devices::LiveDevices::new()),
             device_events,
             data_events,
             owner_events,

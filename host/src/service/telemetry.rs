@@ -19,7 +19,7 @@ use crate::domain::telemetry::{DataValue, KvEntry, TsKvEntry};
 use crate::store::latest;
 use crate::store::telemetry::{self as ts, Series};
 use crate::store::telemetry_log::{self, Logged};
-use crate::store::{Changes, KvRead, assignable};
+use crate::store::{Changes, KvRead};
 
 use super::access::Alive;
 use super::audit::{Actor, stage_record};
@@ -351,6 +351,7 @@ impl App {
             return Ok(());
         }
         let staged = batches.clone();
+        let live = Arc::clone(&self.live_devices);
         // Which batches were stored: only those are announced, so that no
         // subscriber, field or logic hears of data of a deleted device.
         let stored = self
@@ -358,7 +359,7 @@ impl App {
                 let mut changes = Changes::new();
                 let mut stored = Vec::with_capacity(staged.len());
                 for (tenant, device, entries) in &staged {
-                    let exists = assignable::exists::<Device>(view, *tenant, device.0)?;
+                    let exists = live.exists(view, *tenant, device.0)?;
                     if exists {
                         stage(view, &mut changes, *tenant, *device, entries)?;
                     }

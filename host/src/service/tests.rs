@@ -42,6 +42,20 @@ pub(super) async fn app_with(tweak: impl FnOnce(&mut Settings)) -> (App, Caller)
     (app, admin)
 }
 
+/// A new device named `name` of the administrator's tenant (shared by the
+/// service's other test modules).
+pub(super) async fn new_device(
+    app: &App,
+    admin: &Caller,
+    name: &str,
+) -> crate::domain::device::Device {
+    let input = crate::domain::device::DeviceInput {
+        name: Some(name.into()),
+        ..Default::default()
+    };
+    app.save_device(admin, input, None).await.unwrap()
+}
+
 fn titled(title: &str) -> CustomerInput {
     CustomerInput {
         title: Some(title.into()),
@@ -220,14 +234,10 @@ async fn one_commit_for_several_devices_interns_each_new_key_once() {
     // Regression: the key dictionary's "fresh" names were kept per device,
     // so two new keys in one gateway message got the same id.
     let (app, admin) = app().await;
-    let mut devices = Vec::new();
-    for name in ["gw-a", "gw-b"] {
-        let input = crate::domain::device::DeviceInput {
-            name: Some(name.into()),
-            ..Default::default()
-        };
-        devices.push(app.save_device(&admin, input, None).await.unwrap());
-    }
+    let devices = [
+        new_device(&app, &admin, "gw-a").await,
+        new_device(&app, &admin, "gw-b").await,
+    ];
     let point = |key: &str, v: i64| crate::domain::telemetry::TsKvEntry {
         ts: 1000,
         key: key.into(),
@@ -257,11 +267,7 @@ async fn data_arriving_after_its_device_was_deleted_is_not_stored() {
     // A message in flight when its device is deleted reaches the writer
     // after the deletion: it must not leave orphan rows under the old id.
     let (app, admin) = app().await;
-    let input = crate::domain::device::DeviceInput {
-        name: Some("doomed".into()),
-        ..Default::default()
-    };
-    let device = app.save_device(&admin, input, None).await.unwrap();
+    let device = new_device(&app, &admin, "doomed").await;
     app.delete_device(&admin, device.id).await.unwrap();
     let point = crate::domain::telemetry::TsKvEntry {
         ts: 1000,
@@ -280,6 +286,39 @@ async fn data_arriving_after_its_device_was_deleted_is_not_stored() {
     let left =
         crate::store::telemetry::all_keys_of(&*snapshot, device.tenant_id, device.id.0).unwrap();
     assert!(left.is_empty(), "orphan rows: {left:?}");
+}
+
+#[tokio::test]
+async fn a_device_that_sent_data_stores_nothing_once_deleted() {
+    // Ingest remembers the devices it found (`live_devices.rs`): deleting
+    // one must make it look them up again, and the one still there keeps
+    // storing.
+    let (app, admin) = app().await;
+    let devices = [
+        new_device(&app, &admin, "talker").await,
+        new_device(&app, &admin, "bystander").await,
+    ];
+    let point = |ts| crate::domain::telemetry::TsKvEntry {
+        ts,
+        key: "temp".into(),
+        value: crate::domain::telemetry::DataValue::Long(ts),
+    };
+    for device in &devices {
+        app.ingest_telemetry(device, vec![point(1)]).await.unwrap();
+    }
+    app.delete_device(&admin, devices[0].id).await.unwrap();
+    for device in &devices {
+        app.ingest_telemetry(device, vec![point(2)]).await.unwrap();
+    }
+    let snapshot = app.store.snapshot().unwrap();
+    let (gone, kept) = (&devices[0], &devices[1]);
+    let left = crate::store::telemetry::all_keys_of(&*snapshot, gone.tenant_id, gone.id.0).unwrap();
+    assert!(left.is_empty(), "orphan rows: {left:?}");
+    let latest = app
+        .latest_telemetry(&admin, kept.id.entity_id(), None)
+        .await
+        .unwrap();
+    assert_eq!(latest["temp"].0, 2, "the other device's data is stored");
 }
 
 #[tokio::test]

@@ -2,13 +2,21 @@
 //! tenant) and customer -> ids (the null customer: unassigned). Keys:
 //! rows tenant ‖ id, names tenant ‖ name, by customer tenant ‖ customer ‖ id.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use uuid::Uuid;
 
 use crate::domain::assignable::Assignable;
 use crate::domain::ids::{CustomerId, EntityType, TenantId};
 
 use super::codec::{Key, decode, encode, ids_in_index, rows_with_prefix, uuid_at};
-use super::{Changes, KvRead, StoreResult, Table};
+use super::{Changes, KvRead, Mutation, StoreResult, Table};
+
+/// Writes that deleted a device row: bumped on the writer as it takes each
+/// such write, so a later write on the same writer sees the bump. Counted
+/// for the whole process rather than per store: a bump from another store
+/// costs a reader of it one lookup, nothing more.
+static DEVICE_DELETIONS: AtomicU64 = AtomicU64::new(0);
 
 struct Tables {
     rows: Table,
@@ -52,6 +60,24 @@ pub fn get<T: Assignable>(r: &dyn KvRead, tenant: TenantId, id: Uuid) -> StoreRe
     r.get(t.rows, &key(tenant, id))?
         .map(|b| decode(t.rows, &b))
         .transpose()
+}
+
+/// Counts `mutations` (one write's, on the writer) if they delete a device
+/// row; see [`device_deletions`].
+pub(super) fn note_device_deletions(mutations: &[Mutation]) {
+    if mutations
+        .iter()
+        .any(|m| m.table == Table::Devices && m.value.is_none())
+    {
+        DEVICE_DELETIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// How many writes have deleted a device row so far. A device found in a
+/// write is still there in a later write on the same writer if this has
+/// not moved in between.
+pub fn device_deletions() -> u64 {
+    DEVICE_DELETIONS.load(Ordering::Relaxed)
 }
 
 /// Whether the row is there (cheaper than reading it).

@@ -161,7 +161,11 @@ where
             None
         }
         Ok((value, changes)) => Some(Staged {
-            mutations: changes.into_mutations(),
+            mutations: {
+                // Before any later write runs: see `assignable::device_deletions`.
+                assignable::note_device_deletions(changes.mutations());
+                changes.into_mutations()
+            },
             on_commit: Box::new(move |result| {
                 let _ = tx.send(result.map(|()| value).map_err(E::from));
             }),
