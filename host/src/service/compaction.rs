@@ -2,7 +2,7 @@
 //! per tick, so that each slice waits long enough to gather many points per
 //! series (see `store/telemetry_log.rs` for why).
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::store::telemetry::Series;
@@ -23,18 +23,18 @@ const MAX_ENTRIES_PER_COMMIT: usize = 8192;
 
 /// Starts the compactor; it stops by itself once the store is dropped.
 pub(super) fn spawn(store: &Arc<dyn Store>, series: &Arc<Series>) {
-    let (store, series) = (Arc::downgrade(store), Arc::clone(series));
+    let (weak, series) = (Arc::downgrade(store), Arc::clone(series));
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(TICK);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last = [Instant::now(); SLICES as usize];
         for slice in (0..SLICES).cycle() {
             ticks.tick().await;
-            // Without this, a dropped store with nothing left to compact
-            // would keep the task ticking for as long as the runtime runs.
-            if store.strong_count() == 0 {
+            // Held for this tick only: the compactor must not keep a
+            // dropped store open, and stops at the first tick without one.
+            let Some(store) = weak.upgrade() else {
                 return;
-            }
+            };
             let waiting = series.log.pending(slice);
             let since = last[usize::from(slice)].elapsed();
             if waiting == 0 || (waiting < MIN_ENTRIES && since < MAX_WAIT) {
@@ -54,15 +54,14 @@ pub(super) fn spawn(store: &Arc<dyn Store>, series: &Arc<Series>) {
 /// Compacts one slice in one commit. The work is done from a snapshot, off
 /// the writer, which only checks and applies it: done in the writer, it held
 /// every device's acknowledgement for up to 25 ms a time (the p99 of ingest).
-async fn compact(store: &Weak<dyn Store>, slice: u8) -> Result<(), StoreError> {
-    let store = store.upgrade().ok_or(StoreError::Closed)?;
+async fn compact(store: &Arc<dyn Store>, slice: u8) -> Result<(), StoreError> {
     let snapshot = store.snapshot()?;
     let prepared = tokio::task::spawn_blocking(move || {
         telemetry_log::prepare_compaction(&*snapshot, slice, MAX_ENTRIES_PER_COMMIT)
     })
     .await
     .map_err(|_| StoreError::JobPanicked)??;
-    store::write(&*store, move |view| {
+    store::write(&**store, move |view| {
         let changes = match prepared.if_current(view)? {
             Some(changes) => changes,
             None => {

@@ -160,16 +160,16 @@ where
             let _ = tx.send(Err(e));
             None
         }
-        Ok((value, changes)) => Some(Staged {
-            mutations: {
-                // Before any later write runs: see `assignable::device_deletions`.
-                assignable::note_device_deletions(changes.mutations());
-                changes.into_mutations()
-            },
-            on_commit: Box::new(move |result| {
-                let _ = tx.send(result.map(|()| value).map_err(E::from));
-            }),
-        }),
+        Ok((value, changes)) => {
+            // Before any later write runs: see `assignable::device_deletions`.
+            assignable::note_device_deletions(changes.mutations());
+            Some(Staged {
+                mutations: changes.into_mutations(),
+                on_commit: Box::new(move |result| {
+                    let _ = tx.send(result.map(|()| value).map_err(E::from));
+                }),
+            })
+        }
     }
 }
 
